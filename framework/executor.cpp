@@ -1,0 +1,220 @@
+#include <rnngraph/framework/executor.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+
+namespace rnngraph {
+
+namespace {
+
+std::size_t aligned_bytes(const Shape& s) {
+  const std::size_t bytes = std::size_t(s.numel()) * sizeof(float);
+  return (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+}
+
+// Best-fit allocation of byte ranges in one growing arena; freed neighbours merge. Only sizes
+// and offsets are tracked: no memory is touched while planning.
+class ArenaPlanner {
+ public:
+  std::size_t allocate(std::size_t size) {
+    auto best = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (it->second >= size && (best == free_.end() || it->second < best->second)) best = it;
+    if (best == free_.end()) {
+      // Grow, absorbing a free block that ends at the top.
+      std::size_t offset = end_;
+      if (!free_.empty() && free_.back().first + free_.back().second == end_) {
+        offset = free_.back().first;
+        free_.pop_back();
+      }
+      end_ = offset + size;
+      return offset;
+    }
+    const std::size_t offset = best->first;
+    if (best->second == size) free_.erase(best);
+    else *best = {best->first + size, best->second - size};
+    return offset;
+  }
+
+  void release(std::size_t offset, std::size_t size) {
+    auto it = std::lower_bound(free_.begin(), free_.end(), std::pair{offset, std::size_t(0)});
+    it = free_.insert(it, {offset, size});
+    if (auto next = it + 1; next != free_.end() && it->first + it->second == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it != free_.begin()) {
+      auto prev = it - 1;
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free_.erase(it);
+      }
+    }
+  }
+
+  std::size_t size() const { return end_; }
+
+ private:
+  std::vector<std::pair<std::size_t, std::size_t>> free_;  // (offset, size), sorted by offset
+  std::size_t end_ = 0;
+};
+
+}  // namespace
+
+Plan::Plan(const Graph& graph, std::span<const std::string> outputs) : graph_(&graph) {
+  const auto nodes = graph.nodes();
+  const int n = int(nodes.size());
+
+  // Which outputs.
+  if (outputs.empty()) {
+    outputs_ = graph.outputs();
+  } else {
+    for (const std::string& name : outputs) {
+      auto it = std::find_if(graph.outputs().begin(), graph.outputs().end(),
+                             [&](const auto& o) { return o.first == name; });
+      if (it == graph.outputs().end())
+        throw GraphError(fmt::format("the graph has no output named '{}'", name));
+      outputs_.push_back(*it);
+    }
+  }
+  if (outputs_.empty()) throw GraphError("nothing to compute: the graph declares no outputs");
+
+  // Needed nodes: walk back from the outputs (nodes are in topological order).
+  std::vector<char> needed(n, 0);
+  for (auto& [name, id] : outputs_) needed[id] = 1;
+  for (int id = n - 1; id >= 0; --id)
+    if (needed[id])
+      for (int in : nodes[id].inputs) needed[in] = 1;
+
+  // Homes, and the buffer ("root") that owns each view's data.
+  slots_.resize(n);
+  std::vector<int> root(n);
+  for (int id = 0; id < n; ++id) {
+    root[id] = id;
+    if (!needed[id]) continue;
+    const Node& node = nodes[id];
+    Slot& slot = slots_[id];
+    switch (node.kind) {
+      case NodeKind::Input:
+        slot.home = Home::Feed;
+        inputs_.push_back(id);
+        break;
+      case NodeKind::Parameter:
+      case NodeKind::Constant: slot.home = Home::Persistent; break;
+      case NodeKind::Op: {
+        std::vector<Shape> shapes;
+        for (int in : node.inputs) shapes.push_back(nodes[in].shape);
+        if (auto offset = node.op->view_offset(shapes, node.attrs)) {
+          const int base = node.inputs[0];
+          const bool base_is_view = slots_[base].home == Home::View;
+          slot = {Home::View, 0, base_is_view ? slots_[base].base : base,
+                  *offset + (base_is_view ? slots_[base].elements : 0)};
+          root[id] = root[base];
+          views_.push_back(id);
+        } else {
+          slot.home = Home::Arena;
+          steps_.push_back(id);
+        }
+        break;
+      }
+    }
+  }
+
+  // Last use of every arena buffer, counting uses through views; outputs are never freed.
+  constexpr int kForever = std::numeric_limits<int>::max();
+  std::vector<int> last_use(n, -1);
+  for (int step = 0; step < int(steps_.size()); ++step)
+    for (int in : nodes[steps_[step]].inputs) last_use[root[in]] = step;
+  for (auto& [name, id] : outputs_) last_use[root[id]] = kForever;
+
+  ArenaPlanner arena;
+  for (int step = 0; step < int(steps_.size()); ++step) {
+    const int id = steps_[step];
+    // Allocate before freeing the inputs: kernels never write over what they read.
+    slots_[id].offset = arena.allocate(aligned_bytes(nodes[id].shape));
+    if (last_use[id] == -1) last_use[id] = step;  // never read: free at once
+    for (int in : nodes[id].inputs) {
+      const int r = root[in];
+      if (slots_[r].home == Home::Arena && last_use[r] == step) {
+        arena.release(slots_[r].offset, aligned_bytes(nodes[r].shape));
+        last_use[r] = -2;  // released (an input may appear twice)
+      }
+    }
+    if (last_use[id] == step) arena.release(slots_[id].offset, aligned_bytes(nodes[id].shape));
+  }
+  arena_bytes_ = arena.size();
+}
+
+const Tensor& Results::operator[](std::string_view name) const {
+  for (const auto& [key, tensor] : items_)
+    if (key == name) return tensor;
+  throw GraphError(fmt::format("no result named '{}'", name));
+}
+
+Executor::Executor(const Graph& graph, std::span<const std::string> outputs)
+    : Executor(std::make_shared<const Plan>(graph, outputs)) {}
+
+Executor::Executor(std::shared_ptr<const Plan> plan)
+    : plan_(std::move(plan)), arena_(nullptr, std::free) {
+  const Graph& graph = plan_->graph();
+  if (plan_->arena_bytes() > 0) {
+    arena_.reset(static_cast<float*>(std::aligned_alloc(kTensorAlignment, plan_->arena_bytes())));
+    if (!arena_) throw std::bad_alloc();
+  }
+  tensors_.resize(graph.size());
+  std::size_t max_arity = 0;
+  for (const Node& node : graph.nodes()) {
+    const Plan::Slot& slot = plan_->slot(node.id);
+    if (slot.home == Plan::Home::Persistent) tensors_[node.id] = node.value;
+    if (slot.home == Plan::Home::Arena)
+      tensors_[node.id] = Tensor::view(
+          node.shape, reinterpret_cast<float*>(reinterpret_cast<char*>(arena_.get()) + slot.offset));
+    max_arity = std::max(max_arity, node.inputs.size());
+  }
+  args_.resize(max_arity);
+  for (const auto& [name, id] : plan_->outputs()) results_.items_.emplace_back(name, Tensor());
+}
+
+void Executor::bind_feeds(const Feeds& feeds) {
+  const Graph& graph = plan_->graph();
+  for (const auto& [name, tensor] : feeds) {
+    if (!graph.contains(name) || graph.find(name).kind != NodeKind::Input)
+      throw GraphError(fmt::format("feed '{}' does not name an input of the graph", name));
+  }
+  for (int id : plan_->inputs()) {
+    const Node& node = graph.node(id);
+    auto it = feeds.find(node.name);
+    if (it == feeds.end())
+      throw GraphError(fmt::format("input '{}' {} was not fed", node.name, node.shape.str()));
+    if (it->second.empty() || !(it->second.shape() == node.shape))
+      throw ShapeError(fmt::format("input '{}' expects {}, fed {}", node.name, node.shape.str(),
+                                   it->second.empty() ? "an empty tensor" : it->second.shape().str()));
+    tensors_[id] = it->second;
+  }
+  // Views follow their base, which may be a feed: rebind them every run.
+  for (int id : plan_->views()) {
+    const Plan::Slot& slot = plan_->slot(id);
+    tensors_[id] = Tensor::view(graph.node(id).shape, tensors_[slot.base].data() + slot.elements);
+  }
+}
+
+const Results& Executor::run(const Feeds& feeds) {
+  bind_feeds(feeds);
+  const Graph& graph = plan_->graph();
+  for (int id : plan_->steps()) {
+    const Node& node = graph.node(id);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) args_[i] = tensors_[node.inputs[i]];
+    node.op->forward(std::span<const Tensor>(args_.data(), node.inputs.size()), tensors_[id],
+                     node.attrs);
+  }
+  for (std::size_t i = 0; i < results_.items_.size(); ++i)
+    results_.items_[i].second = tensors_[plan_->outputs()[i].second];
+  return results_;
+}
+
+}  // namespace rnngraph

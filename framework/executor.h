@@ -1,0 +1,93 @@
+// Plan once, run many times. The Plan fixes the order of the ops, the last use of every value
+// and the offset of every intermediate in one arena (best-fit reuse, in the spirit of
+// ggml-alloc); an Executor owns one arena and runs the plan with no allocation per run.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rnngraph/framework/graph.h>
+
+namespace rnngraph {
+
+// Input tensors by input name. Fed tensors are read in place, never copied.
+using Feeds = std::map<std::string, Tensor, std::less<>>;
+
+class Plan {
+ public:
+  // Plans the computation of `outputs` (names given to Graph::output; all of them when empty).
+  // Nodes the outputs do not need are never run.
+  explicit Plan(const Graph& graph, std::span<const std::string> outputs = {});
+
+  const Graph& graph() const { return *graph_; }
+  // Op nodes that compute something, in execution order (views are resolved, not run).
+  const std::vector<int>& steps() const { return steps_; }
+  const std::vector<std::pair<std::string, int>>& outputs() const { return outputs_; }
+  const std::vector<int>& inputs() const { return inputs_; }  // input nodes the outputs need
+  const std::vector<int>& views() const { return views_; }    // nodes that alias another's data
+  std::size_t arena_bytes() const { return arena_bytes_; }
+
+  // Where a node's data lives.
+  enum class Home { Unused, Feed, Persistent, Arena, View };
+  struct Slot {
+    Home home = Home::Unused;
+    std::size_t offset = 0;  // Arena: byte offset
+    int base = -1;           // View: the node it is a window of
+    int64_t elements = 0;    // View: offset in elements into base
+  };
+  const Slot& slot(int id) const { return slots_[id]; }
+
+ private:
+  const Graph* graph_;
+  std::vector<int> steps_;
+  std::vector<int> inputs_;
+  std::vector<int> views_;
+  std::vector<std::pair<std::string, int>> outputs_;
+  std::vector<Slot> slots_;
+  std::size_t arena_bytes_ = 0;
+};
+
+// Named results of a run: views into the executor's arena (or parameters, or feeds), valid until
+// the next run. clone() a tensor to keep it longer.
+class Results {
+ public:
+  const Tensor& operator[](std::string_view name) const;
+  std::size_t size() const { return items_.size(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+ private:
+  friend class Executor;
+  std::vector<std::pair<std::string, Tensor>> items_;
+};
+
+class Executor {
+ public:
+  explicit Executor(const Graph& graph, std::span<const std::string> outputs = {});
+  explicit Executor(std::shared_ptr<const Plan> plan);
+
+  // Checks the feeds (GraphError for a missing or unknown one, ShapeError for a wrong shape),
+  // then runs every step.
+  const Results& run(const Feeds& feeds);
+  const Results& operator()(const Feeds& feeds) { return run(feeds); }
+
+  const Plan& plan() const { return *plan_; }
+  std::size_t arena_bytes() const { return plan_->arena_bytes(); }
+
+ private:
+  void bind_feeds(const Feeds& feeds);
+
+  std::shared_ptr<const Plan> plan_;
+  std::unique_ptr<float, void (*)(void*)> arena_;
+  std::vector<Tensor> tensors_;  // per node: where its value is during a run
+  std::vector<Tensor> args_;     // scratch: the current step's inputs
+  Results results_;
+};
+
+}  // namespace rnngraph

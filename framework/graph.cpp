@@ -1,0 +1,188 @@
+#include <rnngraph/framework/graph.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+
+namespace rnngraph {
+
+// ---- Init -----------------------------------------------------------------------------------
+
+namespace {
+// 24 random bits to a float in [0, 1): exact, and the same on every platform.
+float unit_float(std::mt19937_64& rng) { return float(rng() >> 40) * (1.0f / 16777216.0f); }
+}  // namespace
+
+void Init::apply(const Tensor& t) const {
+  std::mt19937_64 rng(seed);
+  auto values = t.values();
+  switch (kind) {
+    case Kind::Zeros: t.fill(0); break;
+    case Kind::Constant: t.fill(a); break;
+    case Kind::Uniform:
+      for (float& v : values) v = a + (b - a) * unit_float(rng);
+      break;
+    case Kind::Normal:  // Box-Muller; 1 - u keeps the logarithm finite
+      for (std::size_t i = 0; i < values.size(); i += 2) {
+        const double u1 = 1.0 - unit_float(rng), u2 = unit_float(rng);
+        const double r = std::sqrt(-2.0 * std::log(u1)), phi = 2.0 * std::numbers::pi * u2;
+        values[i] = float(a + b * r * std::cos(phi));
+        if (i + 1 < values.size()) values[i + 1] = float(a + b * r * std::sin(phi));
+      }
+      break;
+    case Kind::Xavier: {
+      const Shape& s = t.shape();
+      const double fan_in = double(s[0]), fan_out = double(s[s.rank() - 1]);
+      const float bound = float(std::sqrt(6.0 / (fan_in + fan_out)));
+      for (float& v : values) v = -bound + 2 * bound * unit_float(rng);
+      break;
+    }
+  }
+}
+
+std::string_view to_string(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::Input: return "input";
+    case NodeKind::Parameter: return "parameter";
+    case NodeKind::Constant: return "constant";
+    case NodeKind::Op: return "op";
+  }
+  return "?";
+}
+
+// ---- Value ----------------------------------------------------------------------------------
+
+Graph& Value::graph() const {
+  if (!graph_) throw GraphError("an empty Value was used");
+  return *graph_;
+}
+const Node& Value::node() const { return graph().node(id_); }
+const Shape& Value::shape() const { return node().shape; }
+
+// ---- Graph ----------------------------------------------------------------------------------
+
+void Graph::check_unique(std::string_view name) const {
+  if (name.empty()) throw GraphError("inputs, parameters and constants need a name");
+  if (contains(name)) throw GraphError(fmt::format("a node named '{}' exists already", name));
+}
+
+Node& Graph::append(Node node) {
+  node.id = int(nodes_.size());
+  node.scope = scope_;
+  by_name_.emplace(node.name, node.id);
+  nodes_.push_back(std::move(node));
+  return nodes_.back();
+}
+
+Value Graph::input(std::string name, Shape shape) {
+  check_unique(name);
+  Node n{.kind = NodeKind::Input, .name = std::move(name), .shape = shape};
+  return Value(*this, append(std::move(n)).id);
+}
+
+Value Graph::parameter(std::string name, Shape shape, Init init) {
+  check_unique(name);
+  Tensor value(shape);
+  init.apply(value);
+  Node n{.kind = NodeKind::Parameter, .name = std::move(name), .shape = shape, .init = init,
+         .value = value};
+  return Value(*this, append(std::move(n)).id);
+}
+
+Value Graph::constant(std::string name, Tensor value) {
+  check_unique(name);
+  if (value.empty()) throw GraphError(fmt::format("constant '{}' has no data", name));
+  Node n{.kind = NodeKind::Constant, .name = std::move(name), .shape = value.shape(),
+         .value = value};
+  return Value(*this, append(std::move(n)).id);
+}
+
+Value Graph::scalar(float v) { return constant(fmt::format("const_{}", nodes_.size()), Tensor({1}, {v})); }
+
+Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
+  std::vector<int> ids;
+  std::vector<Shape> shapes;
+  for (const Value& v : inputs) {
+    if (&v.graph() != this)
+      throw GraphError(fmt::format("{}: an input belongs to another graph", op.name()));
+    ids.push_back(v.id());
+    shapes.push_back(v.shape());
+  }
+  const std::string name = fmt::format("{}_{}", op.name(), nodes_.size());
+  Shape shape;
+  try {
+    shape = op.infer(shapes, attrs);
+  } catch (const ShapeError& e) {
+    std::string args;
+    for (const Value& v : inputs)
+      args += fmt::format("{}'{}' {}", args.empty() ? "" : ", ", v.node().path(), v.shape().str());
+    const std::string where = scope_.empty() ? name : scope_ + "/" + name;
+    throw ShapeError(fmt::format("{} ({}) of {}: {}", where, op.name(), args, e.what()));
+  }
+  Node n{.kind = NodeKind::Op, .op = &op, .name = name, .inputs = std::move(ids),
+         .attrs = std::move(attrs), .shape = shape};
+  return Value(*this, append(std::move(n)).id);
+}
+
+void Graph::output(std::string name, const Value& value) {
+  if (&value.graph() != this) throw GraphError(fmt::format("output '{}' belongs to another graph", name));
+  for (auto& [existing, id] : outputs_)
+    if (existing == name) throw GraphError(fmt::format("output '{}' is declared twice", name));
+  outputs_.emplace_back(std::move(name), value.id());
+}
+
+Graph::ScopeGuard::~ScopeGuard() {
+  if (!graph_) return;
+  const auto slash = graph_->scope_.rfind('/');
+  graph_->scope_.erase(slash == std::string::npos ? 0 : slash);
+}
+
+Graph::ScopeGuard Graph::scope(std::string_view name) {
+  if (name.empty() || name.find('/') != std::string_view::npos)
+    throw GraphError(fmt::format("scope name '{}' must be non-empty and have no '/'", name));
+  if (!scope_.empty()) scope_ += '/';
+  scope_ += name;
+  return ScopeGuard(*this);
+}
+
+Graph::ScopeGuard Graph::scope(std::string_view name, int64_t index) {
+  return scope(fmt::format("{}{}", name, index));
+}
+
+const Node& Graph::node(int id) const {
+  if (id < 0 || id >= int(nodes_.size())) throw GraphError(fmt::format("no node with id {}", id));
+  return nodes_[id];
+}
+
+bool Graph::contains(std::string_view name) const { return by_name_.find(name) != by_name_.end(); }
+
+const Node& Graph::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) throw GraphError(fmt::format("the graph has no node named '{}'", name));
+  return nodes_[it->second];
+}
+
+const Tensor& Graph::param(std::string_view name) const {
+  const Node& n = find(name);
+  if (n.kind != NodeKind::Parameter) throw GraphError(fmt::format("'{}' is not a parameter", name));
+  return n.value;
+}
+
+std::vector<int> Graph::parameters() const {
+  std::vector<int> ids;
+  for (const Node& n : nodes_)
+    if (n.kind == NodeKind::Parameter) ids.push_back(n.id);
+  return ids;
+}
+
+// ---- Op defaults ----------------------------------------------------------------------------
+
+std::vector<Value> Op::vjp(Graph&, const Node& node, const Value&) const {
+  throw GraphError(fmt::format("{} ({}): this op has no gradient yet", node.path(), name()));
+}
+
+}  // namespace rnngraph

@@ -1,0 +1,153 @@
+// Graph, Node, Value: the builder API. Nodes are appended in order, so the node list is already a
+// topological order; every op node's shape is inferred (and checked) when it is created.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/framework/tensor.h>
+
+namespace rnngraph {
+
+// How a parameter is initialised. Seeded and implemented here (not with <random>'s
+// distributions, whose output differs between standard libraries), so a seed gives the same
+// weights everywhere.
+struct Init {
+  enum class Kind { Zeros, Constant, Uniform, Normal, Xavier };
+  Kind kind = Kind::Zeros;
+  float a = 0, b = 0;  // Constant: value; Uniform: [a, b); Normal: mean a, stddev b
+  uint64_t seed = 0;
+
+  void apply(const Tensor& t) const;
+};
+
+namespace init {
+inline Init zeros() { return {}; }
+inline Init constant(float v) { return {Init::Kind::Constant, v, 0, 0}; }
+inline Init uniform(float lo, float hi, uint64_t seed) { return {Init::Kind::Uniform, lo, hi, seed}; }
+inline Init normal(float mean, float stddev, uint64_t seed) {
+  return {Init::Kind::Normal, mean, stddev, seed};
+}
+// Glorot/Xavier uniform: U(-sqrt(6 / (fan_in + fan_out)), +...), fans from the first and last axis.
+inline Init xavier(uint64_t seed) { return {Init::Kind::Xavier, 0, 0, seed}; }
+}  // namespace init
+
+enum class NodeKind { Input, Parameter, Constant, Op };
+std::string_view to_string(NodeKind kind);
+
+struct Node {
+  int id = -1;
+  NodeKind kind = NodeKind::Op;
+  const Op* op = nullptr;  // only for NodeKind::Op
+  std::string name;        // unique in the graph
+  std::string scope;       // such as "layer0/step3"; groups nodes in diagrams
+  std::vector<int> inputs;
+  Attrs attrs;
+  Shape shape;
+  Init init;     // parameters
+  Tensor value;  // parameters and constants: persistent data, shared with every executor
+
+  // "scope/name", or the name alone at top level.
+  std::string path() const { return scope.empty() ? name : scope + "/" + name; }
+};
+
+class Graph;
+
+// A handle to one node's output. Cheap to copy; valid while its Graph lives.
+class Value {
+ public:
+  Value() = default;
+  Value(Graph& g, int id) : graph_(&g), id_(id) {}
+
+  explicit operator bool() const { return graph_ != nullptr; }
+  Graph& graph() const;
+  int id() const { return id_; }
+  const Node& node() const;
+  const Shape& shape() const;
+  // x[t]: select index t on the first axis (a view, no copy).
+  Value operator[](int64_t t) const;
+
+ private:
+  Graph* graph_ = nullptr;
+  int id_ = -1;
+};
+
+class Graph {
+ public:
+  Graph() = default;
+  // Values point at their graph, so a graph stays where it was built.
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  Value input(std::string name, Shape shape);
+  Value parameter(std::string name, Shape shape, Init init = init::zeros());
+  Value constant(std::string name, Tensor value);
+  Value scalar(float value);  // an unnamed [1] constant, for expressions like 1 - z
+
+  // Appends an op node; its shape rule runs now. A mismatch throws ShapeError naming the op, the
+  // node, its inputs and their shapes.
+  Value apply(const Op& op, std::span<const Value> inputs, Attrs attrs = {});
+  Value apply(const Op& op, std::initializer_list<Value> inputs, Attrs attrs = {}) {
+    return apply(op, std::span<const Value>(inputs.begin(), inputs.size()), std::move(attrs));
+  }
+
+  // Marks a value as a result of the graph, returned by every run under `name`.
+  void output(std::string name, const Value& value);
+
+  // Opens a naming scope until the guard is destroyed: nodes made meanwhile get scope
+  // "outer/name" (or "outer/name<index>" with an index), which diagrams draw as clusters.
+  class ScopeGuard {
+   public:
+    explicit ScopeGuard(Graph& g) : graph_(&g) {}
+    ScopeGuard(ScopeGuard&& other) noexcept : graph_(std::exchange(other.graph_, nullptr)) {}
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+    ~ScopeGuard();
+
+   private:
+    Graph* graph_;
+  };
+  [[nodiscard]] ScopeGuard scope(std::string_view name);
+  [[nodiscard]] ScopeGuard scope(std::string_view name, int64_t index);
+  const std::string& current_scope() const { return scope_; }
+
+  std::span<const Node> nodes() const { return nodes_; }
+  const Node& node(int id) const;
+  std::size_t size() const { return nodes_.size(); }
+  const std::vector<std::pair<std::string, int>>& outputs() const { return outputs_; }
+
+  // Lookup by name; GraphError when absent.
+  const Node& find(std::string_view name) const;
+  bool contains(std::string_view name) const;
+  // A parameter's persistent tensor: write into it to load weights.
+  const Tensor& param(std::string_view name) const;
+  std::vector<int> parameters() const;  // ids, in creation order
+
+ private:
+  Node& append(Node node);
+  void check_unique(std::string_view name) const;
+
+  std::vector<Node> nodes_;
+  std::vector<std::pair<std::string, int>> outputs_;
+  std::map<std::string, int, std::less<>> by_name_;  // heterogeneous lookup: no allocation
+  std::string scope_;
+};
+
+// Elementwise arithmetic with broadcasting (see ops/add.cpp and friends); scalars become [1]
+// constants.
+Value operator+(const Value& a, const Value& b);
+Value operator-(const Value& a, const Value& b);
+Value operator*(const Value& a, const Value& b);
+Value operator+(const Value& a, float b);
+Value operator-(float a, const Value& b);
+Value operator*(float a, const Value& b);
+Value operator*(const Value& a, float b);
+
+}  // namespace rnngraph

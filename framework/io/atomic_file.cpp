@@ -1,0 +1,33 @@
+#include <rnngraph/framework/io/atomic_file.h>
+
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+
+namespace rnngraph::io {
+
+void write_atomically(const std::filesystem::path& path,
+                      const std::function<void(std::ostream&)>& write) {
+  std::random_device entropy;
+  std::filesystem::path tmp = path;
+  tmp += fmt::format(".tmp-{:08x}", entropy());
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) throw Error(fmt::format("cannot write '{}'", path.string()));
+      write(out);
+      out.flush();
+      if (!out) throw Error(fmt::format("writing '{}' failed", path.string()));
+    }
+    std::filesystem::rename(tmp, path);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
+}
+
+}  // namespace rnngraph::io

@@ -1,0 +1,112 @@
+// The format: magic "\x93NUMPY", version (1.0: u16 header length; 2.0/3.0: u32), then a Python
+// dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (T, B, I), } padded with spaces
+// so the data starts 64-byte aligned, then the raw data.
+#include <rnngraph/framework/io/npy.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/io/atomic_file.h>
+
+namespace rnngraph::io {
+
+namespace {
+constexpr std::string_view kMagic = "\x93NUMPY";
+
+uint32_t little_endian(std::string_view bytes) {
+  uint32_t v = 0;
+  for (std::size_t i = bytes.size(); i-- > 0;) v = (v << 8) | uint8_t(bytes[i]);
+  return v;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(fmt::format("cannot open '{}'", path.string()));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return std::move(s).str();
+}
+}  // namespace
+
+Tensor parse_npy(std::string_view bytes, std::string_view what) {
+  auto fail = [&](std::string_view why) {
+    return FormatError(fmt::format("{}: not a float32 .npy file: {}", what, why));
+  };
+  if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic) throw fail("bad magic");
+  const int major = uint8_t(bytes[6]);
+  if (major < 1 || major > 3) throw fail(fmt::format("unknown version {}", major));
+  const std::size_t len_bytes = major == 1 ? 2 : 4;
+  if (bytes.size() < 8 + len_bytes) throw fail("truncated header");
+  const std::size_t header_len = little_endian(bytes.substr(8, len_bytes));
+  const std::size_t data_at = 8 + len_bytes + header_len;
+  if (data_at > bytes.size()) throw fail("header length runs past the end of the file");
+  const std::string header(bytes.substr(8 + len_bytes, header_len));
+
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
+    throw fail("no 'descr' in header");
+  if (m[1] != "<f4")
+    throw fail(fmt::format("dtype '{}' is not supported (only little-endian float32 '<f4')",
+                           m[1].str()));
+  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
+    throw fail("no 'fortran_order' in header");
+  if (m[1] == "True") throw fail("Fortran order is not supported (save with C order)");
+  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
+    throw fail("no 'shape' in header");
+  std::vector<int64_t> dims;
+  const std::string shape_text = m[1];
+  if (!std::regex_match(shape_text, std::regex(R"(\s*(\d+\s*,\s*)*(\d+\s*,?)?\s*)")))
+    throw fail(fmt::format("malformed shape ({})", shape_text));
+  const std::regex number(R"(\s*(\d+)\s*(,|$))");
+  for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number);
+       it != std::sregex_iterator(); ++it) {
+    if ((*it)[1].length() > 12) throw fail("dimension too large");
+    dims.push_back(std::stoll((*it)[1]));
+  }
+  if (dims.empty() || dims.size() > kMaxRank)
+    throw fail(fmt::format("shape ({}) must have rank 1 to {}", shape_text, kMaxRank));
+  Shape shape;
+  try {
+    shape = Shape(std::span<const int64_t>(dims));
+  } catch (const ShapeError& e) {
+    throw fail(e.what());
+  }
+  const std::size_t expected = std::size_t(shape.numel()) * sizeof(float);
+  if (bytes.size() - data_at != expected)
+    throw fail(fmt::format("shape {} needs {} bytes of data, the file has {}", shape.str(),
+                           expected, bytes.size() - data_at));
+  Tensor t(shape);
+  std::memcpy(t.data(), bytes.data() + data_at, expected);
+  return t;
+}
+
+Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_all(path), path.string()); }
+
+void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
+  const auto dims = tensor.shape().dims();
+  std::string shape;
+  for (int64_t d : dims) shape += fmt::format("{}, ", d);
+  shape.resize(shape.size() - (dims.size() == 1 ? 1 : 2));  // (3,) but (3, 2)
+  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", shape);
+  // Pad with spaces and a newline so magic + version + length + header is a multiple of 64.
+  const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
+  header.append(total - 10 - header.size() - 1, ' ');
+  header.push_back('\n');
+  write_atomically(path, [&](std::ostream& out) {
+    out.write(kMagic.data(), kMagic.size());
+    const char version[2] = {1, 0};
+    out.write(version, 2);
+    const char len[2] = {char(header.size() & 0xff), char(header.size() >> 8)};
+    out.write(len, 2);
+    out << header;
+    out.write(reinterpret_cast<const char*>(tensor.data()), std::streamsize(tensor.numel() * sizeof(float)));
+  });
+}
+
+}  // namespace rnngraph::io

@@ -1,0 +1,68 @@
+// The interface every op implements, one op per file under ops/ (DyNet/Marian style): a name,
+// a shape rule, a forward kernel, a vector-Jacobian product written with graph ops (so backward
+// is itself a graph), and a colour for diagrams.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rnngraph/framework/tensor.h>
+
+namespace rnngraph {
+
+class Graph;
+class Value;
+struct Node;
+
+// Integer attributes of a node (axis, transpose flags, ranges). Ordered, so files and diagrams
+// print them deterministically.
+struct Attrs {
+  std::map<std::string, int64_t, std::less<>> ints;
+
+  Attrs() = default;
+  Attrs(std::initializer_list<std::pair<const std::string, int64_t>> items) : ints(items) {}
+  int64_t get(std::string_view key, int64_t fallback) const {
+    auto it = ints.find(key);
+    return it == ints.end() ? fallback : it->second;
+  }
+  bool operator==(const Attrs&) const = default;
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual std::string_view name() const = 0;
+
+  // The output shape, or ShapeError describing the mismatch; Graph prefixes the node's name,
+  // scope and input names, so the rule only speaks of shapes.
+  virtual Shape infer(std::span<const Shape> in, const Attrs& attrs) const = 0;
+
+  // Writes the result into `out`, whose shape is infer()'s. `out` may hold stale data and never
+  // aliases an input.
+  virtual void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const = 0;
+
+  // Gradients with respect to each input, built as graph nodes from the output's gradient; an
+  // empty Value means "no gradient flows to this input".
+  virtual std::vector<Value> vjp(Graph& g, const Node& node, const Value& grad_out) const;
+
+  // When the output is a contiguous window of input 0, its offset in elements: the executor then
+  // aliases it instead of copying (x[t] costs nothing).
+  virtual std::optional<int64_t> view_offset(std::span<const Shape> in, const Attrs& attrs) const {
+    (void)in, (void)attrs;
+    return std::nullopt;
+  }
+
+  // Fill colour of the op's nodes in diagrams.
+  virtual std::string_view color() const { return "#f2f2f2"; }
+};
+
+// The op with this name, or nullptr (ops/registry.cpp lists them all).
+const Op* find_op(std::string_view name);
+std::vector<const Op*> all_ops();
+
+}  // namespace rnngraph

@@ -1,0 +1,57 @@
+// concat: joins tensors along one axis; the RNN cell's concat([h_{t-1}, x_t], axis 1).
+#include <algorithm>
+#include <vector>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Concat final : Op {
+  std::string_view name() const override { return "concat"; }
+
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    if (in.empty()) throw ShapeError("needs at least one input");
+    const int axis = kernels::normalize_axis(attrs.get("axis", 0), in[0].rank());
+    int64_t total = 0;
+    for (const Shape& s : in) {
+      if (s.rank() != in[0].rank() || !(s.with(axis, 1) == in[0].with(axis, 1)))
+        throw ShapeError(fmt::format("shapes {} and {} differ off axis {}", in[0].str(), s.str(), axis));
+      total += s[axis];
+    }
+    return in[0].with(axis, total);
+  }
+
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
+    const Shape& so = out.shape();
+    const int axis = kernels::normalize_axis(attrs.get("axis", 0), so.rank());
+    const int64_t outer = so.numel() / (so[axis] * so.stride(axis));
+    const int64_t out_row = so[axis] * so.stride(axis);
+    int64_t at = 0;  // where this input's block starts inside each output row
+    for (const Tensor& t : in) {
+      const int64_t row = t.shape()[axis] * t.shape().stride(axis);
+      for (int64_t o = 0; o < outer; ++o)
+        std::copy_n(t.data() + o * row, row, out.data() + o * out_row + at);
+      at += row;
+    }
+  }
+
+  std::string_view color() const override { return "#dae8fc"; }
+};
+}  // namespace
+
+const Op& concat_op() {
+  static const Concat op;
+  return op;
+}
+
+Value concat(std::span<const Value> parts, int axis) {
+  if (parts.empty()) throw GraphError("concat of nothing");
+  const int64_t stored = kernels::stored_axis(axis, parts[0].shape().rank());
+  return parts[0].graph().apply(concat_op(), parts, {{"axis", stored}});
+}
+Value concat(std::initializer_list<Value> parts, int axis) {
+  return concat(std::span<const Value>(parts.begin(), parts.size()), axis);
+}
+}  // namespace rnngraph

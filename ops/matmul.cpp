@@ -1,0 +1,53 @@
+// matmul: a · b on OpenBLAS's cblas_sgemm. Transpose flags are attributes, so the backward
+// products (grad · Wᵀ, xᵀ · grad) need no transposed copies.
+#include <cblas.h>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Matmul final : Op {
+  std::string_view name() const override { return "matmul"; }
+
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    kernels::expect_arity(in, 2);
+    const Shape &a = in[0], &b = in[1];
+    if (a.rank() != 2 || b.rank() != 2)
+      throw ShapeError(fmt::format("needs two matrices, got {} and {}", a.str(), b.str()));
+    const bool ta = attrs.get("transpose_a", 0), tb = attrs.get("transpose_b", 0);
+    const int64_t m = ta ? a[1] : a[0], k = ta ? a[0] : a[1];
+    const int64_t kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
+    if (k != kb)
+      throw ShapeError(fmt::format("inner dimensions differ: {}{} · {}{} ({} vs {})", a.str(),
+                                   ta ? "ᵀ" : "", b.str(), tb ? "ᵀ" : "", k, kb));
+    return Shape{m, n};
+  }
+
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
+    const Tensor &a = in[0], &b = in[1];
+    const bool ta = attrs.get("transpose_a", 0), tb = attrs.get("transpose_b", 0);
+    const int m = int(out.shape()[0]), n = int(out.shape()[1]);
+    const int k = int(ta ? a.shape()[0] : a.shape()[1]);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+                k, 1.0f, a.data(), int(a.shape()[1]), b.data(), int(b.shape()[1]), 0.0f, out.data(),
+                n);
+  }
+
+  std::string_view color() const override { return "#f8cecc"; }
+};
+}  // namespace
+
+const Op& matmul_op() {
+  static const Matmul op;
+  return op;
+}
+
+Value matmul(const Value& a, const Value& b, bool transpose_a, bool transpose_b) {
+  Attrs attrs;
+  if (transpose_a) attrs.ints["transpose_a"] = 1;
+  if (transpose_b) attrs.ints["transpose_b"] = 1;
+  return a.graph().apply(matmul_op(), {a, b}, std::move(attrs));
+}
+}  // namespace rnngraph

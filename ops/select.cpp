@@ -1,0 +1,44 @@
+// select: x[t] on the first axis ([T, B, I] → [B, I]); always a view, never a copy.
+#include <algorithm>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Select final : Op {
+  std::string_view name() const override { return "select"; }
+
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    kernels::expect_arity(in, 1);
+    const int64_t index = attrs.get("index", 0);
+    if (index < 0 || index >= in[0][0])
+      throw ShapeError(fmt::format("index {} is outside the first axis of {}", index, in[0].str()));
+    return in[0].drop_first();
+  }
+
+  std::optional<int64_t> view_offset(std::span<const Shape> in, const Attrs& attrs) const override {
+    return attrs.get("index", 0) * in[0].stride(0);
+  }
+
+  // Only reached if an executor chose not to alias; kept so the op is complete on its own.
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
+    const Tensor row = in[0][attrs.get("index", 0)];
+    std::copy_n(row.data(), out.numel(), out.data());
+  }
+
+  std::string_view color() const override { return "#dae8fc"; }
+};
+}  // namespace
+
+const Op& select_op() {
+  static const Select op;
+  return op;
+}
+
+Value select(const Value& x, int64_t index) {
+  return x.graph().apply(select_op(), {x}, {{"index", index}});
+}
+Value Value::operator[](int64_t t) const { return select(*this, t); }
+}  // namespace rnngraph

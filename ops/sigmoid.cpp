@@ -1,0 +1,21 @@
+// sigmoid: 1 / (1 + e^-x), the gates of LSTM and GRU.
+#include <cmath>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Sigmoid final : kernels::UnaryOp<Sigmoid> {
+  std::string_view name() const override { return "sigmoid"; }
+  static float apply(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+};
+}  // namespace
+
+const Op& sigmoid_op() {
+  static const Sigmoid op;
+  return op;
+}
+Value sigmoid(const Value& x) { return x.graph().apply(sigmoid_op(), {x}); }
+}  // namespace rnngraph

@@ -1,0 +1,21 @@
+// sub: a - b, broadcasting.
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Sub final : kernels::BinaryOp<Sub> {
+  std::string_view name() const override { return "sub"; }
+  static float apply(float a, float b) { return a - b; }
+};
+}  // namespace
+
+const Op& sub_op() {
+  static const Sub op;
+  return op;
+}
+Value sub(const Value& a, const Value& b) { return a.graph().apply(sub_op(), {a, b}); }
+Value operator-(const Value& a, const Value& b) { return sub(a, b); }
+Value operator-(float a, const Value& b) { return sub(b.graph().scalar(a), b); }
+}  // namespace rnngraph

@@ -1,0 +1,38 @@
+// Shared test helpers: tolerance checks that print where two tensors differ.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include <rnngraph/rnngraph.h>
+
+namespace rnngraph::testing {
+
+inline std::string fixture(const std::string& name) { return std::string(RNNGRAPH_FIXTURES) + "/" + name; }
+
+inline void check_close(const Tensor& got, const Tensor& expected, float tolerance) {
+  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(),
+                        "shape " << got.shape().str() << " != " << expected.shape().str());
+  for (int64_t i = 0; i < got.numel(); ++i)
+    BOOST_CHECK_MESSAGE(std::fabs(got.values()[i] - expected.values()[i]) <= tolerance,
+                        "element " << i << ": " << got.values()[i] << " != " << expected.values()[i]);
+}
+
+inline void check_values(const Tensor& got, const Shape& shape, std::vector<float> expected,
+                         float tolerance = 1e-6f) {
+  check_close(got, Tensor::from(shape, expected), tolerance);
+}
+
+// Builds a graph from `build`, runs it once with `feeds`, returns output "y" (cloned).
+template <class Build>
+Tensor run_one(Build build, const Feeds& feeds = {}) {
+  Graph g;
+  g.output("y", build(g));
+  Executor run(g);
+  return run(feeds)["y"].clone();
+}
+
+}  // namespace rnngraph::testing

@@ -1,0 +1,135 @@
+// The executor: repeatable runs, O(1)-in-T inference memory, persistent parameters, views.
+#include "helpers.h"
+
+using namespace rnngraph;
+using rnngraph::testing::check_close;
+
+namespace {
+// A forward-only seed RNN returning only the last state.
+std::size_t rnn_arena(int64_t steps) {
+  Graph g;
+  auto x = g.input("x", {steps, 2, 3});
+  auto h0 = g.input("h0", {2, 4});
+  auto W = g.parameter("W", {7, 4}, init::xavier(1));
+  auto b = g.parameter("b", {1, 4});
+  g.output("h_last", models::rnn_unroll(x, h0, W, b).back());
+  return Executor(g).arena_bytes();
+}
+
+Tensor random_tensor(const Shape& s, uint64_t seed) {
+  Tensor t(s);
+  init::normal(0, 1, seed).apply(t);
+  return t;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(executor)
+
+BOOST_AUTO_TEST_CASE(repeated_runs_are_identical) {
+  Graph g;
+  models::build_rnn(g, {.steps = 6, .batch = 3, .features = 2, .hidden = 5, .seed = 3});
+  Executor run(g);
+  const Feeds feeds{{"x", random_tensor({6, 3, 2}, 1)}, {"h0", random_tensor({3, 5}, 2)}};
+  const Tensor first = run(feeds)["h"].clone();
+  for (int i = 0; i < 5; ++i) {
+    const Tensor again = run(feeds)["h"];
+    BOOST_REQUIRE(again.shape() == first.shape());
+    for (int64_t k = 0; k < first.numel(); ++k) BOOST_REQUIRE_EQUAL(again.values()[k], first.values()[k]);
+  }
+  // Another executor of the same graph (its own arena) agrees bit for bit.
+  Executor other(g);
+  check_close(other(feeds)["h"], first, 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(inference_memory_does_not_grow_with_steps) {
+  const std::size_t short_arena = rnn_arena(10), long_arena = rnn_arena(1000);
+  BOOST_TEST_MESSAGE("arena T=10: " << short_arena << " bytes, T=1000: " << long_arena);
+  BOOST_CHECK_GT(short_arena, 0u);
+  BOOST_CHECK_LE(long_arena, short_arena);
+}
+
+BOOST_AUTO_TEST_CASE(arena_reuses_buffers) {
+  // tanh(tanh(tanh(x))): each intermediate dies when the next is made, so at most two buffers
+  // of 64 floats live at once.
+  Graph g;
+  auto x = g.input("x", {8, 8});
+  g.output("y", tanh(tanh(tanh(tanh(x)))));
+  Executor run(g);
+  BOOST_CHECK_EQUAL(run.arena_bytes(), 2 * 64 * sizeof(float));
+  BOOST_CHECK_EQUAL(run.plan().steps().size(), 4u);
+}
+
+BOOST_AUTO_TEST_CASE(outputs_are_kept_while_others_are_reused) {
+  Graph g;
+  auto x = g.input("x", {1, 4});
+  auto a = tanh(x);
+  auto b = sigmoid(a);
+  auto d = tanh(b + a);
+  g.output("a", a);
+  g.output("d", d);
+  Executor run(g);
+  const Tensor in({1, 4}, {0.1f, -0.2f, 0.3f, 2.0f});
+  const Results& out = run({{"x", in}});
+  for (int i = 0; i < 4; ++i) {
+    const float ea = std::tanh(in.values()[i]);
+    const float eb = 1 / (1 + std::exp(-ea));
+    BOOST_CHECK_CLOSE(out["a"].values()[i], ea, 1e-4);
+    BOOST_CHECK_CLOSE(out["d"].values()[i], std::tanh(eb + ea), 1e-4);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(parameters_survive_runs_and_can_be_written) {
+  Graph g;
+  auto x = g.input("x", {1, 2});
+  auto W = g.parameter("W", {2, 2}, init::constant(1.0f));
+  g.output("y", matmul(x, W));
+  Executor run(g);
+  const Feeds feeds{{"x", Tensor({1, 2}, {1, 2})}};
+  rnngraph::testing::check_values(run(feeds)["y"], {1, 2}, {3, 3});
+  rnngraph::testing::check_values(g.param("W"), {2, 2}, {1, 1, 1, 1});  // untouched by the run
+  g.param("W").at({1, 1}) = 5;
+  rnngraph::testing::check_values(run(feeds)["y"], {1, 2}, {3, 11});
+  rnngraph::testing::check_values(run(feeds)["y"], {1, 2}, {3, 11});
+}
+
+BOOST_AUTO_TEST_CASE(select_is_a_view_and_needs_no_arena) {
+  Graph g;
+  auto x = g.input("x", {4, 2, 3});
+  g.output("x2", x[2]);
+  Executor run(g);
+  BOOST_CHECK_EQUAL(run.arena_bytes(), 0u);
+  BOOST_CHECK(run.plan().steps().empty());
+  Tensor xs({4, 2, 3});
+  init::uniform(-1, 1, 5).apply(xs);
+  const Tensor& y = run({{"x", xs}})["x2"];
+  BOOST_CHECK_EQUAL(y.data(), xs.data() + 2 * 6);  // no copy: a window of the fed tensor
+}
+
+BOOST_AUTO_TEST_CASE(only_what_the_outputs_need_runs) {
+  Graph g;
+  auto x = g.input("x", {2, 2});
+  auto unused = g.input("unused", {3});
+  g.output("side", tanh(unused));
+  g.output("y", sigmoid(x));
+  const std::vector<std::string> wanted{"y"};
+  Executor run(g, wanted);
+  BOOST_CHECK_EQUAL(run.plan().steps().size(), 1u);
+  BOOST_CHECK_NO_THROW(run({{"x", Tensor({2, 2})}}));  // "unused" need not be fed
+  BOOST_CHECK_EQUAL(run({{"x", Tensor({2, 2})}})["y"].values()[0], 0.5f);
+  BOOST_CHECK_THROW(Executor(g, std::vector<std::string>{"nope"}), GraphError);
+}
+
+BOOST_AUTO_TEST_CASE(a_value_used_twice_is_freed_once) {
+  Graph g;
+  auto x = g.input("x", {1, 3});
+  auto t = tanh(x);
+  g.output("y", tanh(t * t) + x);
+  Executor run(g);
+  const Results& out = run({{"x", Tensor({1, 3}, {0.5f, -1, 2})}});
+  for (int i = 0; i < 3; ++i) {
+    const float v = std::vector<float>{0.5f, -1, 2}[i];
+    BOOST_CHECK_CLOSE(out["y"].values()[i], std::tanh(std::tanh(v) * std::tanh(v)) + v, 1e-4);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,178 @@
+// Every op against values computed by hand.
+#include <cmath>
+
+#include "helpers.h"
+
+using namespace rnngraph;
+using rnngraph::testing::check_values;
+using rnngraph::testing::run_one;
+
+namespace {
+Value c(Graph& g, const char* name, const Shape& s, std::vector<float> v) {
+  return g.constant(name, Tensor::from(s, v));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ops)
+
+BOOST_AUTO_TEST_CASE(concat_axis1_is_the_rnn_cell_concat) {
+  auto y = run_one([](Graph& g) {
+    return concat({c(g, "h", {2, 2}, {1, 2, 3, 4}), c(g, "x", {2, 1}, {9, 8})}, 1);
+  });
+  check_values(y, {2, 3}, {1, 2, 9, 3, 4, 8});
+}
+
+BOOST_AUTO_TEST_CASE(concat_axis0_and_negative_axis_and_three_parts) {
+  auto y0 = run_one([](Graph& g) {
+    return concat({c(g, "a", {1, 2}, {1, 2}), c(g, "b", {2, 2}, {3, 4, 5, 6})}, 0);
+  });
+  check_values(y0, {3, 2}, {1, 2, 3, 4, 5, 6});
+  auto y1 = run_one([](Graph& g) {
+    return concat({c(g, "a", {1, 1}, {1}), c(g, "b", {1, 2}, {2, 3}), c(g, "d", {1, 1}, {4})}, -1);
+  });
+  check_values(y1, {1, 4}, {1, 2, 3, 4});
+}
+
+BOOST_AUTO_TEST_CASE(concat_middle_axis_of_rank3) {
+  auto y = run_one([](Graph& g) {
+    return concat({c(g, "a", {2, 1, 2}, {1, 2, 3, 4}), c(g, "b", {2, 2, 2}, {5, 6, 7, 8, 9, 10, 11, 12})}, 1);
+  });
+  check_values(y, {2, 3, 2}, {1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12});
+}
+
+BOOST_AUTO_TEST_CASE(matmul_non_square) {
+  // [[1,2,3],[4,5,6]] · [[1,0],[0,1],[1,1]] = [[4,5],[10,11]]
+  auto y = run_one([](Graph& g) {
+    return matmul(c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}), c(g, "b", {3, 2}, {1, 0, 0, 1, 1, 1}));
+  });
+  check_values(y, {2, 2}, {4, 5, 10, 11});
+}
+
+BOOST_AUTO_TEST_CASE(matmul_transposed_operands) {
+  // aᵀ with a = [[1,4],[2,5],[3,6]] (3×2) is [[1,2,3],[4,5,6]]
+  auto ta = run_one([](Graph& g) {
+    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {3, 2}, {1, 0, 0, 1, 1, 1}), true);
+  });
+  check_values(ta, {2, 2}, {4, 5, 10, 11});
+  // bᵀ with b = [[1,0,1],[0,1,1]] (2×3)
+  auto tb = run_one([](Graph& g) {
+    return matmul(c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}), false, true);
+  });
+  check_values(tb, {2, 2}, {4, 5, 10, 11});
+  auto both = run_one([](Graph& g) {
+    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}), true, true);
+  });
+  check_values(both, {2, 2}, {4, 5, 10, 11});
+}
+
+BOOST_AUTO_TEST_CASE(matmul_degenerate_shapes) {
+  check_values(run_one([](Graph& g) { return matmul(c(g, "a", {1, 1}, {3}), c(g, "b", {1, 1}, {-2})); }),
+               {1, 1}, {-6});
+  // row · column = dot product; column · row = outer product
+  check_values(run_one([](Graph& g) {
+                 return matmul(c(g, "a", {1, 3}, {1, 2, 3}), c(g, "b", {3, 1}, {4, 5, 6}));
+               }),
+               {1, 1}, {32});
+  check_values(run_one([](Graph& g) {
+                 return matmul(c(g, "a", {2, 1}, {1, 2}), c(g, "b", {1, 3}, {3, 4, 5}));
+               }),
+               {2, 3}, {3, 4, 5, 6, 8, 10});
+}
+
+BOOST_AUTO_TEST_CASE(add_broadcasts_bias_row_and_scalar) {
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}) + c(g, "b", {1, 3}, {10, 20, 30});
+               }),
+               {2, 3}, {11, 22, 33, 14, 25, 36});
+  check_values(run_one([](Graph& g) { return c(g, "a", {2, 2}, {1, 2, 3, 4}) + 0.5f; }), {2, 2},
+               {1.5f, 2.5f, 3.5f, 4.5f});
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 2}, {1, 2, 3, 4}) + c(g, "b", {2, 2}, {4, 3, 2, 1});
+               }),
+               {2, 2}, {5, 5, 5, 5});
+}
+
+BOOST_AUTO_TEST_CASE(add_broadcasts_column_against_row_and_rank3) {
+  check_values(run_one([](Graph& g) {
+                 return c(g, "col", {2, 1}, {1, 2}) + c(g, "row", {1, 3}, {10, 20, 30});
+               }),
+               {2, 3}, {11, 21, 31, 12, 22, 32});
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 1, 2}, {1, 2, 3, 4}) + c(g, "r", {1, 2}, {10, 20});
+               }),
+               {2, 1, 2}, {11, 22, 13, 24});
+  // [2, 1, 3] * [2, 1]: both sides broadcast (the 4-d strided path)
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 1, 3}, {1, 2, 3, 4, 5, 6}) * c(g, "b", {2, 1}, {1, 10});
+               }),
+               {2, 2, 3}, {1, 2, 3, 10, 20, 30, 4, 5, 6, 40, 50, 60});
+}
+
+BOOST_AUTO_TEST_CASE(sub_and_mul_broadcast) {
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 2}, {1, 2, 3, 4}) - c(g, "b", {1, 2}, {1, 1});
+               }),
+               {2, 2}, {0, 1, 2, 3});
+  check_values(run_one([](Graph& g) { return 1.0f - c(g, "z", {1, 3}, {0.25f, 0.5f, 1}); }), {1, 3},
+               {0.75f, 0.5f, 0});
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 2}, {1, 2, 3, 4}) * c(g, "b", {1, 2}, {2, -1});
+               }),
+               {2, 2}, {2, -2, 6, -4});
+  check_values(run_one([](Graph& g) { return 3.0f * c(g, "a", {1, 2}, {1, -2}); }), {1, 2}, {3, -6});
+}
+
+BOOST_AUTO_TEST_CASE(tanh_and_sigmoid) {
+  check_values(run_one([](Graph& g) { return tanh(c(g, "a", {1, 4}, {0, 1, -1, 20})); }), {1, 4},
+               {0, 0.76159416f, -0.76159416f, 1});
+  check_values(run_one([](Graph& g) { return sigmoid(c(g, "a", {1, 4}, {0, 2, -2, -100})); }), {1, 4},
+               {0.5f, 0.88079708f, 0.11920292f, 0});
+}
+
+BOOST_AUTO_TEST_CASE(slice_on_each_axis) {
+  // axis 1 of [2, 4]: not contiguous, copied
+  check_values(run_one([](Graph& g) { return slice(c(g, "a", {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), 1, 1, 3); }),
+               {2, 2}, {2, 3, 6, 7});
+  // axis 0: contiguous, a view
+  check_values(run_one([](Graph& g) { return slice(c(g, "a", {3, 2}, {1, 2, 3, 4, 5, 6}), 0, 1, 3); }),
+               {2, 2}, {3, 4, 5, 6});
+  // axis 1 of [1, 4]: contiguous too (a gate block of a batch-1 row)
+  check_values(run_one([](Graph& g) { return slice(c(g, "a", {1, 4}, {1, 2, 3, 4}), -1, 2, 4); }),
+               {1, 2}, {3, 4});
+}
+
+BOOST_AUTO_TEST_CASE(select_is_x_of_t) {
+  check_values(run_one([](Graph& g) { return c(g, "x", {3, 1, 2}, {1, 2, 3, 4, 5, 6})[1]; }), {1, 2},
+               {3, 4});
+  check_values(run_one([](Graph& g) { return select(c(g, "v", {3}, {7, 8, 9}), 2); }), {1}, {9});
+}
+
+BOOST_AUTO_TEST_CASE(sum_and_mean) {
+  auto a = [](Graph& g) { return c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}); };
+  check_values(run_one([&](Graph& g) { return sum(a(g)); }), {1}, {21});
+  check_values(run_one([&](Graph& g) { return mean(a(g)); }), {1}, {3.5f});
+  check_values(run_one([&](Graph& g) { return sum(a(g), 0); }), {1, 3}, {5, 7, 9});
+  check_values(run_one([&](Graph& g) { return sum(a(g), 1); }), {2, 1}, {6, 15});
+  check_values(run_one([&](Graph& g) { return mean(a(g), -1); }), {2, 1}, {2, 5});
+  check_values(run_one([&](Graph& g) { return mean(a(g), 0); }), {1, 3}, {2.5f, 3.5f, 4.5f});
+}
+
+BOOST_AUTO_TEST_CASE(stack_adds_a_first_axis) {
+  check_values(run_one([](Graph& g) {
+                 std::vector<Value> parts{c(g, "a", {1, 2}, {1, 2}), c(g, "b", {1, 2}, {3, 4})};
+                 return stack(parts);
+               }),
+               {2, 1, 2}, {1, 2, 3, 4});
+}
+
+BOOST_AUTO_TEST_CASE(every_op_is_registered_by_name) {
+  for (const char* name : {"add", "concat", "matmul", "mean", "mul", "select", "sigmoid", "slice",
+                           "stack", "sub", "sum", "tanh"}) {
+    const Op* op = find_op(name);
+    BOOST_REQUIRE_MESSAGE(op, name);
+    BOOST_CHECK_EQUAL(op->name(), name);
+  }
+  BOOST_CHECK(find_op("no_such_op") == nullptr);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
