@@ -4,7 +4,14 @@
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/io/csv.h>
+#include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/npy.h>
+#include <rnngraph/framework/io/safetensors.h>
 #include <rnngraph/framework/tensor.h>
+#include <rnngraph/models/gru.h>
+#include <rnngraph/models/lstm.h>
+#include <rnngraph/models/model.h>
 #include <rnngraph/models/rnn.h>
+#include <rnngraph/models/torch_state.h>
 #include <rnngraph/ops/ops.h>

@@ -9,6 +9,10 @@
 
 namespace rnngraph::models {
 
+struct RnnWeights {
+  Value W, b;
+};
+
 // One step: the seed's step_forward(x, h, s, w, b). h is [B, H], x is [B, I].
 Value rnn_step(const Value& h, const Value& x, const Value& W, const Value& b);
 

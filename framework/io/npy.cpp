@@ -4,15 +4,13 @@
 #include <rnngraph/framework/io/npy.h>
 
 #include <cstring>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/framework/io/atomic_file.h>
+#include <rnngraph/framework/io/files.h>
 
 namespace rnngraph::io {
 
@@ -23,14 +21,6 @@ uint32_t little_endian(std::string_view bytes) {
   uint32_t v = 0;
   for (std::size_t i = bytes.size(); i-- > 0;) v = (v << 8) | uint8_t(bytes[i]);
   return v;
-}
-
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(fmt::format("cannot open '{}'", path.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return std::move(s).str();
 }
 }  // namespace
 
@@ -86,7 +76,7 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   return t;
 }
 
-Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_all(path), path.string()); }
+Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
 
 void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
   const auto dims = tensor.shape().dims();

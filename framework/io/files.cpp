@@ -1,13 +1,23 @@
-#include <rnngraph/framework/io/atomic_file.h>
+#include <rnngraph/framework/io/files.h>
 
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
 
 namespace rnngraph::io {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(fmt::format("cannot open '{}'", path.string()));
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw FormatError(fmt::format("cannot read '{}'", path.string()));
+  return std::move(s).str();
+}
 
 void write_atomically(const std::filesystem::path& path,
                       const std::function<void(std::ostream&)>& write) {

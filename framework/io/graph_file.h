@@ -1,0 +1,40 @@
+// Graph files: versioned JSON describing the nodes, with parameters and constants in
+// <stem>.safetensors beside it (g.json → g.safetensors).
+//
+//   {"format": "rnngraph.graph", "version": 1, "parameters": "g.safetensors",
+//    "meta": {"cell": "lstm", ...},
+//    "nodes": [{"id": 0, "kind": "input", "name": "x", "scope": "", "shape": [5, 1, 3]},
+//              {"id": 7, "kind": "op", "op": "matmul", "scope": "step0", "inputs": [5, 6],
+//               "attrs": {"transpose_b": 1}, "shape": [1, 4]}, ...],
+//    "outputs": [{"name": "y", "node": 42}]}
+//
+// Loading rebuilds the graph through the ordinary builder, so every shape rule runs again.
+// A wrong format or version, dangling or forward node ids (the only way to write a cycle), an
+// unknown op, shapes that disagree with the ops, or parameters missing from the safetensors
+// file are FormatErrors.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <rnngraph/framework/graph.h>
+
+namespace rnngraph::io {
+
+inline constexpr int kGraphFormatVersion = 1;
+
+struct GraphFile {
+  std::unique_ptr<Graph> graph;
+  std::map<std::string, std::string, std::less<>> meta;  // free-form facts (cell, sizes, ...)
+};
+
+std::filesystem::path parameters_path(const std::filesystem::path& graph_path);
+
+// Writes the JSON and its safetensors file; on failure neither is left behind.
+void save_graph(const Graph& graph, const std::filesystem::path& path,
+                const std::map<std::string, std::string, std::less<>>& meta = {});
+GraphFile load_graph(const std::filesystem::path& path);
+
+}  // namespace rnngraph::io

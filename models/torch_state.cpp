@@ -1,0 +1,153 @@
+#include <rnngraph/models/torch_state.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+
+namespace rnngraph::models {
+
+namespace {
+
+struct Gate {
+  int64_t index;  // position in PyTorch's stacked gates
+  const char* W;  // our (H + I) × H matrix on concat([h, x])
+  const char* b;
+};
+
+std::vector<Gate> concat_gates(Cell cell) {
+  switch (cell) {
+    case Cell::Rnn: return {{0, "W", "b"}};
+    case Cell::Lstm: return {{0, "W_i", "b_i"}, {1, "W_f", "b_f"}, {2, "W_c", "b_c"}, {3, "W_o", "b_o"}};
+    case Cell::Gru: return {{0, "W_r", "b_r"}, {1, "W_z", "b_z"}};  // n: see below
+  }
+  return {};
+}
+
+int64_t gate_count(Cell cell) { return cell == Cell::Rnn ? 1 : cell == Cell::Lstm ? 4 : 3; }
+
+// The four tensors of one PyTorch layer, viewed as plain arrays.
+struct TorchLayer {
+  float *w_ih, *w_hh, *b_ih, *b_hh;
+  int64_t in, H;
+};
+
+// Moves gate `gate`'s block between PyTorch's W (rows gate·H ..., `cols` columns) and rows
+// [row0, row0 + cols) of our H-column matrix, transposing: ours[row0 + r][c] = theirs[gate·H + c][r].
+void move_block(bool to_torch, float* theirs, int64_t cols, int64_t gate, float* ours, int64_t row0,
+                int64_t H) {
+  for (int64_t r = 0; r < cols; ++r)
+    for (int64_t c = 0; c < H; ++c) {
+      float& a = ours[(row0 + r) * H + c];
+      float& b = theirs[(gate * H + c) * cols + r];
+      if (to_torch) b = a;
+      else a = b;
+    }
+}
+
+// One layer in either direction; `ours(name)` gives our parameter's data.
+template <class Ours>
+void map_layer(bool to_torch, Cell cell, const TorchLayer& t, Ours ours) {
+  const int64_t H = t.H;
+  for (const Gate& gate : concat_gates(cell)) {
+    float* W = ours(gate.W);
+    move_block(to_torch, t.w_hh, H, gate.index, W, 0, H);     // rows 0..H-1: h's part
+    move_block(to_torch, t.w_ih, t.in, gate.index, W, H, H);  // rows H..H+I-1: x's part
+    float* b = ours(gate.b);
+    for (int64_t c = 0; c < H; ++c) {
+      const int64_t k = gate.index * H + c;
+      if (to_torch) t.b_ih[k] = b[c], t.b_hh[k] = 0;
+      else b[c] = t.b_ih[k] + t.b_hh[k];
+    }
+  }
+  if (cell != Cell::Gru) return;
+  move_block(to_torch, t.w_ih, t.in, 2, ours("W_in"), 0, H);
+  move_block(to_torch, t.w_hh, H, 2, ours("W_hn"), 0, H);
+  float *b_in = ours("b_in"), *b_hn = ours("b_hn");
+  for (int64_t c = 0; c < H; ++c) {
+    float &a = t.b_ih[2 * H + c], &b = t.b_hh[2 * H + c];
+    if (to_torch) a = b_in[c], b = b_hn[c];
+    else b_in[c] = a, b_hn[c] = b;
+  }
+}
+
+std::string torch_name(std::string_view base, int64_t layer) { return fmt::format("{}_l{}", base, layer); }
+
+}  // namespace
+
+bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_ih_l0"); }
+
+void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
+  const int64_t G = gate_count(c.cell), H = c.hidden_size;
+  std::set<std::string, std::less<>> used;
+  for (int64_t k = 0; k < c.layers; ++k) {
+    const int64_t in = k == 0 ? c.input_size : H;
+    auto get = [&](std::string_view base, Shape shape) {
+      const std::string name = torch_name(base, k);
+      auto it = state.find(name);
+      if (it == state.end())
+        throw FormatError(fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
+                                      base.starts_with("bias") ? " (bias=False is not supported)" : ""));
+      if (!(it->second.shape() == shape))
+        throw FormatError(fmt::format("PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
+                                      to_string(c.cell), name, it->second.shape().str(), shape.str(), in, H));
+      used.insert(name);
+      return it->second.data();
+    };
+    const TorchLayer t{get("weight_ih", {G * H, in}), get("weight_hh", {G * H, H}),
+                       get("bias_ih", {G * H}), get("bias_hh", {G * H}), in, H};
+    map_layer(false, c.cell, t, [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+  }
+  for (const auto& [name, tensor] : state)
+    if (!used.contains(name))
+      throw FormatError(fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer model "
+                                    "(bidirectional and projections are not supported)",
+                                    to_string(c.cell), name, c.layers));
+}
+
+io::TensorMap torch_state(const Graph& g, const Config& c) {
+  const int64_t G = gate_count(c.cell), H = c.hidden_size;
+  io::TensorMap out;
+  for (int64_t k = 0; k < c.layers; ++k) {
+    const int64_t in = k == 0 ? c.input_size : H;
+    auto make = [&](std::string_view base, Shape shape) {
+      return out.emplace(torch_name(base, k), Tensor(shape)).first->second.data();
+    };
+    const TorchLayer t{make("weight_ih", {G * H, in}), make("weight_hh", {G * H, H}),
+                       make("bias_ih", {G * H}), make("bias_hh", {G * H}), in, H};
+    map_layer(true, c.cell, t, [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+  }
+  return out;
+}
+
+void load_parameters(Graph& g, const io::TensorMap& state) {
+  std::set<std::string, std::less<>> expected;
+  for (int id : g.parameters()) {
+    const Node& p = g.node(id);
+    expected.insert(p.name);
+    auto it = state.find(p.name);
+    if (it == state.end()) throw FormatError(fmt::format("parameter '{}' {} is missing", p.name, p.shape.str()));
+    if (!(it->second.shape() == p.shape))
+      throw FormatError(fmt::format("parameter '{}' is {} in the file, {} in the graph", p.name,
+                                    it->second.shape().str(), p.shape.str()));
+    std::copy_n(it->second.data(), p.shape.numel(), p.value.data());
+  }
+  for (const auto& [name, tensor] : state)
+    if (!expected.contains(name)) throw FormatError(fmt::format("'{}' is not a parameter of the graph", name));
+}
+
+io::TensorMap parameters(const Graph& g) {
+  io::TensorMap out;
+  for (int id : g.parameters()) out.emplace(g.node(id).name, g.node(id).value.clone());
+  return out;
+}
+
+void load_weights(Graph& g, const Config& config, const io::TensorMap& state) {
+  if (is_torch_state(state)) load_torch_state(g, config, state);
+  else load_parameters(g, state);
+}
+
+}  // namespace rnngraph::models

@@ -1,0 +1,34 @@
+// PyTorch nn.RNN (tanh) / nn.LSTM / nn.GRU state_dicts <-> our textbook parameters.
+//
+// PyTorch keeps, per layer k, weight_ih_l{k} [G·H, I], weight_hh_l{k} [G·H, H], bias_ih_l{k} and
+// bias_hh_l{k} [G·H], with gates stacked in the order i, f, g, o (LSTM) or r, z, n (GRU), and
+// computes x · W_ihᵀ + h · W_hhᵀ. We compute concat([h, x]) · W, so for each gate
+//   W_gate = [W_hh_gateᵀ ; W_ih_gateᵀ]   ((H + I) × H),   b_gate = b_ih_gate + b_hh_gate.
+// LSTM: W_i, W_f, W_c (PyTorch's g), W_o. GRU: W_r, W_z as above; n keeps its two matrices and
+// biases (W_in = W_ih_nᵀ, W_hn = W_hh_nᵀ, b_in, b_hn), since r multiplies h's part alone.
+// Export puts a summed bias in bias_ih and zeros in bias_hh: the same function, not the same
+// tensors. docs/formats.md has the full table.
+#pragma once
+
+#include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/models/model.h>
+
+namespace rnngraph::models {
+
+// True when the map uses PyTorch's names (weight_ih_l0, ...).
+bool is_torch_state(const io::TensorMap& state);
+
+// Writes PyTorch's tensors into the parameters of a graph made by build(g, config).
+// FormatError for a missing, extra or mis-shaped tensor.
+void load_torch_state(Graph& g, const Config& config, const io::TensorMap& state);
+io::TensorMap torch_state(const Graph& g, const Config& config);
+
+// Our own names (W_f_l0, ...): every parameter of the graph must be present with its shape.
+void load_parameters(Graph& g, const io::TensorMap& state);
+io::TensorMap parameters(const Graph& g);
+
+// Either layout, chosen by is_torch_state.
+void load_weights(Graph& g, const Config& config, const io::TensorMap& state);
+
+}  // namespace rnngraph::models
