@@ -5,6 +5,7 @@
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
 #include <rnngraph/framework/io/csv.h>
+#include <rnngraph/framework/io/files.h>
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/npy.h>
 #include <rnngraph/framework/io/safetensors.h>

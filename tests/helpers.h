@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
 
 #include <rnngraph/rnngraph.h>
 

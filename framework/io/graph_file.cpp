@@ -166,7 +166,8 @@ GraphFile load_graph(const std::filesystem::path& path) {
             inputs.emplace_back(g, id);
           }
           Attrs attrs;
-          for (const auto& [key, value] : j.value("attrs", json::object()).items())
+          const json attr_json = j.value("attrs", json::object());
+          for (const auto& [key, value] : attr_json.items())
             attrs.ints[key] = value.get<int64_t>();
           v = g.apply(*op, inputs, std::move(attrs));
           break;
