@@ -33,6 +33,10 @@ void write_atomically(const std::filesystem::path& path,
       if (!out) throw Error(fmt::format("writing '{}' failed", path.string()));
     }
     std::filesystem::rename(tmp, path);
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error(fmt::format("cannot write '{}': {}", path.string(), e.code().message()));
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);

@@ -1,0 +1,78 @@
+// rnngraph build: a model graph (RNN, LSTM, GRU; stacked, batched) written as G.json plus its
+// parameters in G.safetensors, with weights from PyTorch or our own names, or seeded at random.
+#include <fmt/format.h>
+
+#include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/torch_state.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage = R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H --steps T
+                      [--batch B] [--layers L] [--weights W.safetensors] [--seed N] -o G.json
+
+Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
+G.safetensors beside it.
+
+  rnn|lstm|gru       the cell: the seed's tanh RNN, the textbook LSTM, PyTorch's GRU
+  --input-size I     features per step
+  --hidden-size H    hidden units per layer
+  --steps T          time steps to unroll
+  --batch B          sequences per run (default 1)
+  --layers L         stacked layers (default 1)
+  --weights W        a safetensors file: a PyTorch nn.RNN/nn.LSTM/nn.GRU state_dict
+                     (weight_ih_l0, ...) or our own parameter names (W_f_l0, ...)
+  --seed N           seed of the random U(-1/sqrt(H), 1/sqrt(H)) weights when --weights is
+                     absent (default 0)
+  -o G.json          the graph file to write
+
+The graph's inputs are x [T, B, I], h0 [L, B, H] (and c0 for the LSTM); its outputs are
+y [T, B, H], h_n [L, B, H] (and c_n).
+)";
+
+int build_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {"--input-size", "--hidden-size", "--steps", "--batch", "--layers",
+                         "--weights", "--seed", "-o"});
+  if (args.positional().size() != 1)
+    throw UsageError("build takes one cell name: rnn, lstm or gru");
+  models::Config c;
+  c.cell = models::cell_from_string(args.positional()[0]);
+  c.input_size = args.integer("--input-size", std::nullopt);
+  c.hidden_size = args.integer("--hidden-size", std::nullopt);
+  c.steps = args.integer("--steps", std::nullopt);
+  c.batch = args.integer("--batch", 1);
+  c.layers = args.integer("--layers", 1, 1, 64);
+  c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
+  const std::string out = args.require("-o");
+  if (!out.ends_with(".json")) throw UsageError(fmt::format("-o '{}': graph files end in .json", out));
+
+  Graph g;
+  models::build(g, c);
+  std::string source = fmt::format("random (seed {})", c.seed);
+  if (auto weights = args.get("--weights")) {
+    const io::TensorMap state = io::read_safetensors(*weights);
+    models::load_weights(g, c, state);
+    source = fmt::format("{} ({} layout)", *weights, models::is_torch_state(state) ? "PyTorch" : "rnngraph");
+  }
+  io::save_graph(g, out,
+                 {{"cell", std::string(models::to_string(c.cell))},
+                  {"input_size", std::to_string(c.input_size)},
+                  {"hidden_size", std::to_string(c.hidden_size)},
+                  {"steps", std::to_string(c.steps)},
+                  {"batch", std::to_string(c.batch)},
+                  {"layers", std::to_string(c.layers)},
+                  {"weights", source}});
+  fmt::print("wrote {} and {}: {} with {} layer(s), input {}, hidden {}, {} steps, batch {}, {} nodes; weights {}\n",
+             out, io::parameters_path(out).string(), models::to_string(c.cell), c.layers, c.input_size,
+             c.hidden_size, c.steps, c.batch, g.size(), source);
+  return 0;
+}
+}  // namespace
+
+Command build_command() { return {"build", "build a model graph (rnn, lstm, gru) into G.json", kUsage, build_main}; }
+
+}  // namespace rnngraph::cli

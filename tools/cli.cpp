@@ -1,0 +1,86 @@
+#include "cli.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/io/csv.h>
+#include <rnngraph/framework/io/npy.h>
+
+namespace rnngraph::cli {
+
+Args::Args(std::span<const std::string> argv, std::set<std::string, std::less<>> valued,
+           std::set<std::string, std::less<>> switches) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional_.push_back(arg);
+      continue;
+    }
+    std::string name = arg, value;
+    const bool inline_value = arg.find('=') != std::string::npos;
+    if (inline_value) name = arg.substr(0, arg.find('=')), value = arg.substr(arg.find('=') + 1);
+    if (switches.contains(name) && !inline_value) {
+      switches_.insert(name);
+    } else if (valued.contains(name)) {
+      if (!inline_value) {
+        if (i + 1 >= argv.size()) throw UsageError(fmt::format("{} needs a value", name));
+        value = argv[++i];
+      }
+      if (values_.contains(name)) throw UsageError(fmt::format("{} given twice", name));
+      values_[name] = value;
+    } else {
+      throw UsageError(fmt::format("unknown option '{}'", name));
+    }
+  }
+}
+
+bool Args::has(std::string_view flag) const { return switches_.contains(flag) || values_.contains(flag); }
+
+std::optional<std::string> Args::get(std::string_view flag) const {
+  auto it = values_.find(flag);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::require(std::string_view flag) const {
+  if (auto v = get(flag)) return *v;
+  throw UsageError(fmt::format("{} is required", flag));
+}
+
+int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, int64_t min, int64_t max) const {
+  const auto text = get(flag);
+  if (!text) {
+    if (fallback) return *fallback;
+    throw UsageError(fmt::format("{} is required", flag));
+  }
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || end != text->data() + text->size())
+    throw UsageError(fmt::format("{} expects a whole number, got '{}'", flag, *text));
+  if (v < min || v > max) throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
+  return v;
+}
+
+namespace {
+bool is_csv(const std::filesystem::path& p) { return p.extension() == ".csv"; }
+void check_extension(const std::filesystem::path& p) {
+  if (p.extension() != ".npy" && !is_csv(p))
+    throw UsageError(fmt::format("'{}': arrays are .npy or .csv files", p.string()));
+}
+}  // namespace
+
+Tensor read_array(const std::filesystem::path& path) {
+  check_extension(path);
+  if (!is_csv(path)) return io::read_npy(path);
+  const Tensor t = io::read_csv(path);
+  return t.reshaped({t.shape()[0], 1, t.shape()[1]});  // [T, I] is one sequence: batch 1
+}
+
+void write_array(const std::filesystem::path& path, const Tensor& tensor) {
+  check_extension(path);
+  if (is_csv(path)) io::write_csv(path, tensor);
+  else io::write_npy(path, tensor);
+}
+
+}  // namespace rnngraph::cli

@@ -1,0 +1,59 @@
+// The pieces every `rnngraph` subcommand shares: the command table, argument parsing, and the
+// error that means "bad usage" (exit code 2, like any rnngraph::Error).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/tensor.h>
+
+namespace rnngraph::cli {
+
+struct UsageError : Error {
+  using Error::Error;
+};
+
+// Parsed command line: flags that take a value (--name VALUE or --name=VALUE), switches, and
+// positional arguments. Anything not declared is a UsageError.
+class Args {
+ public:
+  Args(std::span<const std::string> argv, std::set<std::string, std::less<>> valued,
+       std::set<std::string, std::less<>> switches = {});
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool has(std::string_view flag) const;
+  std::optional<std::string> get(std::string_view flag) const;
+  std::string require(std::string_view flag) const;
+  // A whole number in [min, max]; `fallback` when the flag is absent (nullopt: required).
+  int64_t integer(std::string_view flag, std::optional<int64_t> fallback, int64_t min = 1,
+                  int64_t max = 1'000'000) const;
+
+ private:
+  std::map<std::string, std::string, std::less<>> values_;
+  std::set<std::string, std::less<>> switches_;
+  std::vector<std::string> positional_;
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view usage;  // the --help text
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+// Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data.
+Tensor read_array(const std::filesystem::path& path);
+void write_array(const std::filesystem::path& path, const Tensor& tensor);
+
+// Every subcommand, in the order `rnngraph --help` lists them (tools/commands.cpp).
+const std::vector<Command>& commands();
+
+}  // namespace rnngraph::cli
