@@ -1,0 +1,155 @@
+// The rnngraph program end to end: the README's recipe gives PyTorch's numbers, and every bad
+// usage or input exits with 2, one line on stderr, and no output file.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "helpers.h"
+
+using namespace rnngraph;
+namespace fs = std::filesystem;
+using rnngraph::testing::fixture;
+
+namespace {
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+fs::path work_dir() {
+  static const fs::path dir = [] {
+    const fs::path d = fs::temp_directory_path() / "rnngraph-test-cli";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Outcome rnngraph_cli(const std::string& args) {
+  const fs::path out = work_dir() / "stdout.txt", err = work_dir() / "stderr.txt";
+  const std::string command = fmt::format("cd '{}' && '{}' {} > '{}' 2> '{}'", work_dir().string(),
+                                          RNNGRAPH_CLI, args, out.string(), err.string());
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+// Exit code 2, exactly one line on stderr mentioning `fragment`, and none of `absent` written.
+void expect_rejected(const std::string& args, const std::string& fragment,
+                     std::initializer_list<const char*> absent = {}) {
+  const Outcome r = rnngraph_cli(args);
+  BOOST_TEST_CONTEXT("rnngraph " << args) {
+    BOOST_CHECK_EQUAL(r.code, 2);
+    BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    BOOST_CHECK_MESSAGE(r.err.find(fragment) != std::string::npos, "stderr: " << r.err);
+    for (const char* name : absent) BOOST_CHECK_MESSAGE(!fs::exists(work_dir() / name), name << " exists");
+    for (const auto& entry : fs::directory_iterator(work_dir()))
+      BOOST_CHECK_MESSAGE(entry.path().string().find(".tmp-") == std::string::npos, entry.path());
+  }
+}
+
+void check_recipe(const std::string& cell, int layers, int batch) {
+  const std::string name = fmt::format("torch_{}_L{}_B{}", cell, layers, batch);
+  const std::string graph = name + ".json";
+  Outcome r = rnngraph_cli(fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --layers {} --batch {} "
+                              "--weights '{}' -o {}",
+                              cell, layers, batch, fixture(name + ".safetensors"), graph));
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  std::string run = fmt::format("run {} --input '{}' --h0 '{}' -o {}_y.npy", graph, fixture(name + "_x.npy"),
+                                fixture(name + "_h0.npy"), name);
+  if (cell == "lstm") run += fmt::format(" --c0 '{}'", fixture(name + "_c0.npy"));
+  r = rnngraph_cli(run);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  rnngraph::testing::check_close(io::read_npy(work_dir() / (name + "_y.npy")),
+                                 io::read_npy(fixture(name + "_y.npy")), 1e-5f);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(readme_recipe_gives_pytorchs_numbers) {
+  check_recipe("lstm", 2, 1);
+  check_recipe("lstm", 1, 3);
+  check_recipe("gru", 2, 3);
+  check_recipe("rnn", 2, 1);
+}
+
+BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
+  // x as CSV (T lines of I numbers), zero initial states, y as CSV.
+  std::ofstream(work_dir() / "x.csv") << "0.5,-1,2\n1,0,0\n0,0.25,-0.5\n";
+  BOOST_REQUIRE_EQUAL(rnngraph_cli("build gru --input-size 3 --hidden-size 2 --steps 3 --seed 4 -o g.json").code, 0);
+  const Outcome r = rnngraph_cli("run g.json --input x.csv -o y.csv");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const Tensor y = io::read_csv(work_dir() / "y.csv");
+  BOOST_CHECK(y.shape() == Shape({3, 2}));
+
+  // The same through the library: load the graph, feed zeros.
+  const io::GraphFile file = io::load_graph(work_dir() / "g.json");
+  Executor run(*file.graph);
+  const Tensor& expected = run({{"x", io::read_csv(work_dir() / "x.csv").reshaped({3, 1, 3})},
+                                {"h0", Tensor({1, 1, 2})}})["y"];
+  rnngraph::testing::check_close(y, expected.reshaped({3, 2}), 1e-6f);
+  // Without -o the result is printed.
+  const Outcome printed = rnngraph_cli("run g.json --input x.csv");
+  BOOST_CHECK_EQUAL(printed.code, 0);
+  BOOST_CHECK(printed.out.starts_with("y [3, 1, 2]\n"));
+}
+
+BOOST_AUTO_TEST_CASE(every_command_has_help) {
+  for (const char* command : {"build", "run"}) {
+    const Outcome r = rnngraph_cli(fmt::format("{} --help", command));
+    BOOST_CHECK_EQUAL(r.code, 0);
+    BOOST_CHECK(r.out.starts_with(fmt::format("usage: rnngraph {}", command)));
+  }
+  const Outcome overview = rnngraph_cli("--help");
+  BOOST_CHECK_EQUAL(overview.code, 0);
+  BOOST_CHECK(overview.out.find("build") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_one_line) {
+  BOOST_CHECK_EQUAL(rnngraph_cli("").code, 2);
+  expect_rejected("frobnicate", "unknown command 'frobnicate'");
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5 --colour red -o a.json",
+                  "unknown option '--colour'", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps five -o a.json", "whole number", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 0 -o a.json", "between", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5", "-o is required");
+  expect_rejected("build transformer --input-size 3 --hidden-size 4 --steps 5 -o a.json", "unknown cell", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5 -o", "-o needs a value");
+  expect_rejected("run", "one graph file");
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
+  // Weights that do not fit, or are not safetensors at all.
+  expect_rejected(fmt::format("build lstm --input-size 5 --hidden-size 4 --steps 5 --weights '{}' -o w.json",
+                              fixture("torch_lstm_L1_B1.safetensors")),
+                  "weight_ih_l0", {"w.json", "w.safetensors"});
+  std::ofstream(work_dir() / "junk.safetensors") << "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": ";
+  expect_rejected("build rnn --input-size 3 --hidden-size 4 --steps 5 --weights junk.safetensors -o w.json",
+                  "not a valid safetensors file", {"w.json", "w.safetensors"});
+  expect_rejected("build rnn --input-size 3 --hidden-size 4 --steps 5 --weights nowhere.safetensors -o w.json",
+                  "cannot open", {"w.json", "w.safetensors"});
+
+  BOOST_REQUIRE_EQUAL(rnngraph_cli("build rnn --input-size 3 --hidden-size 4 --steps 5 -o r.json").code, 0);
+  Tensor x({5, 1, 3});
+  io::write_npy(work_dir() / "x.npy", x);
+  io::write_npy(work_dir() / "x_wrong.npy", Tensor({5, 1, 2}));
+  expect_rejected("run r.json --input x_wrong.npy -o y.npy", "'x' expects [5, 1, 3], fed [5, 1, 2]", {"y.npy"});
+  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "'c0' does not name an input", {"y.npy"});
+  expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
+  std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";
+  expect_rejected("run r.json --input x_bad.npy -o y.npy", "not a float32 .npy file", {"y.npy"});
+  std::ofstream(work_dir() / "broken.json") << "{\"format\": \"rnngraph.graph\", \"version\": 7}";
+  expect_rejected("run broken.json --input x.npy -o y.npy", "version 7", {"y.npy"});
+  expect_rejected("run r.json --input x.npy -o missing-dir/y.npy", "cannot write", {"missing-dir"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
