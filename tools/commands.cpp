@@ -3,11 +3,15 @@
 
 namespace rnngraph::cli {
 
+Command demo_command();
 Command build_command();
 Command run_command();
+Command dot_command();
+Command info_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{build_command(), run_command()};
+  static const std::vector<Command> all{demo_command(), build_command(), run_command(), dot_command(),
+                                        info_command()};
   return all;
 }
 

@@ -1,0 +1,102 @@
+// rnngraph demo, the main job: the seed's RNN (s = 5, n_features = 2, T = 3) and an LSTM built,
+// run, saved, and drawn in every view.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/rnn.h>
+#include <rnngraph/tools/viz/diagram.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage = R"(usage: rnngraph demo [--out DIR]
+
+Builds the seed tutorial's vanilla RNN (hidden size s = 5, n_features = 2, time_steps = 3,
+h0 = 0, w ~ randn, b = 0) and a textbook LSTM of the same sizes, runs both on one random
+sequence and prints their outputs, saves both graphs, and renders their unrolled, rolled and
+cell diagrams (PNG and SVG) into DIR (default ./rnngraph-demo).
+)";
+
+Tensor random(const Shape& s, uint64_t seed) {
+  Tensor t(s);
+  init::normal(0, 1, seed).apply(t);
+  return t;
+}
+
+void print_rows(std::string_view name, const Tensor& t) {
+  const int64_t row = t.shape()[t.shape().rank() - 1];
+  for (int64_t r = 0; r < t.numel() / row; ++r)
+    fmt::print("  {}{} = [{:9.5f}]\n", name, r + 1,
+               fmt::join(t.values().subspan(std::size_t(r * row), std::size_t(row)), ", "));
+}
+
+// Saves the graph and draws it in every view; returns the files written.
+std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::path& dir, const std::string& name,
+                                       const std::string& title) {
+  std::vector<std::string> files;
+  io::save_graph(g, dir / (name + ".json"));
+  files.push_back((dir / (name + ".json")).string());
+  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
+    const viz::Options options{.view = view, .title = fmt::format("{}: {} view", title, viz::to_string(view))};
+    for (const char* extension : {".png", ".svg"}) {
+      const auto path = dir / fmt::format("{}_{}{}", name, viz::to_string(view), extension);
+      viz::write_diagram(g, options, path);
+      files.push_back(path.string());
+    }
+  }
+  return files;
+}
+
+int demo_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {"--out"});
+  if (!args.positional().empty()) throw UsageError("demo takes no positional arguments");
+  const std::filesystem::path dir = args.get("--out").value_or("rnngraph-demo");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("cannot create '{}': {}", dir.string(), ec.message()));
+
+  const int64_t s = 5, n_features = 2, time_steps = 3;
+  const Tensor x = random({time_steps, 1, n_features}, 7);
+
+  // The seed's RNN, its weights drawn like np.random.randn.
+  Graph rnn;
+  models::build_rnn(rnn, {.steps = time_steps, .batch = 1, .features = n_features, .hidden = s});
+  init::normal(0, 1, 2024).apply(rnn.param("W"));
+  Executor run_rnn(rnn);
+  const Results& r = run_rnn({{"x", x}, {"h0", Tensor({1, s})}});
+  fmt::print("seed RNN: h_t = tanh(concat([h_(t-1), x_t]) . W + b), s = {}, n_features = {}, T = {}, h0 = 0\n", s,
+             n_features, time_steps);
+  print_rows("x", x);
+  print_rows("h", r["h"]);
+
+  // The textbook LSTM: forget, input, output gates and the tanh layer on concat([h, x]).
+  Graph lstm;
+  models::build(lstm, {.cell = models::Cell::Lstm, .input_size = n_features, .hidden_size = s,
+                       .steps = time_steps, .seed = 1});
+  Executor run_lstm(lstm);
+  const Results& l = run_lstm({{"x", x}, {"h0", Tensor({1, 1, s})}, {"c0", Tensor({1, 1, s})}});
+  fmt::print("LSTM: f, i, o = sigmoid(.), c~ = tanh(.), c_t = f*c_(t-1) + i*c~, h_t = o*tanh(c_t)\n");
+  print_rows("h", l["y"]);
+  print_rows("c_n ", l["c_n"]);
+
+  std::vector<std::string> files = save_and_draw(rnn, dir, "rnn", "seed RNN (s = 5, n = 2, T = 3)");
+  const auto more = save_and_draw(lstm, dir, "lstm", "LSTM (hidden 5, input 2, T = 3)");
+  files.insert(files.end(), more.begin(), more.end());
+  fmt::print("\nwrote {} files to {}/:\n", files.size(), dir.string());
+  for (const std::string& f : files) fmt::print("  {}\n", f);
+  fmt::print("try: rnngraph info {0}/lstm.json;  rnngraph dot {0}/lstm.json -o lstm.pdf --view cell\n",
+             dir.string());
+  return 0;
+}
+}  // namespace
+
+Command demo_command() { return {"demo", "the main job: seed RNN and LSTM built, run and drawn", kUsage, demo_main}; }
+
+}  // namespace rnngraph::cli

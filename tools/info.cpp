@@ -1,0 +1,55 @@
+// rnngraph info: what a graph file holds: nodes by op, parameters, inputs, outputs, arena size.
+#include <map>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/io/graph_file.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage = R"(usage: rnngraph info G.json
+
+Describes a graph file: its nodes by kind and op, its parameters and their shapes, its inputs
+and outputs, and the arena the executor plans for computing every output
+("arena bytes: N").
+)";
+
+int info_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {});
+  if (args.positional().size() != 1) throw UsageError("info takes one graph file");
+  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  const Graph& g = *file.graph;
+
+  std::map<std::string_view, int> by_op;
+  std::map<NodeKind, int> by_kind;
+  int64_t parameter_count = 0;
+  for (const Node& n : g.nodes()) {
+    ++by_kind[n.kind];
+    if (n.kind == NodeKind::Op) ++by_op[n.op->name()];
+    if (n.kind == NodeKind::Parameter) parameter_count += n.shape.numel();
+  }
+  fmt::print("graph: {}\n", args.positional()[0]);
+  for (const auto& [key, value] : file.meta) fmt::print("  {}: {}\n", key, value);
+  fmt::print("nodes: {} ({} inputs, {} parameters, {} constants, {} ops)\n", g.size(), by_kind[NodeKind::Input],
+             by_kind[NodeKind::Parameter], by_kind[NodeKind::Constant], by_kind[NodeKind::Op]);
+  fmt::print("ops:\n");
+  for (const auto& [op, count] : by_op) fmt::print("  {:<10} {}\n", op, count);
+  fmt::print("inputs:\n");
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input) fmt::print("  {:<10} {}\n", n.name, n.shape.str());
+  fmt::print("parameters: {} values\n", parameter_count);
+  for (int id : g.parameters()) fmt::print("  {:<10} {}\n", g.node(id).name, g.node(id).shape.str());
+  fmt::print("outputs:\n");
+  for (const auto& [name, id] : g.outputs()) fmt::print("  {:<10} {}\n", name, g.node(id).shape.str());
+  fmt::print("arena bytes: {}\n", Plan(g).arena_bytes());
+  return 0;
+}
+}  // namespace
+
+Command info_command() { return {"info", "describe a graph file: ops, parameters, arena size", kUsage, info_main}; }
+
+}  // namespace rnngraph::cli

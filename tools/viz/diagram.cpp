@@ -1,0 +1,80 @@
+#include "diagram.h"
+
+#include <mutex>
+
+#include <fmt/format.h>
+#include <graphviz/gvc.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/io/files.h>
+
+#include "views.h"
+
+namespace rnngraph::viz {
+
+View view_from_string(std::string_view name) {
+  for (View v : {View::Unrolled, View::Rolled, View::Cell})
+    if (to_string(v) == name) return v;
+  throw Error(fmt::format("unknown view '{}' (expected unrolled, rolled or cell)", name));
+}
+
+std::string_view to_string(View view) {
+  switch (view) {
+    case View::Unrolled: return "unrolled";
+    case View::Rolled: return "rolled";
+    case View::Cell: return "cell";
+  }
+  return "?";
+}
+
+std::string to_dot(const Graph& graph, const Options& options) {
+  if (options.grad)
+    throw GraphError("gradients cannot be drawn yet: rnngraph has no autodiff (grad()) so far");
+  if (options.steps_shown < 2) throw GraphError("steps shown must be at least 2 (the first and the last)");
+  switch (options.view) {
+    case View::Unrolled: return detail::print_dot(detail::unrolled_view(graph, options));
+    case View::Rolled: return detail::print_dot(detail::rolled_view(graph, options));
+    case View::Cell: return detail::print_dot(detail::cell_view(graph, options));
+  }
+  return {};
+}
+
+std::string render(const std::string& dot, std::string_view format) {
+  // libgvc keeps global state: one rendering at a time.
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  GVC_t* gvc = gvContext();
+  Agraph_t* g = agmemread(dot.c_str());
+  if (!g) {
+    gvFreeContext(gvc);
+    throw Error("Graphviz could not read the DOT text");
+  }
+  std::string out;
+  int rc = gvLayout(gvc, g, "dot");
+  if (rc == 0) {
+    char* data = nullptr;
+    unsigned int length = 0;
+    rc = gvRenderData(gvc, g, std::string(format).c_str(), &data, &length);
+    if (rc == 0 && data) out.assign(data, length);
+    gvFreeRenderData(data);
+    gvFreeLayout(gvc, g);
+  }
+  agclose(g);
+  gvFreeContext(gvc);
+  if (rc != 0)
+    throw Error(fmt::format("Graphviz could not render {} (if the format is not recognized, its plugin "
+                            "registry is missing: run 'dot -c' as root)",
+                            format));
+  return out;
+}
+
+void write_diagram(const Graph& graph, const Options& options, const std::filesystem::path& out) {
+  const std::string extension = out.extension().string();
+  if (extension != ".dot" && extension != ".svg" && extension != ".png" && extension != ".pdf")
+    throw Error(fmt::format("'{}': diagrams are .dot, .svg, .png or .pdf files", out.string()));
+  const std::string dot = to_dot(graph, options);
+  const std::string bytes = extension == ".dot" ? dot : render(dot, extension.substr(1));
+  io::write_atomically(out, [&](std::ostream& s) { s.write(bytes.data(), std::streamsize(bytes.size())); });
+}
+
+}  // namespace rnngraph::viz

@@ -1,0 +1,218 @@
+#include "diagram_model.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace rnngraph::viz::detail {
+
+namespace {
+
+struct Style {
+  const char* shape;
+  const char* style;
+  const char* fill;
+  const char* border;
+  const char* legend;  // nullptr: not listed in the legend
+};
+
+Style style_of(Role role) {
+  switch (role) {
+    case Role::Input: return {"ellipse", "filled", "#cfe2f3", "#3d85c6", "input"};
+    case Role::Parameter: return {"box", "filled", "#fff2cc", "#bf9000", "parameter"};
+    case Role::Op: return {"box", "rounded,filled", "#f2f2f2", "#666666", "op"};
+    case Role::Output: return {"ellipse", "filled,bold", "#d9ead3", "#38761d", "output"};
+    case Role::Gradient: return {"box", "rounded,filled", "#f4cccc", "#cc0000", "gradient"};
+    case Role::Constant: return {"box", "filled,dashed", "#ffffff", "#999999", "constant"};
+    case Role::Fold: return {"box", "rounded,dashed", "#ffffff", "#666666", nullptr};
+    case Role::Junction: return {"point", "filled", "#333333", "#333333", nullptr};
+    case Role::Layer: return {"box", "filled", "#f9d56e", "#b7950b", "neural network layer"};
+    case Role::Pointwise: return {"ellipse", "filled", "#f5b7c5", "#c0392b", "pointwise op"};
+  }
+  return {"box", "", "", "", nullptr};
+}
+
+std::string node_line(const DNode& n, const std::string& indent) {
+  const Style s = style_of(n.role);
+  std::string attrs = fmt::format("shape={}, style=\"{}\", fillcolor=\"{}\", color=\"{}\"", s.shape,
+                                  s.style, n.fill.empty() ? s.fill : n.fill, s.border);
+  if (n.role == Role::Junction) attrs += ", width=0.09, label=\"\"";
+  else attrs += fmt::format(", label=<{}>", n.label);
+  if (n.role == Role::Output) attrs += ", penwidth=2";
+  if (n.role == Role::Pointwise) attrs += ", margin=0.02";
+  if (n.role == Role::Layer) attrs += ", fontsize=13";
+  if (!n.group.empty()) attrs += fmt::format(", group=\"{}\"", n.group);
+  return fmt::format("{}{} [{}];\n", indent, n.id, attrs);
+}
+
+std::string cluster_id(const std::string& path) {
+  std::string id = "cluster_";
+  for (char c : path) id += std::isalnum(uint8_t(c)) ? c : '_';
+  return id;
+}
+
+// "step12" → "step 12", "layer0" → "layer 0": the default cluster label.
+std::string readable(std::string_view segment) {
+  auto digit = std::find_if(segment.begin(), segment.end(), [](char c) { return std::isdigit(uint8_t(c)); });
+  if (digit == segment.begin() || digit == segment.end()) return std::string(segment);
+  return fmt::format("{} {}", std::string_view(segment.begin(), digit), std::string_view(digit, segment.end()));
+}
+
+// Clusters nest by scope path; print each with its nodes and sub-clusters, in first-seen order.
+void print_cluster(const Diagram& d, const std::string& path, int depth, std::string& out) {
+  const std::string indent(std::size_t(2 * depth + 2), ' ');
+  for (const DNode& n : d.nodes)
+    if (n.cluster == path) out += node_line(n, indent);
+  std::vector<std::string> children;
+  for (const DNode& n : d.nodes) {
+    if (n.cluster.size() <= path.size() || (!path.empty() && !n.cluster.starts_with(path + "/"))) continue;
+    const std::size_t start = path.empty() ? 0 : path.size() + 1;
+    const std::string child = n.cluster.substr(0, n.cluster.find('/', start));
+    if (std::find(children.begin(), children.end(), child) == children.end()) children.push_back(child);
+  }
+  for (const std::string& child : children) {
+    auto label = d.cluster_labels.find(child);
+    const std::string text =
+        label != d.cluster_labels.end() ? label->second : readable(child.substr(child.rfind('/') + 1));
+    const bool inner = depth > 0;
+    out += fmt::format("{}subgraph {} {{\n{}  label=<<b>{}</b>>; style=\"rounded,filled\"; fillcolor=\"{}\"; "
+                       "color=\"{}\"; fontsize={};\n",
+                       indent, cluster_id(child), indent, escape(text), inner ? "#eef3fb" : "#f8f8f8",
+                       inner ? "#9fb7dd" : "#bbbbbb", inner ? 10 : 12);
+    print_cluster(d, child, depth + 1, out);
+    out += indent + "}\n";
+  }
+}
+
+}  // namespace
+
+std::string print_dot(const Diagram& d) {
+  std::string out = "digraph rnngraph {\n";
+  out += fmt::format(
+      "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep=0.4, "
+      "bgcolor=\"white\", pad=0.2{}];\n",
+      d.rankdir, d.title.empty() ? "" : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)));
+  out += "  node [fontname=\"Helvetica\", fontsize=10, height=0.3, margin=\"0.1,0.04\"];\n";
+  out += "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\", fontcolor=\"#444444\", arrowsize=0.6];\n";
+  print_cluster(d, "", 0, out);
+  for (const DEdge& e : d.edges) {
+    std::string attrs;
+    if (e.invisible) attrs = "style=invis";
+    else attrs = fmt::format("label=\" {}\"", e.label);
+    if (e.recurrent) attrs += ", constraint=false, penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
+    out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, attrs);
+  }
+  for (const auto& rank : d.same_rank) {
+    if (rank.empty()) continue;
+    out += "  { rank=same;";
+    for (const std::string& id : rank) out += " " + id + ";";
+    out += " }\n";
+  }
+  // The legend: one sample per role drawn, in a row.
+  std::set<Role> roles;
+  for (const DNode& n : d.nodes) roles.insert(n.role);
+  std::vector<std::string> samples;
+  std::string legend;
+  for (Role role : roles) {
+    const Style s = style_of(role);
+    if (!s.legend) continue;
+    DNode sample{fmt::format("legend_{}", samples.size()), s.legend, role};
+    legend += node_line(sample, "    ");
+    samples.push_back(sample.id);
+  }
+  if (!samples.empty()) {
+    out += "  subgraph cluster_legend {\n    label=<<b>legend</b>>; style=\"rounded\"; color=\"#cccccc\"; fontsize=10;\n";
+    out += legend;
+    for (std::size_t i = 1; i < samples.size(); ++i)
+      out += fmt::format("    {} -> {} [style=invis];\n", samples[i - 1], samples[i]);
+    if (d.rankdir == "TB") {  // a row; left to right, the invisible chain makes one already
+      out += "    { rank=same;";
+      for (const std::string& id : samples) out += " " + id + ";";
+      out += " }\n";
+    }
+    out += "  }\n";
+  }
+  out += "}\n";
+  return out;
+}
+
+Steps find_steps(const Graph& g) {
+  Steps s;
+  s.of.assign(g.size(), -1);
+  for (const Node& n : g.nodes()) {
+    if (!n.scope.starts_with("step")) continue;
+    const std::string_view digits = std::string_view(n.scope).substr(4);
+    int t = -1;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t);
+    if (ec != std::errc() || (end != digits.data() + digits.size() && *end != '/')) continue;
+    s.of[n.id] = t;
+    s.count = std::max(s.count, t + 1);
+  }
+  return s;
+}
+
+std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
+  std::map<int, int> state;
+  auto first = [&](int t) {
+    for (const Node& n : g.nodes())
+      if (steps.of[n.id] == t) return n.id;
+    return -1;
+  };
+  const int first0 = first(0), first1 = first(1);
+  if (first0 < 0 || first1 < 0) return state;
+  const int offset = first1 - first0;  // step 1 repeats step 0's nodes, this many ids later
+  for (const Node& q : g.nodes()) {
+    if (steps.of[q.id] != 1 || q.kind != NodeKind::Op) continue;
+    const Node& q0 = g.node(q.id - offset);
+    if (steps.of[q0.id] != 0 || q0.op != q.op || q0.inputs.size() != q.inputs.size()) continue;
+    for (std::size_t i = 0; i < q.inputs.size(); ++i) {
+      const int p = q.inputs[i], e = q0.inputs[i];
+      if (steps.of[p] == 0 && steps.of[e] != 0) state[e] = p;
+    }
+  }
+  return state;
+}
+
+std::vector<std::vector<int>> consumers(const Graph& g) {
+  std::vector<std::vector<int>> out(g.size());
+  for (const Node& n : g.nodes())
+    for (int in : n.inputs)
+      if (out[in].empty() || out[in].back() != n.id) out[in].push_back(n.id);
+  return out;
+}
+
+bool is_input_select(const Graph& g, const Node& n) {
+  return n.kind == NodeKind::Op && n.op->name() == "select" && g.node(n.inputs[0]).kind == NodeKind::Input;
+}
+
+std::string node_id(int id) { return fmt::format("n{}", id); }
+
+std::string escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string op_label(const Node& n, std::string_view title) {
+  return fmt::format("<b>{}</b><br/><font point-size=\"8\" color=\"#555555\">{}</font>", escape(title),
+                     escape(n.name));
+}
+
+std::string state_name(const Graph& g, const Node& n) {
+  const Node& input = is_input_select(g, n) ? g.node(n.inputs[0]) : n;
+  std::string name = input.name;
+  if (name.size() > 1 && name.back() == '0') name.pop_back();
+  return name;
+}
+
+}  // namespace rnngraph::viz::detail

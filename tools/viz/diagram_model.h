@@ -1,0 +1,69 @@
+// Internal to the diagram code: a small picture model (nodes with roles, clusters, edges), what
+// the views build from a Graph, and the one place that prints it as DOT.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <rnngraph/framework/graph.h>
+
+namespace rnngraph::viz::detail {
+
+// What a box stands for; each role has one style, and the legend lists the roles drawn.
+enum class Role { Input, Parameter, Op, Output, Gradient, Constant, Fold, Junction, Layer, Pointwise };
+
+struct DNode {
+  std::string id;
+  std::string label;    // HTML-like label body
+  Role role = Role::Op;
+  std::string cluster;  // scope path such as "step3/layer0"; "" at top level
+  std::string fill;     // overrides the role's fill (ops use their op's colour)
+  std::string group;    // Graphviz group: nodes of one group are kept in line
+};
+
+struct DEdge {
+  std::string from, to, label;
+  bool recurrent = false;  // carries state from one step to the next: drawn bold, not ranked
+  bool invisible = false;  // only orders nodes
+};
+
+struct Diagram {
+  std::string rankdir = "TB";
+  std::string title;
+  std::vector<DNode> nodes;
+  std::vector<DEdge> edges;
+  std::vector<std::vector<std::string>> same_rank;    // node ids laid on one rank, in this order
+  std::map<std::string, std::string> cluster_labels;  // scope path → label (default: derived)
+
+  DNode& add(DNode node) { return nodes.emplace_back(std::move(node)); }
+  void connect(DEdge edge) { edges.push_back(std::move(edge)); }
+};
+
+std::string print_dot(const Diagram& diagram);
+
+// ---- reading a model graph ------------------------------------------------------------------
+
+// The step of every node, from scopes "step<t>" or "step<t>/...": -1 outside any step.
+struct Steps {
+  std::vector<int> of;
+  int count = 0;
+};
+Steps find_steps(const Graph& g);
+
+// The recurrent state of step 0: for each node outside step 0 that step 0 reads as state (h0[k],
+// c0[k], or a raw h0 input), the node of step 0 whose value takes its place at step 1. Found by
+// comparing steps 0 and 1, which the unrolled models build alike; empty for a single step.
+std::map<int, int> find_recurrence(const Graph& g, const Steps& steps);
+
+// For every node, the ids of the nodes that read it.
+std::vector<std::vector<int>> consumers(const Graph& g);
+
+bool is_input_select(const Graph& g, const Node& n);  // x[t], h0[k]: a window of a fed input
+std::string node_id(int id);                          // "n12"
+std::string escape(std::string_view text);            // for HTML-like labels
+std::string op_label(const Node& n, std::string_view title);  // bold title, small node name
+// "h" for h0 / h0[k], "c" for c0: the state a recurrent input carries.
+std::string state_name(const Graph& g, const Node& n);
+
+}  // namespace rnngraph::viz::detail

@@ -1,0 +1,75 @@
+// The rolled view: one step of the network with its recurrent edges, as in the seed's first
+// figure (x_t → cell → h_t, with h_t fed back as h_{t-1}).
+#include <fmt/format.h>
+
+#include "diagram_model.h"
+#include "views.h"
+
+namespace rnngraph::viz::detail {
+
+namespace {
+// "h (layer 1)" when the model stacks layers; the layer comes from the window's index.
+std::string state_title(const Graph& g, const Node& state, std::string_view when, bool layered) {
+  std::string title = fmt::format("{}<sub>{}</sub>", state_name(g, state), when);
+  if (layered && is_input_select(g, state)) title += fmt::format(" (layer {})", state.attrs.get("index", 0));
+  return title;
+}
+}  // namespace
+
+Diagram rolled_view(const Graph& g, const Options& options) {
+  const Steps steps = find_steps(g);
+  const std::map<int, int> recurrence = find_recurrence(g, steps);
+  bool layered = false;
+  for (const Node& n : g.nodes()) layered |= steps.of[n.id] == 0 && n.scope.find("/layer") != std::string::npos;
+
+  Diagram d;
+  d.title = options.title;
+  std::vector<char> drawn(g.size(), 0);
+  for (const Node& n : g.nodes())
+    if (steps.of[n.id] == 0) {
+      drawn[n.id] = 1;
+      if (!is_input_select(g, n))  // x[t] stands for x itself
+        for (int in : n.inputs) drawn[in] = 1;
+    }
+  // The cell's scope "step0" is drawn as "one step t".
+  d.cluster_labels["step0"] = "cell, one step t";
+
+  for (const Node& n : g.nodes()) {
+    if (!drawn[n.id]) continue;
+    DNode dn{node_id(n.id), "", Role::Op, n.scope};
+    if (recurrence.contains(n.id)) {
+      dn.role = Role::Input;
+      dn.label = fmt::format("<b>{}</b>", state_title(g, n, "t-1", layered));
+    } else if (is_input_select(g, n)) {
+      dn.role = Role::Input;
+      dn.label = fmt::format("<b>{}<sub>t</sub></b>", escape(g.node(n.inputs[0]).name));
+    } else if (n.kind == NodeKind::Op) {
+      dn.fill = std::string(n.op->color());
+      dn.label = op_label(n, n.op->name());
+    } else {
+      dn.role = n.kind == NodeKind::Parameter ? Role::Parameter
+                : n.kind == NodeKind::Input   ? Role::Input
+                                              : Role::Constant;
+      dn.label = op_label(n, n.kind == NodeKind::Constant && n.shape.numel() == 1
+                                 ? fmt::format("{:g}", n.value.values()[0])
+                                 : n.name);
+    }
+    dn.label += fmt::format("<br/><font point-size=\"8\">{}</font>", n.shape.str());
+    d.add(std::move(dn));
+  }
+  for (const Node& n : g.nodes())
+    if (drawn[n.id] && steps.of[n.id] == 0 && !is_input_select(g, n))
+      for (int in : n.inputs) d.connect({node_id(in), node_id(n.id), g.node(in).shape.str()});
+
+  // Each state leaves the step as an output and comes back as the next step's input.
+  for (const auto& [state, producer] : recurrence) {
+    const Node& s = g.node(state);
+    const std::string out = fmt::format("out{}", producer);
+    d.add({out, fmt::format("<b>{}</b>", state_title(g, s, "t", layered)), Role::Output});
+    d.connect({node_id(producer), out, g.node(producer).shape.str()});
+    d.connect({node_id(producer), node_id(state), "t → t+1", true});
+  }
+  return d;
+}
+
+}  // namespace rnngraph::viz::detail

@@ -1,0 +1,13 @@
+// Internal: the three views, each turning a Graph into a Diagram.
+#pragma once
+
+#include "diagram.h"
+#include "diagram_model.h"
+
+namespace rnngraph::viz::detail {
+
+Diagram unrolled_view(const Graph& g, const Options& options);
+Diagram rolled_view(const Graph& g, const Options& options);
+Diagram cell_view(const Graph& g, const Options& options);
+
+}  // namespace rnngraph::viz::detail
