@@ -1,5 +1,5 @@
 # Two entry points, each doing all set-up on a fresh Debian 12 machine:
-#   make demo   install missing packages, configure, build (Release), run the main job
+#   make demo   install missing packages, configure, build (Release), run `rnngraph demo`
 #   make test   the same, then the whole test suite through CTest
 # make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
 
@@ -7,7 +7,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-dev \
-            nlohmann-json3-dev
+            nlohmann-json3-dev libgraphviz-dev graphviz
 
 .PHONY: deps build demo test test-asan format clean
 
@@ -27,7 +27,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/examples/seed_rnn
+	$(BUILD)/rnngraph demo
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
 }
 
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
-  for (const char* command : {"build", "run"}) {
+  for (const char* command : {"demo", "build", "run", "dot", "info"}) {
     const Outcome r = rnngraph_cli(fmt::format("{} --help", command));
     BOOST_CHECK_EQUAL(r.code, 0);
     BOOST_CHECK(r.out.starts_with(fmt::format("usage: rnngraph {}", command)));
@@ -150,6 +150,33 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   std::ofstream(work_dir() / "broken.json") << "{\"format\": \"rnngraph.graph\", \"version\": 7}";
   expect_rejected("run broken.json --input x.npy -o y.npy", "version 7", {"y.npy"});
   expect_rejected("run r.json --input x.npy -o missing-dir/y.npy", "cannot write", {"missing-dir"});
+}
+
+BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
+  BOOST_REQUIRE_EQUAL(rnngraph_cli("build lstm --input-size 2 --hidden-size 3 --steps 4 --layers 2 -o i.json").code, 0);
+  const Outcome info = rnngraph_cli("info i.json");
+  BOOST_CHECK_EQUAL(info.code, 0);
+  const io::GraphFile file = io::load_graph(work_dir() / "i.json");
+  BOOST_CHECK(info.out.find(fmt::format("arena bytes: {}\n", Plan(*file.graph).arena_bytes())) != std::string::npos);
+  BOOST_CHECK(info.out.find("W_f_l1     [6, 3]") != std::string::npos);
+  BOOST_CHECK(info.out.find("sigmoid    24") != std::string::npos);  // 3 gates x 4 steps x 2 layers
+
+  for (const char* view : {"unrolled", "rolled", "cell"}) {
+    const Outcome r = rnngraph_cli(fmt::format("dot i.json -o i_{}.png --view {} --steps-shown 3", view, view));
+    BOOST_CHECK_MESSAGE(r.code == 0, r.err);
+    BOOST_CHECK(io::read_file(work_dir() / fmt::format("i_{}.png", view)).starts_with("\x89PNG"));
+  }
+  BOOST_CHECK_EQUAL(rnngraph_cli("dot i.json -o i.dot").code, 0);
+  BOOST_CHECK(io::read_file(work_dir() / "i.dot").starts_with("digraph rnngraph {"));
+  expect_rejected("dot i.json -o g.svg --grad", "gradients cannot be drawn yet", {"g.svg"});
+  expect_rejected("dot i.json -o g.svg --view sideways", "unknown view", {"g.svg"});
+  expect_rejected("dot i.json -o g.gif", "diagrams are .dot, .svg, .png or .pdf", {"g.gif"});
+
+  const Outcome demo = rnngraph_cli("demo --out demo-out");
+  BOOST_REQUIRE_MESSAGE(demo.code == 0, demo.err);
+  BOOST_CHECK(demo.out.find("h3 = [") != std::string::npos);
+  for (const char* name : {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors"})
+    BOOST_CHECK_MESSAGE(fs::exists(work_dir() / "demo-out" / name), name);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -90,8 +90,10 @@ Diagram cell_view(const Graph& g, const Options& options) {
   Diagram d;
   d.rankdir = "LR";
   d.title = options.title;
+  std::vector<char> done(g.size(), 0);
   auto draw = [&](const Node& n) {
-    if (rep[n.id] == -1 || (rep[n.id] >= 0 && rep[n.id] != n.id)) return;
+    if (done[n.id] || rep[n.id] == -1 || (rep[n.id] >= 0 && rep[n.id] != n.id)) return;
+    done[n.id] = 1;
     rep[n.id] = n.id;
     DNode dn{node_id(n.id), "", Role::Pointwise};
     if (recurrence.contains(n.id)) {

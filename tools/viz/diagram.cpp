@@ -39,15 +39,34 @@ std::string to_dot(const Graph& graph, const Options& options) {
   return {};
 }
 
+namespace {
+// Graphviz reports problems through a callback; collect them for our exception instead of
+// letting them reach stderr.
+std::string graphviz_messages;
+int collect_message(char* message) {
+  graphviz_messages += message;
+  return 0;
+}
+std::string take_messages() {
+  std::string m = std::move(graphviz_messages);
+  graphviz_messages.clear();
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  for (char& c : m)
+    if (c == '\n') c = ' ';
+  return m.empty() ? "" : ": " + m;
+}
+}  // namespace
+
 std::string render(const std::string& dot, std::string_view format) {
   // libgvc keeps global state: one rendering at a time.
   static std::mutex mutex;
   std::lock_guard lock(mutex);
+  agseterrf(collect_message);
   GVC_t* gvc = gvContext();
   Agraph_t* g = agmemread(dot.c_str());
   if (!g) {
     gvFreeContext(gvc);
-    throw Error("Graphviz could not read the DOT text");
+    throw Error("Graphviz could not read the DOT text" + take_messages());
   }
   std::string out;
   int rc = gvLayout(gvc, g, "dot");
@@ -62,9 +81,10 @@ std::string render(const std::string& dot, std::string_view format) {
   agclose(g);
   gvFreeContext(gvc);
   if (rc != 0)
-    throw Error(fmt::format("Graphviz could not render {} (if the format is not recognized, its plugin "
-                            "registry is missing: run 'dot -c' as root)",
-                            format));
+    throw Error(fmt::format("Graphviz could not render {}{} (a format missing from a full install "
+                            "means its plugin registry is stale: run 'dot -c' as root)",
+                            format, take_messages()));
+  take_messages();  // warnings of a successful rendering are dropped
   return out;
 }
 
