@@ -57,17 +57,22 @@ std::string take_messages() {
 }
 }  // namespace
 
+// One Graphviz context for the whole process, never freed: Graphviz 2.43's text layout caches
+// a pointer into the context's font table, so a second context after freeing the first reads
+// freed memory (AddressSanitizer shows it).
+GVC_t* context() {
+  static GVC_t* const gvc = gvContext();
+  return gvc;
+}
+
 std::string render(const std::string& dot, std::string_view format) {
   // libgvc keeps global state: one rendering at a time.
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   agseterrf(collect_message);
-  GVC_t* gvc = gvContext();
+  GVC_t* gvc = context();
   Agraph_t* g = agmemread(dot.c_str());
-  if (!g) {
-    gvFreeContext(gvc);
-    throw Error("Graphviz could not read the DOT text" + take_messages());
-  }
+  if (!g) throw Error("Graphviz could not read the DOT text" + take_messages());
   std::string out;
   int rc = gvLayout(gvc, g, "dot");
   if (rc == 0) {
@@ -79,7 +84,6 @@ std::string render(const std::string& dot, std::string_view format) {
     gvFreeLayout(gvc, g);
   }
   agclose(g);
-  gvFreeContext(gvc);
   if (rc != 0)
     throw Error(fmt::format("Graphviz could not render {}{} (a format missing from a full install "
                             "means its plugin registry is stale: run 'dot -c' as root)",
