@@ -39,8 +39,7 @@ int main() {
   }
 
   Executor run(g);
-  Tensor xs({time_steps, 1, n_features});
-  init::normal(0, 1, 7).apply(xs);
+  const Tensor xs = init::normal(0, 1, 7).tensor({time_steps, 1, n_features});
   const Results& out = run({{"x", xs}, {"h0", Tensor({1, s})}});
 
   std::printf("seed RNN: s = %lld, n_features = %lld, time_steps = %lld, h0 = 0\n",

@@ -26,6 +26,12 @@ struct Init {
   uint64_t seed = 0;
 
   void apply(const Tensor& t) const;
+  // A new tensor of `shape`, filled by this initialiser (random inputs for tests and demos).
+  Tensor tensor(const Shape& shape) const {
+    Tensor t(shape);
+    apply(t);
+    return t;
+  }
 };
 
 namespace init {

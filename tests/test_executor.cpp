@@ -16,11 +16,6 @@ std::size_t rnn_arena(int64_t steps) {
   return Executor(g).arena_bytes();
 }
 
-Tensor random_tensor(const Shape& s, uint64_t seed) {
-  Tensor t(s);
-  init::normal(0, 1, seed).apply(t);
-  return t;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(executor)
@@ -29,7 +24,7 @@ BOOST_AUTO_TEST_CASE(repeated_runs_are_identical) {
   Graph g;
   models::build_rnn(g, {.steps = 6, .batch = 3, .features = 2, .hidden = 5, .seed = 3});
   Executor run(g);
-  const Feeds feeds{{"x", random_tensor({6, 3, 2}, 1)}, {"h0", random_tensor({3, 5}, 2)}};
+  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({6, 3, 2})}, {"h0", init::normal(0, 1, 2).tensor({3, 5})}};
   const Tensor first = run(feeds)["h"].clone();
   for (int i = 0; i < 5; ++i) {
     const Tensor again = run(feeds)["h"];
@@ -99,8 +94,7 @@ BOOST_AUTO_TEST_CASE(select_is_a_view_and_needs_no_arena) {
   Executor run(g);
   BOOST_CHECK_EQUAL(run.arena_bytes(), 0u);
   BOOST_CHECK(run.plan().steps().empty());
-  Tensor xs({4, 2, 3});
-  init::uniform(-1, 1, 5).apply(xs);
+  const Tensor xs = init::uniform(-1, 1, 5).tensor({4, 2, 3});
   const Tensor& y = run({{"x", xs}})["x2"];
   BOOST_CHECK_EQUAL(y.data(), xs.data() + 2 * 6);  // no copy: a window of the fed tensor
 }

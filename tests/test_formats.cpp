@@ -101,8 +101,7 @@ BOOST_AUTO_TEST_CASE(csv_round_trip_and_errors) {
   const Tensor t = io::parse_csv("1, 2.5,-3\n4,5e-1,6\r\n\n", "x.csv");
   rnngraph::testing::check_values(t, {2, 3}, {1, 2.5f, -3, 4, 0.5f, 6});
   const fs::path p = scratch_dir() / "y.csv";
-  Tensor y({3, 1, 2});
-  init::normal(0, 1, 5).apply(y);
+  const Tensor y = init::normal(0, 1, 5).tensor({3, 1, 2});
   io::write_csv(p, y);
   rnngraph::testing::check_close(io::read_csv(p), y.reshaped({3, 2}), 0.0f);  // shortest exact form
   expect_format_error([] { io::parse_csv("1,2\n3\n", "x.csv"); }, "x.csv:2: 1 fields");
@@ -129,9 +128,7 @@ BOOST_AUTO_TEST_CASE(graph_file_round_trip_is_bit_identical) {
       const Node& m = loaded.graph->node(n.id);
       BOOST_CHECK(m.name == n.name && m.scope == n.scope && m.shape == n.shape && m.attrs == n.attrs);
     }
-    Tensor x({6, 2, 3}), h0({2, 2, 4});
-    init::normal(0, 1, 1).apply(x);
-    init::normal(0, 1, 2).apply(h0);
+    const Tensor x = init::normal(0, 1, 1).tensor({6, 2, 3}), h0 = init::normal(0, 1, 2).tensor({2, 2, 4});
     Feeds feeds{{"x", x}, {"h0", h0}};
     if (cell == models::Cell::Lstm) feeds.emplace("c0", h0);
     Executor a(g), b(*loaded.graph);

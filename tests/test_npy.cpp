@@ -43,8 +43,7 @@ BOOST_AUTO_TEST_SUITE(npy)
 
 BOOST_AUTO_TEST_CASE(round_trip_every_rank) {
   for (const Shape& s : {Shape{5}, Shape{2, 3}, Shape{3, 1, 2}, Shape{2, 1, 2, 2}}) {
-    Tensor t(s);
-    init::normal(0, 1, 9).apply(t);
+    const Tensor t = init::normal(0, 1, 9).tensor(s);
     const fs::path p = scratch("rt.npy");
     io::write_npy(p, t);
     const Tensor back = io::read_npy(p);

@@ -55,11 +55,7 @@ BOOST_AUTO_TEST_CASE(clone_is_deep) {
 }
 
 BOOST_AUTO_TEST_CASE(initialisers_are_seeded_and_have_the_right_statistics) {
-  auto draw = [](Init init, Shape s = {200, 100}) {
-    Tensor t(s);
-    init.apply(t);
-    return t;
-  };
+  auto draw = [](Init init, Shape s = {200, 100}) { return init.tensor(s); };
   const Tensor u1 = draw(init::uniform(-0.5f, 0.5f, 7)), u2 = draw(init::uniform(-0.5f, 0.5f, 7));
   const Tensor u3 = draw(init::uniform(-0.5f, 0.5f, 8));
   BOOST_CHECK(std::equal(u1.values().begin(), u1.values().end(), u2.values().begin()));

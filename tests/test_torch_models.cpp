@@ -33,11 +33,6 @@ void check_against_torch(models::Cell cell, int64_t layers, int64_t batch) {
   }
 }
 
-Tensor random(const Shape& s, uint64_t seed) {
-  Tensor t(s);
-  init::normal(0, 1, seed).apply(t);
-  return t;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(torch_models)
@@ -77,9 +72,9 @@ BOOST_AUTO_TEST_CASE(textbook_lstm_equals_the_one_imported_from_pytorch_layout) 
   Graph b;
   models::build(b, c);
   models::load_torch_state(b, c, state);
-  const Feeds feeds{{"x", random({kSteps, 3, kInput}, 7)},
-                    {"h0", random({2, 3, kHidden}, 8)},
-                    {"c0", random({2, 3, kHidden}, 9)}};
+  const Feeds feeds{{"x", init::normal(0, 1, 7).tensor({kSteps, 3, kInput})},
+                    {"h0", init::normal(0, 1, 8).tensor({2, 3, kHidden})},
+                    {"c0", init::normal(0, 1, 9).tensor({2, 3, kHidden})}};
   Executor ra(a), rb(b);
   const Tensor ya = ra(feeds)["y"].clone();
   check_close(rb(feeds)["y"], ya, 0.0f);

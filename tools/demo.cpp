@@ -24,11 +24,6 @@ sequence and prints their outputs, saves both graphs, and renders their unrolled
 cell diagrams (PNG and SVG) into DIR (default ./rnngraph-demo).
 )";
 
-Tensor random(const Shape& s, uint64_t seed) {
-  Tensor t(s);
-  init::normal(0, 1, seed).apply(t);
-  return t;
-}
 
 void print_rows(std::string_view name, const Tensor& t) {
   const int64_t row = t.shape()[t.shape().rank() - 1];
@@ -63,7 +58,7 @@ int demo_main(const std::vector<std::string>& argv) {
   if (ec) throw Error(fmt::format("cannot create '{}': {}", dir.string(), ec.message()));
 
   const int64_t s = 5, n_features = 2, time_steps = 3;
-  const Tensor x = random({time_steps, 1, n_features}, 7);
+  const Tensor x = init::normal(0, 1, 7).tensor({time_steps, 1, n_features});
 
   // The seed's RNN, its weights drawn like np.random.randn.
   Graph rnn;
