@@ -42,8 +42,8 @@ int main() {
   const Tensor xs = init::normal(0, 1, 7).tensor({time_steps, 1, n_features});
   const Results& out = run({{"x", xs}, {"h0", Tensor({1, s})}});
 
-  std::printf("seed RNN: s = %lld, n_features = %lld, time_steps = %lld, h0 = 0\n",
-              (long long)s, (long long)n_features, (long long)time_steps);
+  std::printf("seed RNN: s = %lld, n_features = %lld, time_steps = %lld, h0 = 0\n", (long long)s,
+              (long long)n_features, (long long)time_steps);
   print("x   ", xs);
   for (const auto& [name, value] : out) print((name + "  ").c_str(), value);
   std::printf("forward(x, h0, s, w, b) = h%lld above; %zu graph nodes, arena %zu bytes\n",

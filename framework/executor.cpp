@@ -36,8 +36,10 @@ class ArenaPlanner {
       return offset;
     }
     const std::size_t offset = best->first;
-    if (best->second == size) free_.erase(best);
-    else *best = {best->first + size, best->second - size};
+    if (best->second == size)
+      free_.erase(best);
+    else
+      *best = {best->first + size, best->second - size};
     return offset;
   }
 
@@ -105,7 +107,9 @@ Plan::Plan(const Graph& graph, std::span<const std::string> outputs) : graph_(&g
         inputs_.push_back(id);
         break;
       case NodeKind::Parameter:
-      case NodeKind::Constant: slot.home = Home::Persistent; break;
+      case NodeKind::Constant:
+        slot.home = Home::Persistent;
+        break;
       case NodeKind::Op: {
         std::vector<Shape> shapes;
         for (int in : node.inputs) shapes.push_back(nodes[in].shape);
@@ -173,7 +177,8 @@ Executor::Executor(std::shared_ptr<const Plan> plan)
     if (slot.home == Plan::Home::Persistent) tensors_[node.id] = node.value;
     if (slot.home == Plan::Home::Arena)
       tensors_[node.id] = Tensor::view(
-          node.shape, reinterpret_cast<float*>(reinterpret_cast<char*>(arena_.get()) + slot.offset));
+          node.shape,
+          reinterpret_cast<float*>(reinterpret_cast<char*>(arena_.get()) + slot.offset));
     max_arity = std::max(max_arity, node.inputs.size());
   }
   args_.resize(max_arity);
@@ -192,8 +197,9 @@ void Executor::bind_feeds(const Feeds& feeds) {
     if (it == feeds.end())
       throw GraphError(fmt::format("input '{}' {} was not fed", node.name, node.shape.str()));
     if (it->second.empty() || !(it->second.shape() == node.shape))
-      throw ShapeError(fmt::format("input '{}' expects {}, fed {}", node.name, node.shape.str(),
-                                   it->second.empty() ? "an empty tensor" : it->second.shape().str()));
+      throw ShapeError(
+          fmt::format("input '{}' expects {}, fed {}", node.name, node.shape.str(),
+                      it->second.empty() ? "an empty tensor" : it->second.shape().str()));
     tensors_[id] = it->second;
   }
   // Views follow their base, which may be a feed: rebind them every run.

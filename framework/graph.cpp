@@ -21,8 +21,12 @@ void Init::apply(const Tensor& t) const {
   std::mt19937_64 rng(seed);
   auto values = t.values();
   switch (kind) {
-    case Kind::Zeros: t.fill(0); break;
-    case Kind::Constant: t.fill(a); break;
+    case Kind::Zeros:
+      t.fill(0);
+      break;
+    case Kind::Constant:
+      t.fill(a);
+      break;
     case Kind::Uniform:
       for (float& v : values) v = a + (b - a) * unit_float(rng);
       break;
@@ -46,10 +50,14 @@ void Init::apply(const Tensor& t) const {
 
 std::string_view to_string(NodeKind kind) {
   switch (kind) {
-    case NodeKind::Input: return "input";
-    case NodeKind::Parameter: return "parameter";
-    case NodeKind::Constant: return "constant";
-    case NodeKind::Op: return "op";
+    case NodeKind::Input:
+      return "input";
+    case NodeKind::Parameter:
+      return "parameter";
+    case NodeKind::Constant:
+      return "constant";
+    case NodeKind::Op:
+      return "op";
   }
   return "?";
 }
@@ -88,7 +96,10 @@ Value Graph::parameter(std::string name, Shape shape, Init init) {
   check_unique(name);
   Tensor value(shape);
   init.apply(value);
-  Node n{.kind = NodeKind::Parameter, .name = std::move(name), .shape = shape, .init = init,
+  Node n{.kind = NodeKind::Parameter,
+         .name = std::move(name),
+         .shape = shape,
+         .init = init,
          .value = value};
   return Value(*this, append(std::move(n)).id);
 }
@@ -96,12 +107,14 @@ Value Graph::parameter(std::string name, Shape shape, Init init) {
 Value Graph::constant(std::string name, Tensor value) {
   check_unique(name);
   if (value.empty()) throw GraphError(fmt::format("constant '{}' has no data", name));
-  Node n{.kind = NodeKind::Constant, .name = std::move(name), .shape = value.shape(),
-         .value = value};
+  Node n{
+      .kind = NodeKind::Constant, .name = std::move(name), .shape = value.shape(), .value = value};
   return Value(*this, append(std::move(n)).id);
 }
 
-Value Graph::scalar(float v) { return constant(fmt::format("const_{}", nodes_.size()), Tensor({1}, {v})); }
+Value Graph::scalar(float v) {
+  return constant(fmt::format("const_{}", nodes_.size()), Tensor({1}, {v}));
+}
 
 Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
   std::vector<int> ids;
@@ -123,13 +136,18 @@ Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
     const std::string where = scope_.empty() ? name : scope_ + "/" + name;
     throw ShapeError(fmt::format("{} ({}) of {}: {}", where, op.name(), args, e.what()));
   }
-  Node n{.kind = NodeKind::Op, .op = &op, .name = name, .inputs = std::move(ids),
-         .attrs = std::move(attrs), .shape = shape};
+  Node n{.kind = NodeKind::Op,
+         .op = &op,
+         .name = name,
+         .inputs = std::move(ids),
+         .attrs = std::move(attrs),
+         .shape = shape};
   return Value(*this, append(std::move(n)).id);
 }
 
 void Graph::output(std::string name, const Value& value) {
-  if (&value.graph() != this) throw GraphError(fmt::format("output '{}' belongs to another graph", name));
+  if (&value.graph() != this)
+    throw GraphError(fmt::format("output '{}' belongs to another graph", name));
   for (auto& [existing, id] : outputs_)
     if (existing == name) throw GraphError(fmt::format("output '{}' is declared twice", name));
   outputs_.emplace_back(std::move(name), value.id());

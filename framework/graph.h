@@ -3,11 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -37,7 +37,9 @@ struct Init {
 namespace init {
 inline Init zeros() { return {}; }
 inline Init constant(float v) { return {Init::Kind::Constant, v, 0, 0}; }
-inline Init uniform(float lo, float hi, uint64_t seed) { return {Init::Kind::Uniform, lo, hi, seed}; }
+inline Init uniform(float lo, float hi, uint64_t seed) {
+  return {Init::Kind::Uniform, lo, hi, seed};
+}
 inline Init normal(float mean, float stddev, uint64_t seed) {
   return {Init::Kind::Normal, mean, stddev, seed};
 }

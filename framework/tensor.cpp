@@ -48,7 +48,8 @@ Shape Shape::with(int axis, int64_t size) const {
 }
 
 bool Shape::operator==(const Shape& other) const {
-  return rank_ == other.rank_ && std::equal(dims_.begin(), dims_.begin() + rank_, other.dims_.begin());
+  return rank_ == other.rank_ &&
+         std::equal(dims_.begin(), dims_.begin() + rank_, other.dims_.begin());
 }
 
 std::string Shape::str() const { return fmt::format("[{}]", fmt::join(dims(), ", ")); }
@@ -67,9 +68,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
 
 namespace {
 std::shared_ptr<float> allocate(int64_t count) {
-  const std::size_t bytes =
-      (std::size_t(count) * sizeof(float) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  auto* p = static_cast<float*>(std::aligned_alloc(kTensorAlignment, std::max(bytes, kTensorAlignment)));
+  const std::size_t bytes = (std::size_t(count) * sizeof(float) + kTensorAlignment - 1) /
+                            kTensorAlignment * kTensorAlignment;
+  auto* p =
+      static_cast<float*>(std::aligned_alloc(kTensorAlignment, std::max(bytes, kTensorAlignment)));
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
   return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
@@ -87,8 +89,8 @@ Tensor::Tensor(const Shape& shape, std::initializer_list<float> values)
 
 Tensor Tensor::from(const Shape& shape, std::span<const float> values) {
   if (int64_t(values.size()) != shape.numel())
-    throw ShapeError(fmt::format("{} values cannot fill a tensor of shape {}", values.size(),
-                                 shape.str()));
+    throw ShapeError(
+        fmt::format("{} values cannot fill a tensor of shape {}", values.size(), shape.str()));
   Tensor t(shape);
   std::copy(values.begin(), values.end(), t.data_);
   return t;
@@ -98,7 +100,8 @@ Tensor Tensor::view(const Shape& shape, float* data) { return Tensor(shape, data
 
 Tensor Tensor::operator[](int64_t t) const {
   if (t < 0 || t >= shape_[0])
-    throw ShapeError(fmt::format("index {} is out of range for the first axis of {}", t, shape_.str()));
+    throw ShapeError(
+        fmt::format("index {} is out of range for the first axis of {}", t, shape_.str()));
   return Tensor(shape_.drop_first(), data_ + t * shape_.stride(0), storage_);
 }
 
@@ -110,12 +113,14 @@ Tensor Tensor::reshaped(const Shape& shape) const {
 
 float& Tensor::at(std::initializer_list<int64_t> index) const {
   if (int(index.size()) != shape_.rank())
-    throw ShapeError(fmt::format("index of rank {} for a tensor of shape {}", index.size(), shape_.str()));
+    throw ShapeError(
+        fmt::format("index of rank {} for a tensor of shape {}", index.size(), shape_.str()));
   int64_t offset = 0;
   int axis = 0;
   for (int64_t i : index) {
     if (i < 0 || i >= shape_[axis])
-      throw ShapeError(fmt::format("index {} is out of range on axis {} of {}", i, axis, shape_.str()));
+      throw ShapeError(
+          fmt::format("index {} is out of range on axis {} of {}", i, axis, shape_.str()));
     offset += i * shape_.stride(axis++);
   }
   return data_[offset];

@@ -17,9 +17,12 @@ namespace rnngraph::models {
 
 std::string_view to_string(Cell cell) {
   switch (cell) {
-    case Cell::Rnn: return "rnn";
-    case Cell::Lstm: return "lstm";
-    case Cell::Gru: return "gru";
+    case Cell::Rnn:
+      return "rnn";
+    case Cell::Lstm:
+      return "lstm";
+    case Cell::Gru:
+      return "gru";
   }
   return "?";
 }
@@ -34,14 +37,14 @@ std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t in
   const std::string l = fmt::format("_l{}", layer);
   const Shape on_hx{H + in, H}, bias{1, H};
   switch (cell) {
-    case Cell::Rnn: return {{"W" + l, on_hx}, {"b" + l, bias}};
+    case Cell::Rnn:
+      return {{"W" + l, on_hx}, {"b" + l, bias}};
     case Cell::Lstm:
       return {{"W_f" + l, on_hx}, {"W_i" + l, on_hx}, {"W_o" + l, on_hx}, {"W_c" + l, on_hx},
               {"b_f" + l, bias},  {"b_i" + l, bias},  {"b_o" + l, bias},  {"b_c" + l, bias}};
     case Cell::Gru:
-      return {{"W_r" + l, on_hx},    {"W_z" + l, on_hx}, {"b_r" + l, bias},
-              {"b_z" + l, bias},     {"W_in" + l, {in, H}}, {"b_in" + l, bias},
-              {"W_hn" + l, {H, H}}, {"b_hn" + l, bias}};
+      return {{"W_r" + l, on_hx},    {"W_z" + l, on_hx}, {"b_r" + l, bias},    {"b_z" + l, bias},
+              {"W_in" + l, {in, H}}, {"b_in" + l, bias}, {"W_hn" + l, {H, H}}, {"b_hn" + l, bias}};
   }
   return {};
 }
@@ -58,12 +61,16 @@ LayerWeights make_layer(Graph& g, const Config& c, int64_t layer) {
   std::vector<Value> p;
   uint64_t index = 0;
   for (const ParameterSpec& spec : layer_parameters(c.cell, layer, in, c.hidden_size))
-    p.push_back(g.parameter(spec.name, spec.shape,
-                            init::uniform(-k, k, c.seed * 1000003 + uint64_t(layer) * 1000 + index++)));
+    p.push_back(
+        g.parameter(spec.name, spec.shape,
+                    init::uniform(-k, k, c.seed * 1000003 + uint64_t(layer) * 1000 + index++)));
   switch (c.cell) {
-    case Cell::Rnn: return RnnWeights{p[0], p[1]};
-    case Cell::Lstm: return LstmWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
-    case Cell::Gru: return GruWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+    case Cell::Rnn:
+      return RnnWeights{p[0], p[1]};
+    case Cell::Lstm:
+      return LstmWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+    case Cell::Gru:
+      return GruWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
   }
   throw GraphError("unknown cell");
 }
@@ -81,9 +88,10 @@ State step(const LayerWeights& weights, const State& s, const Value& x) {
 
 void build(Graph& g, const Config& c) {
   if (c.input_size < 1 || c.hidden_size < 1 || c.steps < 1 || c.batch < 1 || c.layers < 1)
-    throw GraphError(fmt::format(
-        "{}: input size, hidden size, steps, batch and layers must be at least 1 (got {}, {}, {}, {}, {})",
-        to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers));
+    throw GraphError(
+        fmt::format("{}: input size, hidden size, steps, batch and layers must be at least 1 (got "
+                    "{}, {}, {}, {}, {})",
+                    to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers));
   const bool lstm = c.cell == Cell::Lstm;
   const Value x = g.input("x", {c.steps, c.batch, c.input_size});
   const Value h0 = g.input("h0", {c.layers, c.batch, c.hidden_size});

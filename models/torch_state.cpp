@@ -20,9 +20,12 @@ struct Gate {
 
 std::vector<Gate> concat_gates(Cell cell) {
   switch (cell) {
-    case Cell::Rnn: return {{0, "W", "b"}};
-    case Cell::Lstm: return {{0, "W_i", "b_i"}, {1, "W_f", "b_f"}, {2, "W_c", "b_c"}, {3, "W_o", "b_o"}};
-    case Cell::Gru: return {{0, "W_r", "b_r"}, {1, "W_z", "b_z"}};  // n: see below
+    case Cell::Rnn:
+      return {{0, "W", "b"}};
+    case Cell::Lstm:
+      return {{0, "W_i", "b_i"}, {1, "W_f", "b_f"}, {2, "W_c", "b_c"}, {3, "W_o", "b_o"}};
+    case Cell::Gru:
+      return {{0, "W_r", "b_r"}, {1, "W_z", "b_z"}};  // n: see below
   }
   return {};
 }
@@ -36,15 +39,18 @@ struct TorchLayer {
 };
 
 // Moves gate `gate`'s block between PyTorch's W (rows gate·H ..., `cols` columns) and rows
-// [row0, row0 + cols) of our H-column matrix, transposing: ours[row0 + r][c] = theirs[gate·H + c][r].
+// [row0, row0 + cols) of our H-column matrix, transposing: ours[row0 + r][c] = theirs[gate·H +
+// c][r].
 void move_block(bool to_torch, float* theirs, int64_t cols, int64_t gate, float* ours, int64_t row0,
                 int64_t H) {
   for (int64_t r = 0; r < cols; ++r)
     for (int64_t c = 0; c < H; ++c) {
       float& a = ours[(row0 + r) * H + c];
       float& b = theirs[(gate * H + c) * cols + r];
-      if (to_torch) b = a;
-      else a = b;
+      if (to_torch)
+        b = a;
+      else
+        a = b;
     }
 }
 
@@ -59,8 +65,10 @@ void map_layer(bool to_torch, Cell cell, const TorchLayer& t, Ours ours) {
     float* b = ours(gate.b);
     for (int64_t c = 0; c < H; ++c) {
       const int64_t k = gate.index * H + c;
-      if (to_torch) t.b_ih[k] = b[c], t.b_hh[k] = 0;
-      else b[c] = t.b_ih[k] + t.b_hh[k];
+      if (to_torch)
+        t.b_ih[k] = b[c], t.b_hh[k] = 0;
+      else
+        b[c] = t.b_ih[k] + t.b_hh[k];
     }
   }
   if (cell != Cell::Gru) return;
@@ -69,12 +77,16 @@ void map_layer(bool to_torch, Cell cell, const TorchLayer& t, Ours ours) {
   float *b_in = ours("b_in"), *b_hn = ours("b_hn");
   for (int64_t c = 0; c < H; ++c) {
     float &a = t.b_ih[2 * H + c], &b = t.b_hh[2 * H + c];
-    if (to_torch) a = b_in[c], b = b_hn[c];
-    else b_in[c] = a, b_hn[c] = b;
+    if (to_torch)
+      a = b_in[c], b = b_hn[c];
+    else
+      b_in[c] = a, b_hn[c] = b;
   }
 }
 
-std::string torch_name(std::string_view base, int64_t layer) { return fmt::format("{}_l{}", base, layer); }
+std::string torch_name(std::string_view base, int64_t layer) {
+  return fmt::format("{}_l{}", base, layer);
+}
 
 }  // namespace
 
@@ -89,23 +101,31 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
       const std::string name = torch_name(base, k);
       auto it = state.find(name);
       if (it == state.end())
-        throw FormatError(fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
-                                      base.starts_with("bias") ? " (bias=False is not supported)" : ""));
+        throw FormatError(
+            fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
+                        base.starts_with("bias") ? " (bias=False is not supported)" : ""));
       if (!(it->second.shape() == shape))
-        throw FormatError(fmt::format("PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
-                                      to_string(c.cell), name, it->second.shape().str(), shape.str(), in, H));
+        throw FormatError(
+            fmt::format("PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
+                        to_string(c.cell), name, it->second.shape().str(), shape.str(), in, H));
       used.insert(name);
       return it->second.data();
     };
-    const TorchLayer t{get("weight_ih", {G * H, in}), get("weight_hh", {G * H, H}),
-                       get("bias_ih", {G * H}), get("bias_hh", {G * H}), in, H};
-    map_layer(false, c.cell, t, [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+    const TorchLayer t{get("weight_ih", {G * H, in}),
+                       get("weight_hh", {G * H, H}),
+                       get("bias_ih", {G * H}),
+                       get("bias_hh", {G * H}),
+                       in,
+                       H};
+    map_layer(false, c.cell, t,
+              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
   }
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
-      throw FormatError(fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer model "
-                                    "(bidirectional and projections are not supported)",
-                                    to_string(c.cell), name, c.layers));
+      throw FormatError(
+          fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer model "
+                      "(bidirectional and projections are not supported)",
+                      to_string(c.cell), name, c.layers));
 }
 
 io::TensorMap torch_state(const Graph& g, const Config& c) {
@@ -116,9 +136,14 @@ io::TensorMap torch_state(const Graph& g, const Config& c) {
     auto make = [&](std::string_view base, Shape shape) {
       return out.emplace(torch_name(base, k), Tensor(shape)).first->second.data();
     };
-    const TorchLayer t{make("weight_ih", {G * H, in}), make("weight_hh", {G * H, H}),
-                       make("bias_ih", {G * H}), make("bias_hh", {G * H}), in, H};
-    map_layer(true, c.cell, t, [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+    const TorchLayer t{make("weight_ih", {G * H, in}),
+                       make("weight_hh", {G * H, H}),
+                       make("bias_ih", {G * H}),
+                       make("bias_hh", {G * H}),
+                       in,
+                       H};
+    map_layer(true, c.cell, t,
+              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
   }
   return out;
 }
@@ -129,14 +154,16 @@ void load_parameters(Graph& g, const io::TensorMap& state) {
     const Node& p = g.node(id);
     expected.insert(p.name);
     auto it = state.find(p.name);
-    if (it == state.end()) throw FormatError(fmt::format("parameter '{}' {} is missing", p.name, p.shape.str()));
+    if (it == state.end())
+      throw FormatError(fmt::format("parameter '{}' {} is missing", p.name, p.shape.str()));
     if (!(it->second.shape() == p.shape))
       throw FormatError(fmt::format("parameter '{}' is {} in the file, {} in the graph", p.name,
                                     it->second.shape().str(), p.shape.str()));
     std::copy_n(it->second.data(), p.shape.numel(), p.value.data());
   }
   for (const auto& [name, tensor] : state)
-    if (!expected.contains(name)) throw FormatError(fmt::format("'{}' is not a parameter of the graph", name));
+    if (!expected.contains(name))
+      throw FormatError(fmt::format("'{}' is not a parameter of the graph", name));
 }
 
 io::TensorMap parameters(const Graph& g) {
@@ -146,8 +173,10 @@ io::TensorMap parameters(const Graph& g) {
 }
 
 void load_weights(Graph& g, const Config& config, const io::TensorMap& state) {
-  if (is_torch_state(state)) load_torch_state(g, config, state);
-  else load_parameters(g, state);
+  if (is_torch_state(state))
+    load_torch_state(g, config, state);
+  else
+    load_parameters(g, state);
 }
 
 }  // namespace rnngraph::models

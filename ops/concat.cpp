@@ -17,7 +17,8 @@ struct Concat final : Op {
     int64_t total = 0;
     for (const Shape& s : in) {
       if (s.rank() != in[0].rank() || !(s.with(axis, 1) == in[0].with(axis, 1)))
-        throw ShapeError(fmt::format("shapes {} and {} differ off axis {}", in[0].str(), s.str(), axis));
+        throw ShapeError(
+            fmt::format("shapes {} and {} differ off axis {}", in[0].str(), s.str(), axis));
       total += s[axis];
     }
     return in[0].with(axis, total);

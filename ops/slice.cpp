@@ -35,7 +35,8 @@ struct Slice final : Op {
     const int64_t out_row = out.shape()[axis] * si.stride(axis);
     const int64_t outer = si.numel() / in_row;
     const float* src = in[0].data() + attrs.get("begin", 0) * si.stride(axis);
-    for (int64_t o = 0; o < outer; ++o) std::copy_n(src + o * in_row, out_row, out.data() + o * out_row);
+    for (int64_t o = 0; o < outer; ++o)
+      std::copy_n(src + o * in_row, out_row, out.data() + o * out_row);
   }
 
   std::string_view color() const override { return "#dae8fc"; }

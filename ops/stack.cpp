@@ -13,7 +13,8 @@ struct Stack final : Op {
   Shape infer(std::span<const Shape> in, const Attrs&) const override {
     if (in.empty()) throw ShapeError("needs at least one input");
     for (const Shape& s : in)
-      if (!(s == in[0])) throw ShapeError(fmt::format("shapes {} and {} differ", in[0].str(), s.str()));
+      if (!(s == in[0]))
+        throw ShapeError(fmt::format("shapes {} and {} differ", in[0].str(), s.str()));
     if (in[0].rank() == kMaxRank)
       throw ShapeError(fmt::format("stacking {} would exceed rank {}", in[0].str(), kMaxRank));
     std::vector<int64_t> dims{int64_t(in.size())};

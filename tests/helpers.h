@@ -5,21 +5,24 @@
 #include <string>
 #include <vector>
 
-#include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
+#include <boost/test/unit_test.hpp>
 
 #include <rnngraph/rnngraph.h>
 
 namespace rnngraph::testing {
 
-inline std::string fixture(const std::string& name) { return std::string(RNNGRAPH_FIXTURES) + "/" + name; }
+inline std::string fixture(const std::string& name) {
+  return std::string(RNNGRAPH_FIXTURES) + "/" + name;
+}
 
 inline void check_close(const Tensor& got, const Tensor& expected, float tolerance) {
   BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(),
                         "shape " << got.shape().str() << " != " << expected.shape().str());
   for (int64_t i = 0; i < got.numel(); ++i)
-    BOOST_CHECK_MESSAGE(std::fabs(got.values()[i] - expected.values()[i]) <= tolerance,
-                        "element " << i << ": " << got.values()[i] << " != " << expected.values()[i]);
+    BOOST_CHECK_MESSAGE(
+        std::fabs(got.values()[i] - expected.values()[i]) <= tolerance,
+        "element " << i << ": " << got.values()[i] << " != " << expected.values()[i]);
 }
 
 inline void check_values(const Tensor& got, const Shape& shape, std::vector<float> expected,

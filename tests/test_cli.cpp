@@ -50,7 +50,8 @@ void expect_rejected(const std::string& args, const std::string& fragment,
     BOOST_CHECK_EQUAL(r.code, 2);
     BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
     BOOST_CHECK_MESSAGE(r.err.find(fragment) != std::string::npos, "stderr: " << r.err);
-    for (const char* name : absent) BOOST_CHECK_MESSAGE(!fs::exists(work_dir() / name), name << " exists");
+    for (const char* name : absent)
+      BOOST_CHECK_MESSAGE(!fs::exists(work_dir() / name), name << " exists");
     for (const auto& entry : fs::directory_iterator(work_dir()))
       BOOST_CHECK_MESSAGE(entry.path().string().find(".tmp-") == std::string::npos, entry.path());
   }
@@ -59,12 +60,13 @@ void expect_rejected(const std::string& args, const std::string& fragment,
 void check_recipe(const std::string& cell, int layers, int batch) {
   const std::string name = fmt::format("torch_{}_L{}_B{}", cell, layers, batch);
   const std::string graph = name + ".json";
-  Outcome r = rnngraph_cli(fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --layers {} --batch {} "
-                              "--weights '{}' -o {}",
-                              cell, layers, batch, fixture(name + ".safetensors"), graph));
+  Outcome r = rnngraph_cli(
+      fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --layers {} --batch {} "
+                  "--weights '{}' -o {}",
+                  cell, layers, batch, fixture(name + ".safetensors"), graph));
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  std::string run = fmt::format("run {} --input '{}' --h0 '{}' -o {}_y.npy", graph, fixture(name + "_x.npy"),
-                                fixture(name + "_h0.npy"), name);
+  std::string run = fmt::format("run {} --input '{}' --h0 '{}' -o {}_y.npy", graph,
+                                fixture(name + "_x.npy"), fixture(name + "_h0.npy"), name);
   if (cell == "lstm") run += fmt::format(" --c0 '{}'", fixture(name + "_c0.npy"));
   r = rnngraph_cli(run);
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -85,7 +87,9 @@ BOOST_AUTO_TEST_CASE(readme_recipe_gives_pytorchs_numbers) {
 BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
   // x as CSV (T lines of I numbers), zero initial states, y as CSV.
   std::ofstream(work_dir() / "x.csv") << "0.5,-1,2\n1,0,0\n0,0.25,-0.5\n";
-  BOOST_REQUIRE_EQUAL(rnngraph_cli("build gru --input-size 3 --hidden-size 2 --steps 3 --seed 4 -o g.json").code, 0);
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("build gru --input-size 3 --hidden-size 2 --steps 3 --seed 4 -o g.json").code,
+      0);
   const Outcome r = rnngraph_cli("run g.json --input x.csv -o y.csv");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   const Tensor y = io::read_csv(work_dir() / "y.csv");
@@ -119,31 +123,40 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_one_line) {
   expect_rejected("frobnicate", "unknown command 'frobnicate'");
   expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5 --colour red -o a.json",
                   "unknown option '--colour'", {"a.json"});
-  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps five -o a.json", "whole number", {"a.json"});
-  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 0 -o a.json", "between", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps five -o a.json",
+                  "whole number", {"a.json"});
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 0 -o a.json", "between",
+                  {"a.json"});
   expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5", "-o is required");
-  expect_rejected("build transformer --input-size 3 --hidden-size 4 --steps 5 -o a.json", "unknown cell", {"a.json"});
+  expect_rejected("build transformer --input-size 3 --hidden-size 4 --steps 5 -o a.json",
+                  "unknown cell", {"a.json"});
   expect_rejected("build lstm --input-size 3 --hidden-size 4 --steps 5 -o", "-o needs a value");
   expect_rejected("run", "one graph file");
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   // Weights that do not fit, or are not safetensors at all.
-  expect_rejected(fmt::format("build lstm --input-size 5 --hidden-size 4 --steps 5 --weights '{}' -o w.json",
-                              fixture("torch_lstm_L1_B1.safetensors")),
-                  "weight_ih_l0", {"w.json", "w.safetensors"});
+  expect_rejected(
+      fmt::format("build lstm --input-size 5 --hidden-size 4 --steps 5 --weights '{}' -o w.json",
+                  fixture("torch_lstm_L1_B1.safetensors")),
+      "weight_ih_l0", {"w.json", "w.safetensors"});
   std::ofstream(work_dir() / "junk.safetensors") << "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": ";
-  expect_rejected("build rnn --input-size 3 --hidden-size 4 --steps 5 --weights junk.safetensors -o w.json",
-                  "not a valid safetensors file", {"w.json", "w.safetensors"});
-  expect_rejected("build rnn --input-size 3 --hidden-size 4 --steps 5 --weights nowhere.safetensors -o w.json",
-                  "cannot open", {"w.json", "w.safetensors"});
+  expect_rejected(
+      "build rnn --input-size 3 --hidden-size 4 --steps 5 --weights junk.safetensors -o w.json",
+      "not a valid safetensors file", {"w.json", "w.safetensors"});
+  expect_rejected(
+      "build rnn --input-size 3 --hidden-size 4 --steps 5 --weights nowhere.safetensors -o w.json",
+      "cannot open", {"w.json", "w.safetensors"});
 
-  BOOST_REQUIRE_EQUAL(rnngraph_cli("build rnn --input-size 3 --hidden-size 4 --steps 5 -o r.json").code, 0);
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("build rnn --input-size 3 --hidden-size 4 --steps 5 -o r.json").code, 0);
   Tensor x({5, 1, 3});
   io::write_npy(work_dir() / "x.npy", x);
   io::write_npy(work_dir() / "x_wrong.npy", Tensor({5, 1, 2}));
-  expect_rejected("run r.json --input x_wrong.npy -o y.npy", "'x' expects [5, 1, 3], fed [5, 1, 2]", {"y.npy"});
-  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "'c0' does not name an input", {"y.npy"});
+  expect_rejected("run r.json --input x_wrong.npy -o y.npy", "'x' expects [5, 1, 3], fed [5, 1, 2]",
+                  {"y.npy"});
+  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "'c0' does not name an input",
+                  {"y.npy"});
   expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
   std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";
   expect_rejected("run r.json --input x_bad.npy -o y.npy", "not a float32 .npy file", {"y.npy"});
@@ -153,16 +166,20 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
-  BOOST_REQUIRE_EQUAL(rnngraph_cli("build lstm --input-size 2 --hidden-size 3 --steps 4 --layers 2 -o i.json").code, 0);
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("build lstm --input-size 2 --hidden-size 3 --steps 4 --layers 2 -o i.json").code,
+      0);
   const Outcome info = rnngraph_cli("info i.json");
   BOOST_CHECK_EQUAL(info.code, 0);
   const io::GraphFile file = io::load_graph(work_dir() / "i.json");
-  BOOST_CHECK(info.out.find(fmt::format("arena bytes: {}\n", Plan(*file.graph).arena_bytes())) != std::string::npos);
+  BOOST_CHECK(info.out.find(fmt::format("arena bytes: {}\n", Plan(*file.graph).arena_bytes())) !=
+              std::string::npos);
   BOOST_CHECK(info.out.find("W_f_l1     [6, 3]") != std::string::npos);
   BOOST_CHECK(info.out.find("sigmoid    24") != std::string::npos);  // 3 gates x 4 steps x 2 layers
 
   for (const char* view : {"unrolled", "rolled", "cell"}) {
-    const Outcome r = rnngraph_cli(fmt::format("dot i.json -o i_{}.png --view {} --steps-shown 3", view, view));
+    const Outcome r =
+        rnngraph_cli(fmt::format("dot i.json -o i_{}.png --view {} --steps-shown 3", view, view));
     BOOST_CHECK_MESSAGE(r.code == 0, r.err);
     BOOST_CHECK(io::read_file(work_dir() / fmt::format("i_{}.png", view)).starts_with("\x89PNG"));
   }
@@ -175,7 +192,8 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   const Outcome demo = rnngraph_cli("demo --out demo-out");
   BOOST_REQUIRE_MESSAGE(demo.code == 0, demo.err);
   BOOST_CHECK(demo.out.find("h3 = [") != std::string::npos);
-  for (const char* name : {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors"})
+  for (const char* name :
+       {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors"})
     BOOST_CHECK_MESSAGE(fs::exists(work_dir() / "demo-out" / name), name);
 }
 

@@ -18,20 +18,23 @@ namespace fs = std::filesystem;
 namespace {
 std::unique_ptr<Graph> model(models::Cell cell, int64_t steps, int64_t layers = 1) {
   auto g = std::make_unique<Graph>();
-  models::build(*g, {.cell = cell, .input_size = 2, .hidden_size = 3, .steps = steps, .layers = layers});
+  models::build(
+      *g, {.cell = cell, .input_size = 2, .hidden_size = 3, .steps = steps, .layers = layers});
   return g;
 }
 
 int count(const std::string& text, const std::string& pattern) {
   const std::regex re(pattern);
-  return int(std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+  return int(
+      std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
 std::vector<std::string> edge_lines(const std::string& dot) {
   std::vector<std::string> lines;
   std::istringstream in(dot);
   for (std::string line; std::getline(in, line);)
-    if (line.find(" -> ") != std::string::npos && line.find("style=invis") == std::string::npos) lines.push_back(line);
+    if (line.find(" -> ") != std::string::npos && line.find("style=invis") == std::string::npos)
+      lines.push_back(line);
   return lines;
 }
 
@@ -56,7 +59,8 @@ BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
         BOOST_CHECK_EQUAL(count(dot, fmt::format("n{} -> ", id)), 3);  // wired into every step
       }
       for (const std::string& line : edge_lines(dot))
-        BOOST_CHECK_MESSAGE(std::regex_search(line, std::regex("label=\" (\\[[0-9, ]+\\]|…|t → t\\+1)\"")), line);
+        BOOST_CHECK_MESSAGE(
+            std::regex_search(line, std::regex("label=\" (\\[[0-9, ]+\\]|…|t → t\\+1)\"")), line);
       BOOST_CHECK(dot.find("cluster_legend") != std::string::npos);
     }
   }
@@ -85,15 +89,23 @@ BOOST_AUTO_TEST_CASE(long_sequences_fold) {
 }
 
 BOOST_AUTO_TEST_CASE(rolled_view_has_one_recurrent_edge_per_state) {
-  BOOST_CHECK_EQUAL(count(viz::to_dot(*model(models::Cell::Rnn, 3), {.view = viz::View::Rolled}), "t → t\\+1"), 1);
-  BOOST_CHECK_EQUAL(count(viz::to_dot(*model(models::Cell::Lstm, 3), {.view = viz::View::Rolled}), "t → t\\+1"), 2);
-  BOOST_CHECK_EQUAL(count(viz::to_dot(*model(models::Cell::Lstm, 3, 2), {.view = viz::View::Rolled}), "t → t\\+1"), 4);
+  BOOST_CHECK_EQUAL(
+      count(viz::to_dot(*model(models::Cell::Rnn, 3), {.view = viz::View::Rolled}), "t → t\\+1"),
+      1);
+  BOOST_CHECK_EQUAL(
+      count(viz::to_dot(*model(models::Cell::Lstm, 3), {.view = viz::View::Rolled}), "t → t\\+1"),
+      2);
+  BOOST_CHECK_EQUAL(
+      count(viz::to_dot(*model(models::Cell::Lstm, 3, 2), {.view = viz::View::Rolled}),
+            "t → t\\+1"),
+      4);
 }
 
 BOOST_AUTO_TEST_CASE(cell_view_draws_gate_layers_like_colah) {
   const std::string lstm = viz::to_dot(*model(models::Cell::Lstm, 2), {.view = viz::View::Cell});
-  BOOST_CHECK_EQUAL(count(lstm, "fillcolor=\"#f9d56e\""), 4 + 1);  // f, i, o, c̃ (+ the legend's sample)
-  BOOST_CHECK_EQUAL(count(lstm, "&#963;</font>"), 3);               // three sigmoid gates
+  BOOST_CHECK_EQUAL(count(lstm, "fillcolor=\"#f9d56e\""),
+                    4 + 1);                            // f, i, o, c̃ (+ the legend's sample)
+  BOOST_CHECK_EQUAL(count(lstm, "&#963;</font>"), 3);  // three sigmoid gates
   BOOST_CHECK(lstm.find("<b>f</b>: W_f_l0, b_f_l0") != std::string::npos);
   BOOST_CHECK(lstm.find("c<sub>t-1</sub>") != std::string::npos);
   BOOST_CHECK(lstm.find("h<sub>t</sub>") != std::string::npos);

@@ -24,12 +24,14 @@ BOOST_AUTO_TEST_CASE(repeated_runs_are_identical) {
   Graph g;
   models::build_rnn(g, {.steps = 6, .batch = 3, .features = 2, .hidden = 5, .seed = 3});
   Executor run(g);
-  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({6, 3, 2})}, {"h0", init::normal(0, 1, 2).tensor({3, 5})}};
+  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({6, 3, 2})},
+                    {"h0", init::normal(0, 1, 2).tensor({3, 5})}};
   const Tensor first = run(feeds)["h"].clone();
   for (int i = 0; i < 5; ++i) {
     const Tensor again = run(feeds)["h"];
     BOOST_REQUIRE(again.shape() == first.shape());
-    for (int64_t k = 0; k < first.numel(); ++k) BOOST_REQUIRE_EQUAL(again.values()[k], first.values()[k]);
+    for (int64_t k = 0; k < first.numel(); ++k)
+      BOOST_REQUIRE_EQUAL(again.values()[k], first.values()[k]);
   }
   // Another executor of the same graph (its own arena) agrees bit for bit.
   Executor other(g);

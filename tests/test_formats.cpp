@@ -39,7 +39,9 @@ void expect_bad_safetensors(const std::string& bytes, const std::string& fragmen
   expect_format_error([&] { io::parse_safetensors(bytes, "t.safetensors"); }, fragment);
 }
 
-void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(formats)
@@ -71,30 +73,37 @@ BOOST_AUTO_TEST_CASE(malformed_safetensors_are_format_errors) {
   expect_bad_safetensors(huge, "exceeds the limit");
   expect_bad_safetensors(safetensors_bytes("{not json", 0), "not JSON");
   expect_bad_safetensors(safetensors_bytes("[1, 2]", 0), "not a JSON object");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4),
-                         "F16 is not supported");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", 8),
-                         "unknown dtype");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
-                         "needs 12 bytes");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 8),
-                         "outside");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8),
-                         "outside");
   expect_bad_safetensors(
-      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
-                            "b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-      "overlaps");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-                         "hole");
+      safetensors_bytes(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4),
+      "F16 is not supported");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})", 8),
+      "unknown dtype");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
+      "needs 12 bytes");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 8),
+      "outside");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8), "outside");
+  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
+                            "b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                           12),
+                         "overlaps");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12), "hole");
   expect_bad_safetensors(safetensors_bytes(ok, 12), "after the last tensor");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4),
-                         "rank 0");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
-                         "whole number");
-  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2]}})", 8), "data_offsets");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4), "rank 0");
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
+      "whole number");
+  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2]}})", 8),
+                         "data_offsets");
   expect_bad_safetensors(safetensors_bytes(R"({"__metadata__":{"k":1}})", 0), "not a string");
-  expect_format_error([] { io::read_safetensors(scratch_dir() / "missing.safetensors"); }, "cannot open");
+  expect_format_error([] { io::read_safetensors(scratch_dir() / "missing.safetensors"); },
+                      "cannot open");
 }
 
 BOOST_AUTO_TEST_CASE(csv_round_trip_and_errors) {
@@ -114,8 +123,13 @@ BOOST_AUTO_TEST_CASE(csv_round_trip_and_errors) {
 
 BOOST_AUTO_TEST_CASE(graph_file_round_trip_is_bit_identical) {
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru}) {
-    const models::Config c{.cell = cell, .input_size = 3, .hidden_size = 4, .steps = 6, .batch = 2,
-                           .layers = 2, .seed = 11};
+    const models::Config c{.cell = cell,
+                           .input_size = 3,
+                           .hidden_size = 4,
+                           .steps = 6,
+                           .batch = 2,
+                           .layers = 2,
+                           .seed = 11};
     Graph g;
     models::build(g, c);
     const fs::path p = scratch_dir() / fmt::format("{}.json", models::to_string(cell));
@@ -126,9 +140,11 @@ BOOST_AUTO_TEST_CASE(graph_file_round_trip_is_bit_identical) {
     BOOST_REQUIRE_EQUAL(loaded.graph->size(), g.size());
     for (const Node& n : g.nodes()) {
       const Node& m = loaded.graph->node(n.id);
-      BOOST_CHECK(m.name == n.name && m.scope == n.scope && m.shape == n.shape && m.attrs == n.attrs);
+      BOOST_CHECK(m.name == n.name && m.scope == n.scope && m.shape == n.shape &&
+                  m.attrs == n.attrs);
     }
-    const Tensor x = init::normal(0, 1, 1).tensor({6, 2, 3}), h0 = init::normal(0, 1, 2).tensor({2, 2, 4});
+    const Tensor x = init::normal(0, 1, 1).tensor({6, 2, 3}),
+                 h0 = init::normal(0, 1, 2).tensor({2, 2, 4});
     Feeds feeds{{"x", x}, {"h0", h0}};
     if (cell == models::Cell::Lstm) feeds.emplace("c0", h0);
     Executor a(g), b(*loaded.graph);
@@ -142,7 +158,8 @@ BOOST_AUTO_TEST_CASE(malformed_graph_files_are_format_errors) {
   models::build(g, {.cell = models::Cell::Rnn, .input_size = 2, .hidden_size = 3, .steps = 2});
   io::save_graph(g, dir / "good.json");
   const json good = json::parse(io::read_file(dir / "good.json"));
-  fs::copy_file(dir / "good.safetensors", dir / "bad.safetensors", fs::copy_options::overwrite_existing);
+  fs::copy_file(dir / "good.safetensors", dir / "bad.safetensors",
+                fs::copy_options::overwrite_existing);
 
   auto expect_bad = [&](const json& doc, const std::string& fragment) {
     write_text(dir / "bad.json", doc.dump());

@@ -62,17 +62,23 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_format_errors) {
   BOOST_CHECK_NO_THROW(io::parse_npy(npy_bytes(good, 24), "ok"));
   expect_format_error("not numpy", "bad magic");
   expect_format_error(npy_bytes(good, 24).substr(0, 9), "bad magic");
-  expect_format_error(npy_bytes(good, 20), "needs 24 bytes");   // truncated data
-  expect_format_error(npy_bytes(good, 28), "needs 24 bytes");   // trailing garbage
+  expect_format_error(npy_bytes(good, 20), "needs 24 bytes");  // truncated data
+  expect_format_error(npy_bytes(good, 28), "needs 24 bytes");  // trailing garbage
   std::string huge = npy_bytes(good, 24);
   huge[8] = '\xff', huge[9] = '\xff';
   expect_format_error(huge, "past the end");
-  expect_format_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 48), "'<f8'");
-  expect_format_error(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24), "'>f4'");
-  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24), "Fortran");
-  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4), "rank");
-  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1), }", 4), "rank");
-  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8), "malformed shape");
+  expect_format_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 48),
+                      "'<f8'");
+  expect_format_error(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", 24),
+                      "'>f4'");
+  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", 24),
+                      "Fortran");
+  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4),
+                      "rank");
+  expect_format_error(
+      npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1), }", 4), "rank");
+  expect_format_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", 8),
+                      "malformed shape");
   expect_format_error(npy_bytes("{'fortran_order': False, 'shape': (2,), }", 8), "descr");
   std::string v9 = npy_bytes(good, 24);
   v9[6] = 9;

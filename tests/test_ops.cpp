@@ -35,7 +35,8 @@ BOOST_AUTO_TEST_CASE(concat_axis0_and_negative_axis_and_three_parts) {
 
 BOOST_AUTO_TEST_CASE(concat_middle_axis_of_rank3) {
   auto y = run_one([](Graph& g) {
-    return concat({c(g, "a", {2, 1, 2}, {1, 2, 3, 4}), c(g, "b", {2, 2, 2}, {5, 6, 7, 8, 9, 10, 11, 12})}, 1);
+    return concat(
+        {c(g, "a", {2, 1, 2}, {1, 2, 3, 4}), c(g, "b", {2, 2, 2}, {5, 6, 7, 8, 9, 10, 11, 12})}, 1);
   });
   check_values(y, {2, 3, 2}, {1, 2, 5, 6, 7, 8, 3, 4, 9, 10, 11, 12});
 }
@@ -51,22 +52,27 @@ BOOST_AUTO_TEST_CASE(matmul_non_square) {
 BOOST_AUTO_TEST_CASE(matmul_transposed_operands) {
   // aᵀ with a = [[1,4],[2,5],[3,6]] (3×2) is [[1,2,3],[4,5,6]]
   auto ta = run_one([](Graph& g) {
-    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {3, 2}, {1, 0, 0, 1, 1, 1}), true);
+    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {3, 2}, {1, 0, 0, 1, 1, 1}),
+                  true);
   });
   check_values(ta, {2, 2}, {4, 5, 10, 11});
   // bᵀ with b = [[1,0,1],[0,1,1]] (2×3)
   auto tb = run_one([](Graph& g) {
-    return matmul(c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}), false, true);
+    return matmul(c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}),
+                  false, true);
   });
   check_values(tb, {2, 2}, {4, 5, 10, 11});
   auto both = run_one([](Graph& g) {
-    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}), true, true);
+    return matmul(c(g, "a", {3, 2}, {1, 4, 2, 5, 3, 6}), c(g, "b", {2, 3}, {1, 0, 1, 0, 1, 1}),
+                  true, true);
   });
   check_values(both, {2, 2}, {4, 5, 10, 11});
 }
 
 BOOST_AUTO_TEST_CASE(matmul_degenerate_shapes) {
-  check_values(run_one([](Graph& g) { return matmul(c(g, "a", {1, 1}, {3}), c(g, "b", {1, 1}, {-2})); }),
+  check_values(run_one([](Graph& g) {
+                 return matmul(c(g, "a", {1, 1}, {3}), c(g, "b", {1, 1}, {-2}));
+               }),
                {1, 1}, {-6});
   // row · column = dot product; column · row = outer product
   check_values(run_one([](Graph& g) {
@@ -84,8 +90,10 @@ BOOST_AUTO_TEST_CASE(add_broadcasts_bias_row_and_scalar) {
                  return c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}) + c(g, "b", {1, 3}, {10, 20, 30});
                }),
                {2, 3}, {11, 22, 33, 14, 25, 36});
-  check_values(run_one([](Graph& g) { return c(g, "a", {2, 2}, {1, 2, 3, 4}) + 0.5f; }), {2, 2},
-               {1.5f, 2.5f, 3.5f, 4.5f});
+  check_values(run_one([](Graph& g) {
+                 return c(g, "a", {2, 2}, {1, 2, 3, 4}) + 0.5f;
+               }),
+               {2, 2}, {1.5f, 2.5f, 3.5f, 4.5f});
   check_values(run_one([](Graph& g) {
                  return c(g, "a", {2, 2}, {1, 2, 3, 4}) + c(g, "b", {2, 2}, {4, 3, 2, 1});
                }),
@@ -113,37 +121,54 @@ BOOST_AUTO_TEST_CASE(sub_and_mul_broadcast) {
                  return c(g, "a", {2, 2}, {1, 2, 3, 4}) - c(g, "b", {1, 2}, {1, 1});
                }),
                {2, 2}, {0, 1, 2, 3});
-  check_values(run_one([](Graph& g) { return 1.0f - c(g, "z", {1, 3}, {0.25f, 0.5f, 1}); }), {1, 3},
-               {0.75f, 0.5f, 0});
+  check_values(run_one([](Graph& g) {
+                 return 1.0f - c(g, "z", {1, 3}, {0.25f, 0.5f, 1});
+               }),
+               {1, 3}, {0.75f, 0.5f, 0});
   check_values(run_one([](Graph& g) {
                  return c(g, "a", {2, 2}, {1, 2, 3, 4}) * c(g, "b", {1, 2}, {2, -1});
                }),
                {2, 2}, {2, -2, 6, -4});
-  check_values(run_one([](Graph& g) { return 3.0f * c(g, "a", {1, 2}, {1, -2}); }), {1, 2}, {3, -6});
+  check_values(run_one([](Graph& g) {
+                 return 3.0f * c(g, "a", {1, 2}, {1, -2});
+               }),
+               {1, 2}, {3, -6});
 }
 
 BOOST_AUTO_TEST_CASE(tanh_and_sigmoid) {
-  check_values(run_one([](Graph& g) { return tanh(c(g, "a", {1, 4}, {0, 1, -1, 20})); }), {1, 4},
-               {0, 0.76159416f, -0.76159416f, 1});
-  check_values(run_one([](Graph& g) { return sigmoid(c(g, "a", {1, 4}, {0, 2, -2, -100})); }), {1, 4},
-               {0.5f, 0.88079708f, 0.11920292f, 0});
+  check_values(run_one([](Graph& g) {
+                 return tanh(c(g, "a", {1, 4}, {0, 1, -1, 20}));
+               }),
+               {1, 4}, {0, 0.76159416f, -0.76159416f, 1});
+  check_values(run_one([](Graph& g) {
+                 return sigmoid(c(g, "a", {1, 4}, {0, 2, -2, -100}));
+               }),
+               {1, 4}, {0.5f, 0.88079708f, 0.11920292f, 0});
 }
 
 BOOST_AUTO_TEST_CASE(slice_on_each_axis) {
   // axis 1 of [2, 4]: not contiguous, copied
-  check_values(run_one([](Graph& g) { return slice(c(g, "a", {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), 1, 1, 3); }),
+  check_values(run_one([](Graph& g) {
+                 return slice(c(g, "a", {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), 1, 1, 3);
+               }),
                {2, 2}, {2, 3, 6, 7});
   // axis 0: contiguous, a view
-  check_values(run_one([](Graph& g) { return slice(c(g, "a", {3, 2}, {1, 2, 3, 4, 5, 6}), 0, 1, 3); }),
+  check_values(run_one([](Graph& g) {
+                 return slice(c(g, "a", {3, 2}, {1, 2, 3, 4, 5, 6}), 0, 1, 3);
+               }),
                {2, 2}, {3, 4, 5, 6});
   // axis 1 of [1, 4]: contiguous too (a gate block of a batch-1 row)
-  check_values(run_one([](Graph& g) { return slice(c(g, "a", {1, 4}, {1, 2, 3, 4}), -1, 2, 4); }),
+  check_values(run_one([](Graph& g) {
+                 return slice(c(g, "a", {1, 4}, {1, 2, 3, 4}), -1, 2, 4);
+               }),
                {1, 2}, {3, 4});
 }
 
 BOOST_AUTO_TEST_CASE(select_is_x_of_t) {
-  check_values(run_one([](Graph& g) { return c(g, "x", {3, 1, 2}, {1, 2, 3, 4, 5, 6})[1]; }), {1, 2},
-               {3, 4});
+  check_values(run_one([](Graph& g) {
+                 return c(g, "x", {3, 1, 2}, {1, 2, 3, 4, 5, 6})[1];
+               }),
+               {1, 2}, {3, 4});
   check_values(run_one([](Graph& g) { return select(c(g, "v", {3}, {7, 8, 9}), 2); }), {1}, {9});
 }
 

@@ -8,7 +8,9 @@ using rnngraph::testing::fixture;
 
 namespace {
 void check_config(const std::string& name) {
-  auto load = [&](const std::string& key) { return io::read_npy(fixture("seed_rnn_" + name + "_" + key + ".npy")); };
+  auto load = [&](const std::string& key) {
+    return io::read_npy(fixture("seed_rnn_" + name + "_" + key + ".npy"));
+  };
   const Tensor x = load("x"), h0 = load("h0"), w = load("w"), b = load("b");
   const Shape& xs = x.shape();
   const int64_t hidden = h0.shape()[1];
@@ -34,7 +36,8 @@ BOOST_AUTO_TEST_CASE(batch_of_four) { check_config("batch"); }
 BOOST_AUTO_TEST_CASE(twenty_steps_one_feature_batch_two) { check_config("wide"); }
 
 BOOST_AUTO_TEST_CASE(one_step_by_hand) {
-  // h = tanh([h0, x] · W + b) with h0 = [1, -1], x = [2], W = [[.5, 0], [0, .5], [1, -1]], b = [.1, .2]
+  // h = tanh([h0, x] · W + b) with h0 = [1, -1], x = [2], W = [[.5, 0], [0, .5], [1, -1]], b = [.1,
+  // .2]
   Graph g;
   auto h0 = g.input("h0", {1, 2});
   auto x = g.input("x", {1, 1});

@@ -17,7 +17,8 @@ void expect_shape_error(Build build, std::initializer_list<std::string> fragment
     const std::string message = e.what();
     BOOST_TEST_MESSAGE(message);
     for (const std::string& f : fragments)
-      BOOST_CHECK_MESSAGE(message.find(f) != std::string::npos, "'" << f << "' not in: " << message);
+      BOOST_CHECK_MESSAGE(message.find(f) != std::string::npos,
+                          "'" << f << "' not in: " << message);
   }
 }
 }  // namespace
@@ -33,35 +34,67 @@ BOOST_AUTO_TEST_CASE(matmul_inner_dimensions) {
         matmul(x, W);
       },
       {"step3/matmul_2", "(matmul)", "'x' [1, 7]", "'W' [6, 5]", "inner dimensions"});
-  expect_shape_error([](Graph& g) { matmul(g.input("a", {2, 3}), g.input("b", {2, 3}), false, false); },
-                     {"matmul", "[2, 3]"});
-  expect_shape_error([](Graph& g) { matmul(g.input("a", {2, 3}), g.input("b", {2, 3}), true, true); },
-                     {"matmul", "[2, 3]ᵀ"});
-  expect_shape_error([](Graph& g) { matmul(g.input("a", {2, 3, 4}), g.input("b", {4, 3})); },
-                     {"matmul", "two matrices", "[2, 3, 4]", "[4, 3]"});
+  expect_shape_error(
+      [](Graph& g) {
+        matmul(g.input("a", {2, 3}), g.input("b", {2, 3}), false, false);
+      },
+      {"matmul", "[2, 3]"});
+  expect_shape_error(
+      [](Graph& g) {
+        matmul(g.input("a", {2, 3}), g.input("b", {2, 3}), true, true);
+      },
+      {"matmul", "[2, 3]ᵀ"});
+  expect_shape_error(
+      [](Graph& g) {
+        matmul(g.input("a", {2, 3, 4}), g.input("b", {4, 3}));
+      },
+      {"matmul", "two matrices", "[2, 3, 4]", "[4, 3]"});
 }
 
 BOOST_AUTO_TEST_CASE(concat_off_axis_mismatch) {
-  expect_shape_error([](Graph& g) { concat({g.input("h", {2, 5}), g.input("x", {3, 2})}, 1); },
-                     {"concat", "'h' [2, 5]", "'x' [3, 2]", "differ off axis 1"});
-  expect_shape_error([](Graph& g) { concat({g.input("h", {2, 5}), g.input("x", {2, 5, 1})}, 0); },
-                     {"concat", "[2, 5, 1]"});
-  expect_shape_error([](Graph& g) { concat({g.input("h", {2, 5}), g.input("x", {2, 5})}, 2); },
-                     {"concat", "axis 2 is out of range"});
+  expect_shape_error(
+      [](Graph& g) {
+        concat({g.input("h", {2, 5}), g.input("x", {3, 2})}, 1);
+      },
+      {"concat", "'h' [2, 5]", "'x' [3, 2]", "differ off axis 1"});
+  expect_shape_error(
+      [](Graph& g) {
+        concat({g.input("h", {2, 5}), g.input("x", {2, 5, 1})}, 0);
+      },
+      {"concat", "[2, 5, 1]"});
+  expect_shape_error(
+      [](Graph& g) {
+        concat({g.input("h", {2, 5}), g.input("x", {2, 5})}, 2);
+      },
+      {"concat", "axis 2 is out of range"});
 }
 
 BOOST_AUTO_TEST_CASE(elementwise_broadcast_mismatch) {
-  expect_shape_error([](Graph& g) { g.input("a", {2, 3}) + g.input("b", {1, 4}); },
-                     {"(add)", "[2, 3]", "[1, 4]", "do not broadcast"});
-  expect_shape_error([](Graph& g) { g.input("a", {2, 3}) - g.input("b", {3, 3}); }, {"(sub)", "[3, 3]"});
+  expect_shape_error(
+      [](Graph& g) {
+        g.input("a", {2, 3}) + g.input("b", {1, 4});
+      },
+      {"(add)", "[2, 3]", "[1, 4]", "do not broadcast"});
+  expect_shape_error(
+      [](Graph& g) {
+        g.input("a", {2, 3}) - g.input("b", {3, 3});
+      },
+      {"(sub)", "[3, 3]"});
   expect_shape_error([](Graph& g) { g.input("a", {2, 3}) * g.input("b", {2}); }, {"(mul)", "[2]"});
 }
 
 BOOST_AUTO_TEST_CASE(slice_select_reduce_stack) {
-  expect_shape_error([](Graph& g) { slice(g.input("a", {2, 4}), 1, 3, 5); },
-                     {"(slice)", "[3, 5)", "[2, 4]"});
+  expect_shape_error(
+      [](Graph& g) {
+        slice(g.input("a", {2, 4}), 1, 3, 5);
+      },
+      {"(slice)", "[3, 5)", "[2, 4]"});
   expect_shape_error([](Graph& g) { slice(g.input("a", {2, 4}), 1, 2, 2); }, {"(slice)", "empty"});
-  expect_shape_error([](Graph& g) { g.input("x", {3, 1, 2})[3]; }, {"(select)", "index 3", "[3, 1, 2]"});
+  expect_shape_error(
+      [](Graph& g) {
+        g.input("x", {3, 1, 2})[3];
+      },
+      {"(select)", "index 3", "[3, 1, 2]"});
   expect_shape_error([](Graph& g) { sum(g.input("a", {2, 4}), 2); }, {"(sum)", "axis 2", "rank 2"});
   expect_shape_error([](Graph& g) { mean(g.input("a", {2, 4}), -3); }, {"(mean)", "axis -3"});
   expect_shape_error(
@@ -91,9 +124,10 @@ BOOST_AUTO_TEST_CASE(bad_shapes_and_feeds) {
     run({{"x", Tensor({3, 1, 4})}});
     BOOST_ERROR("no ShapeError for a wrongly shaped feed");
   } catch (const ShapeError& e) {
-    BOOST_CHECK(std::string(e.what()).find("'x' expects [3, 1, 2], fed [3, 1, 4]") != std::string::npos);
+    BOOST_CHECK(std::string(e.what()).find("'x' expects [3, 1, 2], fed [3, 1, 4]") !=
+                std::string::npos);
   }
-  BOOST_CHECK_THROW(run({}), GraphError);                                        // missing feed
+  BOOST_CHECK_THROW(run({}), GraphError);  // missing feed
   BOOST_CHECK_THROW(run({{"x", Tensor({3, 1, 2})}, {"typo", Tensor({1})}}), GraphError);  // unknown
 }
 

@@ -10,13 +10,16 @@ namespace {
 constexpr int64_t kInput = 3, kHidden = 4, kSteps = 5;
 
 models::Config config(models::Cell cell, int64_t layers, int64_t batch) {
-  return {.cell = cell, .input_size = kInput, .hidden_size = kHidden, .steps = kSteps,
-          .batch = batch, .layers = layers};
+  return {.cell = cell,
+          .input_size = kInput,
+          .hidden_size = kHidden,
+          .steps = kSteps,
+          .batch = batch,
+          .layers = layers};
 }
 
 void check_against_torch(models::Cell cell, int64_t layers, int64_t batch) {
-  const std::string name =
-      fmt::format("torch_{}_L{}_B{}", models::to_string(cell), layers, batch);
+  const std::string name = fmt::format("torch_{}_L{}_B{}", models::to_string(cell), layers, batch);
   BOOST_TEST_CONTEXT(name) {
     auto load = [&](const char* key) { return io::read_npy(fixture(name + "_" + key + ".npy")); };
     Graph g;
@@ -96,12 +99,17 @@ BOOST_AUTO_TEST_CASE(pytorch_state_round_trips_through_our_parameters) {
     }
     // The summed biases still give the same per-gate total.
     for (int64_t layer : {0, 1}) {
-      const Tensor &bi = back.at(fmt::format("bias_ih_l{}", layer)), &bh = back.at(fmt::format("bias_hh_l{}", layer));
-      const Tensor &oi = state.at(fmt::format("bias_ih_l{}", layer)), &oh = state.at(fmt::format("bias_hh_l{}", layer));
-      const int64_t summed = cell == models::Cell::Gru ? 2 * kHidden : oi.numel();  // GRU's n stays split
+      const Tensor &bi = back.at(fmt::format("bias_ih_l{}", layer)),
+                   &bh = back.at(fmt::format("bias_hh_l{}", layer));
+      const Tensor &oi = state.at(fmt::format("bias_ih_l{}", layer)),
+                   &oh = state.at(fmt::format("bias_hh_l{}", layer));
+      const int64_t summed =
+          cell == models::Cell::Gru ? 2 * kHidden : oi.numel();  // GRU's n stays split
       for (int64_t k = 0; k < oi.numel(); ++k) {
-        if (k < summed) BOOST_CHECK_CLOSE(bi.values()[k] + bh.values()[k], oi.values()[k] + oh.values()[k], 1e-4);
-        else BOOST_CHECK(bi.values()[k] == oi.values()[k] && bh.values()[k] == oh.values()[k]);
+        if (k < summed)
+          BOOST_CHECK_CLOSE(bi.values()[k] + bh.values()[k], oi.values()[k] + oh.values()[k], 1e-4);
+        else
+          BOOST_CHECK(bi.values()[k] == oi.values()[k] && bh.values()[k] == oh.values()[k]);
       }
     }
   }
@@ -110,7 +118,8 @@ BOOST_AUTO_TEST_CASE(pytorch_state_round_trips_through_our_parameters) {
 BOOST_AUTO_TEST_CASE(our_own_names_round_trip) {
   const models::Config c = config(models::Cell::Gru, 2, 1);
   Graph a, b;
-  models::build(a, models::Config{c.cell, c.input_size, c.hidden_size, c.steps, c.batch, c.layers, 42});
+  models::build(
+      a, models::Config{c.cell, c.input_size, c.hidden_size, c.steps, c.batch, c.layers, 42});
   models::build(b, c);
   models::load_weights(b, c, models::parameters(a));
   for (int id : a.parameters()) check_close(b.node(id).value, a.node(id).value, 0.0f);

@@ -12,7 +12,8 @@
 namespace rnngraph::cli {
 
 namespace {
-constexpr std::string_view kUsage = R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H --steps T
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H --steps T
                       [--batch B] [--layers L] [--weights W.safetensors] [--seed N] -o G.json
 
 Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
@@ -48,7 +49,8 @@ int build_main(const std::vector<std::string>& argv) {
   c.layers = args.integer("--layers", 1, 1, 64);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   const std::string out = args.require("-o");
-  if (!out.ends_with(".json")) throw UsageError(fmt::format("-o '{}': graph files end in .json", out));
+  if (!out.ends_with(".json"))
+    throw UsageError(fmt::format("-o '{}': graph files end in .json", out));
 
   Graph g;
   models::build(g, c);
@@ -56,7 +58,8 @@ int build_main(const std::vector<std::string>& argv) {
   if (auto weights = args.get("--weights")) {
     const io::TensorMap state = io::read_safetensors(*weights);
     models::load_weights(g, c, state);
-    source = fmt::format("{} ({} layout)", *weights, models::is_torch_state(state) ? "PyTorch" : "rnngraph");
+    source = fmt::format("{} ({} layout)", *weights,
+                         models::is_torch_state(state) ? "PyTorch" : "rnngraph");
   }
   io::save_graph(g, out,
                  {{"cell", std::string(models::to_string(c.cell))},
@@ -66,13 +69,17 @@ int build_main(const std::vector<std::string>& argv) {
                   {"batch", std::to_string(c.batch)},
                   {"layers", std::to_string(c.layers)},
                   {"weights", source}});
-  fmt::print("wrote {} and {}: {} with {} layer(s), input {}, hidden {}, {} steps, batch {}, {} nodes; weights {}\n",
-             out, io::parameters_path(out).string(), models::to_string(c.cell), c.layers, c.input_size,
-             c.hidden_size, c.steps, c.batch, g.size(), source);
+  fmt::print(
+      "wrote {} and {}: {} with {} layer(s), input {}, hidden {}, {} steps, batch {}, {} nodes; "
+      "weights {}\n",
+      out, io::parameters_path(out).string(), models::to_string(c.cell), c.layers, c.input_size,
+      c.hidden_size, c.steps, c.batch, g.size(), source);
   return 0;
 }
 }  // namespace
 
-Command build_command() { return {"build", "build a model graph (rnn, lstm, gru) into G.json", kUsage, build_main}; }
+Command build_command() {
+  return {"build", "build a model graph (rnn, lstm, gru) into G.json", kUsage, build_main};
+}
 
 }  // namespace rnngraph::cli

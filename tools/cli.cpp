@@ -35,7 +35,9 @@ Args::Args(std::span<const std::string> argv, std::set<std::string, std::less<>>
   }
 }
 
-bool Args::has(std::string_view flag) const { return switches_.contains(flag) || values_.contains(flag); }
+bool Args::has(std::string_view flag) const {
+  return switches_.contains(flag) || values_.contains(flag);
+}
 
 std::optional<std::string> Args::get(std::string_view flag) const {
   auto it = values_.find(flag);
@@ -48,7 +50,8 @@ std::string Args::require(std::string_view flag) const {
   throw UsageError(fmt::format("{} is required", flag));
 }
 
-int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, int64_t min, int64_t max) const {
+int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, int64_t min,
+                      int64_t max) const {
   const auto text = get(flag);
   if (!text) {
     if (fallback) return *fallback;
@@ -58,7 +61,8 @@ int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, in
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || end != text->data() + text->size())
     throw UsageError(fmt::format("{} expects a whole number, got '{}'", flag, *text));
-  if (v < min || v > max) throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
+  if (v < min || v > max)
+    throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
   return v;
 }
 
@@ -79,8 +83,10 @@ Tensor read_array(const std::filesystem::path& path) {
 
 void write_array(const std::filesystem::path& path, const Tensor& tensor) {
   check_extension(path);
-  if (is_csv(path)) io::write_csv(path, tensor);
-  else io::write_npy(path, tensor);
+  if (is_csv(path))
+    io::write_csv(path, tensor);
+  else
+    io::write_npy(path, tensor);
 }
 
 }  // namespace rnngraph::cli

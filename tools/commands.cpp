@@ -10,8 +10,8 @@ Command dot_command();
 Command info_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{demo_command(), build_command(), run_command(), dot_command(),
-                                        info_command()};
+  static const std::vector<Command> all{demo_command(), build_command(), run_command(),
+                                        dot_command(), info_command()};
   return all;
 }
 

@@ -24,7 +24,6 @@ sequence and prints their outputs, saves both graphs, and renders their unrolled
 cell diagrams (PNG and SVG) into DIR (default ./rnngraph-demo).
 )";
 
-
 void print_rows(std::string_view name, const Tensor& t) {
   const int64_t row = t.shape()[t.shape().rank() - 1];
   for (int64_t r = 0; r < t.numel() / row; ++r)
@@ -33,13 +32,14 @@ void print_rows(std::string_view name, const Tensor& t) {
 }
 
 // Saves the graph and draws it in every view; returns the files written.
-std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::path& dir, const std::string& name,
-                                       const std::string& title) {
+std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::path& dir,
+                                       const std::string& name, const std::string& title) {
   std::vector<std::string> files;
   io::save_graph(g, dir / (name + ".json"));
   files.push_back((dir / (name + ".json")).string());
   for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
-    const viz::Options options{.view = view, .title = fmt::format("{}: {} view", title, viz::to_string(view))};
+    const viz::Options options{.view = view,
+                               .title = fmt::format("{}: {} view", title, viz::to_string(view))};
     for (const char* extension : {".png", ".svg"}) {
       const auto path = dir / fmt::format("{}_{}{}", name, viz::to_string(view), extension);
       viz::write_diagram(g, options, path);
@@ -66,18 +66,24 @@ int demo_main(const std::vector<std::string>& argv) {
   init::normal(0, 1, 2024).apply(rnn.param("W"));
   Executor run_rnn(rnn);
   const Results& r = run_rnn({{"x", x}, {"h0", Tensor({1, s})}});
-  fmt::print("seed RNN: h_t = tanh(concat([h_(t-1), x_t]) . W + b), s = {}, n_features = {}, T = {}, h0 = 0\n", s,
-             n_features, time_steps);
+  fmt::print(
+      "seed RNN: h_t = tanh(concat([h_(t-1), x_t]) . W + b), s = {}, n_features = {}, T = {}, h0 = "
+      "0\n",
+      s, n_features, time_steps);
   print_rows("x", x);
   print_rows("h", r["h"]);
 
   // The textbook LSTM: forget, input, output gates and the tanh layer on concat([h, x]).
   Graph lstm;
-  models::build(lstm, {.cell = models::Cell::Lstm, .input_size = n_features, .hidden_size = s,
-                       .steps = time_steps, .seed = 1});
+  models::build(lstm, {.cell = models::Cell::Lstm,
+                       .input_size = n_features,
+                       .hidden_size = s,
+                       .steps = time_steps,
+                       .seed = 1});
   Executor run_lstm(lstm);
   const Results& l = run_lstm({{"x", x}, {"h0", Tensor({1, 1, s})}, {"c0", Tensor({1, 1, s})}});
-  fmt::print("LSTM: f, i, o = sigmoid(.), c~ = tanh(.), c_t = f*c_(t-1) + i*c~, h_t = o*tanh(c_t)\n");
+  fmt::print(
+      "LSTM: f, i, o = sigmoid(.), c~ = tanh(.), c_t = f*c_(t-1) + i*c~, h_t = o*tanh(c_t)\n");
   print_rows("h", l["y"]);
   print_rows("c_n ", l["c_n"]);
 
@@ -86,12 +92,15 @@ int demo_main(const std::vector<std::string>& argv) {
   files.insert(files.end(), more.begin(), more.end());
   fmt::print("\nwrote {} files to {}/:\n", files.size(), dir.string());
   for (const std::string& f : files) fmt::print("  {}\n", f);
-  fmt::print("try: rnngraph info {0}/lstm.json;  rnngraph dot {0}/lstm.json -o lstm.pdf --view cell\n",
-             dir.string());
+  fmt::print(
+      "try: rnngraph info {0}/lstm.json;  rnngraph dot {0}/lstm.json -o lstm.pdf --view cell\n",
+      dir.string());
   return 0;
 }
 }  // namespace
 
-Command demo_command() { return {"demo", "the main job: seed RNN and LSTM built, run and drawn", kUsage, demo_main}; }
+Command demo_command() {
+  return {"demo", "the main job: seed RNN and LSTM built, run and drawn", kUsage, demo_main};
+}
 
 }  // namespace rnngraph::cli

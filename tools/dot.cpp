@@ -9,7 +9,8 @@
 namespace rnngraph::cli {
 
 namespace {
-constexpr std::string_view kUsage = R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf} [--view unrolled|rolled|cell]
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf} [--view unrolled|rolled|cell]
                     [--steps-shown N] [--grad] [--title TEXT]
 
 Draws a graph file. DOT is written as text; SVG, PNG and PDF are rendered in-process by
@@ -40,6 +41,8 @@ int dot_main(const std::vector<std::string>& argv) {
 }
 }  // namespace
 
-Command dot_command() { return {"dot", "draw a graph file (DOT, SVG, PNG, PDF)", kUsage, dot_main}; }
+Command dot_command() {
+  return {"dot", "draw a graph file (DOT, SVG, PNG, PDF)", kUsage, dot_main};
+}
 
 }  // namespace rnngraph::cli

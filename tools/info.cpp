@@ -34,22 +34,27 @@ int info_main(const std::vector<std::string>& argv) {
   }
   fmt::print("graph: {}\n", args.positional()[0]);
   for (const auto& [key, value] : file.meta) fmt::print("  {}: {}\n", key, value);
-  fmt::print("nodes: {} ({} inputs, {} parameters, {} constants, {} ops)\n", g.size(), by_kind[NodeKind::Input],
-             by_kind[NodeKind::Parameter], by_kind[NodeKind::Constant], by_kind[NodeKind::Op]);
+  fmt::print("nodes: {} ({} inputs, {} parameters, {} constants, {} ops)\n", g.size(),
+             by_kind[NodeKind::Input], by_kind[NodeKind::Parameter], by_kind[NodeKind::Constant],
+             by_kind[NodeKind::Op]);
   fmt::print("ops:\n");
   for (const auto& [op, count] : by_op) fmt::print("  {:<10} {}\n", op, count);
   fmt::print("inputs:\n");
   for (const Node& n : g.nodes())
     if (n.kind == NodeKind::Input) fmt::print("  {:<10} {}\n", n.name, n.shape.str());
   fmt::print("parameters: {} values\n", parameter_count);
-  for (int id : g.parameters()) fmt::print("  {:<10} {}\n", g.node(id).name, g.node(id).shape.str());
+  for (int id : g.parameters())
+    fmt::print("  {:<10} {}\n", g.node(id).name, g.node(id).shape.str());
   fmt::print("outputs:\n");
-  for (const auto& [name, id] : g.outputs()) fmt::print("  {:<10} {}\n", name, g.node(id).shape.str());
+  for (const auto& [name, id] : g.outputs())
+    fmt::print("  {:<10} {}\n", name, g.node(id).shape.str());
   fmt::print("arena bytes: {}\n", Plan(g).arena_bytes());
   return 0;
 }
 }  // namespace
 
-Command info_command() { return {"info", "describe a graph file: ops, parameters, arena size", kUsage, info_main}; }
+Command info_command() {
+  return {"info", "describe a graph file: ops, parameters, arena size", kUsage, info_main};
+}
 
 }  // namespace rnngraph::cli

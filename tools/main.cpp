@@ -13,7 +13,9 @@ using namespace rnngraph;
 
 namespace {
 void print_overview() {
-  fmt::print("rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND [ARGS]\n\ncommands:\n");
+  fmt::print(
+      "rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND "
+      "[ARGS]\n\ncommands:\n");
   for (const cli::Command& c : cli::commands()) fmt::print("  {:<8} {}\n", c.name, c.summary);
   fmt::print("\n'rnngraph COMMAND --help' describes a command.\n");
 }

@@ -12,7 +12,8 @@
 namespace rnngraph::cli {
 
 namespace {
-constexpr std::string_view kUsage = R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [-o Y.npy]
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [-o Y.npy]
 
 Runs a graph file (from 'rnngraph build') on one input.
 
@@ -32,14 +33,16 @@ int run_main(const std::vector<std::string>& argv) {
 
   Feeds feeds{{"x", read_array(args.require("--input"))}};
   for (const char* state : {"h0", "c0"}) {
-    if (auto path = args.get(fmt::format("--{}", state))) feeds.emplace(state, read_array(*path));
+    if (auto path = args.get(fmt::format("--{}", state)))
+      feeds.emplace(state, read_array(*path));
     else if (g.contains(state) && g.find(state).kind == NodeKind::Input)
       feeds.emplace(state, Tensor(g.find(state).shape));  // zeros
   }
   // y when the graph has it (every model does), else its first output; only that is computed.
   const auto& outputs = g.outputs();
   if (outputs.empty()) throw GraphError("the graph declares no outputs");
-  const bool has_y = std::any_of(outputs.begin(), outputs.end(), [](auto& o) { return o.first == "y"; });
+  const bool has_y =
+      std::any_of(outputs.begin(), outputs.end(), [](auto& o) { return o.first == "y"; });
   const std::vector<std::string> wanted{has_y ? "y" : outputs.front().first};
   Executor run(g, wanted);
   const Tensor& y = run(feeds)[wanted[0]];

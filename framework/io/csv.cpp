@@ -29,21 +29,27 @@ Tensor parse_csv(std::string_view text, std::string_view what) {
     std::size_t at = 0;
     while (true) {
       std::size_t comma = line.find(',', at);
-      std::string_view field = line.substr(at, comma == std::string_view::npos ? line.npos : comma - at);
-      while (!field.empty() && (field.front() == ' ' || field.front() == '\t')) field.remove_prefix(1);
-      while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.remove_suffix(1);
+      std::string_view field =
+          line.substr(at, comma == std::string_view::npos ? line.npos : comma - at);
+      while (!field.empty() && (field.front() == ' ' || field.front() == '\t'))
+        field.remove_prefix(1);
+      while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
+        field.remove_suffix(1);
       if (!field.empty() && field.front() == '+') field.remove_prefix(1);
       float v = 0;
       auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
-      if (field.empty() || ec != std::errc() || end != field.data() + field.size() || !std::isfinite(v))
-        throw FormatError(fmt::format("{}:{}: '{}' is not a finite number", what, line_number, field));
+      if (field.empty() || ec != std::errc() || end != field.data() + field.size() ||
+          !std::isfinite(v))
+        throw FormatError(
+            fmt::format("{}:{}: '{}' is not a finite number", what, line_number, field));
       values.push_back(v);
       ++fields;
       if (comma == std::string_view::npos) break;
       at = comma + 1;
     }
     if (columns >= 0 && fields != columns)
-      throw FormatError(fmt::format("{}:{}: {} fields, earlier lines have {}", what, line_number, fields, columns));
+      throw FormatError(fmt::format("{}:{}: {} fields, earlier lines have {}", what, line_number,
+                                    fields, columns));
     columns = fields;
     ++rows;
   }
@@ -51,7 +57,9 @@ Tensor parse_csv(std::string_view text, std::string_view what) {
   return Tensor::from({rows, columns}, values);
 }
 
-Tensor read_csv(const std::filesystem::path& path) { return parse_csv(read_file(path), path.string()); }
+Tensor read_csv(const std::filesystem::path& path) {
+  return parse_csv(read_file(path), path.string());
+}
 
 void write_csv(const std::filesystem::path& path, const Tensor& tensor) {
   const Shape& s = tensor.shape();
@@ -61,7 +69,8 @@ void write_csv(const std::filesystem::path& path, const Tensor& tensor) {
   std::string text;
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < columns; ++c)
-      text += fmt::format("{}{}", c ? "," : "", tensor.data()[r * columns + c]);  // shortest round-trip form
+      text += fmt::format("{}{}", c ? "," : "",
+                          tensor.data()[r * columns + c]);  // shortest round-trip form
     text += '\n';
   }
   write_atomically(path, [&](std::ostream& out) { out << text; });

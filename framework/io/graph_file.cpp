@@ -67,7 +67,10 @@ void save_graph(const Graph& graph, const std::filesystem::path& path,
   json nodes = json::array();
   TensorMap data;
   for (const Node& n : graph.nodes()) {
-    json j = {{"id", n.id}, {"kind", to_string(n.kind)}, {"name", n.name}, {"scope", n.scope},
+    json j = {{"id", n.id},
+              {"kind", to_string(n.kind)},
+              {"name", n.name},
+              {"scope", n.scope},
               {"shape", shape_json(n.shape)}};
     if (n.kind == NodeKind::Op) {
       j["op"] = n.op->name();
@@ -75,7 +78,8 @@ void save_graph(const Graph& graph, const std::filesystem::path& path,
       j["attrs"] = json::object();
       for (const auto& [key, value] : n.attrs.ints) j["attrs"][key] = value;
     }
-    if (n.kind == NodeKind::Parameter || n.kind == NodeKind::Constant) data.emplace(n.name, n.value);
+    if (n.kind == NodeKind::Parameter || n.kind == NodeKind::Constant)
+      data.emplace(n.name, n.value);
     nodes.push_back(std::move(j));
   }
   json outputs = json::array();
@@ -111,14 +115,16 @@ GraphFile load_graph(const std::filesystem::path& path) {
   int current = -1;  // the node being read, for messages
   try {
     if (!doc.is_object() || doc.value("format", "") != kFormat)
-      throw FormatError(fmt::format("not an rnngraph graph file (\"format\" is not \"{}\")", kFormat));
+      throw FormatError(
+          fmt::format("not an rnngraph graph file (\"format\" is not \"{}\")", kFormat));
     if (!doc.contains("version") || !doc["version"].is_number_integer())
       throw FormatError("no integer \"version\"");
     if (doc["version"].get<int>() != kGraphFormatVersion)
       throw FormatError(fmt::format("version {} is not supported (this build reads version {})",
                                     doc["version"].dump(), kGraphFormatVersion));
     if (doc.contains("meta"))
-      for (const auto& [key, value] : doc["meta"].items()) file.meta[key] = value.get<std::string>();
+      for (const auto& [key, value] : doc["meta"].items())
+        file.meta[key] = value.get<std::string>();
 
     const std::filesystem::path tensors_path =
         path.parent_path() / doc.at("parameters").get<std::string>();
@@ -146,12 +152,16 @@ GraphFile load_graph(const std::filesystem::path& path) {
       auto scope = enter_scope(g, j.value("scope", ""));
       Value v;
       switch (kind) {
-        case NodeKind::Input: v = g.input(name, shape); break;
+        case NodeKind::Input:
+          v = g.input(name, shape);
+          break;
         case NodeKind::Parameter:
           v = g.parameter(name, shape);
           std::copy_n(tensor(name, shape).data(), shape.numel(), g.param(name).data());
           break;
-        case NodeKind::Constant: v = g.constant(name, tensor(name, shape).clone()); break;
+        case NodeKind::Constant:
+          v = g.constant(name, tensor(name, shape).clone());
+          break;
         case NodeKind::Op: {
           const std::string op_name = j.at("op").get<std::string>();
           const Op* op = find_op(op_name);
@@ -167,20 +177,21 @@ GraphFile load_graph(const std::filesystem::path& path) {
           }
           Attrs attrs;
           const json attr_json = j.value("attrs", json::object());
-          for (const auto& [key, value] : attr_json.items())
-            attrs.ints[key] = value.get<int64_t>();
+          for (const auto& [key, value] : attr_json.items()) attrs.ints[key] = value.get<int64_t>();
           v = g.apply(*op, inputs, std::move(attrs));
           break;
         }
       }
       if (!(v.shape() == shape))
-        throw FormatError(fmt::format("the file says {}, the op gives {}", shape.str(), v.shape().str()));
+        throw FormatError(
+            fmt::format("the file says {}, the op gives {}", shape.str(), v.shape().str()));
     }
     current = -1;
     for (const json& o : doc.at("outputs")) {
       const int id = o.at("node").get<int>();
       if (id < 0 || id >= int(g.size()))
-        throw FormatError(fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
+        throw FormatError(
+            fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
       g.output(o.at("name").get<std::string>(), Value(g, id));
     }
   } catch (const json::exception& e) {

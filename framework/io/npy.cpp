@@ -42,8 +42,8 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
     throw fail("no 'descr' in header");
   if (m[1] != "<f4")
-    throw fail(fmt::format("dtype '{}' is not supported (only little-endian float32 '<f4')",
-                           m[1].str()));
+    throw fail(
+        fmt::format("dtype '{}' is not supported (only little-endian float32 '<f4')", m[1].str()));
   if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
     throw fail("no 'fortran_order' in header");
   if (m[1] == "True") throw fail("Fortran order is not supported (save with C order)");
@@ -76,14 +76,17 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   return t;
 }
 
-Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_file(path), path.string()); }
+Tensor read_npy(const std::filesystem::path& path) {
+  return parse_npy(read_file(path), path.string());
+}
 
 void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
   const auto dims = tensor.shape().dims();
   std::string shape;
   for (int64_t d : dims) shape += fmt::format("{}, ", d);
   shape.resize(shape.size() - (dims.size() == 1 ? 1 : 2));  // (3,) but (3, 2)
-  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", shape);
+  std::string header =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", shape);
   // Pad with spaces and a newline so magic + version + length + header is a multiple of 64.
   const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
   header.append(total - 10 - header.size() - 1, ' ');
@@ -95,7 +98,8 @@ void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
     const char len[2] = {char(header.size() & 0xff), char(header.size() >> 8)};
     out.write(len, 2);
     out << header;
-    out.write(reinterpret_cast<const char*>(tensor.data()), std::streamsize(tensor.numel() * sizeof(float)));
+    out.write(reinterpret_cast<const char*>(tensor.data()),
+              std::streamsize(tensor.numel() * sizeof(float)));
   });
 }
 

@@ -15,7 +15,7 @@ namespace rnngraph::io {
 
 namespace {
 constexpr std::array kKnownDtypes{"BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
-                                  "BF16", "I32", "U32", "F32", "F64",     "I64",     "U64"};
+                                  "BF16", "I32", "U32", "F32",     "F64",     "I64", "U64"};
 }  // namespace
 
 TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metadata* metadata) {
@@ -28,7 +28,8 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
   if (n > kMaxSafetensorsHeader)
     throw fail(fmt::format("header length {} exceeds the limit of {}", n, kMaxSafetensorsHeader));
   if (n > bytes.size() - 8)
-    throw fail(fmt::format("header length {} runs past the end of the file ({} bytes)", n, bytes.size()));
+    throw fail(
+        fmt::format("header length {} runs past the end of the file ({} bytes)", n, bytes.size()));
   const std::string_view data = bytes.substr(8 + n);
 
   nlohmann::json header;
@@ -54,7 +55,9 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
       }
       continue;
     }
-    auto bad = [&](std::string_view why) { return fail(fmt::format("tensor '{}': {}", name, why)); };
+    auto bad = [&](std::string_view why) {
+      return fail(fmt::format("tensor '{}': {}", name, why));
+    };
     if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
         !info.contains("data_offsets"))
       throw bad("needs dtype, shape and data_offsets");
@@ -87,7 +90,8 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
       throw bad("data_offsets is not a pair of whole numbers");
     const uint64_t begin = offsets[0], end = offsets[1];
     if (begin > end || end > data.size())
-      throw bad(fmt::format("data_offsets [{}, {}] lie outside the {}-byte buffer", begin, end, data.size()));
+      throw bad(fmt::format("data_offsets [{}, {}] lie outside the {}-byte buffer", begin, end,
+                            data.size()));
     if (end - begin != uint64_t(s.numel()) * sizeof(float))
       throw bad(fmt::format("shape {} of F32 needs {} bytes, data_offsets give {}", s.str(),
                             s.numel() * sizeof(float), end - begin));
@@ -102,7 +106,8 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     if (e.begin > at) throw fail(fmt::format("a hole in the data before tensor '{}'", e.name));
     at = e.end;
   }
-  if (at != data.size()) throw fail(fmt::format("{} bytes of data after the last tensor", data.size() - at));
+  if (at != data.size())
+    throw fail(fmt::format("{} bytes of data after the last tensor", data.size() - at));
 
   TensorMap out;
   for (const Entry& e : entries) {
@@ -123,9 +128,10 @@ std::string serialize_safetensors(const TensorMap& tensors, const Metadata& meta
   uint64_t at = 0;
   for (const auto& [name, t] : tensors) {
     const uint64_t bytes = uint64_t(t.numel()) * sizeof(float);
-    header[name] = {{"dtype", "F32"},
-                    {"shape", std::vector<int64_t>(t.shape().dims().begin(), t.shape().dims().end())},
-                    {"data_offsets", {at, at + bytes}}};
+    header[name] = {
+        {"dtype", "F32"},
+        {"shape", std::vector<int64_t>(t.shape().dims().begin(), t.shape().dims().end())},
+        {"data_offsets", {at, at + bytes}}};
     at += bytes;
   }
   std::string text = header.dump();
@@ -141,7 +147,8 @@ std::string serialize_safetensors(const TensorMap& tensors, const Metadata& meta
 void write_safetensors(const std::filesystem::path& path, const TensorMap& tensors,
                        const Metadata& metadata) {
   const std::string bytes = serialize_safetensors(tensors, metadata);
-  write_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
+  write_atomically(
+      path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
 }
 
 }  // namespace rnngraph::io

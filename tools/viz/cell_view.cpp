@@ -28,10 +28,10 @@ std::string gate_name(const std::string& weight) {
 
 std::string symbol(const Node& n) {
   const std::string_view op = n.op->name();
-  if (op == "mul") return "&#215;";       // ×
+  if (op == "mul") return "&#215;";  // ×
   if (op == "add") return "+";
-  if (op == "sub") return "&#8722;";      // −
-  if (op == "sigmoid") return "&#963;";   // σ
+  if (op == "sub") return "&#8722;";     // −
+  if (op == "sigmoid") return "&#963;";  // σ
   return std::string(op);
 }
 
@@ -53,7 +53,8 @@ Diagram cell_view(const Graph& g, const Options& options) {
   std::vector<int> rep(g.size(), -2);
   std::map<int, std::string> layer_label;  // tail of a chain → label
   for (const Node& n : g.nodes()) {
-    if (!in_cell(n.id) || !is(n, "matmul") || g.node(n.inputs[1]).kind != NodeKind::Parameter) continue;
+    if (!in_cell(n.id) || !is(n, "matmul") || g.node(n.inputs[1]).kind != NodeKind::Parameter)
+      continue;
     std::vector<int> chain{n.id};
     std::string gate = gate_name(g.node(n.inputs[1]).name), weights = g.node(n.inputs[1]).name;
     auto sole_reader = [&](int id) { return readers[id].size() == 1 ? readers[id][0] : -1; };
@@ -74,9 +75,9 @@ Diagram cell_view(const Graph& g, const Options& options) {
     }
     rep[n.inputs[1]] = -1;
     for (int id : chain) rep[id] = chain.back();
-    layer_label[chain.back()] =
-        fmt::format("<font point-size=\"18\">{}</font><br/><font point-size=\"9\">{}{}</font>", activation,
-                    gate.empty() ? "" : fmt::format("<b>{}</b>: ", gate), escape(weights));
+    layer_label[chain.back()] = fmt::format(
+        "<font point-size=\"18\">{}</font><br/><font point-size=\"9\">{}{}</font>", activation,
+        gate.empty() ? "" : fmt::format("<b>{}</b>: ", gate), escape(weights));
   }
   // The scalar of `1 - z` joins its op's label.
   std::set<int> one_minus;
@@ -143,7 +144,8 @@ Diagram cell_view(const Graph& g, const Options& options) {
       for (int in : n.inputs) from_state[n.id] |= from_state[in] && in_cell(n.id);
     for (DNode& dn : d.nodes) {
       const int id = dn.id.starts_with("n") ? std::stoi(dn.id.substr(1)) : -1;
-      if (dn.id == out || id == state || (id >= 0 && from_state[id] && id <= producer)) dn.group = "cell_state";
+      if (dn.id == out || id == state || (id >= 0 && from_state[id] && id <= producer))
+        dn.group = "cell_state";
     }
   }
   return d;

@@ -20,9 +20,12 @@ View view_from_string(std::string_view name) {
 
 std::string_view to_string(View view) {
   switch (view) {
-    case View::Unrolled: return "unrolled";
-    case View::Rolled: return "rolled";
-    case View::Cell: return "cell";
+    case View::Unrolled:
+      return "unrolled";
+    case View::Rolled:
+      return "rolled";
+    case View::Cell:
+      return "cell";
   }
   return "?";
 }
@@ -30,11 +33,15 @@ std::string_view to_string(View view) {
 std::string to_dot(const Graph& graph, const Options& options) {
   if (options.grad)
     throw GraphError("gradients cannot be drawn yet: rnngraph has no autodiff (grad()) so far");
-  if (options.steps_shown < 2) throw GraphError("steps shown must be at least 2 (the first and the last)");
+  if (options.steps_shown < 2)
+    throw GraphError("steps shown must be at least 2 (the first and the last)");
   switch (options.view) {
-    case View::Unrolled: return detail::print_dot(detail::unrolled_view(graph, options));
-    case View::Rolled: return detail::print_dot(detail::rolled_view(graph, options));
-    case View::Cell: return detail::print_dot(detail::cell_view(graph, options));
+    case View::Unrolled:
+      return detail::print_dot(detail::unrolled_view(graph, options));
+    case View::Rolled:
+      return detail::print_dot(detail::rolled_view(graph, options));
+    case View::Cell:
+      return detail::print_dot(detail::cell_view(graph, options));
   }
   return {};
 }
@@ -85,9 +92,10 @@ std::string render(const std::string& dot, std::string_view format) {
   }
   agclose(g);
   if (rc != 0)
-    throw Error(fmt::format("Graphviz could not render {}{} (a format missing from a full install "
-                            "means its plugin registry is stale: run 'dot -c' as root)",
-                            format, take_messages()));
+    throw Error(
+        fmt::format("Graphviz could not render {}{} (a format missing from a full install "
+                    "means its plugin registry is stale: run 'dot -c' as root)",
+                    format, take_messages()));
   take_messages();  // warnings of a successful rendering are dropped
   return out;
 }
@@ -98,7 +106,8 @@ void write_diagram(const Graph& graph, const Options& options, const std::filesy
     throw Error(fmt::format("'{}': diagrams are .dot, .svg, .png or .pdf files", out.string()));
   const std::string dot = to_dot(graph, options);
   const std::string bytes = extension == ".dot" ? dot : render(dot, extension.substr(1));
-  io::write_atomically(out, [&](std::ostream& s) { s.write(bytes.data(), std::streamsize(bytes.size())); });
+  io::write_atomically(
+      out, [&](std::ostream& s) { s.write(bytes.data(), std::streamsize(bytes.size())); });
 }
 
 }  // namespace rnngraph::viz

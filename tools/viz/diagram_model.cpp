@@ -20,16 +20,26 @@ struct Style {
 
 Style style_of(Role role) {
   switch (role) {
-    case Role::Input: return {"ellipse", "filled", "#cfe2f3", "#3d85c6", "input"};
-    case Role::Parameter: return {"box", "filled", "#fff2cc", "#bf9000", "parameter"};
-    case Role::Op: return {"box", "rounded,filled", "#f2f2f2", "#666666", "op"};
-    case Role::Output: return {"ellipse", "filled,bold", "#d9ead3", "#38761d", "output"};
-    case Role::Gradient: return {"box", "rounded,filled", "#f4cccc", "#cc0000", "gradient"};
-    case Role::Constant: return {"box", "filled,dashed", "#ffffff", "#999999", "constant"};
-    case Role::Fold: return {"box", "rounded,dashed", "#ffffff", "#666666", nullptr};
-    case Role::Junction: return {"point", "filled", "#333333", "#333333", nullptr};
-    case Role::Layer: return {"box", "filled", "#f9d56e", "#b7950b", "neural network layer"};
-    case Role::Pointwise: return {"ellipse", "filled", "#f5b7c5", "#c0392b", "pointwise op"};
+    case Role::Input:
+      return {"ellipse", "filled", "#cfe2f3", "#3d85c6", "input"};
+    case Role::Parameter:
+      return {"box", "filled", "#fff2cc", "#bf9000", "parameter"};
+    case Role::Op:
+      return {"box", "rounded,filled", "#f2f2f2", "#666666", "op"};
+    case Role::Output:
+      return {"ellipse", "filled,bold", "#d9ead3", "#38761d", "output"};
+    case Role::Gradient:
+      return {"box", "rounded,filled", "#f4cccc", "#cc0000", "gradient"};
+    case Role::Constant:
+      return {"box", "filled,dashed", "#ffffff", "#999999", "constant"};
+    case Role::Fold:
+      return {"box", "rounded,dashed", "#ffffff", "#666666", nullptr};
+    case Role::Junction:
+      return {"point", "filled", "#333333", "#333333", nullptr};
+    case Role::Layer:
+      return {"box", "filled", "#f9d56e", "#b7950b", "neural network layer"};
+    case Role::Pointwise:
+      return {"ellipse", "filled", "#f5b7c5", "#c0392b", "pointwise op"};
   }
   return {"box", "", "", "", nullptr};
 }
@@ -38,8 +48,10 @@ std::string node_line(const DNode& n, const std::string& indent) {
   const Style s = style_of(n.role);
   std::string attrs = fmt::format("shape={}, style=\"{}\", fillcolor=\"{}\", color=\"{}\"", s.shape,
                                   s.style, n.fill.empty() ? s.fill : n.fill, s.border);
-  if (n.role == Role::Junction) attrs += ", width=0.09, label=\"\"";
-  else attrs += fmt::format(", label=<{}>", n.label);
+  if (n.role == Role::Junction)
+    attrs += ", width=0.09, label=\"\"";
+  else
+    attrs += fmt::format(", label=<{}>", n.label);
   if (n.role == Role::Output) attrs += ", penwidth=2";
   if (n.role == Role::Pointwise) attrs += ", margin=0.02";
   if (n.role == Role::Layer) attrs += ", fontsize=13";
@@ -55,9 +67,11 @@ std::string cluster_id(const std::string& path) {
 
 // "step12" → "step 12", "layer0" → "layer 0": the default cluster label.
 std::string readable(std::string_view segment) {
-  auto digit = std::find_if(segment.begin(), segment.end(), [](char c) { return std::isdigit(uint8_t(c)); });
+  auto digit =
+      std::find_if(segment.begin(), segment.end(), [](char c) { return std::isdigit(uint8_t(c)); });
   if (digit == segment.begin() || digit == segment.end()) return std::string(segment);
-  return fmt::format("{} {}", std::string_view(segment.begin(), digit), std::string_view(digit, segment.end()));
+  return fmt::format("{} {}", std::string_view(segment.begin(), digit),
+                     std::string_view(digit, segment.end()));
 }
 
 // Clusters nest by scope path; print each with its nodes and sub-clusters, in first-seen order.
@@ -67,20 +81,24 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
     if (n.cluster == path) out += node_line(n, indent);
   std::vector<std::string> children;
   for (const DNode& n : d.nodes) {
-    if (n.cluster.size() <= path.size() || (!path.empty() && !n.cluster.starts_with(path + "/"))) continue;
+    if (n.cluster.size() <= path.size() || (!path.empty() && !n.cluster.starts_with(path + "/")))
+      continue;
     const std::size_t start = path.empty() ? 0 : path.size() + 1;
     const std::string child = n.cluster.substr(0, n.cluster.find('/', start));
-    if (std::find(children.begin(), children.end(), child) == children.end()) children.push_back(child);
+    if (std::find(children.begin(), children.end(), child) == children.end())
+      children.push_back(child);
   }
   for (const std::string& child : children) {
     auto label = d.cluster_labels.find(child);
-    const std::string text =
-        label != d.cluster_labels.end() ? label->second : readable(child.substr(child.rfind('/') + 1));
+    const std::string text = label != d.cluster_labels.end()
+                                 ? label->second
+                                 : readable(child.substr(child.rfind('/') + 1));
     const bool inner = depth > 0;
-    out += fmt::format("{}subgraph {} {{\n{}  label=<<b>{}</b>>; style=\"rounded,filled\"; fillcolor=\"{}\"; "
-                       "color=\"{}\"; fontsize={};\n",
-                       indent, cluster_id(child), indent, escape(text), inner ? "#eef3fb" : "#f8f8f8",
-                       inner ? "#9fb7dd" : "#bbbbbb", inner ? 10 : 12);
+    out += fmt::format(
+        "{}subgraph {} {{\n{}  label=<<b>{}</b>>; style=\"rounded,filled\"; fillcolor=\"{}\"; "
+        "color=\"{}\"; fontsize={};\n",
+        indent, cluster_id(child), indent, escape(text), inner ? "#eef3fb" : "#f8f8f8",
+        inner ? "#9fb7dd" : "#bbbbbb", inner ? 10 : 12);
     print_cluster(d, child, depth + 1, out);
     out += indent + "}\n";
   }
@@ -93,15 +111,23 @@ std::string print_dot(const Diagram& d) {
   out += fmt::format(
       "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep=0.4, "
       "bgcolor=\"white\", pad=0.2{}];\n",
-      d.rankdir, d.title.empty() ? "" : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)));
+      d.rankdir,
+      d.title.empty()
+          ? ""
+          : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)));
   out += "  node [fontname=\"Helvetica\", fontsize=10, height=0.3, margin=\"0.1,0.04\"];\n";
-  out += "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\", fontcolor=\"#444444\", arrowsize=0.6];\n";
+  out +=
+      "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\", fontcolor=\"#444444\", "
+      "arrowsize=0.6];\n";
   print_cluster(d, "", 0, out);
   for (const DEdge& e : d.edges) {
     std::string attrs;
-    if (e.invisible) attrs = "style=invis";
-    else attrs = fmt::format("label=\" {}\"", e.label);
-    if (e.recurrent) attrs += ", constraint=false, penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
+    if (e.invisible)
+      attrs = "style=invis";
+    else
+      attrs = fmt::format("label=\" {}\"", e.label);
+    if (e.recurrent)
+      attrs += ", constraint=false, penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
     out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, attrs);
   }
   for (const auto& rank : d.same_rank) {
@@ -123,7 +149,9 @@ std::string print_dot(const Diagram& d) {
     samples.push_back(sample.id);
   }
   if (!samples.empty()) {
-    out += "  subgraph cluster_legend {\n    label=<<b>legend</b>>; style=\"rounded\"; color=\"#cccccc\"; fontsize=10;\n";
+    out +=
+        "  subgraph cluster_legend {\n    label=<<b>legend</b>>; style=\"rounded\"; "
+        "color=\"#cccccc\"; fontsize=10;\n";
     out += legend;
     for (std::size_t i = 1; i < samples.size(); ++i)
       out += fmt::format("    {} -> {} [style=invis];\n", samples[i - 1], samples[i]);
@@ -184,7 +212,8 @@ std::vector<std::vector<int>> consumers(const Graph& g) {
 }
 
 bool is_input_select(const Graph& g, const Node& n) {
-  return n.kind == NodeKind::Op && n.op->name() == "select" && g.node(n.inputs[0]).kind == NodeKind::Input;
+  return n.kind == NodeKind::Op && n.op->name() == "select" &&
+         g.node(n.inputs[0]).kind == NodeKind::Input;
 }
 
 std::string node_id(int id) { return fmt::format("n{}", id); }
@@ -193,19 +222,28 @@ std::string escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
 std::string op_label(const Node& n, std::string_view title) {
-  return fmt::format("<b>{}</b><br/><font point-size=\"8\" color=\"#555555\">{}</font>", escape(title),
-                     escape(n.name));
+  return fmt::format("<b>{}</b><br/><font point-size=\"8\" color=\"#555555\">{}</font>",
+                     escape(title), escape(n.name));
 }
 
 std::string state_name(const Graph& g, const Node& n) {

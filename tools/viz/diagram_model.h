@@ -11,11 +11,22 @@
 namespace rnngraph::viz::detail {
 
 // What a box stands for; each role has one style, and the legend lists the roles drawn.
-enum class Role { Input, Parameter, Op, Output, Gradient, Constant, Fold, Junction, Layer, Pointwise };
+enum class Role {
+  Input,
+  Parameter,
+  Op,
+  Output,
+  Gradient,
+  Constant,
+  Fold,
+  Junction,
+  Layer,
+  Pointwise
+};
 
 struct DNode {
   std::string id;
-  std::string label;    // HTML-like label body
+  std::string label;  // HTML-like label body
   Role role = Role::Op;
   std::string cluster;  // scope path such as "step3/layer0"; "" at top level
   std::string fill;     // overrides the role's fill (ops use their op's colour)

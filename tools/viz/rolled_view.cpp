@@ -11,7 +11,8 @@ namespace {
 // "h (layer 1)" when the model stacks layers; the layer comes from the window's index.
 std::string state_title(const Graph& g, const Node& state, std::string_view when, bool layered) {
   std::string title = fmt::format("{}<sub>{}</sub>", state_name(g, state), when);
-  if (layered && is_input_select(g, state)) title += fmt::format(" (layer {})", state.attrs.get("index", 0));
+  if (layered && is_input_select(g, state))
+    title += fmt::format(" (layer {})", state.attrs.get("index", 0));
   return title;
 }
 }  // namespace
@@ -20,7 +21,8 @@ Diagram rolled_view(const Graph& g, const Options& options) {
   const Steps steps = find_steps(g);
   const std::map<int, int> recurrence = find_recurrence(g, steps);
   bool layered = false;
-  for (const Node& n : g.nodes()) layered |= steps.of[n.id] == 0 && n.scope.find("/layer") != std::string::npos;
+  for (const Node& n : g.nodes())
+    layered |= steps.of[n.id] == 0 && n.scope.find("/layer") != std::string::npos;
 
   Diagram d;
   d.title = options.title;

@@ -36,7 +36,8 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   for (const Node& n : g.nodes()) {
     if (n.kind == NodeKind::Op) continue;
     for (int r : readers[n.id])
-      if (drawn[r] && !(n.kind == NodeKind::Input && is_input_select(g, g.node(r)))) drawn[n.id] = 1;
+      if (drawn[r] && !(n.kind == NodeKind::Input && is_input_select(g, g.node(r))))
+        drawn[n.id] = 1;
   }
 
   const std::string fold_id = "fold";
@@ -52,18 +53,21 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     if (n.kind == NodeKind::Parameter) dn.cluster = "parameters";
     if (is_input_select(g, n)) {
       dn.role = Role::Input;
-      dn.label = op_label(n, fmt::format("{}[{}]", g.node(n.inputs[0]).name, n.attrs.get("index", 0)));
+      dn.label =
+          op_label(n, fmt::format("{}[{}]", g.node(n.inputs[0]).name, n.attrs.get("index", 0)));
     } else if (n.kind == NodeKind::Op) {
       dn.role = output != output_names.end() ? Role::Output : Role::Op;
       if (dn.role == Role::Op) dn.fill = std::string(n.op->color());
-      dn.label = op_label(n, output != output_names.end() ? fmt::format("{} = {}", output->second, n.op->name())
-                                                           : std::string(n.op->name()));
+      dn.label = op_label(n, output != output_names.end()
+                                 ? fmt::format("{} = {}", output->second, n.op->name())
+                                 : std::string(n.op->name()));
     } else {
-      dn.role = n.kind == NodeKind::Input ? Role::Input
+      dn.role = n.kind == NodeKind::Input       ? Role::Input
                 : n.kind == NodeKind::Parameter ? Role::Parameter
                                                 : Role::Constant;
       std::string title = n.name;
-      if (n.kind == NodeKind::Constant && n.shape.numel() == 1) title = fmt::format("{:g}", n.value.values()[0]);
+      if (n.kind == NodeKind::Constant && n.shape.numel() == 1)
+        title = fmt::format("{:g}", n.value.values()[0]);
       dn.label = op_label(n, title);
     }
     dn.label += fmt::format("<br/><font point-size=\"8\">{}</font>", n.shape.str());
@@ -85,12 +89,14 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     for (int in : n.inputs) {
       const Node& p = g.node(in);
       const std::string label = p.shape.str();
-      const bool recurrent = steps.of[in] >= 0 && steps.of[n.id] >= 0 && steps.of[in] != steps.of[n.id];
+      const bool recurrent =
+          steps.of[in] >= 0 && steps.of[n.id] >= 0 && steps.of[in] != steps.of[n.id];
       if (drawn[in]) {
         d.connect({node_id(in), node_id(n.id), label, recurrent});
       } else if (folded && steps.of[in] >= 0 && hidden(in)) {
         if (from_fold.insert({fold_id, node_id(n.id)}).second)
-          d.connect({fold_id, node_id(n.id), steps.of[n.id] >= 0 ? label : "…", steps.of[n.id] >= 0});
+          d.connect(
+              {fold_id, node_id(n.id), steps.of[n.id] >= 0 ? label : "…", steps.of[n.id] >= 0});
       }
     }
     // State leaving the last early step goes into the fold.
@@ -102,7 +108,8 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   // The inputs form one row above the steps (the row pulls them out of their step's box), in
   // step order; a small mincross limit (mclimit) keeps that order, and so the steps', left to
   // right.
-  for (std::size_t i = 1; i < top_row.size(); ++i) d.connect({top_row[i - 1], top_row[i], "", false, true});
+  for (std::size_t i = 1; i < top_row.size(); ++i)
+    d.connect({top_row[i - 1], top_row[i], "", false, true});
   d.same_rank.push_back(top_row);
   return d;
 }
