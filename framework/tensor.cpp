@@ -17,9 +17,16 @@ Shape::Shape(std::span<const int64_t> dims) {
   if (dims.empty() || dims.size() > kMaxRank)
     throw ShapeError(fmt::format("shape [{}] has rank {}; tensors have rank 1 to {}",
                                  fmt::join(dims, ", "), dims.size(), kMaxRank));
-  for (int64_t d : dims)
+  int64_t count = 1;
+  for (int64_t d : dims) {
     if (d < 1)
       throw ShapeError(fmt::format("shape [{}] has a dimension below 1", fmt::join(dims, ", ")));
+    // Checked before multiplying, so absurd shapes from files fail cleanly instead of overflowing.
+    if (d > kMaxElements / count)
+      throw ShapeError(
+          fmt::format("shape [{}] has more than {} elements", fmt::join(dims, ", "), kMaxElements));
+    count *= d;
+  }
   std::copy(dims.begin(), dims.end(), dims_.begin());
   rank_ = int(dims.size());
 }

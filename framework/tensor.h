@@ -16,6 +16,7 @@ namespace rnngraph {
 
 inline constexpr int kMaxRank = 4;
 inline constexpr std::size_t kTensorAlignment = 64;
+inline constexpr int64_t kMaxElements = int64_t(1) << 40;  // 4 TiB of floats: a sanity bound
 
 class Shape {
  public:

@@ -114,6 +114,8 @@ BOOST_AUTO_TEST_CASE(slice_select_reduce_stack) {
 BOOST_AUTO_TEST_CASE(bad_shapes_and_feeds) {
   BOOST_CHECK_THROW(Shape({1, 2, 3, 4, 5}), ShapeError);
   BOOST_CHECK_THROW(Shape({2, 0}), ShapeError);
+  BOOST_CHECK_THROW(Shape({int64_t(1) << 30, int64_t(1) << 30, int64_t(1) << 30}),
+                    ShapeError);  // overflow
   BOOST_CHECK_THROW(Tensor::from({2, 2}, std::vector<float>{1, 2, 3}), ShapeError);
 
   Graph g;

@@ -155,10 +155,11 @@ GraphFile load_graph(const std::filesystem::path& path) {
         case NodeKind::Input:
           v = g.input(name, shape);
           break;
-        case NodeKind::Parameter:
+        case NodeKind::Parameter: {
+          const Tensor data = tensor(name, shape);  // before allocating: the file backs the shape
           v = g.parameter(name, shape);
-          std::copy_n(tensor(name, shape).data(), shape.numel(), g.param(name).data());
-          break;
+          std::copy_n(data.data(), shape.numel(), g.param(name).data());
+        } break;
         case NodeKind::Constant:
           v = g.constant(name, tensor(name, shape).clone());
           break;
