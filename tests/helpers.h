@@ -1,7 +1,10 @@
 // Shared test helpers: tolerance checks that print where two tensors differ.
 #pragma once
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,24 @@
 #include <rnngraph/rnngraph.h>
 
 namespace rnngraph::testing {
+
+// A fresh directory for one suite's files, under a root private to this process (so parallel
+// runs never share files) that is removed when the process exits.
+inline std::filesystem::path scratch_dir(const std::string& suite) {
+  namespace fs = std::filesystem;
+  struct Root {
+    fs::path path = fs::temp_directory_path() / fmt::format("rnngraph-tests-{}", ::getpid());
+    Root() { fs::remove_all(path); }
+    ~Root() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  };
+  static const Root root;
+  const fs::path dir = root.path / suite;
+  fs::create_directories(dir);
+  return dir;
+}
 
 inline std::string fixture(const std::string& name) {
   return std::string(RNNGRAPH_FIXTURES) + "/" + name;

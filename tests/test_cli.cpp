@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "helpers.h"
 
@@ -17,29 +16,14 @@ struct Outcome {
   std::string out, err;
 };
 
-fs::path work_dir() {
-  static const fs::path dir = [] {
-    const fs::path d = fs::temp_directory_path() / "rnngraph-test-cli";
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+fs::path work_dir() { return rnngraph::testing::scratch_dir("cli"); }
 
 Outcome rnngraph_cli(const std::string& args) {
   const fs::path out = work_dir() / "stdout.txt", err = work_dir() / "stderr.txt";
   const std::string command = fmt::format("cd '{}' && '{}' {} > '{}' 2> '{}'", work_dir().string(),
                                           RNNGRAPH_CLI, args, out.string(), err.string());
   const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, io::read_file(out), io::read_file(err)};
 }
 
 // Exit code 2, exactly one line on stderr mentioning `fragment`, and none of `absent` written.
@@ -140,10 +124,11 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
       fmt::format("build lstm --input-size 5 --hidden-size 4 --steps 5 --weights '{}' -o w.json",
                   fixture("torch_lstm_L1_B1.safetensors")),
       "weight_ih_l0", {"w.json", "w.safetensors"});
-  std::ofstream(work_dir() / "junk.safetensors") << "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": ";
+  // A 6-byte header that is cut-off JSON.
+  std::ofstream(work_dir() / "junk.safetensors") << std::string("\x06\0\0\0\0\0\0\0{\"a\": ", 14);
   expect_rejected(
       "build rnn --input-size 3 --hidden-size 4 --steps 5 --weights junk.safetensors -o w.json",
-      "not a valid safetensors file", {"w.json", "w.safetensors"});
+      "header is not JSON", {"w.json", "w.safetensors"});
   expect_rejected(
       "build rnn --input-size 3 --hidden-size 4 --steps 5 --weights nowhere.safetensors -o w.json",
       "cannot open", {"w.json", "w.safetensors"});

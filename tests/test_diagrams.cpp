@@ -39,9 +39,7 @@ std::vector<std::string> edge_lines(const std::string& dot) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "rnngraph-test-diagrams";
-  fs::create_directories(dir);
-  return dir / name;
+  return rnngraph::testing::scratch_dir("diagrams") / name;
 }
 }  // namespace
 

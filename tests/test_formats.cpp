@@ -11,11 +11,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-fs::path scratch_dir() {
-  const fs::path dir = fs::temp_directory_path() / "rnngraph-test-formats";
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch_dir() { return rnngraph::testing::scratch_dir("formats"); }
 
 // A safetensors file from a header text and a data buffer of `data_bytes` bytes.
 std::string safetensors_bytes(const std::string& header, std::size_t data_bytes) {

@@ -9,11 +9,7 @@ using namespace rnngraph;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "rnngraph-test-npy";
-  fs::create_directories(dir);
-  return dir / name;
-}
+fs::path scratch(const std::string& name) { return rnngraph::testing::scratch_dir("npy") / name; }
 
 std::string npy_bytes(const std::string& header_dict, std::size_t data_bytes) {
   std::string h = header_dict;
