@@ -24,10 +24,11 @@ sequence and prints their outputs, saves both graphs, and renders their unrolled
 cell diagrams (PNG and SVG) into DIR (default ./rnngraph-demo).
 )";
 
-void print_rows(std::string_view name, const Tensor& t) {
+// One line per row, numbered from `first`: x1, x2, ... or c3 for the last cell state.
+void print_rows(std::string_view name, const Tensor& t, int64_t first = 1) {
   const int64_t row = t.shape()[t.shape().rank() - 1];
   for (int64_t r = 0; r < t.numel() / row; ++r)
-    fmt::print("  {}{} = [{:9.5f}]\n", name, r + 1,
+    fmt::print("  {}{} = [{:9.5f}]\n", name, r + first,
                fmt::join(t.values().subspan(std::size_t(r * row), std::size_t(row)), ", "));
 }
 
@@ -85,7 +86,7 @@ int demo_main(const std::vector<std::string>& argv) {
   fmt::print(
       "LSTM: f, i, o = sigmoid(.), c~ = tanh(.), c_t = f*c_(t-1) + i*c~, h_t = o*tanh(c_t)\n");
   print_rows("h", l["y"]);
-  print_rows("c_n ", l["c_n"]);
+  print_rows("c", l["c_n"], time_steps);
 
   std::vector<std::string> files = save_and_draw(rnn, dir, "rnn", "seed RNN (s = 5, n = 2, T = 3)");
   const auto more = save_and_draw(lstm, dir, "lstm", "LSTM (hidden 5, input 2, T = 3)");
