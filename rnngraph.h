@@ -10,6 +10,7 @@
 #include <rnngraph/framework/io/npy.h>
 #include <rnngraph/framework/io/safetensors.h>
 #include <rnngraph/framework/tensor.h>
+#include <rnngraph/framework/threads.h>
 #include <rnngraph/models/gru.h>
 #include <rnngraph/models/lstm.h>
 #include <rnngraph/models/model.h>

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -92,7 +94,7 @@ BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
 }
 
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
-  for (const char* command : {"demo", "build", "run", "dot", "info"}) {
+  for (const char* command : {"demo", "build", "run", "dot", "info", "bench"}) {
     const Outcome r = rnngraph_cli(fmt::format("{} --help", command));
     BOOST_CHECK_EQUAL(r.code, 0);
     BOOST_CHECK(r.out.starts_with(fmt::format("usage: rnngraph {}", command)));
@@ -180,6 +182,25 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   for (const char* name :
        {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors"})
     BOOST_CHECK_MESSAGE(fs::exists(work_dir() / "demo-out" / name), name);
+}
+
+BOOST_AUTO_TEST_CASE(bench_reports_timings) {
+  const Outcome r = rnngraph_cli(
+      "bench gru --batch 2 --input-size 3 --hidden-size 4 --steps 6 --layers 2 --repeat 3 --json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto report = nlohmann::json::parse(r.out);
+  BOOST_CHECK_EQUAL(report["cell"], "gru");
+  BOOST_CHECK_EQUAL(report["steps"], 6);
+  BOOST_CHECK_GT(report["median_ms"].get<double>(), 0.0);
+  BOOST_CHECK_GE(report["median_ms"].get<double>(), report["min_ms"].get<double>());
+  const Outcome text =
+      rnngraph_cli("bench rnn --batch 1 --input-size 2 --hidden-size 3 --steps 4 --repeat 2");
+  BOOST_CHECK_EQUAL(text.code, 0);
+  BOOST_CHECK(text.out.find("ms per forward") != std::string::npos);
+  expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --train",
+                  "no autodiff");
+  expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --threads 0",
+                  "between");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

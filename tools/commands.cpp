@@ -8,10 +8,11 @@ Command build_command();
 Command run_command();
 Command dot_command();
 Command info_command();
+Command bench_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{demo_command(), build_command(), run_command(),
-                                        dot_command(), info_command()};
+                                        dot_command(), info_command(), bench_command()};
   return all;
 }
 
