@@ -88,38 +88,46 @@ std::string torch_name(std::string_view base, int64_t layer) {
   return fmt::format("{}_l{}", base, layer);
 }
 
+// Maps every layer in one direction. `torch(name, shape, input_size)` gives the data of
+// PyTorch's tensor `name` (checked on import, created on export).
+template <class TorchTensor>
+void map_layers(bool to_torch, const Graph& g, const Config& c, TorchTensor torch) {
+  const int64_t G = gate_count(c.cell), H = c.hidden_size;
+  for (int64_t k = 0; k < c.layers; ++k) {
+    const int64_t in = k == 0 ? c.input_size : H;
+    auto tensor = [&](std::string_view base, Shape shape) {
+      return torch(torch_name(base, k), shape, in);
+    };
+    const TorchLayer t{tensor("weight_ih", {G * H, in}),
+                       tensor("weight_hh", {G * H, H}),
+                       tensor("bias_ih", {G * H}),
+                       tensor("bias_hh", {G * H}),
+                       in,
+                       H};
+    map_layer(to_torch, c.cell, t,
+              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+  }
+}
+
 }  // namespace
 
 bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_ih_l0"); }
 
 void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
-  const int64_t G = gate_count(c.cell), H = c.hidden_size;
   std::set<std::string, std::less<>> used;
-  for (int64_t k = 0; k < c.layers; ++k) {
-    const int64_t in = k == 0 ? c.input_size : H;
-    auto get = [&](std::string_view base, Shape shape) {
-      const std::string name = torch_name(base, k);
-      auto it = state.find(name);
-      if (it == state.end())
-        throw FormatError(
-            fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
-                        base.starts_with("bias") ? " (bias=False is not supported)" : ""));
-      if (!(it->second.shape() == shape))
-        throw FormatError(
-            fmt::format("PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
-                        to_string(c.cell), name, it->second.shape().str(), shape.str(), in, H));
-      used.insert(name);
-      return it->second.data();
-    };
-    const TorchLayer t{get("weight_ih", {G * H, in}),
-                       get("weight_hh", {G * H, H}),
-                       get("bias_ih", {G * H}),
-                       get("bias_hh", {G * H}),
-                       in,
-                       H};
-    map_layer(false, c.cell, t,
-              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
-  }
+  map_layers(false, g, c, [&](const std::string& name, const Shape& shape, int64_t in) {
+    auto it = state.find(name);
+    if (it == state.end())
+      throw FormatError(
+          fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
+                      name.starts_with("bias") ? " (bias=False is not supported)" : ""));
+    if (!(it->second.shape() == shape))
+      throw FormatError(fmt::format(
+          "PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
+          to_string(c.cell), name, it->second.shape().str(), shape.str(), in, c.hidden_size));
+    used.insert(name);
+    return it->second.data();
+  });
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(
@@ -129,22 +137,10 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
 }
 
 io::TensorMap torch_state(const Graph& g, const Config& c) {
-  const int64_t G = gate_count(c.cell), H = c.hidden_size;
   io::TensorMap out;
-  for (int64_t k = 0; k < c.layers; ++k) {
-    const int64_t in = k == 0 ? c.input_size : H;
-    auto make = [&](std::string_view base, Shape shape) {
-      return out.emplace(torch_name(base, k), Tensor(shape)).first->second.data();
-    };
-    const TorchLayer t{make("weight_ih", {G * H, in}),
-                       make("weight_hh", {G * H, H}),
-                       make("bias_ih", {G * H}),
-                       make("bias_hh", {G * H}),
-                       in,
-                       H};
-    map_layer(true, c.cell, t,
-              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
-  }
+  map_layers(true, g, c, [&](const std::string& name, const Shape& shape, int64_t) {
+    return out.emplace(name, Tensor(shape)).first->second.data();
+  });
   return out;
 }
 

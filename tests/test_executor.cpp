@@ -1,4 +1,6 @@
 // The executor: repeatable runs, O(1)-in-T inference memory, persistent parameters, views.
+#include <thread>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -126,6 +128,32 @@ BOOST_AUTO_TEST_CASE(a_value_used_twice_is_freed_once) {
     const float v = std::vector<float>{0.5f, -1, 2}[i];
     BOOST_CHECK_CLOSE(out["y"].values()[i], std::tanh(std::tanh(v) * std::tanh(v)) + v, 1e-4);
   }
+}
+
+BOOST_AUTO_TEST_CASE(one_plan_runs_on_several_threads) {
+  // Each thread has its own executor (its own arena) over one shared plan.
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm,
+                    .input_size = 3,
+                    .hidden_size = 8,
+                    .steps = 20,
+                    .batch = 2,
+                    .layers = 2,
+                    .seed = 5});
+  const auto plan = std::make_shared<const Plan>(g);
+  const Feeds feeds{{"x", init::normal(0, 1, 3).tensor({20, 2, 3})},
+                    {"h0", init::normal(0, 1, 4).tensor({2, 2, 8})},
+                    {"c0", init::normal(0, 1, 5).tensor({2, 2, 8})}};
+  const Tensor expected = Executor(plan)(feeds)["y"].clone();
+  std::vector<Tensor> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] {
+      Executor run(plan);
+      for (int k = 0; k < 10; ++k) got[i] = run(feeds)["y"].clone();
+    });
+  for (std::thread& t : threads) t.join();
+  for (const Tensor& t : got) check_close(t, expected, 0.0f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
