@@ -120,12 +120,17 @@ std::string print_dot(const Diagram& d) {
       "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\", fontcolor=\"#444444\", "
       "arrowsize=0.6];\n";
   print_cluster(d, "", 0, out);
+  std::map<std::string, Role> role_of;
+  for (const DNode& n : d.nodes) role_of[n.id] = n.role;
   for (const DEdge& e : d.edges) {
     std::string attrs;
     if (e.invisible)
       attrs = "style=invis";
     else
       attrs = fmt::format("label=\" {}\"", e.label);
+    // Weights feed every step: thin and light, so the data flow stands out.
+    if (auto from = role_of.find(e.from); from != role_of.end() && from->second == Role::Parameter)
+      attrs += ", penwidth=0.6, color=\"#d4b85a\", fontcolor=\"#a08a3c\"";
     if (e.recurrent)
       attrs += ", constraint=false, penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
     out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, attrs);
