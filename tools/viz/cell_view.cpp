@@ -140,13 +140,13 @@ Diagram cell_view(const Graph& g, const Options& options) {
     if (name != "c") continue;
     std::vector<char> from_state(g.size(), 0);
     from_state[state] = 1;
-    for (const Node& n : g.nodes())
+    std::set<std::string> line{node_id(state), out};
+    for (const Node& n : g.nodes()) {
       for (int in : n.inputs) from_state[n.id] |= from_state[in] && in_cell(n.id);
-    for (DNode& dn : d.nodes) {
-      const int id = dn.id.starts_with("n") ? std::stoi(dn.id.substr(1)) : -1;
-      if (dn.id == out || id == state || (id >= 0 && from_state[id] && id <= producer))
-        dn.group = "cell_state";
+      if (from_state[n.id] && n.id <= producer && rep[n.id] == n.id) line.insert(node_id(n.id));
     }
+    for (DNode& dn : d.nodes)
+      if (line.contains(dn.id)) dn.group = "cell_state";
   }
   return d;
 }
