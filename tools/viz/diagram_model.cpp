@@ -251,6 +251,27 @@ std::string op_label(const Node& n, std::string_view title) {
                      escape(title), escape(n.name));
 }
 
+std::string shape_line(const Shape& shape) {
+  return fmt::format("<br/><font point-size=\"8\">{}</font>", shape.str());
+}
+
+DNode plain_node(const Node& n) {
+  DNode dn{node_id(n.id), "", Role::Op, n.scope};
+  if (n.kind == NodeKind::Op) {
+    dn.fill = std::string(n.op->color());
+    dn.label = op_label(n, n.op->name());
+  } else {
+    dn.role = n.kind == NodeKind::Input       ? Role::Input
+              : n.kind == NodeKind::Parameter ? Role::Parameter
+                                              : Role::Constant;
+    dn.label = op_label(n, n.kind == NodeKind::Constant && n.shape.numel() == 1
+                               ? fmt::format("{:g}", n.value.values()[0])
+                               : n.name);
+  }
+  dn.label += shape_line(n.shape);
+  return dn;
+}
+
 std::string state_name(const Graph& g, const Node& n) {
   const Node& input = is_input_select(g, n) ? g.node(n.inputs[0]) : n;
   std::string name = input.name;

@@ -74,6 +74,11 @@ bool is_input_select(const Graph& g, const Node& n);  // x[t], h0[k]: a window o
 std::string node_id(int id);                          // "n12"
 std::string escape(std::string_view text);            // for HTML-like labels
 std::string op_label(const Node& n, std::string_view title);  // bold title, small node name
+// How a node is drawn when a view knows nothing special about it: its kind's role (an op in its
+// op's colour), the op's name (or the node's; a scalar constant shows its value) over the node's
+// name, and its shape.
+DNode plain_node(const Node& n);
+std::string shape_line(const Shape& shape);  // the label's last line: the shape, small
 // "h" for h0 / h0[k], "c" for c0: the state a recurrent input carries.
 std::string state_name(const Graph& g, const Node& n);
 

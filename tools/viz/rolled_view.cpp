@@ -38,25 +38,15 @@ Diagram rolled_view(const Graph& g, const Options& options) {
 
   for (const Node& n : g.nodes()) {
     if (!drawn[n.id]) continue;
-    DNode dn{node_id(n.id), "", Role::Op, n.scope};
-    if (recurrence.contains(n.id)) {
+    DNode dn = plain_node(n);
+    if (recurrence.contains(n.id) || is_input_select(g, n)) {
       dn.role = Role::Input;
-      dn.label = fmt::format("<b>{}</b>", state_title(g, n, "t-1", layered));
-    } else if (is_input_select(g, n)) {
-      dn.role = Role::Input;
-      dn.label = fmt::format("<b>{}<sub>t</sub></b>", escape(g.node(n.inputs[0]).name));
-    } else if (n.kind == NodeKind::Op) {
-      dn.fill = std::string(n.op->color());
-      dn.label = op_label(n, n.op->name());
-    } else {
-      dn.role = n.kind == NodeKind::Parameter ? Role::Parameter
-                : n.kind == NodeKind::Input   ? Role::Input
-                                              : Role::Constant;
-      dn.label = op_label(n, n.kind == NodeKind::Constant && n.shape.numel() == 1
-                                 ? fmt::format("{:g}", n.value.values()[0])
-                                 : n.name);
+      dn.fill.clear();
+      dn.label = recurrence.contains(n.id)
+                     ? fmt::format("<b>{}</b>", state_title(g, n, "t-1", layered))
+                     : fmt::format("<b>{}<sub>t</sub></b>", escape(g.node(n.inputs[0]).name));
+      dn.label += shape_line(n.shape);
     }
-    dn.label += fmt::format("<br/><font point-size=\"8\">{}</font>", n.shape.str());
     d.add(std::move(dn));
   }
   for (const Node& n : g.nodes())

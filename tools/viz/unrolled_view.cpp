@@ -48,29 +48,21 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   std::set<int> steps_in_row;
   for (const Node& n : g.nodes()) {
     if (!drawn[n.id]) continue;
-    DNode dn{node_id(n.id), "", Role::Op, n.scope};
-    const auto output = output_names.find(n.id);
+    DNode dn = plain_node(n);
     if (n.kind == NodeKind::Parameter) dn.cluster = "parameters";
     if (is_input_select(g, n)) {
       dn.role = Role::Input;
+      dn.fill.clear();
       dn.label =
-          op_label(n, fmt::format("{}[{}]", g.node(n.inputs[0]).name, n.attrs.get("index", 0)));
-    } else if (n.kind == NodeKind::Op) {
-      dn.role = output != output_names.end() ? Role::Output : Role::Op;
-      if (dn.role == Role::Op) dn.fill = std::string(n.op->color());
-      dn.label = op_label(n, output != output_names.end()
-                                 ? fmt::format("{} = {}", output->second, n.op->name())
-                                 : std::string(n.op->name()));
-    } else {
-      dn.role = n.kind == NodeKind::Input       ? Role::Input
-                : n.kind == NodeKind::Parameter ? Role::Parameter
-                                                : Role::Constant;
-      std::string title = n.name;
-      if (n.kind == NodeKind::Constant && n.shape.numel() == 1)
-        title = fmt::format("{:g}", n.value.values()[0]);
-      dn.label = op_label(n, title);
+          op_label(n, fmt::format("{}[{}]", g.node(n.inputs[0]).name, n.attrs.get("index", 0))) +
+          shape_line(n.shape);
+    } else if (const auto output = output_names.find(n.id);
+               n.kind == NodeKind::Op && output != output_names.end()) {
+      dn.role = Role::Output;
+      dn.fill.clear();
+      dn.label =
+          op_label(n, fmt::format("{} = {}", output->second, n.op->name())) + shape_line(n.shape);
     }
-    dn.label += fmt::format("<br/><font point-size=\"8\">{}</font>", n.shape.str());
     d.add(std::move(dn));
     if (is_input_select(g, n)) {
       // The ordering row takes h0's windows and the first window each step reads.
