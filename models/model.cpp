@@ -1,7 +1,6 @@
 #include <rnngraph/models/model.h>
 
 #include <cmath>
-#include <map>
 #include <optional>
 #include <variant>
 

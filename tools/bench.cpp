@@ -32,18 +32,10 @@ int bench_main(const std::vector<std::string>& argv) {
       argv,
       {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads", "--repeat"},
       {"--json", "--train"});
-  if (args.positional().size() != 1)
-    throw UsageError("bench takes one cell name: rnn, lstm or gru");
   if (args.has("--train"))
     throw UsageError(
         "--train needs gradients, and rnngraph has no autodiff yet: bench times forward only");
-  models::Config c;
-  c.cell = models::cell_from_string(args.positional()[0]);
-  c.batch = args.integer("--batch", std::nullopt);
-  c.input_size = args.integer("--input-size", std::nullopt);
-  c.hidden_size = args.integer("--hidden-size", std::nullopt);
-  c.steps = args.integer("--steps", std::nullopt);
-  c.layers = args.integer("--layers", 1, 1, 64);
+  const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(threads);

@@ -38,15 +38,7 @@ y [T, B, H], h_n [L, B, H] (and c_n).
 int build_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"--input-size", "--hidden-size", "--steps", "--batch", "--layers",
                          "--weights", "--seed", "-o"});
-  if (args.positional().size() != 1)
-    throw UsageError("build takes one cell name: rnn, lstm or gru");
-  models::Config c;
-  c.cell = models::cell_from_string(args.positional()[0]);
-  c.input_size = args.integer("--input-size", std::nullopt);
-  c.hidden_size = args.integer("--hidden-size", std::nullopt);
-  c.steps = args.integer("--steps", std::nullopt);
-  c.batch = args.integer("--batch", 1);
-  c.layers = args.integer("--layers", 1, 1, 64);
+  models::Config c = model_config(args, "build", 1);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   const std::string out = args.require("-o");
   if (!out.ends_with(".json"))

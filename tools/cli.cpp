@@ -66,6 +66,20 @@ int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, in
   return v;
 }
 
+models::Config model_config(const Args& args, std::string_view command,
+                            std::optional<int64_t> batch) {
+  if (args.positional().size() != 1)
+    throw UsageError(fmt::format("{} takes one cell name: rnn, lstm or gru", command));
+  models::Config c;
+  c.cell = models::cell_from_string(args.positional()[0]);
+  c.input_size = args.integer("--input-size", std::nullopt);
+  c.hidden_size = args.integer("--hidden-size", std::nullopt);
+  c.steps = args.integer("--steps", std::nullopt);
+  c.batch = args.integer("--batch", batch);
+  c.layers = args.integer("--layers", 1, 1, 64);
+  return c;
+}
+
 namespace {
 bool is_csv(const std::filesystem::path& p) { return p.extension() == ".csv"; }
 void check_extension(const std::filesystem::path& p) {

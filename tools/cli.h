@@ -14,6 +14,7 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/tensor.h>
+#include <rnngraph/models/model.h>
 
 namespace rnngraph::cli {
 
@@ -48,6 +49,11 @@ struct Command {
   std::string_view usage;  // the --help text
   std::function<int(const std::vector<std::string>& args)> run;
 };
+
+// The model a command names: `CELL --input-size I --hidden-size H --steps T [--batch B]
+// [--layers L]`; --batch defaults to `batch`, or is required when that is nullopt.
+models::Config model_config(const Args& args, std::string_view command,
+                            std::optional<int64_t> batch);
 
 // Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data.
 Tensor read_array(const std::filesystem::path& path);

@@ -12,7 +12,7 @@ Command bench_command();
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all{demo_command(), build_command(), run_command(),
-                                        dot_command(), info_command(), bench_command()};
+                                        dot_command(),  info_command(),  bench_command()};
   return all;
 }
 
