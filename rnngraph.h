@@ -1,6 +1,7 @@
 // Everything a user of the graph API needs: #include <rnngraph/rnngraph.h>
 #pragma once
 
+#include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
@@ -9,6 +10,7 @@
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/npy.h>
 #include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/framework/rewrite.h>
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/gru.h>

@@ -33,7 +33,7 @@ int main() {
   // The seed's forward: one step_forward per time step, h carried along.
   Value h = h0;
   for (int64_t t = 0; t < time_steps; ++t) {
-    auto scope = g.scope("step", t);
+    auto scope = g.step(t);
     h = step_forward(x[t], h, w, b);
     g.output("h" + std::to_string(t + 1), h);
   }

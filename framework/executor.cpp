@@ -68,7 +68,8 @@ class ArenaPlanner {
 
 }  // namespace
 
-Plan::Plan(const Graph& graph, std::span<const std::string> outputs) : graph_(&graph) {
+Plan::Plan(const Graph& graph, std::span<const std::string> outputs, PlanOptions options)
+    : graph_(&graph) {
   const auto nodes = graph.nodes();
   const int n = int(nodes.size());
 
@@ -141,6 +142,7 @@ Plan::Plan(const Graph& graph, std::span<const std::string> outputs) : graph_(&g
     const int id = steps_[step];
     // Allocate before freeing the inputs: kernels never write over what they read.
     slots_[id].offset = arena.allocate(aligned_bytes(nodes[id].shape));
+    if (!options.reuse_memory) continue;
     if (last_use[id] == -1) last_use[id] = step;  // never read: free at once
     for (int in : nodes[id].inputs) {
       const int r = root[in];
@@ -154,14 +156,23 @@ Plan::Plan(const Graph& graph, std::span<const std::string> outputs) : graph_(&g
   arena_bytes_ = arena.size();
 }
 
+const Plan::Slot& Plan::slot(int id) const {
+  if (id < 0 || id >= int(slots_.size()))
+    throw GraphError(fmt::format(
+        "node {} is not in this plan, which was made when the graph had {} nodes: plan again",
+        id, slots_.size()));
+  return slots_[id];
+}
+
 const Tensor& Results::operator[](std::string_view name) const {
   for (const auto& [key, tensor] : items_)
     if (key == name) return tensor;
   throw GraphError(fmt::format("no result named '{}'", name));
 }
 
-Executor::Executor(const Graph& graph, std::span<const std::string> outputs)
-    : Executor(std::make_shared<const Plan>(graph, outputs)) {}
+Executor::Executor(const Graph& graph, std::span<const std::string> outputs,
+                   PlanOptions options)
+    : Executor(std::make_shared<const Plan>(graph, outputs, options)) {}
 
 Executor::Executor(std::shared_ptr<const Plan> plan)
     : plan_(std::move(plan)), arena_(nullptr, std::free) {
@@ -170,9 +181,10 @@ Executor::Executor(std::shared_ptr<const Plan> plan)
     arena_.reset(static_cast<float*>(std::aligned_alloc(kTensorAlignment, plan_->arena_bytes())));
     if (!arena_) throw std::bad_alloc();
   }
-  tensors_.resize(graph.size());
+  // Only the nodes the plan knows: the graph may have grown since.
+  tensors_.resize(std::size_t(plan_->node_count()));
   std::size_t max_arity = 0;
-  for (const Node& node : graph.nodes()) {
+  for (const Node& node : graph.nodes().first(std::size_t(plan_->node_count()))) {
     const Plan::Slot& slot = plan_->slot(node.id);
     if (slot.home == Plan::Home::Persistent) tensors_[node.id] = node.value;
     if (slot.home == Plan::Home::Arena)
@@ -215,8 +227,12 @@ const Results& Executor::run(const Feeds& feeds) {
   for (int id : plan_->steps()) {
     const Node& node = graph.node(id);
     for (std::size_t i = 0; i < node.inputs.size(); ++i) args_[i] = tensors_[node.inputs[i]];
-    node.op->forward(std::span<const Tensor>(args_.data(), node.inputs.size()), tensors_[id],
-                     node.attrs);
+    try {
+      node.op->forward(std::span<const Tensor>(args_.data(), node.inputs.size()), tensors_[id],
+                       node.attrs);
+    } catch (const ShapeError& e) {  // data-dependent checks (class ids out of range)
+      throw ShapeError(fmt::format("{} ({}): {}", node.path(), node.op->name(), e.what()));
+    }
   }
   for (std::size_t i = 0; i < results_.items_.size(); ++i)
     results_.items_[i].second = tensors_[plan_->outputs()[i].second];

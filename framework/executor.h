@@ -19,11 +19,21 @@ namespace rnngraph {
 // Input tensors by input name. Fed tensors are read in place, never copied.
 using Feeds = std::map<std::string, Tensor, std::less<>>;
 
+struct PlanOptions {
+  // Reuse arena buffers whose values are dead (the default). Off, every value gets its own
+  // buffer: a reference for testing the planner, and a way to inspect every intermediate.
+  bool reuse_memory = true;
+};
+
+// A plan describes the graph as it was when planned: nodes appended later (grad() appends the
+// backward graph to the same graph) are not part of it, and running it stays correct. Plan the
+// graph again to compute the new outputs.
 class Plan {
  public:
   // Plans the computation of `outputs` (names given to Graph::output; all of them when empty).
   // Nodes the outputs do not need are never run.
-  explicit Plan(const Graph& graph, std::span<const std::string> outputs = {});
+  explicit Plan(const Graph& graph, std::span<const std::string> outputs = {},
+                PlanOptions options = {});
 
   const Graph& graph() const { return *graph_; }
   // Op nodes that compute something, in execution order (views are resolved, not run).
@@ -32,6 +42,8 @@ class Plan {
   const std::vector<int>& inputs() const { return inputs_; }  // input nodes the outputs need
   const std::vector<int>& views() const { return views_; }    // nodes that alias another's data
   std::size_t arena_bytes() const { return arena_bytes_; }
+  // How many of the graph's nodes existed when it was planned (ids below this).
+  int node_count() const { return int(slots_.size()); }
 
   // Where a node's data lives.
   enum class Home { Unused, Feed, Persistent, Arena, View };
@@ -41,7 +53,8 @@ class Plan {
     int base = -1;           // View: the node it is a window of
     int64_t elements = 0;    // View: offset in elements into base
   };
-  const Slot& slot(int id) const { return slots_[id]; }
+  // GraphError for an id the plan does not know (a node appended after planning).
+  const Slot& slot(int id) const;
 
  private:
   const Graph* graph_;
@@ -69,7 +82,8 @@ class Results {
 
 class Executor {
  public:
-  explicit Executor(const Graph& graph, std::span<const std::string> outputs = {});
+  explicit Executor(const Graph& graph, std::span<const std::string> outputs = {},
+                    PlanOptions options = {});
   explicit Executor(std::shared_ptr<const Plan> plan);
 
   // Checks the feeds (GraphError for a missing or unknown one, ShapeError for a wrong shape),

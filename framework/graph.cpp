@@ -1,6 +1,7 @@
 #include <rnngraph/framework/graph.h>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 
@@ -80,7 +81,10 @@ void Graph::check_unique(std::string_view name) const {
 
 Node& Graph::append(Node node) {
   node.id = int(nodes_.size());
-  node.scope = scope_;
+  node.scope = placement_.scope;
+  node.step = placement_.step;
+  node.layer = placement_.layer;
+  node.backward = placement_.backward;
   by_name_.emplace(node.name, node.id);
   nodes_.push_back(std::move(node));
   return nodes_.back();
@@ -133,7 +137,7 @@ Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
     std::string args;
     for (const Value& v : inputs)
       args += fmt::format("{}'{}' {}", args.empty() ? "" : ", ", v.node().path(), v.shape().str());
-    const std::string where = scope_.empty() ? name : scope_ + "/" + name;
+    const std::string where = placement_.scope.empty() ? name : placement_.scope + "/" + name;
     throw ShapeError(fmt::format("{} ({}) of {}: {}", where, op.name(), args, e.what()));
   }
   Node n{.kind = NodeKind::Op,
@@ -154,21 +158,83 @@ void Graph::output(std::string name, const Value& value) {
 }
 
 Graph::ScopeGuard::~ScopeGuard() {
-  if (!graph_) return;
-  const auto slash = graph_->scope_.rfind('/');
-  graph_->scope_.erase(slash == std::string::npos ? 0 : slash);
+  if (graph_) graph_->placement_ = std::move(saved_);
 }
 
 Graph::ScopeGuard Graph::scope(std::string_view name) {
   if (name.empty() || name.find('/') != std::string_view::npos)
     throw GraphError(fmt::format("scope name '{}' must be non-empty and have no '/'", name));
-  if (!scope_.empty()) scope_ += '/';
-  scope_ += name;
-  return ScopeGuard(*this);
+  ScopeGuard guard(*this, placement_);
+  if (!placement_.scope.empty()) placement_.scope += '/';
+  placement_.scope += name;
+  return guard;
 }
 
 Graph::ScopeGuard Graph::scope(std::string_view name, int64_t index) {
   return scope(fmt::format("{}{}", name, index));
+}
+
+Graph::ScopeGuard Graph::step(int64_t t) {
+  if (t < 0 || t > std::numeric_limits<int>::max())
+    throw GraphError(fmt::format("step {} is out of range", t));
+  ScopeGuard guard = scope("step", t);
+  placement_.step = int(t);
+  return guard;
+}
+
+Graph::ScopeGuard Graph::layer(int64_t k) {
+  if (k < 0 || k > std::numeric_limits<int>::max())
+    throw GraphError(fmt::format("layer {} is out of range", k));
+  ScopeGuard guard = scope("layer", k);
+  placement_.layer = int(k);
+  return guard;
+}
+
+Graph::ScopeGuard Graph::place(Placement placement) {
+  ScopeGuard guard(*this, std::exchange(placement_, std::move(placement)));
+  return guard;
+}
+
+Value Graph::add(const NodeSpec& spec, std::span<const Value> inputs) {
+  auto guard = place(spec.placement);
+  if (spec.kind != NodeKind::Op && !inputs.empty())
+    throw GraphError(fmt::format("{} '{}' takes no inputs", to_string(spec.kind), spec.name));
+  switch (spec.kind) {
+    case NodeKind::Input:
+      return input(spec.name, spec.shape);
+    case NodeKind::Constant:
+      return constant(spec.name, spec.value);
+    case NodeKind::Parameter: {
+      if (spec.value.empty()) return parameter(spec.name, spec.shape, spec.init);
+      if (!(spec.value.shape() == spec.shape))
+        throw ShapeError(fmt::format("parameter '{}' is {} but its data is {}", spec.name,
+                                     spec.shape.str(), spec.value.shape().str()));
+      check_unique(spec.name);
+      Node n{.kind = NodeKind::Parameter,
+             .name = spec.name,
+             .shape = spec.shape,
+             .init = spec.init,
+             .value = spec.value};
+      return Value(*this, append(std::move(n)).id);
+    }
+    case NodeKind::Op:
+      break;
+  }
+  if (!spec.op) throw GraphError(fmt::format("op node '{}' has no op", spec.name));
+  const Value v = apply(*spec.op, inputs, spec.attrs);
+  if (spec.shape.rank() != 0 && !(v.shape() == spec.shape))
+    throw ShapeError(fmt::format("{} ({}): the description says {}, the op gives {}",
+                                 v.node().path(), spec.op->name(), spec.shape.str(),
+                                 v.shape().str()));
+  // Keep a meaningful name ("logits") when it is free; generated names follow the new id.
+  if (!spec.name.empty() && spec.name != v.node().name && !contains(spec.name) &&
+      !spec.name.starts_with(fmt::format("{}_", spec.op->name()))) {
+    Node& n = nodes_[v.id()];
+    by_name_.erase(n.name);
+    n.name = spec.name;
+    by_name_.emplace(n.name, n.id);
+  }
+  return v;
 }
 
 const Node& Graph::node(int id) const {
@@ -195,12 +261,6 @@ std::vector<int> Graph::parameters() const {
   for (const Node& n : nodes_)
     if (n.kind == NodeKind::Parameter) ids.push_back(n.id);
   return ids;
-}
-
-// ---- Op defaults ----------------------------------------------------------------------------
-
-std::vector<Value> Op::vjp(Graph&, const Node& node, const Value&) const {
-  throw GraphError(fmt::format("{} ({}): this op has no gradient yet", node.path(), name()));
 }
 
 }  // namespace rnngraph

@@ -50,12 +50,24 @@ inline Init xavier(uint64_t seed) { return {Init::Kind::Xavier, 0, 0, seed}; }
 enum class NodeKind { Input, Parameter, Constant, Op };
 std::string_view to_string(NodeKind kind);
 
+// Where a node sits in the model: what diagrams and passes read (never the scope string).
+struct Placement {
+  std::string scope;      // such as "step3/layer0"; groups nodes in diagrams
+  int step = -1;          // the time step the node computes, -1 outside every step
+  int layer = -1;         // the stacked layer, -1 outside every layer
+  bool backward = false;  // made by grad(): part of the backward graph
+  bool operator==(const Placement&) const = default;
+};
+
 struct Node {
   int id = -1;
   NodeKind kind = NodeKind::Op;
   const Op* op = nullptr;  // only for NodeKind::Op
   std::string name;        // unique in the graph
-  std::string scope;       // such as "layer0/step3"; groups nodes in diagrams
+  std::string scope;       // such as "step3/layer0"; groups nodes in diagrams
+  int step = -1;           // see Placement
+  int layer = -1;
+  bool backward = false;
   std::vector<int> inputs;
   Attrs attrs;
   Shape shape;
@@ -64,6 +76,24 @@ struct Node {
 
   // "scope/name", or the name alone at top level.
   std::string path() const { return scope.empty() ? name : scope + "/" + name; }
+  Placement placement() const { return {scope, step, layer, backward}; }
+};
+
+// Everything needed to recreate a node in another graph: how graph files are loaded and how
+// rewrites copy a graph (Graph::add). Inputs are given separately, as Values of the new graph.
+struct NodeSpec {
+  NodeKind kind = NodeKind::Op;
+  const Op* op = nullptr;
+  std::string name;  // ops: kept when free, else the usual "<op>_<id>"
+  Placement placement;
+  Attrs attrs;
+  Shape shape;  // inputs and parameters: their shape; ops: checked against the shape rule
+  Init init;
+  Tensor value;  // parameters: shared (not copied) when set, else `init` fills a new tensor
+
+  static NodeSpec of(const Node& n) {
+    return {n.kind, n.op, n.name, n.placement(), n.attrs, n.shape, n.init, n.value};
+  }
 };
 
 class Graph;
@@ -81,10 +111,20 @@ class Value {
   const Shape& shape() const;
   // x[t]: select index t on the first axis (a view, no copy).
   Value operator[](int64_t t) const;
+  bool operator==(const Value&) const = default;
 
  private:
   Graph* graph_ = nullptr;
   int id_ = -1;
+};
+
+// What an op's vjp is given: copies, never references into the graph's node storage, because the
+// vjp appends nodes and appending may move every node (see Graph::node).
+struct VjpArgs {
+  std::vector<Value> inputs;  // the forward node's inputs
+  Value output;               // the forward node itself (tanh's vjp reads y)
+  Value grad;                 // ∂loss/∂output, the shape of output
+  Attrs attrs;                // the forward node's attributes
 };
 
 class Graph {
@@ -106,27 +146,43 @@ class Graph {
     return apply(op, std::span<const Value>(inputs.begin(), inputs.size()), std::move(attrs));
   }
 
+  // Recreates a node from its description (see NodeSpec) on `inputs`, at the spec's placement.
+  Value add(const NodeSpec& spec, std::span<const Value> inputs = {});
+
   // Marks a value as a result of the graph, returned by every run under `name`.
   void output(std::string name, const Value& value);
 
   // Opens a naming scope until the guard is destroyed: nodes made meanwhile get scope
   // "outer/name" (or "outer/name<index>" with an index), which diagrams draw as clusters.
+  // step(t) and layer(k) open the scopes "step<t>" and "layer<k>" and also record t and k in the
+  // nodes' placement, which is what diagrams and passes read. The guard restores the placement
+  // it found.
   class ScopeGuard {
    public:
-    explicit ScopeGuard(Graph& g) : graph_(&g) {}
-    ScopeGuard(ScopeGuard&& other) noexcept : graph_(std::exchange(other.graph_, nullptr)) {}
+    ScopeGuard(Graph& g, Placement saved) : graph_(&g), saved_(std::move(saved)) {}
+    ScopeGuard(ScopeGuard&& other) noexcept
+        : graph_(std::exchange(other.graph_, nullptr)), saved_(std::move(other.saved_)) {}
     ScopeGuard(const ScopeGuard&) = delete;
     ScopeGuard& operator=(const ScopeGuard&) = delete;
     ~ScopeGuard();
 
    private:
     Graph* graph_;
+    Placement saved_;
   };
   [[nodiscard]] ScopeGuard scope(std::string_view name);
   [[nodiscard]] ScopeGuard scope(std::string_view name, int64_t index);
-  const std::string& current_scope() const { return scope_; }
+  [[nodiscard]] ScopeGuard step(int64_t t);
+  [[nodiscard]] ScopeGuard layer(int64_t k);
+  // Places the nodes made until the guard is destroyed exactly at `placement` (grad() puts each
+  // backward node beside the forward node it mirrors).
+  [[nodiscard]] ScopeGuard place(Placement placement);
+  const std::string& current_scope() const { return placement_.scope; }
+  const Placement& current_placement() const { return placement_; }
 
   std::span<const Node> nodes() const { return nodes_; }
+  // The rule for references: appending a node may move every node, so a `const Node&` is valid
+  // only until the next append. Code that appends (vjps, rewrites) holds ids or Values instead.
   const Node& node(int id) const;
   std::size_t size() const { return nodes_.size(); }
   const std::vector<std::pair<std::string, int>>& outputs() const { return outputs_; }
@@ -145,7 +201,7 @@ class Graph {
   std::vector<Node> nodes_;
   std::vector<std::pair<std::string, int>> outputs_;
   std::map<std::string, int, std::less<>> by_name_;  // heterogeneous lookup: no allocation
-  std::string scope_;
+  Placement placement_;
 };
 
 // Elementwise arithmetic with broadcasting (see ops/add.cpp and friends); scalars become [1]
@@ -153,6 +209,7 @@ class Graph {
 Value operator+(const Value& a, const Value& b);
 Value operator-(const Value& a, const Value& b);
 Value operator*(const Value& a, const Value& b);
+Value operator/(const Value& a, const Value& b);
 Value operator+(const Value& a, float b);
 Value operator-(float a, const Value& b);
 Value operator*(float a, const Value& b);

@@ -18,11 +18,14 @@ namespace rnngraph {
 class Graph;
 class Value;
 struct Node;
+struct VjpArgs;  // framework/graph.h
 
-// Integer attributes of a node (axis, transpose flags, ranges). Ordered, so files and diagrams
-// print them deterministically.
+// Attributes of a node: integers (axis, transpose flags, ranges), floats (scales) and integer
+// lists (target shapes). Ordered, so files and diagrams print them deterministically.
 struct Attrs {
   std::map<std::string, int64_t, std::less<>> ints;
+  std::map<std::string, double, std::less<>> floats;
+  std::map<std::string, std::vector<int64_t>, std::less<>> lists;
 
   Attrs() = default;
   Attrs(std::initializer_list<std::pair<const std::string, int64_t>> items) : ints(items) {}
@@ -30,8 +33,18 @@ struct Attrs {
     auto it = ints.find(key);
     return it == ints.end() ? fallback : it->second;
   }
+  double get_float(std::string_view key, double fallback) const {
+    auto it = floats.find(key);
+    return it == floats.end() ? fallback : it->second;
+  }
+  // An empty list when absent.
+  std::span<const int64_t> get_list(std::string_view key) const {
+    auto it = lists.find(key);
+    return it == lists.end() ? std::span<const int64_t>() : std::span<const int64_t>(it->second);
+  }
   bool operator==(const Attrs&) const = default;
 };
+
 
 class Op {
  public:
@@ -46,9 +59,10 @@ class Op {
   // aliases an input.
   virtual void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const = 0;
 
-  // Gradients with respect to each input, built as graph nodes from the output's gradient; an
-  // empty Value means "no gradient flows to this input".
-  virtual std::vector<Value> vjp(Graph& g, const Node& node, const Value& grad_out) const;
+  // Gradients with respect to each input (one per input, each of that input's shape), built as
+  // graph nodes from the output's gradient; an empty Value means "no gradient flows to this
+  // input" (class ids, for instance).
+  virtual std::vector<Value> vjp(const VjpArgs& args) const = 0;
 
   // When the output is a contiguous window of input 0, its offset in elements: the executor then
   // aliases it instead of copying (x[t] costs nothing).

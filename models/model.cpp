@@ -1,5 +1,6 @@
 #include <rnngraph/models/model.h>
 
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <variant>
@@ -85,14 +86,47 @@ State step(const LayerWeights& weights, const State& s, const Value& x) {
 
 }  // namespace
 
-void build(Graph& g, const Config& c) {
-  if (c.input_size < 1 || c.hidden_size < 1 || c.steps < 1 || c.batch < 1 || c.layers < 1)
+namespace {
+// x [T, B, I] from the token ids [T, B]: their one-hot rows, or those rows times the embedding.
+Value token_input(Graph& g, const Config& c) {
+  const int64_t T = c.steps, B = c.batch, V = c.vocab_size;
+  const Value hot = one_hot(g.input("tokens", {T, B}), V);
+  if (c.tokens == TokenInput::OneHot) return hot;
+  const Value E = g.parameter("embedding", {V, c.input_size}, init::normal(0, 1, c.seed * 7919 + 1));
+  return reshape(matmul(reshape(hot, {T * B, V}), E), {T, B, c.input_size});
+}
+
+// y_t = h_t · W_out + b_out for all steps in one product: [T·B, H] · [H, O].
+Value output_layer(Graph& g, const Config& c, const Value& hs) {
+  const int64_t T = c.steps, B = c.batch, H = c.hidden_size, O = c.output_size;
+  const float k = 1.0f / std::sqrt(float(H));
+  const uint64_t seed = c.seed * 1000003 + uint64_t(c.layers) * 1000;
+  const Value W = g.parameter("W_out", {H, O}, init::uniform(-k, k, seed));
+  const Value b = g.parameter("b_out", {1, O}, init::uniform(-k, k, seed + 1));
+  return reshape(matmul(reshape(hs, {T * B, H}), W) + b, {T, B, O});
+}
+}  // namespace
+
+Outputs build(Graph& g, const Config& c) {
+  if (c.input_size < 1 || c.hidden_size < 1 || c.steps < 1 || c.batch < 1 || c.layers < 1 ||
+      c.output_size < 0)
     throw GraphError(
         fmt::format("{}: input size, hidden size, steps, batch and layers must be at least 1 (got "
-                    "{}, {}, {}, {}, {})",
-                    to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers));
+                    "{}, {}, {}, {}, {}), the output size 0 or more (got {})",
+                    to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers,
+                    c.output_size));
+  if (c.tokens != TokenInput::None && c.vocab_size < 1)
+    throw GraphError(fmt::format("a token input needs a vocabulary size, got {}", c.vocab_size));
+  if (c.tokens == TokenInput::OneHot && c.input_size != c.vocab_size)
+    throw GraphError(fmt::format("one-hot tokens: the input size {} must equal the vocabulary "
+                                 "size {}",
+                                 c.input_size, c.vocab_size));
+  if (!c.vocabulary.empty() && int64_t(c.vocabulary.size()) != c.vocab_size)
+    throw GraphError(fmt::format("the vocabulary has {} symbols, the vocabulary size is {}",
+                                 c.vocabulary.size(), c.vocab_size));
   const bool lstm = c.cell == Cell::Lstm;
-  const Value x = g.input("x", {c.steps, c.batch, c.input_size});
+  const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, c.batch, c.input_size})
+                                               : token_input(g, c);
   const Value h0 = g.input("h0", {c.layers, c.batch, c.hidden_size});
   const Value c0 = lstm ? g.input("c0", {c.layers, c.batch, c.hidden_size}) : Value();
 
@@ -106,25 +140,119 @@ void build(Graph& g, const Config& c) {
   // Step-major: at any time only one step's intermediates are alive, whatever T is.
   std::vector<Value> ys;
   for (int64_t t = 0; t < c.steps; ++t) {
-    auto step_scope = g.scope("step", t);
+    auto step_scope = g.step(t);
     Value in = x[t];
     for (int64_t k = 0; k < c.layers; ++k) {
       std::optional<Graph::ScopeGuard> layer_scope;
-      if (c.layers > 1) layer_scope.emplace(g.scope("layer", k));
+      if (c.layers > 1) layer_scope.emplace(g.layer(k));
       state[k] = step(weights[k], state[k], in);
       in = state[k].h;
     }
     ys.push_back(in);
   }
 
-  g.output("y", stack(ys));
+  Outputs out;
+  out.y = stack(ys);
+  if (c.output_size > 0) out.y = output_layer(g, c, out.y);
+  g.output("y", out.y);
   std::vector<Value> hn, cn;
   for (const State& s : state) {
     hn.push_back(s.h);
     if (lstm) cn.push_back(s.c);
   }
-  g.output("h_n", stack(hn));
-  if (lstm) g.output("c_n", stack(cn));
+  out.h_n = stack(hn);
+  g.output("h_n", out.h_n);
+  if (lstm) {
+    out.c_n = stack(cn);
+    g.output("c_n", out.c_n);
+  }
+  return out;
+}
+
+namespace {
+std::string_view to_string(TokenInput t) {
+  return t == TokenInput::OneHot ? "one_hot" : t == TokenInput::Embedding ? "embedding" : "none";
+}
+
+int64_t recipe_int(const Recipe& r, std::string_view key, std::optional<int64_t> fallback) {
+  auto it = r.find(key);
+  if (it == r.end()) {
+    if (fallback) return *fallback;
+    throw FormatError(fmt::format("the model recipe has no '{}'", key));
+  }
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || v < 0)
+    throw FormatError(fmt::format("the model recipe's '{}' is not a whole number: '{}'", key,
+                                  it->second.substr(0, 40)));
+  return v;
+}
+}  // namespace
+
+Recipe recipe(const Config& c) {
+  Recipe r{{"cell", std::string(to_string(c.cell))},
+           {"input_size", std::to_string(c.input_size)},
+           {"hidden_size", std::to_string(c.hidden_size)},
+           {"steps", std::to_string(c.steps)},
+           {"batch", std::to_string(c.batch)},
+           {"layers", std::to_string(c.layers)},
+           {"seed", std::to_string(c.seed)}};
+  if (c.output_size > 0) r["output_size"] = std::to_string(c.output_size);
+  if (c.tokens != TokenInput::None) {
+    r["tokens"] = std::string(to_string(c.tokens));
+    r["vocab_size"] = std::to_string(c.vocab_size);
+  }
+  if (!c.vocabulary.empty()) {  // byte codes: any alphabet survives JSON unchanged
+    std::string codes;
+    for (unsigned char ch : c.vocabulary) codes += fmt::format("{}{}", codes.empty() ? "" : " ", int(ch));
+    r["vocabulary"] = codes;
+  }
+  return r;
+}
+
+Config config_from_recipe(const Recipe& r) {
+  Config c;
+  auto cell = r.find("cell");
+  if (cell == r.end()) throw FormatError("the model recipe has no 'cell'");
+  try {
+    c.cell = cell_from_string(cell->second);
+  } catch (const GraphError& e) {
+    throw FormatError(fmt::format("the model recipe's cell: {}", e.what()));
+  }
+  c.input_size = recipe_int(r, "input_size", std::nullopt);
+  c.hidden_size = recipe_int(r, "hidden_size", std::nullopt);
+  c.steps = recipe_int(r, "steps", 1);
+  c.batch = recipe_int(r, "batch", 1);
+  c.layers = recipe_int(r, "layers", 1);
+  c.seed = uint64_t(recipe_int(r, "seed", 0));
+  c.output_size = recipe_int(r, "output_size", 0);
+  c.vocab_size = recipe_int(r, "vocab_size", 0);
+  const std::string tokens = r.contains("tokens") ? r.find("tokens")->second : "none";
+  if (tokens == "one_hot")
+    c.tokens = TokenInput::OneHot;
+  else if (tokens == "embedding")
+    c.tokens = TokenInput::Embedding;
+  else if (tokens != "none")
+    throw FormatError(fmt::format("the model recipe's tokens '{}' is not none, one_hot or "
+                                  "embedding", tokens.substr(0, 40)));
+  if (auto v = r.find("vocabulary"); v != r.end()) {
+    std::string_view rest = v->second;
+    while (!rest.empty()) {
+      const std::size_t space = rest.find(' ');
+      const std::string_view code = rest.substr(0, space);
+      int value = -1;
+      auto [end, ec] = std::from_chars(code.data(), code.data() + code.size(), value);
+      if (ec != std::errc() || end != code.data() + code.size() || value < 0 || value > 255)
+        throw FormatError("the model recipe's vocabulary holds something other than byte codes");
+      c.vocabulary += char(value);
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+  }
+  const int64_t kLimit = int64_t(1) << 24;
+  for (int64_t v : {c.input_size, c.hidden_size, c.steps, c.batch, c.layers, c.output_size,
+                    c.vocab_size})
+    if (v > kLimit) throw FormatError(fmt::format("the model recipe holds a size of {}", v));
+  return c;
 }
 
 }  // namespace rnngraph::models

@@ -1,16 +1,26 @@
 // Complete recurrent models: a cell (RNN, LSTM, GRU), L stacked layers (layer k+1 reads layer
-// k's h_t), batch B, unrolled over T steps.
+// k's h_t), batch B, unrolled over T steps; optionally a token input in front and a linear
+// output layer on top (what training tasks need).
 //
 // Graph contract (the CLI and graph files rely on it):
-//   inputs      "x" [T, B, I], "h0" [L, B, H], and "c0" [L, B, H] for the LSTM
+//   inputs      "x" [T, B, I], or "tokens" [T, B] (class ids) with a token input;
+//               "h0" [L, B, H], and "c0" [L, B, H] for the LSTM
 //   parameters  per layer k, suffixed "_l<k>": RNN W, b; LSTM W_f, W_i, W_o, W_c, b_f, b_i, b_o,
-//               b_c; GRU W_r, W_z, b_r, b_z, W_in, b_in, W_hn, b_hn (shapes: see each cell)
-//   outputs     "y" [T, B, H] (the top layer's h_t at every step), "h_n" [L, B, H] (final
-//               states), and "c_n" [L, B, H] for the LSTM
-// Step t's nodes have scope "step<t>" ("step<t>/layer<k>" when L > 1).
+//               b_c; GRU W_r, W_z, b_r, b_z, W_in, b_in, W_hn, b_hn (shapes: see each cell);
+//               "embedding" [V, I] with an embedded token input; "W_out" [H, O] and "b_out"
+//               [1, O] with an output layer
+//   outputs     "y" [T, B, H] (the top layer's h_t at every step), or [T, B, O] through the
+//               output layer; "h_n" [L, B, H] (final states), and "c_n" [L, B, H] for the LSTM
+// Step t's nodes are placed at step t (scope "step<t>"), layer k's at layer k ("step<t>/layer<k>"
+// when L > 1).
+//
+// The seed's RNN is the one-layer Cell::Rnn model: its W ((hidden + features) × hidden, on
+// concat([h, x])) is W_l0, its b is b_l0, its h0 [B, H] is h0[0], its list of h_t is y and its
+// last h is h_n[0].
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,13 +33,36 @@ enum class Cell { Rnn, Lstm, Gru };
 std::string_view to_string(Cell cell);
 Cell cell_from_string(std::string_view name);  // "rnn", "lstm", "gru"; GraphError otherwise
 
+enum class TokenInput { None, OneHot, Embedding };
+
 struct Config {
   Cell cell = Cell::Rnn;
   int64_t input_size = 1, hidden_size = 1, steps = 1, batch = 1, layers = 1;
   uint64_t seed = 0;  // weights and biases ~ U(-1/sqrt(H), 1/sqrt(H)), as PyTorch initialises
+  // A linear layer on every h_t: y_t = h_t · W_out + b_out, [T, B, output_size]; 0: none.
+  // Initialised like PyTorch's nn.Linear: U(-1/sqrt(H), 1/sqrt(H)).
+  int64_t output_size = 0;
+  // Token input: "tokens" [T, B] holds class ids in [0, vocab_size). OneHot feeds their one-hot
+  // rows (input_size must equal vocab_size); Embedding looks them up in a learned [V, I] matrix
+  // (initialised N(0, 1), like nn.Embedding).
+  TokenInput tokens = TokenInput::None;
+  int64_t vocab_size = 0;
+  // The symbols behind the class ids, one byte each (a character model's alphabet); optional.
+  std::string vocabulary;
 };
 
-void build(Graph& g, const Config& config);
+// The model's results, also declared as the graph outputs of the contract.
+struct Outputs {
+  Value y, h_n, c_n;  // c_n only for the LSTM
+};
+
+Outputs build(Graph& g, const Config& config);
+
+// The recipe as a graph file's "meta" (cell, sizes, options, vocabulary), and back. FormatError
+// for a recipe that is missing a field or holds a bad value.
+using Recipe = std::map<std::string, std::string, std::less<>>;
+Recipe recipe(const Config& config);
+Config config_from_recipe(const Recipe& recipe);
 
 struct ParameterSpec {
   std::string name;

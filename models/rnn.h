@@ -17,16 +17,9 @@ struct RnnWeights {
 Value rnn_step(const Value& h, const Value& x, const Value& W, const Value& b);
 
 // The seed's forward(x, h, s, w, b), unrolled: x is [T, B, I], h0 is [B, H]; returns every h_t
-// (the seed returns the last). Step t's nodes get the scope "step<t>".
+// (the seed returns the last). Step t's nodes are placed at step t.
+// A complete model (layers, batches, a file format) is models::build with Cell::Rnn, whose
+// W_l0 and b_l0 are the seed's W and b (see models/model.h).
 std::vector<Value> rnn_unroll(const Value& x, const Value& h0, const Value& W, const Value& b);
-
-struct RnnConfig {
-  int64_t steps = 1, batch = 1, features = 1, hidden = 1;
-  uint64_t seed = 0;  // W ~ U(-1/sqrt(H), 1/sqrt(H)) as PyTorch initialises; b = 0
-};
-
-// A complete graph: inputs "x" [T, B, I] and "h0" [B, H], parameters "W" and "b", outputs "h"
-// (every h_t, [T, B, H]) and "h_last" ([B, H]).
-void build_rnn(Graph& g, const RnnConfig& config);
 
 }  // namespace rnngraph::models

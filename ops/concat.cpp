@@ -38,6 +38,19 @@ struct Concat final : Op {
     }
   }
 
+  // Each input gets its own window of the gradient.
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const int axis = int(a.attrs.get("axis", 0));
+    std::vector<Value> grads;
+    int64_t at = 0;
+    for (const Value& in : a.inputs) {
+      const int64_t size = in.shape()[axis];
+      grads.push_back(slice(a.grad, axis, at, at + size));
+      at += size;
+    }
+    return grads;
+  }
+
   std::string_view color() const override { return "#dae8fc"; }
 };
 }  // namespace

@@ -35,6 +35,18 @@ struct Matmul final : Op {
                 n);
   }
 
+  // C = op(A) · op(B). Each gradient is one more product, the transposes again being flags:
+  //   C = A·B:   dA = G·Bᵀ,  dB = Aᵀ·G       C = A·Bᵀ:   dA = G·B,    dB = Gᵀ·A
+  //   C = Aᵀ·B:  dA = B·Gᵀ,  dB = A·G        C = Aᵀ·Bᵀ:  dA = Bᵀ·Gᵀ,  dB = Gᵀ·Aᵀ
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Value &A = a.inputs[0], &B = a.inputs[1], &G = a.grad;
+    const bool ta = a.attrs.get("transpose_a", 0), tb = a.attrs.get("transpose_b", 0);
+    if (!ta && !tb) return {matmul(G, B, false, true), matmul(A, G, true, false)};
+    if (!ta && tb) return {matmul(G, B), matmul(G, A, true, false)};
+    if (ta && !tb) return {matmul(B, G, false, true), matmul(A, G)};
+    return {matmul(B, G, true, true), matmul(G, A, true, true)};
+  }
+
   std::string_view color() const override { return "#f8cecc"; }
 };
 }  // namespace

@@ -8,6 +8,12 @@ namespace {
 struct Mean final : kernels::ReduceOp<Mean> {
   std::string_view name() const override { return "mean"; }
   static float finish(double total, int64_t count) { return float(total / double(count)); }
+  // Like sum's, scaled by 1 / count.
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Shape& s = a.inputs[0].shape();
+    const int64_t count = s.numel() / a.output.shape().numel();
+    return {broadcast_to(a.grad * (1.0f / float(count)), s)};
+  }
 };
 }  // namespace
 

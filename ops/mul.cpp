@@ -1,4 +1,5 @@
 // mul: a * b elementwise (Hadamard), broadcasting: the gates of LSTM and GRU.
+// Gradient: grad_out * b to a, grad_out * a to b (each summed to its shape).
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
@@ -8,6 +9,10 @@ namespace {
 struct Mul final : kernels::BinaryOp<Mul> {
   std::string_view name() const override { return "mul"; }
   static float apply(float a, float b) { return a * b; }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Value &x = a.inputs[0], &y = a.inputs[1];
+    return {sum_to(a.grad * y, x.shape()), sum_to(a.grad * x, y.shape())};
+  }
 };
 }  // namespace
 

@@ -1,5 +1,6 @@
 // The op builders: each appends one node to its inputs' graph (see framework/graph.h). The ops
-// themselves live one per file beside this header.
+// themselves live one per file beside this header; their handles (`tanh_op()`, ...) are here too,
+// for code that rewrites graphs or builds nodes from descriptions.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,37 @@
 
 #include <rnngraph/framework/graph.h>
 
+// Every op, by name. Adding an op = a file under ops/ and one line here.
+#define RNNGRAPH_OPS(X) \
+  X(add)                \
+  X(broadcast_to)       \
+  X(concat)             \
+  X(div)                \
+  X(exp)                \
+  X(gather)             \
+  X(log)                \
+  X(logsumexp)          \
+  X(matmul)             \
+  X(mean)               \
+  X(mul)                \
+  X(one_hot)            \
+  X(pad)                \
+  X(reshape)            \
+  X(select)             \
+  X(sigmoid)            \
+  X(slice)              \
+  X(softmax)            \
+  X(stack)              \
+  X(sub)                \
+  X(sum)                \
+  X(sum_to)             \
+  X(tanh)
+
 namespace rnngraph {
+
+#define RNNGRAPH_DECLARE_OP(name) const Op& name##_op();
+RNNGRAPH_OPS(RNNGRAPH_DECLARE_OP)
+#undef RNNGRAPH_DECLARE_OP
 
 // Joins tensors along `axis` (negative counts from the end); the other dims must agree.
 Value concat(std::span<const Value> parts, int axis);
@@ -23,13 +54,20 @@ Value matmul(const Value& a, const Value& b, bool transpose_a = false, bool tran
 Value add(const Value& a, const Value& b);
 Value sub(const Value& a, const Value& b);
 Value mul(const Value& a, const Value& b);
+Value div(const Value& a, const Value& b);
 Value tanh(const Value& x);
 Value sigmoid(const Value& x);
+Value exp(const Value& x);
+Value log(const Value& x);
 
 // The range [begin, end) of `axis`; a view when it is contiguous.
 Value slice(const Value& x, int axis, int64_t begin, int64_t end);
 // x[index] on the first axis, a view: [T, B, I] → [B, I].
 Value select(const Value& x, int64_t index);
+// x placed at [begin, begin + x's size) of `axis` in zeros of size `size` (slice's inverse).
+Value pad(const Value& x, int axis, int64_t begin, int64_t size);
+// The same data with another shape of equal size (a view, never a copy).
+Value reshape(const Value& x, const Shape& shape);
 
 // Reductions: to a [1] scalar, or along `axis` keeping it with size 1 ([B, H] → [1, H] on
 // axis 0), so the result broadcasts back against its input.
@@ -37,5 +75,18 @@ Value sum(const Value& x);
 Value sum(const Value& x, int axis);
 Value mean(const Value& x);
 Value mean(const Value& x, int axis);
+// Broadcasting and its inverse: x repeated to `shape` (numpy rules), and x summed over the axes
+// that broadcasting to x's shape would have repeated. Both return x itself when the shape is x's.
+Value broadcast_to(const Value& x, const Shape& shape);
+Value sum_to(const Value& x, const Shape& shape);
+
+// log(Σ exp(x)) along `axis` (kept with size 1), computed stably (the maximum subtracted first).
+Value logsumexp(const Value& x, int axis);
+// exp(x) / Σ exp(x) along `axis`.
+Value softmax(const Value& x, int axis);
+// Class ids → one-hot rows: ids of shape S (whole numbers stored as floats) → S + [depth].
+Value one_hot(const Value& ids, int64_t depth);
+// x[n, ids[n]] for x [N, C] and ids [N, 1]: each row's entry at its class id, as [N, 1].
+Value gather(const Value& x, const Value& ids);
 
 }  // namespace rnngraph

@@ -1,27 +1,8 @@
-// Every op, by name: how graph files find the op of a node. Adding an op = one line here.
-#include <algorithm>
-
+// Every op, by name: how graph files find the op of a node. The list is RNNGRAPH_OPS in ops.h.
 #include <rnngraph/framework/op.h>
-
-#define RNNGRAPH_OPS(X) \
-  X(add)                \
-  X(concat)             \
-  X(matmul)             \
-  X(mean)               \
-  X(mul)                \
-  X(select)             \
-  X(sigmoid)            \
-  X(slice)              \
-  X(stack)              \
-  X(sub)                \
-  X(sum)                \
-  X(tanh)
+#include <rnngraph/ops/ops.h>
 
 namespace rnngraph {
-
-#define DECLARE_OP(name) const Op& name##_op();
-RNNGRAPH_OPS(DECLARE_OP)
-#undef DECLARE_OP
 
 std::vector<const Op*> all_ops() {
 #define LIST_OP(name) &name##_op(),

@@ -28,6 +28,17 @@ struct Select final : Op {
     std::copy_n(row.data(), out.numel(), out.data());
   }
 
+  // The gradient in row `index` of zeros. (grad() gathers the selects of one tensor, x[0] ...
+  // x[T-1], into one stack instead of adding T padded copies.)
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Shape& in = a.inputs[0].shape();
+    std::vector<int64_t> dims{1};
+    for (int64_t d : a.grad.shape().dims()) dims.push_back(d);
+    if (in.rank() == 1) dims = {1};  // a rank-1 input's row is [1] already
+    const Value row = reshape(a.grad, Shape(std::span<const int64_t>(dims)));
+    return {pad(row, 0, a.attrs.get("index", 0), in[0])};
+  }
+
   std::string_view color() const override { return "#dae8fc"; }
 };
 }  // namespace

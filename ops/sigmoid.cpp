@@ -1,4 +1,4 @@
-// sigmoid: 1 / (1 + e^-x), the gates of LSTM and GRU.
+// sigmoid: 1 / (1 + e^-x), the gates of LSTM and GRU. Gradient: grad_out * y * (1 - y).
 #include <cmath>
 
 #include <rnngraph/framework/op.h>
@@ -10,6 +10,10 @@ namespace {
 struct Sigmoid final : kernels::UnaryOp<Sigmoid> {
   std::string_view name() const override { return "sigmoid"; }
   static float apply(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Value& y = a.output;
+    return {a.grad * (y * (1.0f - y))};
+  }
 };
 }  // namespace
 

@@ -39,6 +39,12 @@ struct Slice final : Op {
       std::copy_n(src + o * in_row, out_row, out.data() + o * out_row);
   }
 
+  // The gradient back in its window, zeros elsewhere.
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const int axis = int(a.attrs.get("axis", 0));
+    return {pad(a.grad, axis, a.attrs.get("begin", 0), a.inputs[0].shape()[axis])};
+  }
+
   std::string_view color() const override { return "#dae8fc"; }
 };
 }  // namespace

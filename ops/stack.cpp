@@ -27,6 +27,13 @@ struct Stack final : Op {
     for (const Tensor& t : in) dst = std::copy_n(t.data(), t.numel(), dst);
   }
 
+  // Input i's gradient is the gradient's row i: a view.
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    std::vector<Value> grads;
+    for (std::size_t i = 0; i < a.inputs.size(); ++i) grads.push_back(select(a.grad, int64_t(i)));
+    return grads;
+  }
+
   std::string_view color() const override { return "#dae8fc"; }
 };
 }  // namespace

@@ -1,4 +1,4 @@
-// sub: a - b, broadcasting.
+// sub: a - b, broadcasting. Gradient: grad_out to a, -grad_out to b (each summed to its shape).
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
@@ -8,6 +8,9 @@ namespace {
 struct Sub final : kernels::BinaryOp<Sub> {
   std::string_view name() const override { return "sub"; }
   static float apply(float a, float b) { return a - b; }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    return {sum_to(a.grad, a.inputs[0].shape()), sum_to(-1.0f * a.grad, a.inputs[1].shape())};
+  }
 };
 }  // namespace
 

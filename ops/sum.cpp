@@ -8,6 +8,10 @@ namespace {
 struct Sum final : kernels::ReduceOp<Sum> {
   std::string_view name() const override { return "sum"; }
   static float finish(double total, int64_t) { return float(total); }
+  // Every input element contributed once: the gradient repeated over the input.
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    return {broadcast_to(a.grad, a.inputs[0].shape())};
+  }
 };
 }  // namespace
 

@@ -1,4 +1,4 @@
-// tanh: the RNN's activation and the LSTM's candidate layer.
+// tanh: the RNN's activation and the LSTM's candidate layer. Gradient: grad_out * (1 - y²).
 #include <cmath>
 
 #include <rnngraph/framework/op.h>
@@ -10,6 +10,10 @@ namespace {
 struct Tanh final : kernels::UnaryOp<Tanh> {
   std::string_view name() const override { return "tanh"; }
   static float apply(float x) { return std::tanh(x); }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    const Value& y = a.output;
+    return {a.grad * (1.0f - y * y)};
+  }
 };
 }  // namespace
 

@@ -15,16 +15,21 @@ void check_config(const std::string& name) {
   const Shape& xs = x.shape();
   const int64_t hidden = h0.shape()[1];
 
+  // The seed's W and b are the one-layer RNN's W_l0 and b_l0; its h0 [B, H] is h0[0].
   Graph g;
-  models::build_rnn(g, {.steps = xs[0], .batch = xs[1], .features = xs[2], .hidden = hidden});
-  BOOST_REQUIRE(g.param("W").shape() == w.shape());
-  std::copy_n(w.data(), w.numel(), g.param("W").data());
-  std::copy_n(b.data(), b.numel(), g.param("b").data());
+  models::build(g, {.cell = models::Cell::Rnn,
+                    .input_size = xs[2],
+                    .hidden_size = hidden,
+                    .steps = xs[0],
+                    .batch = xs[1]});
+  BOOST_REQUIRE(g.param("W_l0").shape() == w.shape());
+  std::copy_n(w.data(), w.numel(), g.param("W_l0").data());
+  std::copy_n(b.data(), b.numel(), g.param("b_l0").data());
 
   Executor run(g);
-  const Results& out = run({{"x", x}, {"h0", h0}});
-  check_close(out["h"], load("hs"), 1e-5f);
-  check_close(out["h_last"], load("h_last"), 1e-5f);
+  const Results& out = run({{"x", x}, {"h0", h0.reshaped({1, xs[1], hidden})}});
+  check_close(out["y"], load("hs"), 1e-5f);
+  check_close(out["h_n"], load("h_last").reshaped({1, xs[1], hidden}), 1e-5f);
 }
 }  // namespace
 
@@ -51,9 +56,9 @@ BOOST_AUTO_TEST_CASE(one_step_by_hand) {
 
 BOOST_AUTO_TEST_CASE(unrolled_graph_has_the_seed_structure) {
   Graph g;
-  models::build_rnn(g, {.steps = 3, .batch = 1, .features = 2, .hidden = 5});
-  BOOST_CHECK(g.param("W").shape() == Shape({7, 5}));  // (hidden + features) × hidden
-  BOOST_CHECK(g.param("b").shape() == Shape({1, 5}));
+  models::build(g, {.cell = models::Cell::Rnn, .input_size = 2, .hidden_size = 5, .steps = 3});
+  BOOST_CHECK(g.param("W_l0").shape() == Shape({7, 5}));  // (hidden + features) × hidden
+  BOOST_CHECK(g.param("b_l0").shape() == Shape({1, 5}));
   int per_op[4] = {0, 0, 0, 0};
   for (const Node& n : g.nodes()) {
     if (n.kind != NodeKind::Op) continue;
@@ -62,7 +67,10 @@ BOOST_AUTO_TEST_CASE(unrolled_graph_has_the_seed_structure) {
     per_op[1] += op == "matmul";
     per_op[2] += op == "add";
     per_op[3] += op == "tanh";
-    if (op != "stack") BOOST_CHECK(n.scope.rfind("step", 0) == 0);  // every step op is scoped
+    if (op != "stack" && op != "select") {  // every step op is placed at its step
+      BOOST_CHECK(n.scope.rfind("step", 0) == 0);
+      BOOST_CHECK(n.step >= 0 && n.step < 3);
+    }
   }
   for (int count : per_op) BOOST_CHECK_EQUAL(count, 3);
 }

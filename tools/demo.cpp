@@ -63,16 +63,17 @@ int demo_main(const std::vector<std::string>& argv) {
 
   // The seed's RNN, its weights drawn like np.random.randn.
   Graph rnn;
-  models::build_rnn(rnn, {.steps = time_steps, .batch = 1, .features = n_features, .hidden = s});
-  init::normal(0, 1, 2024).apply(rnn.param("W"));
+  models::build(rnn, {.input_size = n_features, .hidden_size = s, .steps = time_steps});
+  init::normal(0, 1, 2024).apply(rnn.param("W_l0"));  // the seed's W; its b stays 0
+  rnn.param("b_l0").fill(0);
   Executor run_rnn(rnn);
-  const Results& r = run_rnn({{"x", x}, {"h0", Tensor({1, s})}});
+  const Results& r = run_rnn({{"x", x}, {"h0", Tensor({1, 1, s})}});
   fmt::print(
       "seed RNN: h_t = tanh(concat([h_(t-1), x_t]) . W + b), s = {}, n_features = {}, T = {}, h0 = "
       "0\n",
       s, n_features, time_steps);
   print_rows("x", x);
-  print_rows("h", r["h"]);
+  print_rows("h", r["y"]);
 
   // The textbook LSTM: forget, input, output gates and the tanh layer on concat([h, x]).
   Graph lstm;

@@ -24,17 +24,45 @@ NodeKind kind_from_string(std::string_view name) {
   throw FormatError(fmt::format("unknown node kind '{}'", name));
 }
 
-// Re-enters a node's scope path ("step3/layer0") for the nodes the loader recreates.
-std::vector<Graph::ScopeGuard> enter_scope(Graph& g, const std::string& path) {
-  std::vector<Graph::ScopeGuard> guards;
+// Files written before placements were stored: the step and layer from the scope's
+// "step<t>" and "layer<k>" segments, which is how those files were built.
+int legacy_index(const std::string& scope, std::string_view prefix) {
   std::size_t at = 0;
-  while (at < path.size()) {
-    std::size_t slash = path.find('/', at);
-    if (slash == std::string::npos) slash = path.size();
-    guards.push_back(g.scope(std::string_view(path).substr(at, slash - at)));
+  while (at <= scope.size()) {
+    std::size_t slash = scope.find('/', at);
+    if (slash == std::string::npos) slash = scope.size();
+    const std::string_view seg = std::string_view(scope).substr(at, slash - at);
+    if (seg.starts_with(prefix) && seg.size() > prefix.size() && seg.size() - prefix.size() < 10 &&
+        std::all_of(seg.begin() + prefix.size(), seg.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::stoi(std::string(seg.substr(prefix.size())));
     at = slash + 1;
   }
-  return guards;
+  return -1;
+}
+
+json attrs_json(const Attrs& attrs) {
+  json j = json::object();
+  for (const auto& [key, value] : attrs.ints) j[key] = value;
+  for (const auto& [key, value] : attrs.floats) j[key] = value;
+  for (const auto& [key, value] : attrs.lists) j[key] = value;
+  return j;
+}
+
+// JSON integers, floats and integer arrays become the three kinds of attribute.
+Attrs read_attrs(const json& j) {
+  if (!j.is_object()) throw FormatError("\"attrs\" is not an object");
+  Attrs attrs;
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_number_integer())
+      attrs.ints[key] = value.get<int64_t>();
+    else if (value.is_number_float())
+      attrs.floats[key] = value.get<double>();
+    else if (value.is_array())
+      attrs.lists[key] = value.get<std::vector<int64_t>>();
+    else
+      throw FormatError(fmt::format("attribute '{}' is neither a number nor a list", key));
+  }
+  return attrs;
 }
 
 // "g.json node 7" while reading nodes, "g.json" otherwise.
@@ -63,23 +91,27 @@ std::filesystem::path parameters_path(const std::filesystem::path& graph_path) {
 }
 
 void save_graph(const Graph& graph, const std::filesystem::path& path,
-                const std::map<std::string, std::string, std::less<>>& meta) {
+                const std::map<std::string, std::string, std::less<>>& meta,
+                const TensorMap& extra) {
   json nodes = json::array();
-  TensorMap data;
+  TensorMap data = extra;
   for (const Node& n : graph.nodes()) {
     json j = {{"id", n.id},
               {"kind", to_string(n.kind)},
               {"name", n.name},
               {"scope", n.scope},
               {"shape", shape_json(n.shape)}};
+    if (n.step >= 0) j["step"] = n.step;
+    if (n.layer >= 0) j["layer"] = n.layer;
+    if (n.backward) j["backward"] = true;
     if (n.kind == NodeKind::Op) {
       j["op"] = n.op->name();
       j["inputs"] = n.inputs;
-      j["attrs"] = json::object();
-      for (const auto& [key, value] : n.attrs.ints) j["attrs"][key] = value;
+      j["attrs"] = attrs_json(n.attrs);
     }
     if (n.kind == NodeKind::Parameter || n.kind == NodeKind::Constant)
-      data.emplace(n.name, n.value);
+      if (!data.emplace(n.name, n.value).second)
+        throw GraphError(fmt::format("'{}' is both a node and an extra tensor", n.name));
     nodes.push_back(std::move(j));
   }
   json outputs = json::array();
@@ -146,28 +178,30 @@ GraphFile load_graph(const std::filesystem::path& path) {
       if (j.at("id").get<int>() != current)
         throw FormatError(fmt::format("node ids must count up from 0; found {} at position {}",
                                       j.at("id").dump(), current));
-      const NodeKind kind = kind_from_string(j.at("kind").get<std::string>());
-      const Shape shape = read_shape(j.at("shape"));
-      const std::string name = j.at("name").get<std::string>();
-      auto scope = enter_scope(g, j.value("scope", ""));
-      Value v;
-      switch (kind) {
+      NodeSpec spec;
+      spec.kind = kind_from_string(j.at("kind").get<std::string>());
+      spec.shape = read_shape(j.at("shape"));
+      spec.name = j.at("name").get<std::string>();
+      Placement& at = spec.placement;
+      at.scope = j.value("scope", "");
+      at.step = j.contains("step") ? j["step"].get<int>() : legacy_index(at.scope, "step");
+      at.layer = j.contains("layer") ? j["layer"].get<int>() : legacy_index(at.scope, "layer");
+      at.backward = j.value("backward", false);
+      if (at.step < -1 || at.layer < -1) throw FormatError("step and layer are -1 or more");
+      std::vector<Value> inputs;
+      switch (spec.kind) {
         case NodeKind::Input:
-          v = g.input(name, shape);
           break;
-        case NodeKind::Parameter: {
-          const Tensor data = tensor(name, shape);  // before allocating: the file backs the shape
-          v = g.parameter(name, shape);
-          std::copy_n(data.data(), shape.numel(), g.param(name).data());
-        } break;
+        case NodeKind::Parameter:
         case NodeKind::Constant:
-          v = g.constant(name, tensor(name, shape).clone());
+          // The file's tensor, whose size backs the shape: nothing is allocated from a shape
+          // the data does not back.
+          spec.value = tensor(spec.name, spec.shape);
           break;
         case NodeKind::Op: {
           const std::string op_name = j.at("op").get<std::string>();
-          const Op* op = find_op(op_name);
-          if (!op) throw FormatError(fmt::format("unknown op '{}'", op_name));
-          std::vector<Value> inputs;
+          spec.op = find_op(op_name);
+          if (!spec.op) throw FormatError(fmt::format("unknown op '{}'", op_name));
           for (const json& in : j.at("inputs")) {
             const int id = in.get<int>();
             if (id < 0 || id >= int(nodes.size()))
@@ -176,16 +210,14 @@ GraphFile load_graph(const std::filesystem::path& path) {
               throw FormatError(fmt::format("input {} is not an earlier node (a cycle)", id));
             inputs.emplace_back(g, id);
           }
-          Attrs attrs;
-          const json attr_json = j.value("attrs", json::object());
-          for (const auto& [key, value] : attr_json.items()) attrs.ints[key] = value.get<int64_t>();
-          v = g.apply(*op, inputs, std::move(attrs));
+          spec.attrs = read_attrs(j.value("attrs", json::object()));
           break;
         }
       }
-      if (!(v.shape() == shape))
+      const Value v = g.add(spec, inputs);
+      if (!(v.shape() == spec.shape))
         throw FormatError(
-            fmt::format("the file says {}, the op gives {}", shape.str(), v.shape().str()));
+            fmt::format("the file says {}, the op gives {}", spec.shape.str(), v.shape().str()));
     }
     current = -1;
     for (const json& o : doc.at("outputs")) {
@@ -195,6 +227,8 @@ GraphFile load_graph(const std::filesystem::path& path) {
             fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
       g.output(o.at("name").get<std::string>(), Value(g, id));
     }
+    for (const auto& [name, t] : tensors)
+      if (!g.contains(name)) file.extra.emplace(name, t);
   } catch (const json::exception& e) {
     throw FormatError(fmt::format("{}: malformed ({})", at(where, current), e.what()));
   } catch (const FormatError& e) {

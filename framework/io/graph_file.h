@@ -20,6 +20,7 @@
 #include <string>
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/io/safetensors.h>
 
 namespace rnngraph::io {
 
@@ -27,14 +28,17 @@ inline constexpr int kGraphFormatVersion = 1;
 
 struct GraphFile {
   std::unique_ptr<Graph> graph;
-  std::map<std::string, std::string, std::less<>> meta;  // free-form facts (cell, sizes, ...)
+  std::map<std::string, std::string, std::less<>> meta;  // the recipe and free-form facts
+  TensorMap extra;  // tensors of the safetensors file that are not nodes (optimizer state)
 };
 
 std::filesystem::path parameters_path(const std::filesystem::path& graph_path);
 
-// Writes the JSON and its safetensors file; on failure neither is left behind.
+// Writes the JSON and its safetensors file (the parameters and constants, plus `extra`, such as a
+// trainer's "optim/..." state); on failure neither is left behind.
 void save_graph(const Graph& graph, const std::filesystem::path& path,
-                const std::map<std::string, std::string, std::less<>>& meta = {});
+                const std::map<std::string, std::string, std::less<>>& meta = {},
+                const TensorMap& extra = {});
 GraphFile load_graph(const std::filesystem::path& path);
 
 }  // namespace rnngraph::io

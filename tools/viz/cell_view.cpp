@@ -40,10 +40,7 @@ std::string symbol(const Node& n) {
 Diagram cell_view(const Graph& g, const Options& options) {
   const Steps steps = find_steps(g);
   const auto readers = consumers(g);
-  auto in_cell = [&](int id) {
-    const std::string& scope = g.node(id).scope;
-    return steps.of[id] == 0 && (scope == "step0" || scope.starts_with("step0/layer0"));
-  };
+  auto in_cell = [&](int id) { return steps.of[id] == 0 && g.node(id).layer <= 0; };
   std::map<int, int> recurrence;  // state input → its producer, for this layer only
   for (const auto& [state, producer] : find_recurrence(g, steps))
     if (in_cell(producer)) recurrence[state] = producer;

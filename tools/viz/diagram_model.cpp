@@ -175,30 +175,26 @@ Steps find_steps(const Graph& g) {
   Steps s;
   s.of.assign(g.size(), -1);
   for (const Node& n : g.nodes()) {
-    if (!n.scope.starts_with("step")) continue;
-    const std::string_view digits = std::string_view(n.scope).substr(4);
-    int t = -1;
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t);
-    if (ec != std::errc() || (end != digits.data() + digits.size() && *end != '/')) continue;
-    s.of[n.id] = t;
-    s.count = std::max(s.count, t + 1);
+    if (n.step < 0 || n.backward) continue;
+    s.of[n.id] = n.step;
+    s.count = std::max(s.count, n.step + 1);
   }
   return s;
 }
 
 std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
+  // Steps 0 and 1 are built alike: the k-th node placed at step 1 mirrors the k-th of step 0.
+  std::vector<int> step0, step1;
+  for (const Node& n : g.nodes()) {
+    if (steps.of[n.id] == 0) step0.push_back(n.id);
+    if (steps.of[n.id] == 1) step1.push_back(n.id);
+  }
   std::map<int, int> state;
-  auto first = [&](int t) {
-    for (const Node& n : g.nodes())
-      if (steps.of[n.id] == t) return n.id;
-    return -1;
-  };
-  const int first0 = first(0), first1 = first(1);
-  if (first0 < 0 || first1 < 0) return state;
-  const int offset = first1 - first0;  // step 1 repeats step 0's nodes, this many ids later
-  for (const Node& q : g.nodes()) {
-    if (steps.of[q.id] != 1 || q.kind != NodeKind::Op) continue;
-    const Node& q0 = g.node(q.id - offset);
+  if (step0.empty() || step0.size() != step1.size()) return state;
+  for (std::size_t k = 0; k < step1.size(); ++k) {
+    const Node& q = g.node(step1[k]);
+    if (q.kind != NodeKind::Op) continue;
+    const Node& q0 = g.node(step0[k]);
     if (steps.of[q0.id] != 0 || q0.op != q.op || q0.inputs.size() != q.inputs.size()) continue;
     for (std::size_t i = 0; i < q.inputs.size(); ++i) {
       const int p = q.inputs[i], e = q0.inputs[i];

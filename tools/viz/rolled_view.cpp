@@ -22,7 +22,7 @@ Diagram rolled_view(const Graph& g, const Options& options) {
   const std::map<int, int> recurrence = find_recurrence(g, steps);
   bool layered = false;
   for (const Node& n : g.nodes())
-    layered |= steps.of[n.id] == 0 && n.scope.find("/layer") != std::string::npos;
+    layered |= steps.of[n.id] == 0 && n.layer >= 0;
 
   Diagram d;
   d.title = options.title;

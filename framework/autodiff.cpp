@@ -1,0 +1,141 @@
+#include <rnngraph/framework/autodiff.h>
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+
+namespace {
+
+// The gradient flowing into each forward node, summed as contributions arrive so that only the
+// running sum stays alive (a weight shared by 500 steps never holds 500 partial gradients).
+class Accumulator {
+ public:
+  explicit Accumulator(std::size_t n) : total_(n), rows_(n) {}
+
+  void add(int id, const Value& g) { total_[id] = total_[id] ? total_[id] + g : g; }
+
+  // Gradients of x[t]: kept per row and stacked once when x is reached, instead of T padded
+  // copies of x added together (T² work for a sequence's input).
+  void add_row(int id, int64_t row, const Value& g) {
+    auto [it, fresh] = rows_[id].emplace(row, g);
+    if (!fresh) it->second = it->second + g;
+  }
+
+  // The complete gradient of `id` (all its consumers have been visited), or an empty Value.
+  Value take(Graph& g, int id) {
+    if (!rows_[id].empty()) {
+      const Shape shape = g.node(id).shape;
+      const Shape row_shape = shape.drop_first();
+      Value zeros;
+      std::vector<Value> rows;
+      for (int64_t t = 0; t < shape[0]; ++t) {
+        auto it = rows_[id].find(t);
+        if (it != rows_[id].end()) {
+          rows.push_back(it->second);
+          continue;
+        }
+        if (!zeros) zeros = g.constant(fmt::format("zeros_{}", g.size()), Tensor(row_shape));
+        rows.push_back(zeros);
+      }
+      Value stacked = reshape(stack(rows), shape);  // a rank-1 x stacks to [T, 1]
+      add(id, stacked);
+      rows_[id].clear();
+    }
+    return total_[id];
+  }
+
+ private:
+  std::vector<Value> total_;
+  std::vector<std::map<int64_t, Value>> rows_;
+};
+
+}  // namespace
+
+std::vector<Value> parameter_values(Graph& g) {
+  std::vector<Value> out;
+  for (int id : g.parameters()) out.emplace_back(g, id);
+  return out;
+}
+
+std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
+  Graph& g = loss.graph();
+  if (loss.shape().numel() != 1)
+    throw GraphError(fmt::format("grad: the loss '{}' must hold one value, it is {}",
+                                 loss.node().path(), loss.shape().str()));
+  for (const Value& w : wrt)
+    if (&w.graph() != &g) throw GraphError("grad: a wrt value belongs to another graph");
+
+  const int n = int(g.size());  // the forward graph: nodes appended from here on are backward
+  // Only nodes on a path from some wrt to the loss need a gradient.
+  std::vector<char> from_wrt(std::size_t(n), 0), to_loss(std::size_t(n), 0);
+  for (const Value& w : wrt) from_wrt[w.id()] = 1;
+  for (int id = 0; id < n; ++id)
+    for (int in : g.node(id).inputs) from_wrt[id] |= from_wrt[in];
+  to_loss[loss.id()] = 1;
+  for (int id = loss.id(); id >= 0; --id)
+    if (to_loss[id])
+      for (int in : g.node(id).inputs) to_loss[in] = 1;
+
+  Accumulator acc{std::size_t(n)};
+  {
+    auto at = g.place({.scope = loss.node().scope, .backward = true});
+    acc.add(loss.id(), g.constant(fmt::format("grad_seed_{}", n), [&] {
+      Tensor one(loss.shape());
+      one.fill(1);
+      return one;
+    }()));
+  }
+  std::vector<Value> totals{std::size_t(n)};
+  for (int id = loss.id(); id >= 0; --id) {
+    if (!from_wrt[id] || !to_loss[id]) continue;
+    Placement placement = g.node(id).placement();
+    placement.backward = true;
+    auto at = g.place(placement);
+    const Value total = acc.take(g, id);
+    totals[id] = total;
+    if (!total || g.node(id).kind != NodeKind::Op) continue;
+
+    // Copies, not references: the vjp appends nodes, which may move the node storage.
+    const Node& node = g.node(id);
+    VjpArgs args{{}, Value(g, id), total, node.attrs};
+    for (int in : node.inputs) args.inputs.emplace_back(g, in);
+    const Op& op = *node.op;
+    if (&op == &select_op()) {
+      const int base = args.inputs[0].id();
+      if (from_wrt[base]) acc.add_row(base, args.attrs.get("index", 0), total);
+      continue;
+    }
+    const std::vector<Value> grads = op.vjp(args);
+    if (grads.size() != args.inputs.size())
+      throw GraphError(fmt::format("{} ({}): vjp gave {} gradients for {} inputs",
+                                   g.node(id).path(), op.name(), grads.size(), args.inputs.size()));
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      const int in = args.inputs[i].id();
+      if (!grads[i] || !from_wrt[in]) continue;
+      if (!(grads[i].shape() == args.inputs[i].shape()))
+        throw GraphError(fmt::format("{} ({}): vjp gave a {} gradient for input {} of shape {}",
+                                     g.node(id).path(), op.name(), grads[i].shape().str(), i,
+                                     args.inputs[i].shape().str()));
+      acc.add(in, grads[i]);
+    }
+  }
+
+  std::vector<Value> out;
+  for (const Value& w : wrt) {
+    Value gw = w.id() < n ? totals[w.id()] : Value();
+    if (!gw) {
+      auto at = g.place({.backward = true});
+      gw = g.constant(fmt::format("zero_grad_{}", g.size()), Tensor(w.shape()));
+    }
+    g.output("grad/" + w.node().name, gw);
+    out.push_back(gw);
+  }
+  return out;
+}
+
+}  // namespace rnngraph

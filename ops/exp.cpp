@@ -1,0 +1,22 @@
+// exp: e^x (softmax and cross-entropy). Gradient: grad_out * y.
+#include <cmath>
+
+#include <rnngraph/framework/op.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph {
+namespace {
+struct Exp final : kernels::UnaryOp<Exp> {
+  std::string_view name() const override { return "exp"; }
+  static float apply(float x) { return std::exp(x); }
+  std::vector<Value> vjp(const VjpArgs& a) const override { return {a.grad * a.output}; }
+};
+}  // namespace
+
+const Op& exp_op() {
+  static const Exp op;
+  return op;
+}
+Value exp(const Value& x) { return x.graph().apply(exp_op(), {x}); }
+}  // namespace rnngraph
