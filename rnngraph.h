@@ -15,7 +15,10 @@
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/gru.h>
 #include <rnngraph/models/lstm.h>
+#include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>
+#include <rnngraph/models/optim.h>
 #include <rnngraph/models/rnn.h>
 #include <rnngraph/models/torch_state.h>
+#include <rnngraph/models/training.h>
 #include <rnngraph/ops/ops.h>

@@ -54,9 +54,15 @@ void move_block(bool to_torch, float* theirs, int64_t cols, int64_t gate, float*
     }
 }
 
+// Import: PyTorch's tensors into ours. Export: ours into PyTorch's, the summed bias in bias_ih
+// and zeros in bias_hh. Gradient: our gradients into PyTorch's, where b = b_ih + b_hh gives both
+// biases the gradient of b.
+enum class Mode { Import, Export, Gradient };
+
 // One layer in either direction; `ours(name)` gives our parameter's data.
 template <class Ours>
-void map_layer(bool to_torch, Cell cell, const TorchLayer& t, Ours ours) {
+void map_layer(Mode mode, Cell cell, const TorchLayer& t, Ours ours) {
+  const bool to_torch = mode != Mode::Import;
   const int64_t H = t.H;
   for (const Gate& gate : concat_gates(cell)) {
     float* W = ours(gate.W);
@@ -66,7 +72,7 @@ void map_layer(bool to_torch, Cell cell, const TorchLayer& t, Ours ours) {
     for (int64_t c = 0; c < H; ++c) {
       const int64_t k = gate.index * H + c;
       if (to_torch)
-        t.b_ih[k] = b[c], t.b_hh[k] = 0;
+        t.b_ih[k] = b[c], t.b_hh[k] = mode == Mode::Gradient ? b[c] : 0;
       else
         b[c] = t.b_ih[k] + t.b_hh[k];
     }
@@ -89,9 +95,9 @@ std::string torch_name(std::string_view base, int64_t layer) {
 }
 
 // Maps every layer in one direction. `torch(name, shape, input_size)` gives the data of
-// PyTorch's tensor `name` (checked on import, created on export).
-template <class TorchTensor>
-void map_layers(bool to_torch, const Graph& g, const Config& c, TorchTensor torch) {
+// PyTorch's tensor `name` (checked on import, created on export); `ours(name)` ours.
+template <class TorchTensor, class Ours>
+void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
   const int64_t G = gate_count(c.cell), H = c.hidden_size;
   for (int64_t k = 0; k < c.layers; ++k) {
     const int64_t in = k == 0 ? c.input_size : H;
@@ -104,8 +110,7 @@ void map_layers(bool to_torch, const Graph& g, const Config& c, TorchTensor torc
                        tensor("bias_hh", {G * H}),
                        in,
                        H};
-    map_layer(to_torch, c.cell, t,
-              [&](std::string_view base) { return g.param(torch_name(base, k)).data(); });
+    map_layer(mode, c.cell, t, [&](std::string_view base) { return ours(torch_name(base, k)); });
   }
 }
 
@@ -115,7 +120,8 @@ bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_
 
 void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
   std::set<std::string, std::less<>> used;
-  map_layers(false, g, c, [&](const std::string& name, const Shape& shape, int64_t in) {
+  auto ours = [&](const std::string& name) { return g.param(name).data(); };
+  map_layers(Mode::Import, c, [&](const std::string& name, const Shape& shape, int64_t in) {
     auto it = state.find(name);
     if (it == state.end())
       throw FormatError(
@@ -127,7 +133,7 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
           to_string(c.cell), name, it->second.shape().str(), shape.str(), in, c.hidden_size));
     used.insert(name);
     return it->second.data();
-  });
+  }, ours);
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(
@@ -138,9 +144,27 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
 
 io::TensorMap torch_state(const Graph& g, const Config& c) {
   io::TensorMap out;
-  map_layers(true, g, c, [&](const std::string& name, const Shape& shape, int64_t) {
-    return out.emplace(name, Tensor(shape)).first->second.data();
-  });
+  map_layers(
+      Mode::Export, c,
+      [&](const std::string& name, const Shape& shape, int64_t) {
+        return out.emplace(name, Tensor(shape)).first->second.data();
+      },
+      [&](const std::string& name) { return g.param(name).data(); });
+  return out;
+}
+
+io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
+  io::TensorMap out;
+  map_layers(
+      Mode::Gradient, c,
+      [&](const std::string& name, const Shape& shape, int64_t) {
+        return out.emplace(name, Tensor(shape)).first->second.data();
+      },
+      [&](const std::string& name) {
+        auto it = grads.find(name);
+        if (it == grads.end()) throw GraphError(fmt::format("no gradient of '{}'", name));
+        return it->second.data();
+      });
   return out;
 }
 

@@ -17,9 +17,11 @@ struct BroadcastTo final : Op {
     return target;
   }
 
-  // The broadcasting loop of the binary ops, with the second operand ignored.
+  // The broadcasting loop of the binary ops, against a zero scalar.
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
-    kernels::binary(in[0], in[0], out, [](float a, float) { return a; });
+    const float zero = 0;
+    const Tensor scalar = Tensor::view({1}, const_cast<float*>(&zero));
+    kernels::binary(in[0], scalar, out, [](float a, float) { return a; });
   }
 
   std::vector<Value> vjp(const VjpArgs& a) const override {

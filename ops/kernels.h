@@ -57,12 +57,12 @@ void binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
     for (int64_t i = 0; i < n; ++i) y[i] = f(pa[i], pb[i]);
     return;
   }
-  if (b.numel() == 1) {
+  if (b.numel() == 1 && a.numel() == n) {
     const float s = pb[0];
     for (int64_t i = 0; i < n; ++i) y[i] = f(pa[i], s);
     return;
   }
-  if (a.numel() == 1) {
+  if (a.numel() == 1 && b.numel() == n) {
     const float s = pa[0];
     for (int64_t i = 0; i < n; ++i) y[i] = f(s, pb[i]);
     return;

@@ -1,0 +1,222 @@
+#include <rnngraph/models/training.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/autodiff.h>
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/io/files.h>
+#include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/models/losses.h>
+#include <rnngraph/models/torch_state.h>
+
+namespace rnngraph::models {
+
+std::string_view to_string(Task task) { return task == Task::Sine ? "sine" : "text"; }
+
+Task task_from_string(std::string_view name) {
+  for (Task t : {Task::Sine, Task::Text})
+    if (to_string(t) == name) return t;
+  throw GraphError(fmt::format("unknown task '{}' (expected sine or text)", name));
+}
+
+std::string alphabet(std::string_view text) {
+  std::array<bool, 256> seen{};
+  for (unsigned char c : text) seen[c] = true;
+  std::string out;
+  for (int c = 0; c < 256; ++c)
+    if (seen[std::size_t(c)]) out += char(c);
+  return out;
+}
+
+namespace {
+
+// The text task's streams: B segments of the corpus, each read in chunks of T (+1 for targets).
+struct Streams {
+  int64_t segment, chunks;
+};
+Streams streams(int64_t characters, int64_t T, int64_t B) {
+  const int64_t segment = characters / B;
+  return {segment, segment > 0 ? (segment - 1) / T : 0};
+}
+
+double meta_number(const Recipe& meta, std::string_view key) {
+  auto it = meta.find(key);
+  if (it == meta.end()) throw FormatError(fmt::format("the training checkpoint has no '{}'", key));
+  double v = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || !std::isfinite(v))
+    throw FormatError(fmt::format("the training checkpoint's '{}' is not a number", key));
+  return v;
+}
+
+void copy_into(const Tensor& to, const Tensor& from) {
+  std::copy_n(from.data(), to.numel(), to.data());
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainConfig& c) : config_(c) {
+  if (c.iterations < 1 || c.steps < 1 || c.batch < 1 || c.hidden_size < 1 || c.layers < 1)
+    throw GraphError("train: iterations, steps, batch, hidden size and layers must be at least 1");
+  if (!(c.lr > 0) || !(c.clip >= 0) || !std::isfinite(c.lr) || !std::isfinite(c.clip))
+    throw GraphError(fmt::format("train: the learning rate must be above 0 and the clip norm 0 or "
+                                 "more (got {} and {})",
+                                 c.lr, c.clip));
+  model_ = {.cell = c.cell,
+            .input_size = 1,
+            .hidden_size = c.hidden_size,
+            .steps = c.steps,
+            .batch = c.batch,
+            .layers = c.layers,
+            .seed = c.seed,
+            .output_size = 1};
+  if (c.task == Task::Text) {
+    corpus_ = io::read_file(c.text);
+    const std::string symbols = alphabet(corpus_);
+    if (streams(int64_t(corpus_.size()), c.steps, c.batch).chunks < 1)
+      throw GraphError(fmt::format("train: '{}' has {} characters, too few for {} streams of {} + 1",
+                                   c.text.string(), corpus_.size(), c.batch, c.steps));
+    std::array<float, 256> id_of{};
+    for (std::size_t k = 0; k < symbols.size(); ++k) id_of[uint8_t(symbols[k])] = float(k);
+    for (unsigned char ch : corpus_) ids_.push_back(id_of[ch]);
+    const int64_t V = int64_t(symbols.size());
+    model_.tokens = TokenInput::OneHot;
+    model_.vocab_size = model_.input_size = model_.output_size = V;
+    model_.vocabulary = symbols;
+  }
+
+  graph_ = std::make_unique<Graph>();
+  Graph& g = *graph_;
+  const Outputs out = build(g, model_);
+  const Value loss = c.task == Task::Sine
+                         ? mse_loss(out.y, g.input("target", out.y.shape()))
+                         : cross_entropy(out.y, g.input("targets", {c.steps, c.batch}));
+  g.output("loss", loss);
+  grad(loss, parameter_values(g));
+  run_ = std::make_unique<Executor>(g);
+
+  if (c.optimizer == "adam")
+    optimizer_ = std::make_unique<Adam>(graph_parameters(g), AdamOptions{.lr = c.lr});
+  else if (c.optimizer == "sgd")
+    optimizer_ = std::make_unique<Sgd>(graph_parameters(g), SgdOptions{.lr = c.lr});
+  else
+    throw GraphError(fmt::format("unknown optimizer '{}' (expected adam or sgd)", c.optimizer));
+
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input) feeds_.emplace(n.name, Tensor(n.shape));  // zeros
+}
+
+void Trainer::make_batch() {
+  const int64_t T = config_.steps, B = config_.batch;
+  if (config_.task == Task::Sine) {
+    // Each iteration's waves come from its own seed, so a resumed run sees the same data.
+    std::mt19937_64 rng(config_.seed * 1000003 + uint64_t(iteration_) + 1);
+    auto unit = [&] { return float(rng() >> 40) * (1.0f / 16777216.0f); };
+    float *x = feeds_.at("x").data(), *target = feeds_.at("target").data();
+    for (int64_t b = 0; b < B; ++b) {
+      const float omega = 0.1f + 0.3f * unit(), phi = 2 * std::numbers::pi_v<float> * unit();
+      for (int64_t t = 0; t < T; ++t) {
+        x[t * B + b] = std::sin(omega * float(t) + phi);
+        target[t * B + b] = std::sin(omega * float(t + 1) + phi);
+      }
+    }
+    return;
+  }
+  const Streams s = streams(int64_t(ids_.size()), T, B);
+  const int64_t chunk = iteration_ % s.chunks;
+  if (chunk == 0)  // the streams start (again) from their beginnings, and so does the state
+    for (const char* state : {"h0", "c0"})
+      if (feeds_.contains(state)) feeds_.at(state).fill(0);
+  float *tokens = feeds_.at("tokens").data(), *targets = feeds_.at("targets").data();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t at = b * s.segment + chunk * T + t;
+      tokens[t * B + b] = ids_[std::size_t(at)];
+      targets[t * B + b] = ids_[std::size_t(at + 1)];
+    }
+}
+
+float Trainer::step() {
+  make_batch();
+  const Results& r = run_->run(feeds_);
+  const float loss = r["loss"].values()[0];
+  grads_.clear();
+  for (const auto& [name, p] : optimizer_->parameters()) grads_.push_back(r["grad/" + name]);
+  if (config_.clip > 0) clip_grad_norm(grads_, float(config_.clip));
+  optimizer_->step(grads_);
+  if (config_.task == Task::Text) {  // truncated BPTT: this chunk's final state starts the next
+    copy_into(feeds_.at("h0"), r["h_n"]);
+    if (feeds_.contains("c0")) copy_into(feeds_.at("c0"), r["c_n"]);
+  }
+  ++iteration_;
+  return loss;
+}
+
+void Trainer::save(const std::filesystem::path& path) const {
+  Graph model;
+  build(model, model_);
+  load_parameters(model, parameters(*graph_));
+  Recipe meta = recipe(model_);
+  meta["task"] = std::string(to_string(config_.task));
+  meta["iteration"] = std::to_string(iteration_);
+  meta["iterations"] = std::to_string(config_.iterations);
+  meta["optimizer"] = config_.optimizer;
+  meta["lr"] = fmt::format("{}", config_.lr);  // shortest form that reads back exactly
+  meta["clip"] = fmt::format("{}", config_.clip);
+  if (config_.task == Task::Text) meta["text"] = config_.text.string();
+  io::TensorMap extra = optimizer_->state();
+  for (const char* state : {"h0", "c0"})
+    if (feeds_.contains(state)) extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
+  io::save_graph(model, path, meta, extra);
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
+                                         std::optional<int64_t> iterations,
+                                         std::optional<std::filesystem::path> text) {
+  const io::GraphFile file = io::load_graph(path);
+  if (!file.meta.contains("task"))
+    throw FormatError(fmt::format("{}: not a training checkpoint (no task in its recipe)",
+                                  path.string()));
+  const Config m = config_from_recipe(file.meta);
+  TrainConfig c{.task = task_from_string(file.meta.at("task")),
+                .cell = m.cell,
+                .hidden_size = m.hidden_size,
+                .layers = m.layers,
+                .steps = m.steps,
+                .batch = m.batch,
+                .iterations = iterations.value_or(int64_t(meta_number(file.meta, "iterations"))),
+                .optimizer = file.meta.contains("optimizer") ? file.meta.at("optimizer") : "",
+                .lr = meta_number(file.meta, "lr"),
+                .clip = meta_number(file.meta, "clip"),
+                .seed = m.seed};
+  if (c.task == Task::Text)
+    c.text = text ? *text : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");
+  auto trainer = std::make_unique<Trainer>(c);
+  if (trainer->model_.vocabulary != m.vocabulary)
+    throw FormatError(fmt::format("{}: the text's alphabet differs from the checkpoint's",
+                                  path.string()));
+  load_parameters(*trainer->graph_, parameters(*file.graph));
+  trainer->optimizer_->load_state(file.extra);
+  for (const char* state : {"h0", "c0"})
+    if (auto it = file.extra.find(fmt::format("optim/carry/{}", state)); it != file.extra.end()) {
+      const Tensor& to = trainer->feeds_.at(state);
+      if (!(it->second.shape() == to.shape()))
+        throw FormatError(fmt::format("{}: the carried state '{}' is {}, expected {}",
+                                      path.string(), state, it->second.shape().str(),
+                                      to.shape().str()));
+      copy_into(to, it->second);
+    }
+  trainer->iteration_ = int64_t(meta_number(file.meta, "iteration"));
+  if (trainer->iteration_ != trainer->optimizer_->steps() || trainer->iteration_ < 0)
+    throw FormatError(fmt::format("{}: iteration {} disagrees with the optimizer's {} steps",
+                                  path.string(), trainer->iteration_, trainer->optimizer_->steps()));
+  return trainer;
+}
+
+}  // namespace rnngraph::models

@@ -1,0 +1,85 @@
+// Training tasks end to end: data, the model with its loss and backward graph planned once,
+// clipping, the optimizer, truncated BPTT, and checkpoints that are ordinary model files.
+//
+//   sine  next-step prediction of sine waves: x_t = sin(ω·t + φ), target x_{t+1}, with ω and φ
+//         drawn per sequence and iteration; a linear output layer; MSE.
+//   text  a character-level language model on a text file: one-hot characters in, logits over
+//         the file's alphabet out, softmax cross-entropy. Truncated BPTT over B streams: stream
+//         b reads segment b of the text (of N/B characters) in chunks of T; the final state of one
+//         chunk is the initial state of the next (fed as data, so no gradient crosses the
+//         boundary), and the state restarts from zeros when the streams wrap.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/optim.h>
+
+namespace rnngraph::models {
+
+enum class Task { Sine, Text };
+std::string_view to_string(Task task);
+Task task_from_string(std::string_view name);  // "sine", "text"
+
+struct TrainConfig {
+  Task task = Task::Sine;
+  std::filesystem::path text;  // the text task's corpus
+  Cell cell = Cell::Lstm;
+  int64_t hidden_size = 32, layers = 1, steps = 50, batch = 16;
+  int64_t iterations = 400;  // in all, counted from the first (a resumed run continues to it)
+  std::string optimizer = "adam";  // "adam" or "sgd"
+  double lr = 0.01;
+  double clip = 0;  // max global gradient norm; 0: no clipping
+  uint64_t seed = 0;  // initial weights (and the sine task's data)
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainConfig& config);
+  // Continues the run saved in `model` (see save()); `iterations` and `text` replace the saved
+  // ones when given.
+  static std::unique_ptr<Trainer> resume(const std::filesystem::path& model,
+                                         std::optional<int64_t> iterations = std::nullopt,
+                                         std::optional<std::filesystem::path> text = std::nullopt);
+
+  // One iteration: the next batch, forward and backward, clipping, an optimizer step. Returns
+  // the batch's loss (before the step).
+  float step();
+  bool done() const { return iteration_ >= config_.iterations; }
+  int64_t iteration() const { return iteration_; }  // iterations completed
+
+  const TrainConfig& config() const { return config_; }
+  const Config& model() const { return model_; }
+  const Graph& graph() const { return *graph_; }  // forward, loss and backward
+  std::size_t arena_bytes() const { return run_->arena_bytes(); }
+
+  // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
+  // settings) and M.safetensors (the parameters, and under "optim/" the optimizer state and the
+  // carried BPTT state): everything resume() needs to continue exactly.
+  void save(const std::filesystem::path& path) const;
+
+ private:
+  void make_batch();
+
+  TrainConfig config_;
+  Config model_;
+  std::string corpus_;        // text task: the file's bytes as class ids...
+  std::vector<float> ids_;    // ...one per character
+  std::unique_ptr<Graph> graph_;
+  std::unique_ptr<Executor> run_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::vector<Tensor> grads_;  // scratch: this run's gradients, in parameter order
+  Feeds feeds_;                // the batch being trained on, and the carried state
+  int64_t iteration_ = 0;
+};
+
+// The text task's alphabet: the distinct bytes of `text`, sorted (class id = rank).
+std::string alphabet(std::string_view text);
+
+}  // namespace rnngraph::models
