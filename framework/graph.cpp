@@ -70,7 +70,7 @@ Graph& Value::graph() const {
   return *graph_;
 }
 const Node& Value::node() const { return graph().node(id_); }
-const Shape& Value::shape() const { return node().shape; }
+Shape Value::shape() const { return node().shape; }
 
 // ---- Graph ----------------------------------------------------------------------------------
 

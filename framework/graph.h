@@ -107,8 +107,11 @@ class Value {
   explicit operator bool() const { return graph_ != nullptr; }
   Graph& graph() const;
   int id() const { return id_; }
+  // Valid until the graph's next append (see Graph::node): hold the Value, not the Node.
   const Node& node() const;
-  const Shape& shape() const;
+  // A copy: a reference into the node storage would dangle once an expression such as
+  // sum_to(a * b, x.shape()) appends a node before the reference is read.
+  Shape shape() const;
   // x[t]: select index t on the first axis (a view, no copy).
   Value operator[](int64_t t) const;
   bool operator==(const Value&) const = default;

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -66,6 +67,18 @@ int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, in
   return v;
 }
 
+double Args::number(std::string_view flag, double fallback, double min, double max) const {
+  const auto text = get(flag);
+  if (!text) return fallback;
+  double v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || end != text->data() + text->size() || !std::isfinite(v))
+    throw UsageError(fmt::format("{} expects a number, got '{}'", flag, *text));
+  if (v < min || v > max)
+    throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
+  return v;
+}
+
 models::Config model_config(const Args& args, std::string_view command,
                             std::optional<int64_t> batch) {
   if (args.positional().size() != 1)
@@ -78,6 +91,20 @@ models::Config model_config(const Args& args, std::string_view command,
   c.batch = args.integer("--batch", batch);
   c.layers = args.integer("--layers", 1, 1, 64);
   return c;
+}
+
+Feeds model_feeds(const Graph& g, const Args& args) {
+  const bool tokens = !g.contains("x") && g.contains("tokens");
+  Feeds feeds{{tokens ? "tokens" : "x", read_array(args.require("--input"))}};
+  if (tokens && feeds.at("tokens").shape().rank() == 3 && feeds.at("tokens").shape()[2] == 1)
+    feeds.at("tokens") = feeds.at("tokens").reshaped(g.find("tokens").shape);  // CSV: [T, 1, 1]
+  for (const char* state : {"h0", "c0"}) {
+    if (auto path = args.get(fmt::format("--{}", state)))
+      feeds.emplace(state, read_array(*path));
+    else if (g.contains(state) && g.find(state).kind == NodeKind::Input)
+      feeds.emplace(state, Tensor(g.find(state).shape));  // zeros
+  }
+  return feeds;
 }
 
 namespace {

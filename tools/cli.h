@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/models/model.h>
 
@@ -36,6 +37,8 @@ class Args {
   // A whole number in [min, max]; `fallback` when the flag is absent (nullopt: required).
   int64_t integer(std::string_view flag, std::optional<int64_t> fallback, int64_t min = 1,
                   int64_t max = 1'000'000) const;
+  // A finite number in [min, max]; `fallback` when the flag is absent.
+  double number(std::string_view flag, double fallback, double min, double max) const;
 
  private:
   std::map<std::string, std::string, std::less<>> values_;
@@ -54,6 +57,10 @@ struct Command {
 // [--layers L]`; --batch defaults to `batch`, or is required when that is nullopt.
 models::Config model_config(const Args& args, std::string_view command,
                             std::optional<int64_t> batch);
+
+// The feeds of a model graph: --input as "x" (or as "tokens", the class ids of a token model),
+// --h0 and --c0 as the initial states, zeros when absent.
+Feeds model_feeds(const Graph& g, const Args& args);
 
 // Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data.
 Tensor read_array(const std::filesystem::path& path);

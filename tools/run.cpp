@@ -31,13 +31,7 @@ int run_main(const std::vector<std::string>& argv) {
   const io::GraphFile file = io::load_graph(args.positional()[0]);
   const Graph& g = *file.graph;
 
-  Feeds feeds{{"x", read_array(args.require("--input"))}};
-  for (const char* state : {"h0", "c0"}) {
-    if (auto path = args.get(fmt::format("--{}", state)))
-      feeds.emplace(state, read_array(*path));
-    else if (g.contains(state) && g.find(state).kind == NodeKind::Input)
-      feeds.emplace(state, Tensor(g.find(state).shape));  // zeros
-  }
+  const Feeds feeds = model_feeds(g, args);
   // y when the graph has it (every model does), else its first output; only that is computed.
   const auto& outputs = g.outputs();
   if (outputs.empty()) throw GraphError("the graph declares no outputs");

@@ -1,0 +1,121 @@
+// rnngraph grad: the gradient of a loss of a graph's output with respect to every parameter (and
+// optionally the inputs), by appending the backward graph and running it once.
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/autodiff.h>
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/framework/threads.h>
+#include <rnngraph/models/losses.h>
+#include <rnngraph/models/torch_state.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph grad G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy]
+                     [--loss sum|mse] [--target Y.npy] [--names native|torch]
+                     [--wrt params|all] [--threads N] -o GRADS.safetensors
+
+Runs the graph forward and backward and writes the gradient of a loss of its output y.
+
+  --input X      x as [T, B, I] float32 .npy (or CSV, batch 1); for a token model, the
+                 class ids [T, B]
+  --h0, --c0     initial states [L, B, H] (default zeros)
+  --loss L       sum: the sum of every element of y (default); mse: mean((y - target)²)
+  --target Y     the target of mse, y's shape
+  --names N      native: our parameter names (W_f_l0, ...; default); torch: PyTorch's
+                 nn.RNN/nn.LSTM/nn.GRU names and layouts (weight_ih_l0, ...), exactly what
+                 param.grad holds after the same loss (model graphs only; an output layer or
+                 embedding keeps its native name)
+  --wrt W        params: every parameter (default); all: the inputs x, h0 and c0 too, saved as
+                 "x", "h0", "c0"
+  --threads N    OpenBLAS threads (default 1)
+  -o GRADS       the safetensors file to write
+
+Prints "loss: X" on stdout.
+)";
+
+int grad_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {"--input", "--h0", "--c0", "--loss", "--target", "--names", "--wrt",
+                         "--threads", "-o"});
+  if (args.positional().size() != 1) throw UsageError("grad takes one graph file");
+  const std::string out = args.require("-o");
+  if (!out.ends_with(".safetensors"))
+    throw UsageError(fmt::format("-o '{}': gradients are written as .safetensors", out));
+  const std::string loss_name = args.get("--loss").value_or("sum");
+  if (loss_name != "sum" && loss_name != "mse")
+    throw UsageError(fmt::format("--loss must be sum or mse, got '{}'", loss_name));
+  if ((loss_name == "mse") != args.has("--target"))
+    throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
+  const std::string names = args.get("--names").value_or("native");
+  if (names != "native" && names != "torch")
+    throw UsageError(fmt::format("--names must be native or torch, got '{}'", names));
+  const std::string wrt_kind = args.get("--wrt").value_or("params");
+  if (wrt_kind != "params" && wrt_kind != "all")
+    throw UsageError(fmt::format("--wrt must be params or all, got '{}'", wrt_kind));
+  set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
+
+  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  Graph& g = *file.graph;
+  if (names == "torch" && !file.meta.contains("cell"))
+    throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
+  Feeds feeds = model_feeds(g, args);
+  auto y = std::find_if(g.outputs().begin(), g.outputs().end(),
+                        [](const auto& o) { return o.first == "y"; });
+  if (y == g.outputs().end()) throw GraphError("the graph has no output 'y'");
+  const Value yv(g, y->second);
+  Value loss = models::sum_loss(yv);
+  if (loss_name == "mse") {
+    Tensor target = read_array(*args.get("--target"));
+    loss = models::mse_loss(yv, g.input("target", target.shape()));
+    feeds.emplace("target", target);
+  }
+  g.output("loss", loss);
+
+  std::vector<Value> wrt = parameter_values(g);
+  if (wrt_kind == "all")
+    for (const char* input : {"x", "h0", "c0"})
+      if (g.contains(input) && g.find(input).kind == NodeKind::Input)
+        wrt.emplace_back(g, g.find(input).id);
+  grad(loss, wrt);
+
+  std::vector<std::string> wanted{"loss"};
+  for (const Value& w : wrt) wanted.push_back("grad/" + g.node(w.id()).name);
+  Executor run(g, wanted);
+  const Results& r = run(feeds);
+
+  io::TensorMap grads;
+  for (const Value& w : wrt) {
+    const std::string& name = g.node(w.id()).name;
+    grads.emplace(name, r["grad/" + name].clone());
+  }
+  if (names == "torch") {
+    const models::Config config = models::config_from_recipe(file.meta);
+    io::TensorMap torch = models::torch_gradients(config, grads);
+    std::set<std::string, std::less<>> recurrent;
+    for (int64_t k = 0; k < config.layers; ++k)
+      for (const auto& p : models::layer_parameters(config.cell, k, 1, 1)) recurrent.insert(p.name);
+    for (auto& [name, t] : grads)  // what PyTorch's RNN modules do not hold keeps its name
+      if (!recurrent.contains(name)) torch.emplace(name, t);
+    grads = std::move(torch);
+  }
+  io::write_safetensors(out, grads);
+  fmt::print("loss: {}\n", r["loss"].values()[0]);
+  fmt::print(stderr, "wrote {} gradients to {}\n", grads.size(), out);
+  return 0;
+}
+}  // namespace
+
+Command grad_command() {
+  return {"grad", "gradients of a loss with respect to parameters (and inputs)", kUsage,
+          grad_main};
+}
+
+}  // namespace rnngraph::cli

@@ -1,0 +1,100 @@
+// rnngraph sample: text from a trained character model, one character at a time, the state
+// carried from step to step.
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/torch_state.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph sample M.json --length N [--temperature T] [--prime TEXT] [--seed S]
+
+Generates N characters from a text model trained by 'rnngraph train --task text'. The model
+reads the prime text (default: a newline, or the alphabet's first character), then draws each
+next character from softmax(logits / T) and feeds it back.
+
+  --length N        characters to generate
+  --temperature T   below 1 sharper and more repetitive, above 1 more random (default 1)
+  --prime TEXT      the text to start from; every character must be in the model's alphabet
+  --seed S          seed of the draws (default 0)
+
+The prime text and the generated characters are printed on stdout.
+)";
+
+int sample_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {"--length", "--temperature", "--prime", "--seed"});
+  if (args.positional().size() != 1) throw UsageError("sample takes one model file");
+  const int64_t length = args.integer("--length", std::nullopt, 0, 10'000'000);
+  const double temperature = args.number("--temperature", 1.0, 1e-3, 1e3);
+  std::mt19937_64 rng(uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62)));
+
+  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  if (!file.meta.contains("cell") || !file.meta.contains("vocabulary"))
+    throw UsageError(fmt::format("'{}' is not a text model (train one with --task text)",
+                                 args.positional()[0]));
+  models::Config c = models::config_from_recipe(file.meta);
+  if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
+    throw UsageError("sample needs a model with a token input and an output over its alphabet");
+  c.steps = c.batch = 1;
+  Graph g;
+  models::build(g, c);
+  models::load_parameters(g, models::parameters(*file.graph));
+  Executor run(g);
+
+  const std::string& alphabet = c.vocabulary;
+  std::string prime = args.get("--prime").value_or(
+      alphabet.find('\n') != std::string::npos ? std::string("\n") : alphabet.substr(0, 1));
+  if (prime.empty()) throw UsageError("--prime must not be empty");
+  Feeds feeds{{"tokens", Tensor({1, 1})}};
+  for (const char* state : {"h0", "c0"})
+    if (g.contains(state)) feeds.emplace(state, Tensor(g.find(state).shape));
+  auto feed = [&](char ch) -> const Results& {
+    const std::size_t id = alphabet.find(ch);
+    if (id == std::string::npos)
+      throw UsageError(fmt::format("--prime holds '\\x{:02x}', which is not in the model's "
+                                   "alphabet",
+                                   uint8_t(ch)));
+    feeds.at("tokens").values()[0] = float(id);
+    const Results& r = run(feeds);
+    for (const char* state : {"h0", "c0"})  // the state carried to the next character
+      if (feeds.contains(state))
+        std::copy_n(r[state == std::string("h0") ? "h_n" : "c_n"].data(),
+                    feeds.at(state).numel(), feeds.at(state).data());
+    return r;
+  };
+
+  std::string out = prime;
+  const Results* r = nullptr;
+  for (char ch : prime) r = &feed(ch);
+  std::vector<double> p(alphabet.size());
+  for (int64_t i = 0; i < length; ++i) {
+    const auto logits = (*r)["y"].values();
+    double top = -INFINITY, total = 0;
+    for (float l : logits) top = std::max(top, double(l));
+    for (std::size_t k = 0; k < p.size(); ++k)
+      total += p[k] = std::exp((double(logits[k]) - top) / temperature);
+    double u = double(rng() >> 11) * 0x1.0p-53 * total;
+    std::size_t pick = 0;
+    while (pick + 1 < p.size() && u >= p[pick]) u -= p[pick++];
+    out += alphabet[pick];
+    if (i + 1 < length) r = &feed(alphabet[pick]);
+  }
+  fmt::print("{}\n", out);
+  return 0;
+}
+}  // namespace
+
+Command sample_command() {
+  return {"sample", "generate text from a trained character model", kUsage, sample_main};
+}
+
+}  // namespace rnngraph::cli
