@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +34,19 @@ inline std::filesystem::path scratch_dir(const std::string& suite) {
   const fs::path dir = root.path / suite;
   fs::create_directories(dir);
   return dir;
+}
+
+// The rnngraph program run in `dir` with `args` (a shell command line): exit code and output.
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+inline Outcome run_cli(const std::filesystem::path& dir, const std::string& args) {
+  const std::filesystem::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string command = fmt::format("cd '{}' && '{}' {} > '{}' 2> '{}'", dir.string(),
+                                          RNNGRAPH_CLI, args, out.string(), err.string());
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, io::read_file(out), io::read_file(err)};
 }
 
 inline std::string fixture(const std::string& name) {

@@ -13,20 +13,11 @@ namespace fs = std::filesystem;
 using rnngraph::testing::fixture;
 
 namespace {
-struct Outcome {
-  int code;
-  std::string out, err;
-};
+using rnngraph::testing::Outcome;
 
 fs::path work_dir() { return rnngraph::testing::scratch_dir("cli"); }
 
-Outcome rnngraph_cli(const std::string& args) {
-  const fs::path out = work_dir() / "stdout.txt", err = work_dir() / "stderr.txt";
-  const std::string command = fmt::format("cd '{}' && '{}' {} > '{}' 2> '{}'", work_dir().string(),
-                                          RNNGRAPH_CLI, args, out.string(), err.string());
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, io::read_file(out), io::read_file(err)};
-}
+Outcome rnngraph_cli(const std::string& args) { return rnngraph::testing::run_cli(work_dir(), args); }
 
 // Exit code 2, exactly one line on stderr mentioning `fragment`, and none of `absent` written.
 void expect_rejected(const std::string& args, const std::string& fragment,

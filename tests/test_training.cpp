@@ -1,0 +1,257 @@
+// Training against PyTorch: gradients of nn.RNN / nn.LSTM / nn.GRU through `rnngraph grad
+// --names torch`, torch.optim step for step, the sine task's convergence, the text task's final
+// loss against PyTorch's with the same set-up, and exact resumption. Fixtures:
+// tests/fixtures/make_torch_grads.py, make_torch_optim.py, make_torch_text.py.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "helpers.h"
+
+using namespace rnngraph;
+namespace fs = std::filesystem;
+using rnngraph::testing::fixture;
+
+namespace {
+
+fs::path work_dir() { return rnngraph::testing::scratch_dir("training"); }
+rnngraph::testing::Outcome cli(const std::string& args) {
+  return rnngraph::testing::run_cli(work_dir(), args);
+}
+
+float max_abs(const Tensor& t) {
+  float m = 0;
+  for (float v : t.values()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+// max |ours − theirs| ≤ tolerance · (1 + max |theirs|)
+void check_relative(const std::string& what, const Tensor& ours, const Tensor& theirs,
+                    float tolerance) {
+  BOOST_REQUIRE_MESSAGE(ours.shape() == theirs.shape(),
+                        what << ": " << ours.shape().str() << " vs " << theirs.shape().str());
+  float worst = 0;
+  for (int64_t i = 0; i < ours.numel(); ++i)
+    worst = std::max(worst, std::fabs(ours.values()[i] - theirs.values()[i]));
+  BOOST_CHECK_MESSAGE(worst <= tolerance * (1 + max_abs(theirs)),
+                      what << ": max difference " << worst << " (max |torch| " << max_abs(theirs)
+                           << ")");
+}
+
+void check_torch_gradients(const std::string& cell, int layers, const std::string& loss) {
+  const std::string name = fmt::format("torch_grad_{}_L{}", cell, layers);
+  BOOST_TEST_CONTEXT(name << " " << loss) {
+    auto r = cli(fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --batch 3 "
+                             "--layers {} --weights '{}' -o {}.json",
+                             cell, layers, fixture(name + ".safetensors"), name));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    std::string args = fmt::format(
+        "grad {0}.json --input '{1}_x.npy' --h0 '{1}_h0.npy' --names torch --wrt all -o "
+        "{0}_{2}.safetensors",
+        name, fixture(name), loss);
+    if (cell == "lstm") args += fmt::format(" --c0 '{}_c0.npy'", fixture(name));
+    if (loss == "mse") args += fmt::format(" --loss mse --target '{}_target.npy'", fixture(name));
+    r = cli(args);
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    const io::TensorMap ours = io::read_safetensors(work_dir() / (name + "_" + loss + ".safetensors"));
+    const io::TensorMap torch = io::read_safetensors(fixture(name + "_" + loss + ".safetensors"));
+    int compared = 0;
+    for (const auto& [key, expected] : torch) {
+      if (key == "loss") {
+        const float printed = std::stof(r.out.substr(r.out.find("loss: ") + 6));
+        BOOST_CHECK_CLOSE(printed, expected.values()[0], 1e-3);
+        continue;
+      }
+      auto it = ours.find(key);
+      BOOST_REQUIRE_MESSAGE(it != ours.end(), key << " is missing from our gradients");
+      check_relative(key, it->second, expected, 1e-4f);
+      ++compared;
+    }
+    BOOST_CHECK_EQUAL(compared, int(ours.size()));  // nothing extra, nothing missing
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(training)
+
+BOOST_AUTO_TEST_CASE(gradients_match_pytorch_autograd_in_torch_names) {
+  for (const char* cell : {"rnn", "lstm", "gru"})
+    for (int layers : {1, 2})
+      for (const char* loss : {"sum", "mse"}) check_torch_gradients(cell, layers, loss);
+}
+
+BOOST_AUTO_TEST_CASE(optimizers_match_torch_optim_for_20_steps) {
+  const io::TensorMap f = io::read_safetensors(fixture("optim_fixtures.safetensors"));
+  const auto configs = nlohmann::json::parse(io::read_file(fixture("optim_fixtures.json")));
+  BOOST_REQUIRE_EQUAL(configs.size(), 6u);
+  for (const auto& [name, c] : configs.items()) {
+    BOOST_TEST_CONTEXT(name) {
+      const Tensor p0 = f.at("p0").clone(), p1 = f.at("p1").clone();
+      const models::Optimizer::Parameters params{{"p0", p0}, {"p1", p1}};
+      std::unique_ptr<models::Optimizer> opt;
+      if (c["optimizer"] == "adam")
+        opt = std::make_unique<models::Adam>(
+            params, models::AdamOptions{.lr = c["lr"],
+                                        .beta1 = c["betas"][0],
+                                        .beta2 = c["betas"][1],
+                                        .eps = c["eps"],
+                                        .weight_decay = c["weight_decay"]});
+      else
+        opt = std::make_unique<models::Sgd>(params, models::SgdOptions{.lr = c["lr"],
+                                                                       .momentum = c["momentum"],
+                                                                       .weight_decay = c["weight_decay"]});
+      for (int64_t t = 0; t < 20; ++t) {
+        const Tensor grads[] = {f.at("g0")[t].clone(), f.at("g1")[t].clone()};
+        if (!c["max_norm"].is_null()) models::clip_grad_norm(grads, c["max_norm"].get<float>());
+        opt->step(grads);
+        if (t == 0) {
+          check_relative("p0 after one step", p0, f.at(name + "/p0_step1"), 1e-6f);
+          check_relative("p1 after one step", p1, f.at(name + "/p1_step1"), 1e-6f);
+        }
+      }
+      check_relative("p0 after 20 steps", p0, f.at(name + "/p0"), 1e-6f);
+      check_relative("p1 after 20 steps", p1, f.at(name + "/p1"), 1e-6f);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(clip_grad_norm_scales_to_the_limit) {
+  const Tensor a({2}, {3, 0}), b({1}, {4});  // global norm 5
+  const Tensor grads[] = {a, b};
+  BOOST_CHECK_CLOSE(models::clip_grad_norm(grads, 1.0f), 5.0f, 1e-4);
+  BOOST_CHECK_CLOSE(a.values()[0], 0.6f, 1e-3);
+  BOOST_CHECK_CLOSE(b.values()[0], 0.8f, 1e-3);
+  BOOST_CHECK_CLOSE(models::clip_grad_norm(grads, 10.0f), 1.0f, 1e-3);  // under: unchanged
+  BOOST_CHECK_CLOSE(a.values()[0], 0.6f, 1e-3);
+}
+
+BOOST_AUTO_TEST_CASE(sine_lstm_converges_below_mse_0_01) {
+  models::Trainer trainer({.task = models::Task::Sine,
+                           .cell = models::Cell::Lstm,
+                           .hidden_size = 32,
+                           .iterations = 400,
+                           .seed = 0});
+  std::vector<float> losses;
+  while (!trainer.done()) losses.push_back(trainer.step());
+  double last = 0;
+  for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
+  BOOST_TEST_MESSAGE("sine LSTM H=32: first loss " << losses.front() << ", mean of the last 20 "
+                                                   << last << "; training arena "
+                                                   << trainer.arena_bytes() / 50 << " bytes per step");
+  BOOST_CHECK_GT(losses.front(), 0.1);
+  BOOST_CHECK_LT(last, 0.01);
+}
+
+BOOST_AUTO_TEST_CASE(text_lstm_ends_within_5_percent_of_pytorch) {
+  const auto ref = nlohmann::json::parse(io::read_file(fixture("text_reference.json")));
+  const fs::path corpus = "/usr/share/common-licenses/GPL-3";
+  BOOST_REQUIRE_MESSAGE(fs::exists(corpus), corpus << " is on every Debian machine");
+  double ours = 0;
+  for (uint64_t seed : {1, 2, 3}) {
+    models::Trainer trainer({.task = models::Task::Text,
+                             .text = corpus,
+                             .cell = models::Cell::Lstm,
+                             .hidden_size = 64,
+                             .steps = 64,
+                             .batch = 32,
+                             .iterations = 300,
+                             .optimizer = "adam",
+                             .lr = 3e-3,
+                             .clip = 5,
+                             .seed = seed});
+    BOOST_REQUIRE_EQUAL(trainer.model().vocab_size, ref["vocab_size"].get<int64_t>());
+    std::vector<float> losses;
+    while (!trainer.done()) losses.push_back(trainer.step());
+    double last = 0;
+    for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
+    BOOST_TEST_MESSAGE("text seed " << seed << ": first " << losses.front() << ", last 20 " << last);
+    ours += last / 3;
+  }
+  const double torch = ref["final_mean_last20"];
+  BOOST_TEST_MESSAGE("text LSTM: ours " << ours << " nats, PyTorch " << torch);
+  BOOST_CHECK_LE(std::fabs(ours - torch), 0.05 * torch);
+}
+
+BOOST_AUTO_TEST_CASE(a_resumed_run_gives_the_uninterrupted_losses) {
+  // The text task, so the carried BPTT state and a reset of the streams (every 17 chunks here)
+  // are part of what must survive the checkpoint.
+  const models::TrainConfig c{.task = models::Task::Text,
+                              .text = "/usr/share/common-licenses/GPL-3",
+                              .cell = models::Cell::Gru,
+                              .hidden_size = 16,
+                              .steps = 32,
+                              .batch = 64,
+                              .iterations = 40,
+                              .lr = 3e-3,
+                              .clip = 1,
+                              .seed = 9};
+  models::Trainer whole(c);
+  std::vector<float> expected;
+  while (!whole.done()) expected.push_back(whole.step());
+
+  models::Trainer first(c);
+  for (int i = 0; i < 23; ++i) first.step();
+  const fs::path checkpoint = work_dir() / "resume.json";
+  first.save(checkpoint);
+  auto rest = models::Trainer::resume(checkpoint);
+  BOOST_CHECK_EQUAL(rest->iteration(), 23);
+  for (std::size_t i = 23; i < expected.size(); ++i)
+    BOOST_CHECK_CLOSE_FRACTION(rest->step(), expected[i], 1e-6);
+  BOOST_CHECK(rest->done());
+}
+
+BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {
+  auto r = cli("train --task text --text /usr/share/common-licenses/GPL-3 --model lstm "
+               "--hidden-size 16 --steps 16 --batch 8 --iterations 12 --log text.csv "
+               "--save text.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK(r.out.starts_with("final loss: "));
+  const std::string log = io::read_file(work_dir() / "text.csv");
+  BOOST_CHECK(log.starts_with("iteration,seconds,loss\n"));
+  BOOST_CHECK_EQUAL(std::count(log.begin(), log.end(), '\n'), 13);
+  BOOST_CHECK(io::read_file(work_dir() / "text.svg").starts_with("<svg"));
+  BOOST_CHECK(fs::exists(work_dir() / "text.safetensors"));
+
+  r = cli("sample text.json --length 40 --prime 'The ' --seed 2");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK(r.out.starts_with("The "));
+  BOOST_CHECK_EQUAL(r.out.size(), 4u + 40u + 1u);
+  BOOST_CHECK_EQUAL(cli("sample text.json --length 40 --prime 'The ' --seed 2").out, r.out);
+
+  r = cli("info text.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK(r.out.find("tokens") != std::string::npos);
+
+  r = cli("train --task sine --model gru --hidden-size 8 --steps 10 --batch 4 --iterations 5 "
+          "--save sine.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  io::write_npy(work_dir() / "x.npy", init::normal(0, 1, 3).tensor({10, 4, 1}));
+  r = cli("run sine.json --input x.npy -o y.npy");  // a trained model runs like a built one
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = cli("train --resume sine.json --iterations 8");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK(r.err.find("from iteration 6 to 8") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_training_usage_exits_2) {
+  for (const char* args :
+       {"train --task dance --model lstm --hidden-size 4 --iterations 2",
+        "train --task text --model lstm --hidden-size 4 --iterations 2",
+        "train --task sine --model lstm --hidden-size 4 --iterations 2 --lr -1",
+        "train --task sine --model lstm --hidden-size 4 --iterations 2 --optimizer rmsprop",
+        "train --resume missing.json --iterations 3",
+        "sample missing.json --length 3",
+        "grad missing.json --input x.npy -o g.safetensors",
+        "grad missing.json --input x.npy --loss mse -o g.safetensors"}) {
+    const auto r = cli(args);
+    BOOST_TEST_CONTEXT(args) {
+      BOOST_CHECK_EQUAL(r.code, 2);
+      BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
