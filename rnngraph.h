@@ -14,8 +14,8 @@
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/gru.h>
-#include <rnngraph/models/lstm.h>
 #include <rnngraph/models/losses.h>
+#include <rnngraph/models/lstm.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/optim.h>
 #include <rnngraph/models/rnn.h>

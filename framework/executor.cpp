@@ -159,8 +159,8 @@ Plan::Plan(const Graph& graph, std::span<const std::string> outputs, PlanOptions
 const Plan::Slot& Plan::slot(int id) const {
   if (id < 0 || id >= int(slots_.size()))
     throw GraphError(fmt::format(
-        "node {} is not in this plan, which was made when the graph had {} nodes: plan again",
-        id, slots_.size()));
+        "node {} is not in this plan, which was made when the graph had {} nodes: plan again", id,
+        slots_.size()));
   return slots_[id];
 }
 
@@ -170,8 +170,7 @@ const Tensor& Results::operator[](std::string_view name) const {
   throw GraphError(fmt::format("no result named '{}'", name));
 }
 
-Executor::Executor(const Graph& graph, std::span<const std::string> outputs,
-                   PlanOptions options)
+Executor::Executor(const Graph& graph, std::span<const std::string> outputs, PlanOptions options)
     : Executor(std::make_shared<const Plan>(graph, outputs, options)) {}
 
 Executor::Executor(std::shared_ptr<const Plan> plan)

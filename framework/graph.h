@@ -215,6 +215,7 @@ Value operator*(const Value& a, const Value& b);
 Value operator/(const Value& a, const Value& b);
 Value operator+(const Value& a, float b);
 Value operator-(float a, const Value& b);
+Value operator-(const Value& a, float b);
 Value operator*(float a, const Value& b);
 Value operator*(const Value& a, float b);
 

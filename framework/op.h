@@ -45,7 +45,6 @@ struct Attrs {
   bool operator==(const Attrs&) const = default;
 };
 
-
 class Op {
  public:
   virtual ~Op() = default;

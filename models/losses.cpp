@@ -11,8 +11,8 @@ Value sum_loss(const Value& y) { return sum(y); }
 
 Value mse_loss(const Value& y, const Value& target) {
   if (!(y.shape() == target.shape()))
-    throw ShapeError(fmt::format("mse_loss: the output is {} but the target is {}",
-                                 y.shape().str(), target.shape().str()));
+    throw ShapeError(fmt::format("mse_loss: the output is {} but the target is {}", y.shape().str(),
+                                 target.shape().str()));
   const Value d = y - target;
   return mean(d * d);
 }

@@ -92,7 +92,8 @@ Value token_input(Graph& g, const Config& c) {
   const int64_t T = c.steps, B = c.batch, V = c.vocab_size;
   const Value hot = one_hot(g.input("tokens", {T, B}), V);
   if (c.tokens == TokenInput::OneHot) return hot;
-  const Value E = g.parameter("embedding", {V, c.input_size}, init::normal(0, 1, c.seed * 7919 + 1));
+  const Value E =
+      g.parameter("embedding", {V, c.input_size}, init::normal(0, 1, c.seed * 7919 + 1));
   return reshape(matmul(reshape(hot, {T * B, V}), E), {T, B, c.input_size});
 }
 
@@ -110,17 +111,17 @@ Value output_layer(Graph& g, const Config& c, const Value& hs) {
 Outputs build(Graph& g, const Config& c) {
   if (c.input_size < 1 || c.hidden_size < 1 || c.steps < 1 || c.batch < 1 || c.layers < 1 ||
       c.output_size < 0)
-    throw GraphError(
-        fmt::format("{}: input size, hidden size, steps, batch and layers must be at least 1 (got "
-                    "{}, {}, {}, {}, {}), the output size 0 or more (got {})",
-                    to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers,
-                    c.output_size));
+    throw GraphError(fmt::format(
+        "{}: input size, hidden size, steps, batch and layers must be at least 1 (got "
+        "{}, {}, {}, {}, {}), the output size 0 or more (got {})",
+        to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers, c.output_size));
   if (c.tokens != TokenInput::None && c.vocab_size < 1)
     throw GraphError(fmt::format("a token input needs a vocabulary size, got {}", c.vocab_size));
   if (c.tokens == TokenInput::OneHot && c.input_size != c.vocab_size)
-    throw GraphError(fmt::format("one-hot tokens: the input size {} must equal the vocabulary "
-                                 "size {}",
-                                 c.input_size, c.vocab_size));
+    throw GraphError(
+        fmt::format("one-hot tokens: the input size {} must equal the vocabulary "
+                    "size {}",
+                    c.input_size, c.vocab_size));
   if (!c.vocabulary.empty() && int64_t(c.vocabulary.size()) != c.vocab_size)
     throw GraphError(fmt::format("the vocabulary has {} symbols, the vocabulary size is {}",
                                  c.vocabulary.size(), c.vocab_size));
@@ -204,7 +205,8 @@ Recipe recipe(const Config& c) {
   }
   if (!c.vocabulary.empty()) {  // byte codes: any alphabet survives JSON unchanged
     std::string codes;
-    for (unsigned char ch : c.vocabulary) codes += fmt::format("{}{}", codes.empty() ? "" : " ", int(ch));
+    for (unsigned char ch : c.vocabulary)
+      codes += fmt::format("{}{}", codes.empty() ? "" : " ", int(ch));
     r["vocabulary"] = codes;
   }
   return r;
@@ -233,8 +235,10 @@ Config config_from_recipe(const Recipe& r) {
   else if (tokens == "embedding")
     c.tokens = TokenInput::Embedding;
   else if (tokens != "none")
-    throw FormatError(fmt::format("the model recipe's tokens '{}' is not none, one_hot or "
-                                  "embedding", tokens.substr(0, 40)));
+    throw FormatError(
+        fmt::format("the model recipe's tokens '{}' is not none, one_hot or "
+                    "embedding",
+                    tokens.substr(0, 40)));
   if (auto v = r.find("vocabulary"); v != r.end()) {
     std::string_view rest = v->second;
     while (!rest.empty()) {
@@ -249,8 +253,8 @@ Config config_from_recipe(const Recipe& r) {
     }
   }
   const int64_t kLimit = int64_t(1) << 24;
-  for (int64_t v : {c.input_size, c.hidden_size, c.steps, c.batch, c.layers, c.output_size,
-                    c.vocab_size})
+  for (int64_t v :
+       {c.input_size, c.hidden_size, c.steps, c.batch, c.layers, c.output_size, c.vocab_size})
     if (v > kLimit) throw FormatError(fmt::format("the model recipe holds a size of {}", v));
   return c;
 }

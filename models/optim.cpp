@@ -19,8 +19,8 @@ Optimizer::Optimizer(Parameters params, std::vector<std::string> buffers)
 
 void Optimizer::step(std::span<const Tensor> grads) {
   if (grads.size() != params_.size())
-    throw GraphError(fmt::format("{}: {} gradients for {} parameters", name(), grads.size(),
-                                 params_.size()));
+    throw GraphError(
+        fmt::format("{}: {} gradients for {} parameters", name(), grads.size(), params_.size()));
   for (std::size_t i = 0; i < params_.size(); ++i)
     if (!(grads[i].shape() == params_[i].second.shape()))
       throw ShapeError(fmt::format("{}: the gradient of '{}' is {}, the parameter {}", name(),
@@ -50,8 +50,7 @@ io::TensorMap Optimizer::state() const {
 void Optimizer::load_state(const io::TensorMap& state) {
   auto find = [&](const std::string& key, const Shape& shape) -> const Tensor& {
     auto it = state.find(key);
-    if (it == state.end())
-      throw FormatError(fmt::format("{} state: '{}' is missing", name(), key));
+    if (it == state.end()) throw FormatError(fmt::format("{} state: '{}' is missing", name(), key));
     if (!(it->second.shape() == shape))
       throw FormatError(fmt::format("{} state: '{}' is {}, expected {}", name(), key,
                                     it->second.shape().str(), shape.str()));

@@ -121,19 +121,22 @@ bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_
 void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
   std::set<std::string, std::less<>> used;
   auto ours = [&](const std::string& name) { return g.param(name).data(); };
-  map_layers(Mode::Import, c, [&](const std::string& name, const Shape& shape, int64_t in) {
-    auto it = state.find(name);
-    if (it == state.end())
-      throw FormatError(
-          fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
-                      name.starts_with("bias") ? " (bias=False is not supported)" : ""));
-    if (!(it->second.shape() == shape))
-      throw FormatError(fmt::format(
-          "PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
-          to_string(c.cell), name, it->second.shape().str(), shape.str(), in, c.hidden_size));
-    used.insert(name);
-    return it->second.data();
-  }, ours);
+  map_layers(
+      Mode::Import, c,
+      [&](const std::string& name, const Shape& shape, int64_t in) {
+        auto it = state.find(name);
+        if (it == state.end())
+          throw FormatError(
+              fmt::format("PyTorch {} state: '{}' is missing{}", to_string(c.cell), name,
+                          name.starts_with("bias") ? " (bias=False is not supported)" : ""));
+        if (!(it->second.shape() == shape))
+          throw FormatError(fmt::format(
+              "PyTorch {} state: '{}' is {}, expected {} (input size {}, hidden size {})",
+              to_string(c.cell), name, it->second.shape().str(), shape.str(), in, c.hidden_size));
+        used.insert(name);
+        return it->second.data();
+      },
+      ours);
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(

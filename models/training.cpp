@@ -65,9 +65,10 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
   if (c.iterations < 1 || c.steps < 1 || c.batch < 1 || c.hidden_size < 1 || c.layers < 1)
     throw GraphError("train: iterations, steps, batch, hidden size and layers must be at least 1");
   if (!(c.lr > 0) || !(c.clip >= 0) || !std::isfinite(c.lr) || !std::isfinite(c.clip))
-    throw GraphError(fmt::format("train: the learning rate must be above 0 and the clip norm 0 or "
-                                 "more (got {} and {})",
-                                 c.lr, c.clip));
+    throw GraphError(
+        fmt::format("train: the learning rate must be above 0 and the clip norm 0 or "
+                    "more (got {} and {})",
+                    c.lr, c.clip));
   model_ = {.cell = c.cell,
             .input_size = 1,
             .hidden_size = c.hidden_size,
@@ -80,8 +81,9 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
     corpus_ = io::read_file(c.text);
     const std::string symbols = alphabet(corpus_);
     if (streams(int64_t(corpus_.size()), c.steps, c.batch).chunks < 1)
-      throw GraphError(fmt::format("train: '{}' has {} characters, too few for {} streams of {} + 1",
-                                   c.text.string(), corpus_.size(), c.batch, c.steps));
+      throw GraphError(
+          fmt::format("train: '{}' has {} characters, too few for {} streams of {} + 1",
+                      c.text.string(), corpus_.size(), c.batch, c.steps));
     std::array<float, 256> id_of{};
     for (std::size_t k = 0; k < symbols.size(); ++k) id_of[uint8_t(symbols[k])] = float(k);
     for (unsigned char ch : corpus_) ids_.push_back(id_of[ch]);
@@ -172,7 +174,8 @@ void Trainer::save(const std::filesystem::path& path) const {
   if (config_.task == Task::Text) meta["text"] = config_.text.string();
   io::TensorMap extra = optimizer_->state();
   for (const char* state : {"h0", "c0"})
-    if (feeds_.contains(state)) extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
+    if (feeds_.contains(state))
+      extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
   io::save_graph(model, path, meta, extra);
 }
 
@@ -181,8 +184,8 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                                          std::optional<std::filesystem::path> text) {
   const io::GraphFile file = io::load_graph(path);
   if (!file.meta.contains("task"))
-    throw FormatError(fmt::format("{}: not a training checkpoint (no task in its recipe)",
-                                  path.string()));
+    throw FormatError(
+        fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));
   const Config m = config_from_recipe(file.meta);
   TrainConfig c{.task = task_from_string(file.meta.at("task")),
                 .cell = m.cell,
@@ -196,11 +199,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .clip = meta_number(file.meta, "clip"),
                 .seed = m.seed};
   if (c.task == Task::Text)
-    c.text = text ? *text : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");
+    c.text = text ? *text
+                  : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");
   auto trainer = std::make_unique<Trainer>(c);
   if (trainer->model_.vocabulary != m.vocabulary)
-    throw FormatError(fmt::format("{}: the text's alphabet differs from the checkpoint's",
-                                  path.string()));
+    throw FormatError(
+        fmt::format("{}: the text's alphabet differs from the checkpoint's", path.string()));
   load_parameters(*trainer->graph_, parameters(*file.graph));
   trainer->optimizer_->load_state(file.extra);
   for (const char* state : {"h0", "c0"})
@@ -215,7 +219,8 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   trainer->iteration_ = int64_t(meta_number(file.meta, "iteration"));
   if (trainer->iteration_ != trainer->optimizer_->steps() || trainer->iteration_ < 0)
     throw FormatError(fmt::format("{}: iteration {} disagrees with the optimizer's {} steps",
-                                  path.string(), trainer->iteration_, trainer->optimizer_->steps()));
+                                  path.string(), trainer->iteration_,
+                                  trainer->optimizer_->steps()));
   return trainer;
 }
 

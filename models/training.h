@@ -32,10 +32,10 @@ struct TrainConfig {
   std::filesystem::path text;  // the text task's corpus
   Cell cell = Cell::Lstm;
   int64_t hidden_size = 32, layers = 1, steps = 50, batch = 16;
-  int64_t iterations = 400;  // in all, counted from the first (a resumed run continues to it)
+  int64_t iterations = 400;        // in all, counted from the first (a resumed run continues to it)
   std::string optimizer = "adam";  // "adam" or "sgd"
   double lr = 0.01;
-  double clip = 0;  // max global gradient norm; 0: no clipping
+  double clip = 0;    // max global gradient norm; 0: no clipping
   uint64_t seed = 0;  // initial weights (and the sine task's data)
 };
 
@@ -69,8 +69,8 @@ class Trainer {
 
   TrainConfig config_;
   Config model_;
-  std::string corpus_;        // text task: the file's bytes as class ids...
-  std::vector<float> ids_;    // ...one per character
+  std::string corpus_;      // text task: the file's bytes as class ids...
+  std::vector<float> ids_;  // ...one per character
   std::unique_ptr<Graph> graph_;
   std::unique_ptr<Executor> run_;
   std::unique_ptr<Optimizer> optimizer_;

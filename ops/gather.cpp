@@ -16,8 +16,8 @@ struct Gather final : Op {
     kernels::expect_arity(in, 2);
     const Shape &x = in[0], &ids = in[1];
     if (x.rank() != 2 || !(ids == Shape{x[0], 1}))
-      throw ShapeError(fmt::format("needs x [N, C] and ids [N, 1], got {} and {}", x.str(),
-                                   ids.str()));
+      throw ShapeError(
+          fmt::format("needs x [N, C] and ids [N, 1], got {} and {}", x.str(), ids.str()));
     return ids;
   }
 
@@ -26,8 +26,8 @@ struct Gather final : Op {
     for (int64_t n = 0; n < rows; ++n) {
       const float id = in[1].data()[n];
       if (!(id >= 0 && id < float(classes)) || id != std::floor(id))
-        throw ShapeError(fmt::format("gather: id {} in row {} is not a class in [0, {})", id, n,
-                                     classes));
+        throw ShapeError(
+            fmt::format("gather: id {} in row {} is not a class in [0, {})", id, n, classes));
       out.data()[n] = in[0].data()[n * classes + int64_t(id)];
     }
   }

@@ -18,7 +18,8 @@ struct OneHot final : Op {
     const int64_t depth = attrs.get("depth", 0);
     if (depth < 1) throw ShapeError(fmt::format("depth {} is below 1", depth));
     if (in[0].rank() == kMaxRank)
-      throw ShapeError(fmt::format("one-hot rows for {} would exceed rank {}", in[0].str(), kMaxRank));
+      throw ShapeError(
+          fmt::format("one-hot rows for {} would exceed rank {}", in[0].str(), kMaxRank));
     std::vector<int64_t> dims(in[0].dims().begin(), in[0].dims().end());
     dims.push_back(depth);
     return Shape(std::span<const int64_t>(dims));
@@ -31,8 +32,8 @@ struct OneHot final : Op {
     for (int64_t n = 0; n < in[0].numel(); ++n) {
       const float id = ids[n];
       if (!(id >= 0 && id < float(depth)) || id != std::floor(id))
-        throw ShapeError(fmt::format("one_hot: id {} at position {} is not a class in [0, {})", id,
-                                     n, depth));
+        throw ShapeError(
+            fmt::format("one_hot: id {} at position {} is not a class in [0, {})", id, n, depth));
       out.data()[n * depth + int64_t(id)] = 1;
     }
   }

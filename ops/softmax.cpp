@@ -51,6 +51,7 @@ const Op& softmax_op() {
 }
 
 Value softmax(const Value& x, int axis) {
-  return x.graph().apply(softmax_op(), {x}, {{"axis", kernels::stored_axis(axis, x.shape().rank())}});
+  return x.graph().apply(softmax_op(), {x},
+                         {{"axis", kernels::stored_axis(axis, x.shape().rank())}});
 }
 }  // namespace rnngraph

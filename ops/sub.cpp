@@ -21,4 +21,5 @@ const Op& sub_op() {
 Value sub(const Value& a, const Value& b) { return a.graph().apply(sub_op(), {a, b}); }
 Value operator-(const Value& a, const Value& b) { return sub(a, b); }
 Value operator-(float a, const Value& b) { return sub(b.graph().scalar(a), b); }
+Value operator-(const Value& a, float b) { return sub(a, a.graph().scalar(b)); }
 }  // namespace rnngraph

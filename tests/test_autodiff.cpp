@@ -11,6 +11,8 @@
 #include <cmath>
 #include <functional>
 
+#include <nlohmann/json.hpp>
+
 #include <rnngraph/ops/kernels.h>
 
 #include "helpers.h"
@@ -20,8 +22,8 @@ using namespace rnngraph;
 namespace {
 
 struct GradCheck {
-  double worst = 0;       // largest error / (1 + |numeric|)
-  double largest = 0;     // largest |analytic| seen: a check of zeros proves nothing
+  double worst = 0;    // largest error / (1 + |numeric|)
+  double largest = 0;  // largest |analytic| seen: a check of zeros proves nothing
   std::string where;
 };
 
@@ -121,7 +123,9 @@ BOOST_AUTO_TEST_CASE(activations_exp_and_log) {
   expect_correct([](Graph& g) { return tanh(param(g, "a", {3, 4}, 7, 2)); });
   expect_correct([](Graph& g) { return sigmoid(param(g, "a", {3, 4}, 8, 2)); });
   expect_correct([](Graph& g) { return exp(param(g, "a", {3, 4}, 9)); });
-  expect_correct([](Graph& g) { return log(param(g, "a", {3, 4}, 10) * param(g, "b", {3, 4}, 11) + 2.0f); });
+  expect_correct([](Graph& g) {
+    return log(param(g, "a", {3, 4}, 10) * param(g, "b", {3, 4}, 11) + 2.0f);
+  });
 }
 
 BOOST_AUTO_TEST_CASE(matmul_with_every_transpose) {
@@ -165,8 +169,12 @@ BOOST_AUTO_TEST_CASE(concat_stack_select_slice_pad_reshape) {
 
 BOOST_AUTO_TEST_CASE(reductions_and_broadcasts) {
   expect_correct([](Graph& g) { return broadcast_to(sum(param(g, "a", {3, 4}, 20)), {2, 2}); });
-  expect_correct([](Graph& g) { return sum(param(g, "a", {3, 4}, 21), 0) * mean(param(g, "b", {3, 4}, 22), 0); });
-  expect_correct([](Graph& g) { return mean(param(g, "a", {3, 4}, 23), 1) + mean(param(g, "b", {2, 2}, 24)); });
+  expect_correct([](Graph& g) {
+    return sum(param(g, "a", {3, 4}, 21), 0) * mean(param(g, "b", {3, 4}, 22), 0);
+  });
+  expect_correct([](Graph& g) {
+    return mean(param(g, "a", {3, 4}, 23), 1) + mean(param(g, "b", {2, 2}, 24));
+  });
   expect_correct([](Graph& g) { return sum_to(param(g, "a", {2, 3, 4}, 25), {3, 1}); });
   expect_correct([](Graph& g) { return broadcast_to(param(g, "a", {1, 4}, 26), {3, 4}); });
 }
@@ -176,8 +184,11 @@ BOOST_AUTO_TEST_CASE(softmax_logsumexp_gather_and_losses) {
   expect_correct([](Graph& g) { return softmax(param(g, "a", {3, 5}, 28, 3), 1); });
   expect_correct([](Graph& g) { return softmax(param(g, "a", {4, 2}, 29, 3), 0); });
   const Feeds ids{{"ids", Tensor({4, 1}, {2, 0, 4, 4})}};
-  expect_correct([](Graph& g) { return gather(param(g, "a", {4, 5}, 30), g.input("ids", {4, 1})); },
-                 ids);
+  expect_correct(
+      [](Graph& g) {
+        return gather(param(g, "a", {4, 5}, 30), g.input("ids", {4, 1}));
+      },
+      ids);
   expect_correct(
       [](Graph& g) {
         const Value logits = param(g, "a", {2, 2, 5}, 31, 3);
@@ -208,12 +219,12 @@ BOOST_AUTO_TEST_CASE(unrolled_models_one_and_two_layers_batch_three) {
       BOOST_TEST_MESSAGE(models::to_string(cell) << " with " << layers << " layer(s)");
       expect_correct([&](Graph& g) {
         return models::build(g, {.cell = cell,
-                                  .input_size = 2,
-                                  .hidden_size = 3,
-                                  .steps = 4,
-                                  .batch = 3,
-                                  .layers = layers,
-                                  .seed = 5})
+                                 .input_size = 2,
+                                 .hidden_size = 3,
+                                 .steps = 4,
+                                 .batch = 3,
+                                 .layers = layers,
+                                 .seed = 5})
             .y;
       });
     }
@@ -237,8 +248,9 @@ BOOST_AUTO_TEST_CASE(model_with_embedding_and_output_layer) {
 
 BOOST_AUTO_TEST_CASE(a_broken_vjp_is_caught) {
   static const BrokenTanh broken;
-  const GradCheck r =
-      check_gradients([](Graph& g) { return g.apply(broken, {param(g, "a", {3, 4}, 40, 2)}); });
+  const GradCheck r = check_gradients([](Graph& g) {
+    return g.apply(broken, {param(g, "a", {3, 4}, 40, 2)});
+  });
   BOOST_TEST_MESSAGE("broken tanh: worst " << r.worst << " at " << r.where);
   BOOST_CHECK_GT(r.worst, 0.1);  // ten times the tolerance at least
 }
@@ -247,7 +259,8 @@ BOOST_AUTO_TEST_CASE(shared_parameter_gets_the_sum_of_its_uses) {
   // y = W·x1 + W·x2 with W used twice: dL/dW = (x1 + x2)ᵀ summed, checked by hand
   Graph g;
   const Value W = g.parameter("W", {1, 2}, init::constant(1));
-  const Value x1 = g.constant("x1", Tensor({2, 1}, {1, 2})), x2 = g.constant("x2", Tensor({2, 1}, {3, 5}));
+  const Value x1 = g.constant("x1", Tensor({2, 1}, {1, 2})),
+              x2 = g.constant("x2", Tensor({2, 1}, {3, 5}));
   const Value loss = sum(matmul(W, x1) + matmul(W, x2));
   const auto grads = grad(loss, std::vector<Value>{W});
   Executor run(g);
@@ -280,8 +293,12 @@ BOOST_AUTO_TEST_CASE(planner_reuse_gives_bit_identical_gradients_at_T_500) {
   // off, bit for bit.
   Graph g;
   const int64_t T = 500;
-  const auto out = models::build(
-      g, {.cell = models::Cell::Lstm, .input_size = 3, .hidden_size = 8, .steps = T, .batch = 2, .seed = 4});
+  const auto out = models::build(g, {.cell = models::Cell::Lstm,
+                                     .input_size = 3,
+                                     .hidden_size = 8,
+                                     .steps = T,
+                                     .batch = 2,
+                                     .seed = 4});
   const Value target = g.input("target", out.y.shape());
   grad(models::mse_loss(out.y, target), parameter_values(g));
   Executor reuse(g), fresh(g, {}, {.reuse_memory = false});
@@ -308,7 +325,8 @@ BOOST_AUTO_TEST_CASE(planner_reuse_gives_bit_identical_gradients_at_T_500) {
 
 BOOST_AUTO_TEST_CASE(a_plan_made_before_grad_still_runs_and_knows_its_size) {
   Graph g;
-  const auto out = models::build(g, {.cell = models::Cell::Gru, .input_size = 2, .hidden_size = 3, .steps = 4});
+  const auto out =
+      models::build(g, {.cell = models::Cell::Gru, .input_size = 2, .hidden_size = 3, .steps = 4});
   Executor before(g);
   const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({4, 1, 2})}, {"h0", Tensor({1, 1, 3})}};
   const Tensor y = before(feeds)["y"].clone();
@@ -323,6 +341,88 @@ BOOST_AUTO_TEST_CASE(loss_must_be_a_scalar) {
   Graph g;
   const Value a = param(g, "a", {2, 2}, 1);
   BOOST_CHECK_THROW(grad(tanh(a), std::vector<Value>{a}), GraphError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rewrites)
+
+BOOST_AUTO_TEST_CASE(copy_gives_an_equal_graph_sharing_parameters) {
+  Graph g;
+  models::build(
+      g, {.cell = models::Cell::Gru, .input_size = 2, .hidden_size = 3, .steps = 4, .batch = 2});
+  const auto c = copy(g);
+  BOOST_REQUIRE_EQUAL(c->size(), g.size());
+  for (const Node& n : g.nodes()) {
+    const Node& m = c->node(n.id);
+    BOOST_CHECK(m.name == n.name && m.placement() == n.placement() && m.shape == n.shape &&
+                m.attrs == n.attrs && m.op == n.op && m.inputs == n.inputs);
+  }
+  BOOST_CHECK_EQUAL(c->param("W_r_l0").data(), g.param("W_r_l0").data());  // shared, not copied
+  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({4, 2, 2})}, {"h0", Tensor({1, 2, 3})}};
+  Executor a(g), b(*c);
+  rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 0.0f);
+}
+
+// Replaces every tanh by 2·sigmoid(2x) − 1, the same function: a rewrite that changes the graph.
+struct TanhThroughSigmoid final : Rewriter {
+  int replaced = 0;
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    if (node.op != &tanh_op()) return Rewriter::rewrite(out, node, inputs);
+    ++replaced;
+    auto at = out.place(node.placement());
+    return 2.0f * sigmoid(2.0f * inputs[0]) - 1.0f;
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_rewriter_replaces_nodes_and_keeps_results) {
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm, .input_size = 2, .hidden_size = 3, .steps = 3});
+  const std::size_t before = g.size();
+  TanhThroughSigmoid pass;
+  const auto r = rewrite(g, pass);
+  BOOST_CHECK_EQUAL(pass.replaced, 6);  // c̃ and tanh(c) at each of 3 steps
+  BOOST_CHECK_EQUAL(g.size(), before);  // the source is untouched
+  BOOST_CHECK_GT(r->size(), before);
+  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({3, 1, 2})},
+                    {"h0", init::normal(0, 1, 2).tensor({1, 1, 3})},
+                    {"c0", init::normal(0, 1, 3).tensor({1, 1, 3})}};
+  Executor a(g), b(*r);
+  rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 1e-6f);
+  for (const Node& n : r->nodes())  // replacements sit where the tanh was
+    if (n.kind == NodeKind::Op && n.op == &sigmoid_op()) BOOST_CHECK_GE(n.step, 0);
+}
+
+BOOST_AUTO_TEST_CASE(float_and_list_attributes_and_placements_survive_a_file) {
+  Graph g;
+  const Value x = g.input("x", {2, 3});
+  Value y;
+  {
+    auto step = g.step(4);
+    auto layer = g.layer(1);
+    Attrs attrs;
+    attrs.floats["scale"] = 0.25;  // not read by tanh; carried like any attribute
+    attrs.lists["note"] = {1, -2, 3};
+    y = reshape(g.apply(tanh_op(), {x}, attrs), {3, 2});
+  }
+  g.output("y", y);
+  const auto path = rnngraph::testing::scratch_dir("rewrites") / "attrs.json";
+  io::save_graph(g, path);
+  const io::GraphFile file = io::load_graph(path);
+  const Node& t = file.graph->node(1);
+  BOOST_CHECK_EQUAL(t.attrs.get_float("scale", 0), 0.25);
+  BOOST_CHECK(t.attrs.lists.at("note") == std::vector<int64_t>({1, -2, 3}));
+  BOOST_CHECK_EQUAL(t.step, 4);
+  BOOST_CHECK_EQUAL(t.layer, 1);
+  BOOST_CHECK(file.graph->node(y.id()).shape == Shape({3, 2}));
+
+  // A file from before placements were stored: step and layer come from the scope.
+  auto doc = nlohmann::json::parse(io::read_file(path));
+  for (auto& node : doc["nodes"]) node.erase("step"), node.erase("layer");
+  io::write_atomically(path, [&](std::ostream& out) { out << doc.dump(); });
+  const io::GraphFile old = io::load_graph(path);
+  BOOST_CHECK_EQUAL(old.graph->node(1).step, 4);
+  BOOST_CHECK_EQUAL(old.graph->node(1).layer, 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,7 +17,9 @@ using rnngraph::testing::Outcome;
 
 fs::path work_dir() { return rnngraph::testing::scratch_dir("cli"); }
 
-Outcome rnngraph_cli(const std::string& args) { return rnngraph::testing::run_cli(work_dir(), args); }
+Outcome rnngraph_cli(const std::string& args) {
+  return rnngraph::testing::run_cli(work_dir(), args);
+}
 
 // Exit code 2, exactly one line on stderr mentioning `fragment`, and none of `absent` written.
 void expect_rejected(const std::string& args, const std::string& fragment,
@@ -85,7 +87,8 @@ BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
 }
 
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
-  for (const char* command : {"demo", "build", "run", "dot", "info", "bench"}) {
+  for (const char* command :
+       {"demo", "build", "run", "grad", "train", "sample", "dot", "info", "bench"}) {
     const Outcome r = rnngraph_cli(fmt::format("{} --help", command));
     BOOST_CHECK_EQUAL(r.code, 0);
     BOOST_CHECK(r.out.starts_with(fmt::format("usage: rnngraph {}", command)));
@@ -163,15 +166,17 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   }
   BOOST_CHECK_EQUAL(rnngraph_cli("dot i.json -o i.dot").code, 0);
   BOOST_CHECK(io::read_file(work_dir() / "i.dot").starts_with("digraph rnngraph {"));
-  expect_rejected("dot i.json -o g.svg --grad", "gradients cannot be drawn yet", {"g.svg"});
+  expect_rejected("dot i.json -o g.svg --grad", "backward graph cannot be drawn yet", {"g.svg"});
   expect_rejected("dot i.json -o g.svg --view sideways", "unknown view", {"g.svg"});
   expect_rejected("dot i.json -o g.gif", "diagrams are .dot, .svg, .png or .pdf", {"g.gif"});
 
   const Outcome demo = rnngraph_cli("demo --out demo-out");
   BOOST_REQUIRE_MESSAGE(demo.code == 0, demo.err);
   BOOST_CHECK(demo.out.find("h3 = [") != std::string::npos);
+  BOOST_CHECK(demo.out.find("trained an LSTM") != std::string::npos);
   for (const char* name :
-       {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors"})
+       {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors",
+        "sine_loss.svg", "sine_lstm.json", "sine_lstm.safetensors"})
     BOOST_CHECK_MESSAGE(fs::exists(work_dir() / "demo-out" / name), name);
 }
 
@@ -188,8 +193,10 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
       rnngraph_cli("bench rnn --batch 1 --input-size 2 --hidden-size 3 --steps 4 --repeat 2");
   BOOST_CHECK_EQUAL(text.code, 0);
   BOOST_CHECK(text.out.find("ms per forward") != std::string::npos);
-  expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --train",
-                  "no autodiff");
+  const Outcome train = rnngraph_cli(
+      "bench lstm --batch 2 --input-size 2 --hidden-size 3 --steps 4 --repeat 2 --train --json");
+  BOOST_REQUIRE_MESSAGE(train.code == 0, train.err);
+  BOOST_CHECK(nlohmann::json::parse(train.out)["train"].get<bool>());
   expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --threads 0",
                   "between");
 }

@@ -35,17 +35,18 @@ void check_relative(const std::string& what, const Tensor& ours, const Tensor& t
   float worst = 0;
   for (int64_t i = 0; i < ours.numel(); ++i)
     worst = std::max(worst, std::fabs(ours.values()[i] - theirs.values()[i]));
-  BOOST_CHECK_MESSAGE(worst <= tolerance * (1 + max_abs(theirs)),
-                      what << ": max difference " << worst << " (max |torch| " << max_abs(theirs)
-                           << ")");
+  BOOST_CHECK_MESSAGE(worst <= tolerance * (1 + max_abs(theirs)), what << ": max difference "
+                                                                       << worst << " (max |torch| "
+                                                                       << max_abs(theirs) << ")");
 }
 
 void check_torch_gradients(const std::string& cell, int layers, const std::string& loss) {
   const std::string name = fmt::format("torch_grad_{}_L{}", cell, layers);
   BOOST_TEST_CONTEXT(name << " " << loss) {
-    auto r = cli(fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --batch 3 "
-                             "--layers {} --weights '{}' -o {}.json",
-                             cell, layers, fixture(name + ".safetensors"), name));
+    auto r =
+        cli(fmt::format("build {} --input-size 3 --hidden-size 4 --steps 5 --batch 3 "
+                        "--layers {} --weights '{}' -o {}.json",
+                        cell, layers, fixture(name + ".safetensors"), name));
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
     std::string args = fmt::format(
         "grad {0}.json --input '{1}_x.npy' --h0 '{1}_h0.npy' --names torch --wrt all -o "
@@ -55,7 +56,8 @@ void check_torch_gradients(const std::string& cell, int layers, const std::strin
     if (loss == "mse") args += fmt::format(" --loss mse --target '{}_target.npy'", fixture(name));
     r = cli(args);
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-    const io::TensorMap ours = io::read_safetensors(work_dir() / (name + "_" + loss + ".safetensors"));
+    const io::TensorMap ours =
+        io::read_safetensors(work_dir() / (name + "_" + loss + ".safetensors"));
     const io::TensorMap torch = io::read_safetensors(fixture(name + "_" + loss + ".safetensors"));
     int compared = 0;
     for (const auto& [key, expected] : torch) {
@@ -100,9 +102,10 @@ BOOST_AUTO_TEST_CASE(optimizers_match_torch_optim_for_20_steps) {
                                         .eps = c["eps"],
                                         .weight_decay = c["weight_decay"]});
       else
-        opt = std::make_unique<models::Sgd>(params, models::SgdOptions{.lr = c["lr"],
-                                                                       .momentum = c["momentum"],
-                                                                       .weight_decay = c["weight_decay"]});
+        opt = std::make_unique<models::Sgd>(
+            params,
+            models::SgdOptions{
+                .lr = c["lr"], .momentum = c["momentum"], .weight_decay = c["weight_decay"]});
       for (int64_t t = 0; t < 20; ++t) {
         const Tensor grads[] = {f.at("g0")[t].clone(), f.at("g1")[t].clone()};
         if (!c["max_norm"].is_null()) models::clip_grad_norm(grads, c["max_norm"].get<float>());
@@ -138,9 +141,9 @@ BOOST_AUTO_TEST_CASE(sine_lstm_converges_below_mse_0_01) {
   while (!trainer.done()) losses.push_back(trainer.step());
   double last = 0;
   for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
-  BOOST_TEST_MESSAGE("sine LSTM H=32: first loss " << losses.front() << ", mean of the last 20 "
-                                                   << last << "; training arena "
-                                                   << trainer.arena_bytes() / 50 << " bytes per step");
+  BOOST_TEST_MESSAGE("sine LSTM H=32: first loss "
+                     << losses.front() << ", mean of the last 20 " << last << "; training arena "
+                     << trainer.arena_bytes() / 50 << " bytes per step");
   BOOST_CHECK_GT(losses.front(), 0.1);
   BOOST_CHECK_LT(last, 0.01);
 }
@@ -167,7 +170,8 @@ BOOST_AUTO_TEST_CASE(text_lstm_ends_within_5_percent_of_pytorch) {
     while (!trainer.done()) losses.push_back(trainer.step());
     double last = 0;
     for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
-    BOOST_TEST_MESSAGE("text seed " << seed << ": first " << losses.front() << ", last 20 " << last);
+    BOOST_TEST_MESSAGE("text seed " << seed << ": first " << losses.front() << ", last 20 "
+                                    << last);
     ours += last / 3;
   }
   const double torch = ref["final_mean_last20"];
@@ -204,9 +208,10 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_gives_the_uninterrupted_losses) {
 }
 
 BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {
-  auto r = cli("train --task text --text /usr/share/common-licenses/GPL-3 --model lstm "
-               "--hidden-size 16 --steps 16 --batch 8 --iterations 12 --log text.csv "
-               "--save text.json");
+  auto r =
+      cli("train --task text --text /usr/share/common-licenses/GPL-3 --model lstm "
+          "--hidden-size 16 --steps 16 --batch 8 --iterations 12 --log text.csv "
+          "--save text.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   BOOST_CHECK(r.out.starts_with("final loss: "));
   const std::string log = io::read_file(work_dir() / "text.csv");
@@ -225,7 +230,8 @@ BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   BOOST_CHECK(r.out.find("tokens") != std::string::npos);
 
-  r = cli("train --task sine --model gru --hidden-size 8 --steps 10 --batch 4 --iterations 5 "
+  r =
+      cli("train --task sine --model gru --hidden-size 8 --steps 10 --batch 4 --iterations 5 "
           "--save sine.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   io::write_npy(work_dir() / "x.npy", init::normal(0, 1, 3).tensor({10, 4, 1}));
@@ -242,8 +248,7 @@ BOOST_AUTO_TEST_CASE(bad_training_usage_exits_2) {
         "train --task text --model lstm --hidden-size 4 --iterations 2",
         "train --task sine --model lstm --hidden-size 4 --iterations 2 --lr -1",
         "train --task sine --model lstm --hidden-size 4 --iterations 2 --optimizer rmsprop",
-        "train --resume missing.json --iterations 3",
-        "sample missing.json --length 3",
+        "train --resume missing.json --iterations 3", "sample missing.json --length 3",
         "grad missing.json --input x.npy -o g.safetensors",
         "grad missing.json --input x.npy --loss mse -o g.safetensors"}) {
     const auto r = cli(args);

@@ -14,9 +14,9 @@ Command train_command();
 Command sample_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{demo_command(),  build_command(), run_command(),
-                                        grad_command(),  train_command(), sample_command(),
-                                        dot_command(),   info_command(),  bench_command()};
+  static const std::vector<Command> all{demo_command(), build_command(), run_command(),
+                                        grad_command(), train_command(), sample_command(),
+                                        dot_command(),  info_command(),  bench_command()};
   return all;
 }
 

@@ -21,7 +21,7 @@ Graphviz's dot layout.
   --view cell        the inside of one cell, colah-style: gate layers and pointwise ops
   --steps-shown N    unrolled: with more steps than N, draw the first N-1, a "… k steps …"
                      node and the last (default 4)
-  --grad             draw the backward graph too (not available until autodiff lands)
+  --grad             draw the backward graph too (not drawn yet: refused)
   --title TEXT       a title above the diagram
 )";
 

@@ -114,8 +114,7 @@ int grad_main(const std::vector<std::string>& argv) {
 }  // namespace
 
 Command grad_command() {
-  return {"grad", "gradients of a loss with respect to parameters (and inputs)", kUsage,
-          grad_main};
+  return {"grad", "gradients of a loss with respect to parameters (and inputs)", kUsage, grad_main};
 }
 
 }  // namespace rnngraph::cli

@@ -1,10 +1,13 @@
 // rnngraph info: what a graph file holds: nodes by op, parameters, inputs, outputs, arena size.
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
+#include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/ops/ops.h>
 
 #include "cli.h"
 
@@ -13,9 +16,11 @@ namespace rnngraph::cli {
 namespace {
 constexpr std::string_view kUsage = R"(usage: rnngraph info G.json
 
-Describes a graph file: its nodes by kind and op, its parameters and their shapes, its inputs
-and outputs, and the arena the executor plans for computing every output
-("arena bytes: N").
+Describes a graph file: its recipe, its nodes by kind and op, its parameters and their shapes,
+its inputs and outputs, the arena the executor plans for computing every output
+("arena bytes: N"), and, when the graph has an output y and parameters, the arena of
+training it, "training arena bytes: N", with the bytes per step: forward plus the backward
+pass of the sum of y, keeping the activations backward needs.
 )";
 
 int info_main(const std::vector<std::string>& argv) {
@@ -49,6 +54,21 @@ int info_main(const std::vector<std::string>& argv) {
   for (const auto& [name, id] : g.outputs())
     fmt::print("  {:<10} {}\n", name, g.node(id).shape.str());
   fmt::print("arena bytes: {}\n", Plan(g).arena_bytes());
+
+  // Training memory: the same graph with the backward pass of sum(y) appended and planned.
+  auto y = std::find_if(g.outputs().begin(), g.outputs().end(),
+                        [](const auto& o) { return o.first == "y"; });
+  if (y != g.outputs().end() && g.parameters().size() > 0) {
+    Graph& mutable_graph = *file.graph;
+    const Value yv(mutable_graph, y->second);
+    const Value loss = sum(yv);
+    mutable_graph.output("loss", loss);
+    grad(loss, parameter_values(mutable_graph));
+    const std::size_t bytes = Plan(mutable_graph).arena_bytes();
+    const int64_t steps = yv.shape().rank() == 3 ? yv.shape()[0] : 1;
+    fmt::print("training arena bytes: {} ({} per step; forward and backward of sum(y))\n", bytes,
+               bytes / std::size_t(steps));
+  }
   return 0;
 }
 }  // namespace

@@ -66,8 +66,8 @@ std::vector<float> read_loss_log(const std::filesystem::path& path) {
       try {
         losses.push_back(std::stof(line.substr(comma + 1)));
       } catch (const std::exception&) {
-        throw FormatError(fmt::format("{}: '{}' does not end in a loss", path.string(),
-                                      line.substr(0, 60)));
+        throw FormatError(
+            fmt::format("{}: '{}' does not end in a loss", path.string(), line.substr(0, 60)));
       }
     }
     at = end;

@@ -39,8 +39,8 @@ int sample_main(const std::vector<std::string>& argv) {
 
   const io::GraphFile file = io::load_graph(args.positional()[0]);
   if (!file.meta.contains("cell") || !file.meta.contains("vocabulary"))
-    throw UsageError(fmt::format("'{}' is not a text model (train one with --task text)",
-                                 args.positional()[0]));
+    throw UsageError(
+        fmt::format("'{}' is not a text model (train one with --task text)", args.positional()[0]));
   models::Config c = models::config_from_recipe(file.meta);
   if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
     throw UsageError("sample needs a model with a token input and an output over its alphabet");
@@ -60,15 +60,16 @@ int sample_main(const std::vector<std::string>& argv) {
   auto feed = [&](char ch) -> const Results& {
     const std::size_t id = alphabet.find(ch);
     if (id == std::string::npos)
-      throw UsageError(fmt::format("--prime holds '\\x{:02x}', which is not in the model's "
-                                   "alphabet",
-                                   uint8_t(ch)));
+      throw UsageError(
+          fmt::format("--prime holds '\\x{:02x}', which is not in the model's "
+                      "alphabet",
+                      uint8_t(ch)));
     feeds.at("tokens").values()[0] = float(id);
     const Results& r = run(feeds);
     for (const char* state : {"h0", "c0"})  // the state carried to the next character
       if (feeds.contains(state))
-        std::copy_n(r[state == std::string("h0") ? "h_n" : "c_n"].data(),
-                    feeds.at(state).numel(), feeds.at(state).data());
+        std::copy_n(r[state == std::string("h0") ? "h_n" : "c_n"].data(), feeds.at(state).numel(),
+                    feeds.at(state).data());
     return r;
   };
 

@@ -68,7 +68,8 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
     for (const char* flag : {"--task", "--model", "--hidden-size", "--layers", "--steps", "--batch",
                              "--lr", "--optimizer", "--clip", "--seed"})
       if (args.has(flag))
-        throw UsageError(fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
+        throw UsageError(
+            fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
     std::optional<int64_t> iterations;
     if (args.has("--iterations")) iterations = args.integer("--iterations", std::nullopt);
     std::optional<std::filesystem::path> text;
@@ -102,8 +103,8 @@ int train_main(const std::vector<std::string>& argv) {
                          "--batch", "--iterations", "--lr", "--optimizer", "--clip", "--seed",
                          "--log", "--save", "--resume", "--threads"});
   if (!args.positional().empty())
-    throw UsageError(fmt::format("train takes no positional arguments (got '{}')",
-                                 args.positional()[0]));
+    throw UsageError(
+        fmt::format("train takes no positional arguments (got '{}')", args.positional()[0]));
   for (const char* flag : {"--save", "--resume"})
     if (auto path = args.get(flag); path && !path->ends_with(".json"))
       throw UsageError(fmt::format("{} '{}': model files end in .json", flag, *path));
@@ -127,8 +128,8 @@ int train_main(const std::vector<std::string>& argv) {
   fmt::print(stderr,
              "training {} ({} layer(s), hidden {}) on {}: T = {}, B = {}, {} from iteration {} to "
              "{}, lr {}{}; training arena {} bytes ({} per step)\n",
-             models::to_string(c.cell), c.layers, c.hidden_size, models::to_string(c.task),
-             c.steps, c.batch, c.optimizer, trainer->iteration() + 1, c.iterations, c.lr,
+             models::to_string(c.cell), c.layers, c.hidden_size, models::to_string(c.task), c.steps,
+             c.batch, c.optimizer, trainer->iteration() + 1, c.iterations, c.lr,
              c.clip > 0 ? fmt::format(", clip {}", c.clip) : "", trainer->arena_bytes(),
              trainer->arena_bytes() / std::size_t(c.steps));
   const bool live = isatty(fileno(stderr));
@@ -144,14 +145,15 @@ int train_main(const std::vector<std::string>& argv) {
                               trainer->iteration()));
     recent.push_back(loss);
     const double elapsed = seconds_since(start);
-    if (log) log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
+    if (log)
+      log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
     const double since = std::chrono::duration<double>(Clock::now() - last_print).count();
     if (since >= (live ? 0.1 : 3.0) || trainer->done()) {
       const double rate = double(trainer->iteration() - first) / std::max(elapsed, 1e-9);
       const double left = double(c.iterations - trainer->iteration()) / std::max(rate, 1e-9);
       const std::string line =
-          fmt::format("iteration {}/{}  loss {:.5f}  {:.1f} it/s  {:.0f} s left", trainer->iteration(),
-                      c.iterations, loss, rate, left);
+          fmt::format("iteration {}/{}  loss {:.5f}  {:.1f} it/s  {:.0f} s left",
+                      trainer->iteration(), c.iterations, loss, rate, left);
       if (live)
         fmt::print(stderr, "\r{:<78}", line);
       else

@@ -33,7 +33,8 @@ int legacy_index(const std::string& scope, std::string_view prefix) {
     if (slash == std::string::npos) slash = scope.size();
     const std::string_view seg = std::string_view(scope).substr(at, slash - at);
     if (seg.starts_with(prefix) && seg.size() > prefix.size() && seg.size() - prefix.size() < 10 &&
-        std::all_of(seg.begin() + prefix.size(), seg.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        std::all_of(seg.begin() + prefix.size(), seg.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }))
       return std::stoi(std::string(seg.substr(prefix.size())));
     at = slash + 1;
   }

@@ -32,7 +32,9 @@ std::string_view to_string(View view) {
 
 std::string to_dot(const Graph& graph, const Options& options) {
   if (options.grad)
-    throw GraphError("gradients cannot be drawn yet: rnngraph has no autodiff (grad()) so far");
+    throw GraphError(
+        "the backward graph cannot be drawn yet (rnngraph grad computes it; drawing it is "
+        "planned)");
   if (options.steps_shown < 2)
     throw GraphError("steps shown must be at least 2 (the first and the last)");
   switch (options.view) {

@@ -21,8 +21,7 @@ Diagram rolled_view(const Graph& g, const Options& options) {
   const Steps steps = find_steps(g);
   const std::map<int, int> recurrence = find_recurrence(g, steps);
   bool layered = false;
-  for (const Node& n : g.nodes())
-    layered |= steps.of[n.id] == 0 && n.layer >= 0;
+  for (const Node& n : g.nodes()) layered |= steps.of[n.id] == 0 && n.layer >= 0;
 
   Diagram d;
   d.title = options.title;
