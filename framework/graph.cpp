@@ -174,21 +174,18 @@ Graph::ScopeGuard Graph::scope(std::string_view name, int64_t index) {
   return scope(fmt::format("{}{}", name, index));
 }
 
-Graph::ScopeGuard Graph::step(int64_t t) {
-  if (t < 0 || t > std::numeric_limits<int>::max())
-    throw GraphError(fmt::format("step {} is out of range", t));
-  ScopeGuard guard = scope("step", t);
-  placement_.step = int(t);
+// The scope "<name><index>", with the index also recorded in the placement's `field`.
+Graph::ScopeGuard Graph::indexed_scope(std::string_view name, int64_t index,
+                                       int Placement::*field) {
+  if (index < 0 || index > std::numeric_limits<int>::max())
+    throw GraphError(fmt::format("{} {} is out of range", name, index));
+  ScopeGuard guard = scope(name, index);
+  placement_.*field = int(index);
   return guard;
 }
 
-Graph::ScopeGuard Graph::layer(int64_t k) {
-  if (k < 0 || k > std::numeric_limits<int>::max())
-    throw GraphError(fmt::format("layer {} is out of range", k));
-  ScopeGuard guard = scope("layer", k);
-  placement_.layer = int(k);
-  return guard;
-}
+Graph::ScopeGuard Graph::step(int64_t t) { return indexed_scope("step", t, &Placement::step); }
+Graph::ScopeGuard Graph::layer(int64_t k) { return indexed_scope("layer", k, &Placement::layer); }
 
 Graph::ScopeGuard Graph::place(Placement placement) {
   ScopeGuard guard(*this, std::exchange(placement_, std::move(placement)));

@@ -199,6 +199,7 @@ class Graph {
 
  private:
   Node& append(Node node);
+  ScopeGuard indexed_scope(std::string_view name, int64_t index, int Placement::*field);
   void check_unique(std::string_view name) const;
 
   std::vector<Node> nodes_;

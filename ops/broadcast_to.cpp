@@ -39,8 +39,6 @@ const Op& broadcast_to_op() {
 
 Value broadcast_to(const Value& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Attrs attrs;
-  attrs.lists["shape"].assign(shape.dims().begin(), shape.dims().end());
-  return x.graph().apply(broadcast_to_op(), {x}, std::move(attrs));
+  return x.graph().apply(broadcast_to_op(), {x}, kernels::shape_attrs(shape));
 }
 }  // namespace rnngraph

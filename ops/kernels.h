@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/op.h>
 #include <rnngraph/framework/tensor.h>
 
 namespace rnngraph::kernels {
@@ -27,6 +28,13 @@ inline int normalize_axis(int64_t axis, int rank) {
 // unchanged so the shape rule reports it with the node's context.
 inline int64_t stored_axis(int64_t axis, int rank) {
   return axis < 0 && -axis <= rank ? axis + rank : axis;
+}
+
+// The attributes of an op that takes a target shape (reshape, broadcast_to, sum_to).
+inline Attrs shape_attrs(const Shape& shape) {
+  Attrs attrs;
+  attrs.lists["shape"].assign(shape.dims().begin(), shape.dims().end());
+  return attrs;
 }
 
 inline Shape broadcast_rule(std::span<const Shape> in) {

@@ -46,8 +46,6 @@ const Op& reshape_op() {
 
 Value reshape(const Value& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Attrs attrs;
-  attrs.lists["shape"].assign(shape.dims().begin(), shape.dims().end());
-  return x.graph().apply(reshape_op(), {x}, std::move(attrs));
+  return x.graph().apply(reshape_op(), {x}, kernels::shape_attrs(shape));
 }
 }  // namespace rnngraph

@@ -55,8 +55,6 @@ const Op& sum_to_op() {
 
 Value sum_to(const Value& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Attrs attrs;
-  attrs.lists["shape"].assign(shape.dims().begin(), shape.dims().end());
-  return x.graph().apply(sum_to_op(), {x}, std::move(attrs));
+  return x.graph().apply(sum_to_op(), {x}, kernels::shape_attrs(shape));
 }
 }  // namespace rnngraph
