@@ -39,7 +39,7 @@ class Accumulator {
           rows.push_back(it->second);
           continue;
         }
-        if (!zeros) zeros = g.constant(fmt::format("zeros_{}", g.size()), Tensor(row_shape));
+        if (!zeros) zeros = g.constant(g.fresh_name("zeros"), Tensor(row_shape));
         rows.push_back(zeros);
       }
       Value stacked = reshape(stack(rows), shape);  // a rank-1 x stacks to [T, 1]
@@ -84,7 +84,7 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
   Accumulator acc{std::size_t(n)};
   {
     auto at = g.place({.scope = loss.node().scope, .backward = true});
-    acc.add(loss.id(), g.constant(fmt::format("grad_seed_{}", n), [&] {
+    acc.add(loss.id(), g.constant(g.fresh_name("grad_seed"), [&] {
       Tensor one(loss.shape());
       one.fill(1);
       return one;
@@ -130,7 +130,7 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
     Value gw = w.id() < n ? totals[w.id()] : Value();
     if (!gw) {
       auto at = g.place({.backward = true});
-      gw = g.constant(fmt::format("zero_grad_{}", g.size()), Tensor(w.shape()));
+      gw = g.constant(g.fresh_name("zero_grad"), Tensor(w.shape()));
     }
     g.output("grad/" + w.node().name, gw);
     out.push_back(gw);

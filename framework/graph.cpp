@@ -116,9 +116,14 @@ Value Graph::constant(std::string name, Tensor value) {
   return Value(*this, append(std::move(n)).id);
 }
 
-Value Graph::scalar(float v) {
-  return constant(fmt::format("const_{}", nodes_.size()), Tensor({1}, {v}));
+std::string Graph::fresh_name(std::string_view prefix) const {
+  std::string name = fmt::format("{}_{}", prefix, nodes_.size());
+  // Taken only when a copied graph kept a name from its source: count on until one is free.
+  for (int k = 1; contains(name); ++k) name = fmt::format("{}_{}_{}", prefix, nodes_.size(), k);
+  return name;
 }
+
+Value Graph::scalar(float v) { return constant(fresh_name("const"), Tensor({1}, {v})); }
 
 Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
   std::vector<int> ids;
@@ -129,7 +134,7 @@ Value Graph::apply(const Op& op, std::span<const Value> inputs, Attrs attrs) {
     ids.push_back(v.id());
     shapes.push_back(v.shape());
   }
-  const std::string name = fmt::format("{}_{}", op.name(), nodes_.size());
+  const std::string name = fresh_name(op.name());
   Shape shape;
   try {
     shape = op.infer(shapes, attrs);
@@ -199,8 +204,8 @@ Value Graph::add(const NodeSpec& spec, std::span<const Value> inputs) {
   switch (spec.kind) {
     case NodeKind::Input:
       return input(spec.name, spec.shape);
-    case NodeKind::Constant:
-      return constant(spec.name, spec.value);
+    case NodeKind::Constant:  // a constant's name is only a label: a taken one is replaced
+      return constant(contains(spec.name) ? fresh_name("const") : spec.name, spec.value);
     case NodeKind::Parameter: {
       if (spec.value.empty()) return parameter(spec.name, spec.shape, spec.init);
       if (!(spec.value.shape() == spec.shape))

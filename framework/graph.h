@@ -196,6 +196,9 @@ class Graph {
   // A parameter's persistent tensor: write into it to load weights.
   const Tensor& param(std::string_view name) const;
   std::vector<int> parameters() const;  // ids, in creation order
+  // A name no node has: "<prefix>_<next id>", with a further counter when a copied graph
+  // already holds that one.
+  std::string fresh_name(std::string_view prefix) const;
 
  private:
   Node& append(Node node);

@@ -226,7 +226,13 @@ Config config_from_recipe(const Recipe& r) {
   c.steps = recipe_int(r, "steps", 1);
   c.batch = recipe_int(r, "batch", 1);
   c.layers = recipe_int(r, "layers", 1);
-  c.seed = uint64_t(recipe_int(r, "seed", 0));
+  if (auto seed = r.find("seed"); seed != r.end()) {  // the full uint64 range
+    const std::string& s = seed->second;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), c.seed);
+    if (ec != std::errc() || end != s.data() + s.size())
+      throw FormatError(
+          fmt::format("the model recipe's seed is not a whole number: '{}'", s.substr(0, 40)));
+  }
   c.output_size = recipe_int(r, "output_size", 0);
   c.vocab_size = recipe_int(r, "vocab_size", 0);
   const std::string tokens = r.contains("tokens") ? r.find("tokens")->second : "none";

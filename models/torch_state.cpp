@@ -157,6 +157,11 @@ io::TensorMap torch_state(const Graph& g, const Config& c) {
 }
 
 io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
+  std::map<std::string, Shape, std::less<>> expected;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (const ParameterSpec& p :
+         layer_parameters(c.cell, k, k == 0 ? c.input_size : c.hidden_size, c.hidden_size))
+      expected.emplace(p.name, p.shape);
   io::TensorMap out;
   map_layers(
       Mode::Gradient, c,
@@ -166,6 +171,9 @@ io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
       [&](const std::string& name) {
         auto it = grads.find(name);
         if (it == grads.end()) throw GraphError(fmt::format("no gradient of '{}'", name));
+        if (it->second.shape() != expected.at(name))  // the recipe must describe these tensors
+          throw GraphError(fmt::format("the gradient of '{}' is {}, the model's recipe says {}",
+                                       name, it->second.shape().str(), expected.at(name).str()));
         return it->second.data();
       });
   return out;

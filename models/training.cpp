@@ -45,6 +45,9 @@ Streams streams(int64_t characters, int64_t T, int64_t B) {
   return {segment, segment > 0 ? (segment - 1) / T : 0};
 }
 
+// Optimizer steps are stored as a float ("optim/step"), exact up to 2^24.
+constexpr int64_t kMaxIterations = int64_t(1) << 24;
+
 double meta_number(const Recipe& meta, std::string_view key) {
   auto it = meta.find(key);
   if (it == meta.end()) throw FormatError(fmt::format("the training checkpoint has no '{}'", key));
@@ -53,6 +56,14 @@ double meta_number(const Recipe& meta, std::string_view key) {
   if (ec != std::errc() || end != it->second.data() + it->second.size() || !std::isfinite(v))
     throw FormatError(fmt::format("the training checkpoint's '{}' is not a number", key));
   return v;
+}
+
+int64_t meta_count(const Recipe& meta, std::string_view key) {
+  const double v = meta_number(meta, key);
+  if (v < 0 || v > double(kMaxIterations) || v != std::floor(v))
+    throw FormatError(
+        fmt::format("the training checkpoint's '{}' is not a count up to {}", key, kMaxIterations));
+  return int64_t(v);
 }
 
 void copy_into(const Tensor& to, const Tensor& from) {
@@ -64,6 +75,8 @@ void copy_into(const Tensor& to, const Tensor& from) {
 Trainer::Trainer(const TrainConfig& c) : config_(c) {
   if (c.iterations < 1 || c.steps < 1 || c.batch < 1 || c.hidden_size < 1 || c.layers < 1)
     throw GraphError("train: iterations, steps, batch, hidden size and layers must be at least 1");
+  if (c.iterations > kMaxIterations)
+    throw GraphError(fmt::format("train: at most {} iterations", kMaxIterations));
   if (!(c.lr > 0) || !(c.clip >= 0) || !std::isfinite(c.lr) || !std::isfinite(c.clip))
     throw GraphError(
         fmt::format("train: the learning rate must be above 0 and the clip norm 0 or "
@@ -171,11 +184,14 @@ void Trainer::save(const std::filesystem::path& path) const {
   meta["optimizer"] = config_.optimizer;
   meta["lr"] = fmt::format("{}", config_.lr);  // shortest form that reads back exactly
   meta["clip"] = fmt::format("{}", config_.clip);
-  if (config_.task == Task::Text) meta["text"] = config_.text.string();
   io::TensorMap extra = optimizer_->state();
-  for (const char* state : {"h0", "c0"})
-    if (feeds_.contains(state))
-      extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
+  if (config_.task == Task::Text) {
+    // Absolute, so that a resume from another directory finds the corpus.
+    meta["text"] = std::filesystem::absolute(config_.text).lexically_normal().string();
+    for (const char* state : {"h0", "c0"})
+      if (feeds_.contains(state))
+        extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
+  }
   io::save_graph(model, path, meta, extra);
 }
 
@@ -193,7 +209,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .layers = m.layers,
                 .steps = m.steps,
                 .batch = m.batch,
-                .iterations = iterations.value_or(int64_t(meta_number(file.meta, "iterations"))),
+                .iterations = iterations ? *iterations : meta_count(file.meta, "iterations"),
                 .optimizer = file.meta.contains("optimizer") ? file.meta.at("optimizer") : "",
                 .lr = meta_number(file.meta, "lr"),
                 .clip = meta_number(file.meta, "clip"),
@@ -216,7 +232,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                                       to.shape().str()));
       copy_into(to, it->second);
     }
-  trainer->iteration_ = int64_t(meta_number(file.meta, "iteration"));
+  trainer->iteration_ = meta_count(file.meta, "iteration");
   if (trainer->iteration_ != trainer->optimizer_->steps() || trainer->iteration_ < 0)
     throw FormatError(fmt::format("{}: iteration {} disagrees with the optimizer's {} steps",
                                   path.string(), trainer->iteration_,

@@ -40,7 +40,7 @@ struct Concat final : Op {
 
   // Each input gets its own window of the gradient.
   std::vector<Value> vjp(const VjpArgs& a) const override {
-    const int axis = int(a.attrs.get("axis", 0));
+    const int axis = kernels::normalize_axis(a.attrs.get("axis", 0), a.inputs[0].shape().rank());
     std::vector<Value> grads;
     int64_t at = 0;
     for (const Value& in : a.inputs) {

@@ -34,7 +34,7 @@ struct Pad final : Op {
   }
 
   std::vector<Value> vjp(const VjpArgs& a) const override {
-    const int axis = int(a.attrs.get("axis", 0));
+    const int axis = kernels::normalize_axis(a.attrs.get("axis", 0), a.inputs[0].shape().rank());
     const int64_t begin = a.attrs.get("begin", 0);
     return {slice(a.grad, axis, begin, begin + a.inputs[0].shape()[axis])};
   }

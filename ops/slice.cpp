@@ -41,7 +41,7 @@ struct Slice final : Op {
 
   // The gradient back in its window, zeros elsewhere.
   std::vector<Value> vjp(const VjpArgs& a) const override {
-    const int axis = int(a.attrs.get("axis", 0));
+    const int axis = kernels::normalize_axis(a.attrs.get("axis", 0), a.inputs[0].shape().rank());
     return {pad(a.grad, axis, a.attrs.get("begin", 0), a.inputs[0].shape()[axis])};
   }
 

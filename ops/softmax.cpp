@@ -38,7 +38,8 @@ struct Softmax final : Op {
 
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const Value& y = a.output;
-    return {y * (a.grad - sum(a.grad * y, int(a.attrs.get("axis", -1))))};
+    const int axis = kernels::normalize_axis(a.attrs.get("axis", -1), y.shape().rank());
+    return {y * (a.grad - sum(a.grad * y, axis))};
   }
 
   std::string_view color() const override { return "#e1d5e7"; }

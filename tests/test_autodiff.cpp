@@ -10,6 +10,7 @@
 // gradient it checks is not tiny, so that such an error cannot hide).
 #include <cmath>
 #include <functional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -146,6 +147,11 @@ BOOST_AUTO_TEST_CASE(concat_stack_select_slice_pad_reshape) {
   expect_correct([](Graph& g) {
     const Value a = param(g, "a", {1, 3}, 15), b = param(g, "b", {2, 3}, 16);
     return concat({a, b}, 0);
+  });
+  expect_correct([](Graph& g) {  // a negative axis as a file may store it
+    const Value a = param(g, "a", {2, 1}, 41), b = param(g, "b", {2, 2}, 42);
+    const Value joined = g.apply(concat_op(), {a, b}, {{"axis", -1}});
+    return g.apply(slice_op(), {joined}, {{"axis", -1}, {"begin", 1}, {"end", 3}});
   });
   expect_correct([](Graph& g) {
     const Value x = g.input("x", {4, 2, 3});
@@ -391,6 +397,21 @@ BOOST_AUTO_TEST_CASE(a_rewriter_replaces_nodes_and_keeps_results) {
   rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 1e-6f);
   for (const Node& n : r->nodes())  // replacements sit where the tanh was
     if (n.kind == NodeKind::Op && n.op == &sigmoid_op()) BOOST_CHECK_GE(n.step, 0);
+}
+
+BOOST_AUTO_TEST_CASE(rewriting_a_long_gru_keeps_names_unique) {
+  // Each replacement adds constants, so the copy's ids drift from the source's and a generated
+  // name ("const_40") can meet one copied from the source: both must survive.
+  Graph g;
+  models::build(g, {.cell = models::Cell::Gru, .input_size = 2, .hidden_size = 3, .steps = 12});
+  TanhThroughSigmoid pass;
+  const auto r = rewrite(g, pass);
+  std::set<std::string> names;
+  for (const Node& n : r->nodes()) BOOST_CHECK_MESSAGE(names.insert(n.name).second, n.name);
+  const auto twice = rewrite(*r, pass);  // and again, on a graph full of kept names
+  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({12, 1, 2})}, {"h0", Tensor({1, 1, 3})}};
+  Executor a(g), b(*twice);
+  rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 1e-5f);
 }
 
 BOOST_AUTO_TEST_CASE(float_and_list_attributes_and_placements_survive_a_file) {

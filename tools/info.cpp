@@ -58,7 +58,12 @@ int info_main(const std::vector<std::string>& argv) {
   // Training memory: the same graph with the backward pass of sum(y) appended and planned.
   auto y = std::find_if(g.outputs().begin(), g.outputs().end(),
                         [](const auto& o) { return o.first == "y"; });
-  if (y != g.outputs().end() && g.parameters().size() > 0) {
+  // (Skipped for a graph that already holds a backward pass or a loss of its own.)
+  const bool trained_graph =
+      std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) { return n.backward; }) ||
+      std::any_of(g.outputs().begin(), g.outputs().end(),
+                  [](const auto& o) { return o.first == "loss"; });
+  if (y != g.outputs().end() && !g.parameters().empty() && !trained_graph) {
     Graph& mutable_graph = *file.graph;
     const Value yv(mutable_graph, y->second);
     const Value loss = sum(yv);

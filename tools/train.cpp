@@ -71,7 +71,8 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
     std::optional<int64_t> iterations;
-    if (args.has("--iterations")) iterations = args.integer("--iterations", std::nullopt);
+    if (args.has("--iterations"))
+      iterations = args.integer("--iterations", std::nullopt, 1, int64_t(1) << 24);
     std::optional<std::filesystem::path> text;
     if (auto t = args.get("--text")) text = *t;
     return models::Trainer::resume(*resume, iterations, text);
@@ -88,7 +89,7 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
   c.layers = args.integer("--layers", 1, 1, 64);
   c.steps = args.integer("--steps", text ? 64 : 50, 1, 100000);
   c.batch = args.integer("--batch", text ? 32 : 16, 1, 100000);
-  c.iterations = args.integer("--iterations", std::nullopt, 1, 100'000'000);
+  c.iterations = args.integer("--iterations", std::nullopt, 1, int64_t(1) << 24);
   c.lr = args.number("--lr", text ? 0.003 : 0.01, 1e-12, 1e6);
   c.optimizer = args.get("--optimizer").value_or("adam");
   if (c.optimizer != "adam" && c.optimizer != "sgd")

@@ -188,7 +188,9 @@ GraphFile load_graph(const std::filesystem::path& path) {
       at.step = j.contains("step") ? j["step"].get<int>() : legacy_index(at.scope, "step");
       at.layer = j.contains("layer") ? j["layer"].get<int>() : legacy_index(at.scope, "layer");
       at.backward = j.value("backward", false);
-      if (at.step < -1 || at.layer < -1) throw FormatError("step and layer are -1 or more");
+      constexpr int kMaxIndex = 1 << 30;
+      if (at.step < -1 || at.layer < -1 || at.step > kMaxIndex || at.layer > kMaxIndex)
+        throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));
       std::vector<Value> inputs;
       switch (spec.kind) {
         case NodeKind::Input:
