@@ -190,9 +190,76 @@ BOOST_AUTO_TEST_CASE(stack_adds_a_first_axis) {
                {2, 1, 2}, {1, 2, 3, 4});
 }
 
+BOOST_AUTO_TEST_CASE(div_exp_log) {
+  auto a = [](Graph& g) { return c(g, "a", {1, 3}, {1, 2, 4}); };
+  check_values(run_one([&](Graph& g) { return div(a(g), c(g, "b", {1}, {2})); }), {1, 3},
+               {0.5f, 1, 2});
+  check_values(run_one([&](Graph& g) { return exp(a(g)); }), {1, 3},
+               {std::exp(1.0f), std::exp(2.0f), std::exp(4.0f)}, 1e-5f);
+  check_values(run_one([&](Graph& g) { return log(a(g)); }), {1, 3},
+               {0, std::log(2.0f), std::log(4.0f)});
+}
+
+BOOST_AUTO_TEST_CASE(reshape_pad_broadcast_to_sum_to) {
+  auto a = [](Graph& g) { return c(g, "a", {2, 3}, {1, 2, 3, 4, 5, 6}); };
+  check_values(run_one([&](Graph& g) {
+                 return reshape(a(g), {3, 2});
+               }),
+               {3, 2}, {1, 2, 3, 4, 5, 6});
+  check_values(run_one([&](Graph& g) { return pad(a(g), 1, 1, 5); }), {2, 5},
+               {0, 1, 2, 3, 0, 0, 4, 5, 6, 0});
+  check_values(run_one([&](Graph& g) { return pad(a(g), 0, 1, 3); }), {3, 3},
+               {0, 0, 0, 1, 2, 3, 4, 5, 6});
+  check_values(run_one([&](Graph& g) {
+                 return broadcast_to(c(g, "r", {1, 2}, {7, 8}), {3, 2});
+               }),
+               {3, 2}, {7, 8, 7, 8, 7, 8});
+  check_values(run_one([&](Graph& g) {
+                 return broadcast_to(c(g, "s", {1}, {9}), {2, 2});
+               }),
+               {2, 2}, {9, 9, 9, 9});
+  check_values(run_one([&](Graph& g) { return sum_to(a(g), {1, 3}); }), {1, 3}, {5, 7, 9});
+  check_values(run_one([&](Graph& g) { return sum_to(a(g), {2, 1}); }), {2, 1}, {6, 15});
+  check_values(run_one([&](Graph& g) { return sum_to(a(g), {1}); }), {1}, {21});
+}
+
+BOOST_AUTO_TEST_CASE(logsumexp_softmax_one_hot_gather) {
+  // Large logits: a naive exp would overflow; the stable forms give exact small numbers.
+  auto x = [](Graph& g) { return c(g, "x", {2, 2}, {1000, 1000, 0, std::log(3.0f)}); };
+  check_values(run_one([&](Graph& g) { return logsumexp(x(g), 1); }), {2, 1},
+               {1000 + std::log(2.0f), std::log(4.0f)}, 1e-4f);
+  check_values(run_one([&](Graph& g) { return softmax(x(g), 1); }), {2, 2},
+               {0.5f, 0.5f, 0.25f, 0.75f});
+  check_values(run_one([&](Graph& g) {
+                 return one_hot(c(g, "ids", {3}, {2, 0, 1}), 3);
+               }),
+               {3, 3}, {0, 0, 1, 1, 0, 0, 0, 1, 0});
+  check_values(run_one([&](Graph& g) {
+                 return gather(x(g), c(g, "ids", {2, 1}, {1, 0}));
+               }),
+               {2, 1}, {1000, 0});
+  BOOST_CHECK_THROW(run_one([&](Graph& g) { return one_hot(c(g, "ids", {1}, {3}), 3); }),
+                    ShapeError);
+  BOOST_CHECK_THROW(run_one([&](Graph& g) {
+                      return gather(x(g), c(g, "ids", {2, 1}, {0.5f, 0}));
+                    }),
+                    ShapeError);
+}
+
+BOOST_AUTO_TEST_CASE(cross_entropy_by_hand) {
+  // logits [[0, ln 3]] with class 1: -log(3/4); with class 0: -log(1/4); the mean of both.
+  Graph g;
+  const Value logits = c(g, "l", {2, 1, 2}, {0, std::log(3.0f), 0, std::log(3.0f)});
+  g.output("y", models::cross_entropy(logits, c(g, "ids", {2, 1}, {1, 0})));
+  Executor run(g);
+  check_values(run({})["y"], {1}, {-(std::log(0.75f) + std::log(0.25f)) / 2});
+}
+
 BOOST_AUTO_TEST_CASE(every_op_is_registered_by_name) {
-  for (const char* name : {"add", "concat", "matmul", "mean", "mul", "select", "sigmoid", "slice",
-                           "stack", "sub", "sum", "tanh"}) {
+  for (const char* name :
+       {"add",    "broadcast_to", "concat", "div",     "exp", "gather",  "log",    "logsumexp",
+        "matmul", "mean",         "mul",    "one_hot", "pad", "reshape", "select", "sigmoid",
+        "slice",  "softmax",      "stack",  "sub",     "sum", "sum_to",  "tanh"}) {
     const Op* op = find_op(name);
     BOOST_REQUIRE_MESSAGE(op, name);
     BOOST_CHECK_EQUAL(op->name(), name);
