@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/passes/passes.h>
 
 namespace rnngraph {
 
@@ -68,8 +69,13 @@ class ArenaPlanner {
 
 }  // namespace
 
-Plan::Plan(const Graph& graph, std::span<const std::string> outputs, PlanOptions options)
-    : graph_(&graph) {
+Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOptions options)
+    : graph_(&source) {
+  if (options.optimize) {
+    optimized_ = passes::optimize(source);
+    graph_ = optimized_.get();
+  }
+  const Graph& graph = *graph_;
   const auto nodes = graph.nodes();
   const int n = int(nodes.size());
 

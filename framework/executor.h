@@ -23,6 +23,11 @@ struct PlanOptions {
   // Reuse arena buffers whose values are dead (the default). Off, every value gets its own
   // buffer: a reference for testing the planner, and a way to inspect every intermediate.
   bool reuse_memory = true;
+  // Plan passes::optimize(graph) instead of the graph itself (framework/passes/passes.h): the
+  // same outputs, computed with fewer, larger products. plan.graph() is then the optimized
+  // graph, which shares the parameters. Off by default for now: the hoisted input projection
+  // holds [T, B, 4H], so working memory then grows with T.
+  bool optimize = false;
 };
 
 // A plan describes the graph as it was when planned: nodes appended later (grad() appends the
@@ -58,6 +63,7 @@ class Plan {
 
  private:
   const Graph* graph_;
+  std::shared_ptr<const Graph> optimized_;  // owned when planned with options.optimize
   std::vector<int> steps_;
   std::vector<int> inputs_;
   std::vector<int> views_;

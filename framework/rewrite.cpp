@@ -1,19 +1,32 @@
 #include <rnngraph/framework/rewrite.h>
 
-#include <vector>
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
 
 namespace rnngraph {
 
 std::unique_ptr<Graph> rewrite(const Graph& source, Rewriter& rewriter) {
   auto out = std::make_unique<Graph>();
-  std::vector<Value> mapped(source.size());
+  rewriter.mapped_.assign(source.size(), Value());
   std::vector<Value> inputs;
   for (const Node& node : source.nodes()) {
+    if (rewriter.mapped_[std::size_t(node.id)]) continue;  // made early by the rewriter
     inputs.clear();
-    for (int in : node.inputs) inputs.push_back(mapped[in]);
-    mapped[node.id] = rewriter.rewrite(*out, node, inputs);
+    bool complete = true;
+    for (int in : node.inputs) {
+      inputs.push_back(rewriter.mapped_[std::size_t(in)]);
+      complete = complete && inputs.back();
+    }
+    // A node reading a dropped node is dropped too; only a dropped output is an error.
+    if (complete) rewriter.mapped_[std::size_t(node.id)] = rewriter.rewrite(*out, node, inputs);
   }
-  for (const auto& [name, id] : source.outputs()) out->output(name, mapped[id]);
+  for (const auto& [name, id] : source.outputs()) {
+    const Value v = rewriter.mapped_[std::size_t(id)];
+    if (!v) throw GraphError(fmt::format("rewrite: output '{}' was dropped", name));
+    out->output(name, v);
+  }
+  rewriter.mapped_.clear();
   return out;
 }
 

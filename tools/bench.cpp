@@ -26,6 +26,7 @@ run, then R timed runs (default 20); prints the median and the fastest.
 
   --threads N   OpenBLAS threads for the matrix products (default 1)
   --json        one JSON object instead of the text line (bench/compare_torch.py reads it)
+  --no-passes   plan the graph as built, without the graph passes (framework/passes)
   --train       time forward + backward instead: the gradient of the sum of y with respect
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
@@ -35,13 +36,14 @@ int bench_main(const std::vector<std::string>& argv) {
   const Args args(
       argv,
       {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads", "--repeat"},
-      {"--json", "--train"});
+      {"--json", "--train", "--no-passes"});
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(threads);
 
+  const auto build_start = std::chrono::steady_clock::now();
   Graph g;
   const models::Outputs model = models::build(g, c);
   std::vector<std::string> outputs{"y"};
@@ -52,7 +54,12 @@ int bench_main(const std::vector<std::string>& argv) {
     grad(models::sum_loss(model.y), wrt);
     for (const Value& w : wrt) outputs.push_back("grad/" + g.node(w.id()).name);
   }
-  Executor run(g, outputs);
+  const auto plan_start = std::chrono::steady_clock::now();
+  Executor run(g, outputs, {.optimize = !args.has("--no-passes")});
+  const auto plan_end = std::chrono::steady_clock::now();
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(plan_start - build_start).count();
+  const double plan_ms = std::chrono::duration<double, std::milli>(plan_end - plan_start).count();
   Feeds feeds{{"x", init::normal(0, 1, 1).tensor({c.steps, c.batch, c.input_size})},
               {"h0", Tensor({c.layers, c.batch, c.hidden_size})}};
   if (c.cell == models::Cell::Lstm) feeds.emplace("c0", Tensor({c.layers, c.batch, c.hidden_size}));
@@ -67,22 +74,33 @@ int bench_main(const std::vector<std::string>& argv) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], fastest = ms.front();
+  // The products' floating-point work: per step and layer, G gate products of [B, I_k + H] by
+  // [I_k + H, H]; backward does twice the forward's products.
+  const double gates = c.cell == models::Cell::Rnn ? 1 : c.cell == models::Cell::Lstm ? 4 : 3;
+  double flops = 0;
+  for (int64_t k = 0; k < c.layers; ++k)
+    flops += 2.0 * double(c.steps * c.batch) * gates *
+             double((k == 0 ? c.input_size : c.hidden_size) + c.hidden_size) *
+             double(c.hidden_size);
+  if (train) flops *= 3;
+  const double gflops = flops / (median * 1e6);
+  const bool optimized = !args.has("--no-passes");
   if (args.has("--json")) {
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
-        "\"hidden_size\": {}, "
-        "\"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, \"median_ms\": {:.4f}, "
-        "\"min_ms\": {:.4f}, \"arena_bytes\": {}, \"train\": {}}}\n",
+        "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
+        "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
+        "\"plan_ms\": {:.3f}, \"arena_bytes\": {}, \"train\": {}, \"passes\": {}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        repeat, median, fastest, run.arena_bytes(), train);
+        repeat, median, fastest, gflops, build_ms, plan_ms, run.arena_bytes(), train, optimized);
   } else {
     fmt::print(
-        "{} B={} I={} H={} T={} L={} threads={}: {:.3f} ms per {} (median of {}, fastest "
-        "{:.3f}), "
-        "{:.0f} sequences/s, arena {} bytes\n",
+        "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "
+        "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; built in {:.1f} ms, "
+        "planned in {:.1f} ms\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        median, train ? "forward + backward" : "forward", repeat, fastest,
-        1000.0 * double(c.batch) / median, run.arena_bytes());
+        optimized ? "" : " (no passes)", median, train ? "forward + backward" : "forward", repeat,
+        fastest, gflops, 1000.0 * double(c.batch) / median, run.arena_bytes(), build_ms, plan_ms);
   }
   return 0;
 }

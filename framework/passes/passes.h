@@ -1,0 +1,34 @@
+// Graph passes: Graph → Graph rewrites that keep every output equal (within float rounding) and
+// make the graph cheaper to run. Each takes a graph and returns a new one; parameters are shared
+// with the source, so optimizers and weight loading see through to the optimized graph.
+//
+//   eliminate_dead_nodes          drops what no output needs (inputs and parameters stay)
+//   merge_common_subexpressions   one node for identical ops on identical inputs
+//   split_concat_matmuls          concat([h, x]) · W  →  h · W[:H] + x · W[H:]
+//   hoist_input_projections       x[t] · W for every t  →  one [T·B, I] · W product, then x[t]'s
+//                                 rows of it (a view)
+//   merge_gate_products           h · W_f, h · W_i, ... →  one h · [W_f W_i ...] product, sliced
+//
+// optimize() runs them in the order that lets each find the patterns the previous one made.
+#pragma once
+
+#include <memory>
+
+#include <rnngraph/framework/graph.h>
+
+namespace rnngraph::passes {
+
+std::unique_ptr<Graph> eliminate_dead_nodes(const Graph& g);
+std::unique_ptr<Graph> merge_common_subexpressions(const Graph& g);
+std::unique_ptr<Graph> split_concat_matmuls(const Graph& g);
+std::unique_ptr<Graph> hoist_input_projections(const Graph& g);
+std::unique_ptr<Graph> merge_gate_products(const Graph& g);
+
+// All of them, in order.
+std::unique_ptr<Graph> optimize(const Graph& g);
+
+// For the passes: nodes whose value depends on no input (parameters, constants, and ops on
+// them only), so it is the same at every step and can be computed wherever convenient.
+std::vector<char> static_nodes(const Graph& g);
+
+}  // namespace rnngraph::passes

@@ -1,0 +1,50 @@
+// Concat-matmul split: [a, b] · W = a · W[:rows(a)] + b · W[rows(a):], for a concat along the
+// columns. The row blocks of W are contiguous, so its slices are views; the products on x_t
+// alone can then be hoisted out of the recurrence (hoist_input_projections), and the ones on
+// h_{t-1} merged across gates (merge_gate_products).
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::passes {
+
+namespace {
+bool plain_matmul(const Node& n) {
+  return n.kind == NodeKind::Op && n.op == &matmul_op() && n.attrs.get("transpose_a", 0) == 0 &&
+         n.attrs.get("transpose_b", 0) == 0;
+}
+
+class SplitConcatMatmul final : public Rewriter {
+ public:
+  explicit SplitConcatMatmul(const Graph& g) : source_(g) {}
+
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    if (!plain_matmul(node)) return Rewriter::rewrite(out, node, inputs);
+    const Node& left = source_.node(node.inputs[0]);
+    if (left.kind != NodeKind::Op || left.op != &concat_op() || left.shape.rank() != 2 ||
+        left.attrs.get("axis", 0) != 1)
+      return Rewriter::rewrite(out, node, inputs);
+    auto at = out.place(node.placement());
+    Value total;
+    int64_t row = 0;
+    for (int part : left.inputs) {
+      const Value a = mapped(part);
+      const int64_t rows = a.shape()[1];
+      const Value product = matmul(a, slice(inputs[1], 0, row, row + rows));
+      total = total ? total + product : product;
+      row += rows;
+    }
+    return total;
+  }
+
+ private:
+  const Graph& source_;
+};
+}  // namespace
+
+std::unique_ptr<Graph> split_concat_matmuls(const Graph& g) {
+  SplitConcatMatmul split(g);
+  return rewrite(g, split);
+}
+
+}  // namespace rnngraph::passes

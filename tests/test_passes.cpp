@@ -1,0 +1,143 @@
+// Every pass keeps results equal: forward outputs and gradients, before and after, for the three
+// cells, one and two layers, batch 1 and 3; and each does what it says to the graph.
+#include <map>
+
+#include "helpers.h"
+
+using namespace rnngraph;
+
+namespace {
+
+using Pass = std::unique_ptr<Graph> (*)(const Graph&);
+
+int count_ops(const Graph& g, const Op& op) {
+  int n = 0;
+  for (const Node& node : g.nodes()) n += node.kind == NodeKind::Op && node.op == &op;
+  return n;
+}
+
+Feeds random_feeds(const Graph& g) {
+  Feeds feeds;
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input)
+      feeds.emplace(n.name, init::normal(0, 1, 11 + uint64_t(n.id)).tensor(n.shape));
+  return feeds;
+}
+
+// The model, with MSE against a target and the gradients of every parameter and x; `pass` is
+// applied to the forward graph before grad() (how training uses it) and, separately, to the
+// whole forward + backward graph.
+void check_pass(const char* name, Pass pass, models::Cell cell, int64_t layers, int64_t batch) {
+  BOOST_TEST_CONTEXT(name << " on " << models::to_string(cell) << " L=" << layers
+                          << " B=" << batch) {
+    const models::Config c{.cell = cell,
+                           .input_size = 3,
+                           .hidden_size = 4,
+                           .steps = 5,
+                           .batch = batch,
+                           .layers = layers,
+                           .seed = 3};
+    auto with_loss = [&](Graph& g) {
+      const Value y(g, [&] {
+        for (const auto& [n, id] : g.outputs())
+          if (n == "y") return id;
+        return -1;
+      }());
+      const Value loss = models::mse_loss(y, g.input("target", y.shape()));
+      g.output("loss", loss);
+      std::vector<Value> wrt = parameter_values(g);
+      wrt.emplace_back(g, g.find("x").id);
+      grad(loss, wrt);
+    };
+    Graph reference;
+    models::build(reference, c);
+    with_loss(reference);
+    Graph forward;
+    models::build(forward, c);
+    auto passed_first = pass(forward);
+    with_loss(*passed_first);
+    auto passed_after = pass(reference);
+
+    const Feeds feeds = random_feeds(reference);
+    Executor a(reference), b(*passed_first), d(*passed_after);
+    const Results& ra = a(feeds);
+    const Results& rb = b(feeds);
+    const Results& rd = d(feeds);
+    for (const auto& [output, t] : ra) {
+      rnngraph::testing::check_close(rb[output], t, 1e-5f);
+      rnngraph::testing::check_close(rd[output], t, 1e-5f);
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(graph_passes)
+
+BOOST_AUTO_TEST_CASE(every_pass_keeps_outputs_and_gradients) {
+  const std::map<const char*, Pass> all{
+      {"eliminate_dead_nodes", passes::eliminate_dead_nodes},
+      {"merge_common_subexpressions", passes::merge_common_subexpressions},
+      {"split_concat_matmuls", passes::split_concat_matmuls},
+      {"hoist_input_projections", passes::hoist_input_projections},
+      {"merge_gate_products", passes::merge_gate_products},
+      {"optimize", passes::optimize}};
+  for (const auto& [name, pass] : all)
+    for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+      for (int64_t layers : {1, 2})
+        for (int64_t batch : {1, 3}) check_pass(name, pass, cell, layers, batch);
+}
+
+BOOST_AUTO_TEST_CASE(optimize_leaves_one_gate_product_per_step_and_one_input_product) {
+  Graph g;
+  models::build(
+      g, {.cell = models::Cell::Lstm, .input_size = 3, .hidden_size = 4, .steps = 6, .batch = 2});
+  BOOST_CHECK_EQUAL(count_ops(g, matmul_op()), 24);  // 4 gates × 6 steps
+  const auto o = passes::optimize(g);
+  // One [T·B, I] · [I, 4H] product for the input, one [B, H] · [H, 4H] per step after the first
+  // (h0 is fed, so step 0 has its own too).
+  BOOST_CHECK_EQUAL(count_ops(*o, matmul_op()), 1 + 6);
+  BOOST_CHECK_EQUAL(count_ops(*o, concat_op()), 2);  // the weights side by side, once each
+  for (const Node& n : o->nodes())
+    if (n.kind == NodeKind::Op && n.op == &matmul_op() && n.step < 0)
+      BOOST_CHECK(n.shape == Shape({12, 16}));  // the hoisted input projection
+  BOOST_CHECK_EQUAL(o->param("W_f_l0").data(), g.param("W_f_l0").data());  // shared
+}
+
+BOOST_AUTO_TEST_CASE(dead_nodes_go_inputs_and_parameters_stay) {
+  Graph g;
+  const Value x = g.input("x", {2, 2});
+  const Value unused_input = g.input("unused", {1});
+  const Value W = g.parameter("W", {2, 2}, init::constant(1));
+  tanh(x);  // computed by nothing that is an output
+  g.output("y", matmul(x, W));
+  const auto o = passes::eliminate_dead_nodes(g);
+  BOOST_CHECK(o->contains("unused") && o->contains("W"));
+  BOOST_CHECK_EQUAL(count_ops(*o, tanh_op()), 0);
+  BOOST_CHECK_EQUAL(o->size(), 4u);
+  (void)unused_input;
+}
+
+BOOST_AUTO_TEST_CASE(common_subexpressions_merge) {
+  Graph g;
+  const Value x = g.input("x", {2, 2});
+  const Value a = tanh(x) + 1.0f, b = tanh(x) + 1.0f;  // two tanh, two equal scalars, two adds
+  g.output("y", a * b);
+  const auto o = passes::merge_common_subexpressions(g);
+  BOOST_CHECK_EQUAL(count_ops(*o, tanh_op()), 1);
+  BOOST_CHECK_EQUAL(count_ops(*o, add_op()), 1);
+  Executor before(g), after(*o);
+  const Feeds feeds = random_feeds(g);
+  rnngraph::testing::check_close(after(feeds)["y"], before(feeds)["y"], 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(an_optimized_plan_runs_the_optimized_graph) {
+  Graph g;
+  models::build(g, {.cell = models::Cell::Gru, .input_size = 3, .hidden_size = 4, .steps = 5});
+  Executor plain(g), optimized(g, {}, {.optimize = true});
+  BOOST_CHECK_LT(count_ops(optimized.plan().graph(), matmul_op()), count_ops(g, matmul_op()));
+  const Feeds feeds = random_feeds(g);
+  rnngraph::testing::check_close(optimized(feeds)["y"], plain(feeds)["y"], 1e-5f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
