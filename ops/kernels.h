@@ -121,8 +121,13 @@ struct UnaryOp : Op {
     expect_arity(in, 1);
     return in[0];
   }
+  // Derived supplies `static float apply(float)`, or a whole-array kernel
+  // `static void array(const float* x, float* y, int64_t n)` (the vectorised activations).
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
-    unary(in[0], out, [](float x) { return Derived::apply(x); });
+    if constexpr (requires { Derived::apply(0.0f); })
+      unary(in[0], out, [](float x) { return Derived::apply(x); });
+    else
+      Derived::array(in[0].data(), out.data(), out.numel());
   }
   std::string_view color() const override { return "#d5e8d4"; }
 };

@@ -1,7 +1,6 @@
 // sigmoid: 1 / (1 + e^-x), the gates of LSTM and GRU. Gradient: grad_out * y * (1 - y).
-#include <cmath>
-
 #include <rnngraph/framework/op.h>
+#include <rnngraph/ops/activations.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
 
@@ -9,7 +8,8 @@ namespace rnngraph {
 namespace {
 struct Sigmoid final : kernels::UnaryOp<Sigmoid> {
   std::string_view name() const override { return "sigmoid"; }
-  static float apply(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+  // The vectorised loop of ops/activations.h (error bound there), not libm's scalar call.
+  static constexpr auto array = kernels::sigmoid_array;
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const Value& y = a.output;
     return {a.grad * (y * (1.0f - y))};

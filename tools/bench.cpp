@@ -26,7 +26,8 @@ run, then R timed runs (default 20); prints the median and the fastest.
 
   --threads N   OpenBLAS threads for the matrix products (default 1)
   --json        one JSON object instead of the text line (bench/compare_torch.py reads it)
-  --no-passes   plan the graph as built, without the graph passes (framework/passes)
+  --passes      plan the graph after the graph passes (framework/passes: products split,
+                hoisted and merged); off by default until fused cells make them pay
   --train       time forward + backward instead: the gradient of the sum of y with respect
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
@@ -36,7 +37,7 @@ int bench_main(const std::vector<std::string>& argv) {
   const Args args(
       argv,
       {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads", "--repeat"},
-      {"--json", "--train", "--no-passes"});
+      {"--json", "--train", "--passes"});
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
@@ -55,7 +56,7 @@ int bench_main(const std::vector<std::string>& argv) {
     for (const Value& w : wrt) outputs.push_back("grad/" + g.node(w.id()).name);
   }
   const auto plan_start = std::chrono::steady_clock::now();
-  Executor run(g, outputs, {.optimize = !args.has("--no-passes")});
+  Executor run(g, outputs, {.optimize = args.has("--passes")});
   const auto plan_end = std::chrono::steady_clock::now();
   const double build_ms =
       std::chrono::duration<double, std::milli>(plan_start - build_start).count();
@@ -84,7 +85,7 @@ int bench_main(const std::vector<std::string>& argv) {
              double(c.hidden_size);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
-  const bool optimized = !args.has("--no-passes");
+  const bool optimized = args.has("--passes");
   if (args.has("--json")) {
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
@@ -99,7 +100,7 @@ int bench_main(const std::vector<std::string>& argv) {
         "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; built in {:.1f} ms, "
         "planned in {:.1f} ms\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        optimized ? "" : " (no passes)", median, train ? "forward + backward" : "forward", repeat,
+        optimized ? " (passes)" : "", median, train ? "forward + backward" : "forward", repeat,
         fastest, gflops, 1000.0 * double(c.batch) / median, run.arena_bytes(), build_ms, plan_ms);
   }
   return 0;

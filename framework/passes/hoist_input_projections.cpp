@@ -60,7 +60,7 @@ class HoistInputProjection final : public Rewriter {
 
   const Graph& source_;
   std::vector<char> static_;
-  std::set<std::pair<int, int>> sequences_;        // (x, W) in the source worth hoisting
+  std::set<std::pair<int, int>> sequences_;       // (x, W) in the source worth hoisting
   std::map<std::pair<int, int>, Value> hoisted_;  // (x, W) in the new graph → the product
 };
 }  // namespace
