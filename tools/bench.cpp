@@ -86,14 +86,20 @@ int bench_main(const std::vector<std::string>& argv) {
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
   const bool optimized = args.has("--passes");
+  std::size_t output_bytes = 0;  // the part of the arena the requested outputs hold
+  for (const auto& [name, id] : run.plan().outputs())
+    if (run.plan().slot(id).home == Plan::Home::Arena)
+      output_bytes += std::size_t(run.plan().graph().node(id).shape.numel()) * sizeof(float);
   if (args.has("--json")) {
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
         "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
-        "\"plan_ms\": {:.3f}, \"arena_bytes\": {}, \"train\": {}, \"passes\": {}}}\n",
+        "\"plan_ms\": {:.3f}, \"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, "
+        "\"passes\": {}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        repeat, median, fastest, gflops, build_ms, plan_ms, run.arena_bytes(), train, optimized);
+        repeat, median, fastest, gflops, build_ms, plan_ms, run.arena_bytes(), output_bytes, train,
+        optimized);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "

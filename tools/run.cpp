@@ -6,6 +6,7 @@
 
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/threads.h>
 
 #include "cli.h"
 
@@ -13,7 +14,8 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [-o Y.npy]
+    R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [--threads N]
+                    [-o Y.npy]
 
 Runs a graph file (from 'rnngraph build') on one input.
 
@@ -21,12 +23,14 @@ Runs a graph file (from 'rnngraph build') on one input.
                 of T lines with I numbers each (batch 1)
   --h0 H0       initial hidden states [L, B, H] (default zeros)
   --c0 C0       initial cell states [L, B, H], LSTM only (default zeros)
+  --threads N   OpenBLAS threads for the matrix products (default 1)
   -o Y          where to write y, the top layer's hidden state at every step, [T, B, H]
                 (.npy, or .csv when B = 1); without -o, y is printed
 )";
 
 int run_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--input", "--h0", "--c0", "-o"});
+  const Args args(argv, {"--input", "--h0", "--c0", "--threads", "-o"});
+  set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   if (args.positional().size() != 1) throw UsageError("run takes one graph file");
   const io::GraphFile file = io::load_graph(args.positional()[0]);
   const Graph& g = *file.graph;
