@@ -100,6 +100,38 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     if (needed[id])
       for (int in : nodes[id].inputs) needed[in] = 1;
 
+  // Outputs assembled in place: an output such as y = stack(h_1 ... h_T) gets its buffer when its
+  // first part is computed, and each part is computed straight into its place, so the parts
+  // take no memory of their own and the assembling op never runs. Parts must be op results
+  // that are not views, each used once by the output and claimed by no other.
+  auto is_view = [&](const Node& node) {
+    std::vector<Shape> shapes;
+    for (int in : node.inputs) shapes.push_back(nodes[in].shape);
+    return node.op->view_offset(shapes, node.attrs).has_value();
+  };
+  std::vector<int> part_of(n, -1);         // the assembled output a node is written into
+  std::vector<int64_t> part_offset(n, 0);  // where in it, in bytes
+  std::vector<char> assembled(n, 0);
+  for (const auto& [name, id] : outputs_) {
+    const Node& out = nodes[id];
+    if (out.kind != NodeKind::Op || assembled[id] || !out.op->lays_inputs_end_to_end(out.attrs))
+      continue;
+    bool parts_ok = true;
+    for (std::size_t i = 0; i < out.inputs.size() && parts_ok; ++i) {
+      const Node& part = nodes[out.inputs[i]];
+      parts_ok = part.kind == NodeKind::Op && part_of[part.id] == -1 && !assembled[part.id] &&
+                 !is_view(part) && std::count(out.inputs.begin(), out.inputs.end(), part.id) == 1;
+    }
+    if (!parts_ok) continue;
+    assembled[id] = 1;
+    int64_t at = 0;
+    for (int in : out.inputs) {
+      part_of[in] = id;
+      part_offset[in] = at;
+      at += nodes[in].shape.numel() * int64_t(sizeof(float));
+    }
+  }
+
   // Homes, and the buffer ("root") that owns each view's data.
   slots_.resize(n);
   std::vector<int> root(n);
@@ -129,7 +161,8 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
           views_.push_back(id);
         } else {
           slot.home = Home::Arena;
-          steps_.push_back(id);
+          if (part_of[id] >= 0) root[id] = part_of[id];
+          if (!assembled[id]) steps_.push_back(id);
         }
         break;
       }
@@ -144,11 +177,20 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
   for (auto& [name, id] : outputs_) last_use[root[id]] = kForever;
 
   ArenaPlanner arena;
+  std::vector<char> allocated(n, 0);
   for (int step = 0; step < int(steps_.size()); ++step) {
     const int id = steps_[step];
     // Allocate before freeing the inputs: kernels never write over what they read.
-    slots_[id].offset = arena.allocate(aligned_bytes(nodes[id].shape));
+    // A part goes to its place in the assembled output, which lives to the end.
+    const int whole = part_of[id];
+    if (whole >= 0 && !allocated[whole]) {
+      slots_[whole].offset = arena.allocate(aligned_bytes(nodes[whole].shape));
+      allocated[whole] = 1;
+    }
+    slots_[id].offset = whole >= 0 ? slots_[whole].offset + std::size_t(part_offset[id])
+                                   : arena.allocate(aligned_bytes(nodes[id].shape));
     if (!options.reuse_memory) continue;
+    if (whole >= 0) last_use[id] = -2;            // freed with the whole, never on its own
     if (last_use[id] == -1) last_use[id] = step;  // never read: free at once
     for (int in : nodes[id].inputs) {
       const int r = root[in];

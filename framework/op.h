@@ -70,6 +70,14 @@ class Op {
     return std::nullopt;
   }
 
+  // True when the output is the inputs' data laid end to end, in order (stack; concat along the
+  // first axis). The planner may then have each input written straight into its place in the
+  // output, and the op itself never runs.
+  virtual bool lays_inputs_end_to_end(const Attrs& attrs) const {
+    (void)attrs;
+    return false;
+  }
+
   // Fill colour of the op's nodes in diagrams.
   virtual std::string_view color() const { return "#f2f2f2"; }
 };

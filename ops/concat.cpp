@@ -38,6 +38,10 @@ struct Concat final : Op {
     }
   }
 
+  bool lays_inputs_end_to_end(const Attrs& attrs) const override {
+    return attrs.get("axis", 0) == 0;
+  }
+
   // Each input gets its own window of the gradient.
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const int axis = kernels::normalize_axis(a.attrs.get("axis", 0), a.inputs[0].shape().rank());

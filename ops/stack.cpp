@@ -27,6 +27,8 @@ struct Stack final : Op {
     for (const Tensor& t : in) dst = std::copy_n(t.data(), t.numel(), dst);
   }
 
+  bool lays_inputs_end_to_end(const Attrs&) const override { return true; }
+
   // Input i's gradient is the gradient's row i: a view.
   std::vector<Value> vjp(const VjpArgs& a) const override {
     std::vector<Value> grads;
