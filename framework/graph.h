@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -207,7 +208,12 @@ class Graph {
 
   std::vector<Node> nodes_;
   std::vector<std::pair<std::string, int>> outputs_;
-  std::map<std::string, int, std::less<>> by_name_;  // heterogeneous lookup: no allocation
+  // Hashed, with lookup by string_view (no allocation): a 10,000-step model has 250,000 names.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int, NameHash, std::equal_to<>> by_name_;
   Placement placement_;
 };
 
