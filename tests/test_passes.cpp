@@ -2,6 +2,8 @@
 // cells, one and two layers, batch 1 and 3; and each does what it says to the graph.
 #include <map>
 
+#include <rnngraph/tools/viz/diagram.h>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -138,6 +140,24 @@ BOOST_AUTO_TEST_CASE(an_optimized_plan_runs_the_optimized_graph) {
   BOOST_CHECK_LT(count_ops(optimized.plan().graph(), matmul_op()), count_ops(g, matmul_op()));
   const Feeds feeds = random_feeds(g);
   rnngraph::testing::check_close(optimized(feeds)["y"], plain(feeds)["y"], 1e-5f);
+}
+
+BOOST_AUTO_TEST_CASE(an_optimized_graph_is_drawable) {
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm, .input_size = 2, .hidden_size = 3, .steps = 3});
+  const auto o = passes::optimize(g);
+  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
+    const std::string dot = viz::to_dot(*o, {.view = view});
+    BOOST_CHECK(dot.starts_with("digraph"));
+    BOOST_CHECK(dot.find("matmul") != std::string::npos);
+  }
+  const auto dir = rnngraph::testing::scratch_dir("graph_passes");
+  auto r = rnngraph::testing::run_cli(
+      dir, "build lstm --input-size 2 --hidden-size 3 --steps 3 -o g.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = rnngraph::testing::run_cli(dir, "dot g.json --optimized -o opt.svg");
+  BOOST_CHECK_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK(io::read_file(dir / "opt.svg").find("<svg") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/tools/viz/diagram.h>
 
 #include "cli.h"
@@ -11,7 +12,7 @@ namespace rnngraph::cli {
 namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf} [--view unrolled|rolled|cell]
-                    [--steps-shown N] [--grad] [--title TEXT]
+                    [--steps-shown N] [--optimized] [--grad] [--title TEXT]
 
 Draws a graph file. DOT is written as text; SVG, PNG and PDF are rendered in-process by
 Graphviz's dot layout.
@@ -21,12 +22,14 @@ Graphviz's dot layout.
   --view cell        the inside of one cell, colah-style: gate layers and pointwise ops
   --steps-shown N    unrolled: with more steps than N, draw the first N-1, a "… k steps …"
                      node and the last (default 4)
+  --optimized        draw the graph after the graph passes (framework/passes: products
+                     split, hoisted out of the steps and merged across gates)
   --grad             draw the backward graph too (not drawn yet: refused)
   --title TEXT       a title above the diagram
 )";
 
 int dot_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"-o", "--view", "--steps-shown", "--title"}, {"--grad"});
+  const Args args(argv, {"-o", "--view", "--steps-shown", "--title"}, {"--grad", "--optimized"});
   if (args.positional().size() != 1) throw UsageError("dot takes one graph file");
   viz::Options options;
   options.view = viz::view_from_string(args.get("--view").value_or("unrolled"));
@@ -35,7 +38,8 @@ int dot_main(const std::vector<std::string>& argv) {
   options.title = args.get("--title").value_or("");
   const std::string out = args.require("-o");
   const io::GraphFile file = io::load_graph(args.positional()[0]);
-  viz::write_diagram(*file.graph, options, out);
+  const Graph& g = *file.graph;
+  viz::write_diagram(args.has("--optimized") ? *passes::optimize(g) : g, options, out);
   fmt::print(stderr, "wrote {} ({} view)\n", out, viz::to_string(options.view));
   return 0;
 }
