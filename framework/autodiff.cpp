@@ -72,14 +72,12 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
 
   const int n = int(g.size());  // the forward graph: nodes appended from here on are backward
   // Only nodes on a path from some wrt to the loss need a gradient.
-  std::vector<char> from_wrt(std::size_t(n), 0), to_loss(std::size_t(n), 0);
+  std::vector<char> from_wrt(std::size_t(n), 0);
   for (const Value& w : wrt) from_wrt[w.id()] = 1;
   for (int id = 0; id < n; ++id)
     for (int in : g.node(id).inputs) from_wrt[id] |= from_wrt[in];
-  to_loss[loss.id()] = 1;
-  for (int id = loss.id(); id >= 0; --id)
-    if (to_loss[id])
-      for (int in : g.node(id).inputs) to_loss[in] = 1;
+  const int loss_id = loss.id();
+  const std::vector<char> to_loss = g.ancestors(std::span<const int>(&loss_id, 1));
 
   Accumulator acc{std::size_t(n)};
   {

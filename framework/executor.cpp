@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -84,31 +85,32 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     outputs_ = graph.outputs();
   } else {
     for (const std::string& name : outputs) {
-      auto it = std::find_if(graph.outputs().begin(), graph.outputs().end(),
-                             [&](const auto& o) { return o.first == name; });
-      if (it == graph.outputs().end())
-        throw GraphError(fmt::format("the graph has no output named '{}'", name));
-      outputs_.push_back(*it);
+      const int id = graph.output_id(name);
+      if (id < 0) throw GraphError(fmt::format("the graph has no output named '{}'", name));
+      outputs_.emplace_back(name, id);
     }
   }
   if (outputs_.empty()) throw GraphError("nothing to compute: the graph declares no outputs");
 
-  // Needed nodes: walk back from the outputs (nodes are in topological order).
-  std::vector<char> needed(n, 0);
-  for (auto& [name, id] : outputs_) needed[id] = 1;
-  for (int id = n - 1; id >= 0; --id)
-    if (needed[id])
-      for (int in : nodes[id].inputs) needed[in] = 1;
+  // Needed nodes: what the outputs depend on.
+  std::vector<int> output_ids;
+  for (const auto& [name, id] : outputs_) output_ids.push_back(id);
+  const std::vector<char> needed = graph.ancestors(output_ids);
+
+  // Which needed op nodes are windows of their first input, and where (asked once per node).
+  std::vector<std::optional<int64_t>> view_offset(n);
+  std::vector<Shape> shapes;
+  for (int id = 0; id < n; ++id) {
+    if (!needed[id] || nodes[id].kind != NodeKind::Op) continue;
+    shapes.clear();
+    for (int in : nodes[id].inputs) shapes.push_back(nodes[in].shape);
+    view_offset[id] = nodes[id].op->view_offset(shapes, nodes[id].attrs);
+  }
 
   // Outputs assembled in place: an output such as y = stack(h_1 ... h_T) gets its buffer when its
   // first part is computed, and each part is computed straight into its place, so the parts
   // take no memory of their own and the assembling op never runs. Parts must be op results
   // that are not views, each used once by the output and claimed by no other.
-  auto is_view = [&](const Node& node) {
-    std::vector<Shape> shapes;
-    for (int in : node.inputs) shapes.push_back(nodes[in].shape);
-    return node.op->view_offset(shapes, node.attrs).has_value();
-  };
   std::vector<int> part_of(n, -1);         // the assembled output a node is written into
   std::vector<int64_t> part_offset(n, 0);  // where in it, in bytes
   std::vector<char> assembled(n, 0);
@@ -120,7 +122,8 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     for (std::size_t i = 0; i < out.inputs.size() && parts_ok; ++i) {
       const Node& part = nodes[out.inputs[i]];
       parts_ok = part.kind == NodeKind::Op && part_of[part.id] == -1 && !assembled[part.id] &&
-                 !is_view(part) && std::count(out.inputs.begin(), out.inputs.end(), part.id) == 1;
+                 !view_offset[part.id] &&
+                 std::count(out.inputs.begin(), out.inputs.end(), part.id) == 1;
     }
     if (!parts_ok) continue;
     assembled[id] = 1;
@@ -150,9 +153,7 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
         slot.home = Home::Persistent;
         break;
       case NodeKind::Op: {
-        std::vector<Shape> shapes;
-        for (int in : node.inputs) shapes.push_back(nodes[in].shape);
-        if (auto offset = node.op->view_offset(shapes, node.attrs)) {
+        if (const auto offset = view_offset[id]) {
           const int base = node.inputs[0];
           const bool base_is_view = slots_[base].home == Home::View;
           slot = {Home::View, 0, base_is_view ? slots_[base].base : base,

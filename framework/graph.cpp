@@ -258,6 +258,21 @@ const Tensor& Graph::param(std::string_view name) const {
   return n.value;
 }
 
+int Graph::output_id(std::string_view name) const {
+  for (const auto& [key, id] : outputs_)
+    if (key == name) return id;
+  return -1;
+}
+
+std::vector<char> Graph::ancestors(std::span<const int> ids) const {
+  std::vector<char> marked(nodes_.size(), 0);
+  for (int id : ids) marked[std::size_t(id)] = 1;
+  for (int id = int(nodes_.size()) - 1; id >= 0; --id)  // node order is a topological order
+    if (marked[std::size_t(id)])
+      for (int in : nodes_[std::size_t(id)].inputs) marked[std::size_t(in)] = 1;
+  return marked;
+}
+
 std::vector<int> Graph::parameters() const {
   std::vector<int> ids;
   for (const Node& n : nodes_)

@@ -197,6 +197,10 @@ class Graph {
   // A parameter's persistent tensor: write into it to load weights.
   const Tensor& param(std::string_view name) const;
   std::vector<int> parameters() const;  // ids, in creation order
+  // The id of the output declared as `name`, or -1.
+  int output_id(std::string_view name) const;
+  // Marks (1) the nodes that `ids` depend on, `ids` included: what computing them needs.
+  std::vector<char> ancestors(std::span<const int> ids) const;
   // A name no node has: "<prefix>_<next id>", with a further counter when a copied graph
   // already holds that one.
   std::string fresh_name(std::string_view prefix) const;

@@ -1,5 +1,6 @@
 #include <rnngraph/models/model.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -168,6 +169,17 @@ Outputs build(Graph& g, const Config& c) {
     g.output("c_n", out.c_n);
   }
   return out;
+}
+
+void carry_state(const Results& results, Feeds& feeds) {
+  for (const auto& [initial, final] : {std::pair{"h0", "h_n"}, std::pair{"c0", "c_n"}})
+    if (auto it = feeds.find(initial); it != feeds.end()) {
+      const Tensor& from = results[final];
+      if (!(from.shape() == it->second.shape()))
+        throw ShapeError(fmt::format("carry_state: {} is {} but {} is {}", final,
+                                     from.shape().str(), initial, it->second.shape().str()));
+      std::copy_n(from.data(), from.numel(), it->second.data());
+    }
 }
 
 namespace {

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
 
 namespace rnngraph::models {
@@ -57,6 +58,10 @@ struct Outputs {
 };
 
 Outputs build(Graph& g, const Config& config);
+
+// Carries a run's final state into the next run: h_n (and c_n) of `results` copied into the
+// feeds h0 (and c0), where `feeds` holds them. Truncated BPTT and step-by-step sampling use it.
+void carry_state(const Results& results, Feeds& feeds);
 
 // The recipe as a graph file's "meta" (cell, sizes, options, vocabulary), and back. FormatError
 // for a recipe that is missing a field or holds a bad value.

@@ -31,11 +31,13 @@ void Optimizer::step(std::span<const Tensor> grads) {
     update(i, params_[i].second.data(), grads[i].data(), params_[i].second.numel());
 }
 
-void Optimizer::step(const Results& results) {
+std::vector<Tensor> Optimizer::gradients(const Results& results) const {
   std::vector<Tensor> grads;
   for (const auto& [name, p] : params_) grads.push_back(results["grad/" + name]);
-  step(grads);
+  return grads;
 }
+
+void Optimizer::step(const Results& results) { step(gradients(results)); }
 
 io::TensorMap Optimizer::state() const {
   io::TensorMap out;

@@ -41,6 +41,9 @@ class Optimizer {
   void step(std::span<const Tensor> grads);
   // The same with the gradients "grad/<name>" of a run of a graph that grad() extended.
   void step(const Results& results);
+  // Those gradients, in the order of parameters() (views of the run's results: clip_grad_norm
+  // may scale them in place before step()).
+  std::vector<Tensor> gradients(const Results& results) const;
 
   const Parameters& parameters() const { return params_; }
   int64_t steps() const { return steps_; }

@@ -161,14 +161,11 @@ float Trainer::step() {
   make_batch();
   const Results& r = run_->run(feeds_);
   const float loss = r["loss"].values()[0];
-  grads_.clear();
-  for (const auto& [name, p] : optimizer_->parameters()) grads_.push_back(r["grad/" + name]);
-  if (config_.clip > 0) clip_grad_norm(grads_, float(config_.clip));
-  optimizer_->step(grads_);
-  if (config_.task == Task::Text) {  // truncated BPTT: this chunk's final state starts the next
-    copy_into(feeds_.at("h0"), r["h_n"]);
-    if (feeds_.contains("c0")) copy_into(feeds_.at("c0"), r["c_n"]);
-  }
+  const std::vector<Tensor> grads = optimizer_->gradients(r);
+  if (config_.clip > 0) clip_grad_norm(grads, float(config_.clip));
+  optimizer_->step(grads);
+  // truncated BPTT: this chunk's final state starts the next
+  if (config_.task == Task::Text) carry_state(r, feeds_);
   ++iteration_;
   return loss;
 }

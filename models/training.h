@@ -74,8 +74,7 @@ class Trainer {
   std::unique_ptr<Graph> graph_;
   std::unique_ptr<Executor> run_;
   std::unique_ptr<Optimizer> optimizer_;
-  std::vector<Tensor> grads_;  // scratch: this run's gradients, in parameter order
-  Feeds feeds_;                // the batch being trained on, and the carried state
+  Feeds feeds_;  // the batch being trained on, and the carried state
   int64_t iteration_ = 0;
 };
 

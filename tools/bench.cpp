@@ -50,8 +50,7 @@ int bench_main(const std::vector<std::string>& argv) {
   std::vector<std::string> outputs{"y"};
   if (train) {
     std::vector<Value> wrt = parameter_values(g);
-    for (const char* input : {"x", "h0", "c0"})
-      if (g.contains(input)) wrt.emplace_back(g, g.find(input).id);
+    for (const Value& input : model_inputs(g)) wrt.push_back(input);
     grad(models::sum_loss(model.y), wrt);
     for (const Value& w : wrt) outputs.push_back("grad/" + g.node(w.id()).name);
   }

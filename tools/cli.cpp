@@ -107,6 +107,14 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
+std::vector<Value> model_inputs(Graph& g) {
+  std::vector<Value> inputs;
+  for (const char* name : {"x", "h0", "c0"})
+    if (g.contains(name) && g.find(name).kind == NodeKind::Input)
+      inputs.emplace_back(g, g.find(name).id);
+  return inputs;
+}
+
 namespace {
 bool is_csv(const std::filesystem::path& p) { return p.extension() == ".csv"; }
 void check_extension(const std::filesystem::path& p) {

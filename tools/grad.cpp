@@ -67,10 +67,9 @@ int grad_main(const std::vector<std::string>& argv) {
   if (names == "torch" && !file.meta.contains("cell"))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
   Feeds feeds = model_feeds(g, args);
-  auto y = std::find_if(g.outputs().begin(), g.outputs().end(),
-                        [](const auto& o) { return o.first == "y"; });
-  if (y == g.outputs().end()) throw GraphError("the graph has no output 'y'");
-  const Value yv(g, y->second);
+  const int y = g.output_id("y");
+  if (y < 0) throw GraphError("the graph has no output 'y'");
+  const Value yv(g, y);
   Value loss = models::sum_loss(yv);
   if (loss_name == "mse") {
     Tensor target = read_array(*args.get("--target"));
@@ -81,9 +80,7 @@ int grad_main(const std::vector<std::string>& argv) {
 
   std::vector<Value> wrt = parameter_values(g);
   if (wrt_kind == "all")
-    for (const char* input : {"x", "h0", "c0"})
-      if (g.contains(input) && g.find(input).kind == NodeKind::Input)
-        wrt.emplace_back(g, g.find(input).id);
+    for (const Value& input : model_inputs(g)) wrt.push_back(input);
   grad(loss, wrt);
 
   std::vector<std::string> wanted{"loss"};

@@ -56,16 +56,14 @@ int info_main(const std::vector<std::string>& argv) {
   fmt::print("arena bytes: {}\n", Plan(g).arena_bytes());
 
   // Training memory: the same graph with the backward pass of sum(y) appended and planned.
-  auto y = std::find_if(g.outputs().begin(), g.outputs().end(),
-                        [](const auto& o) { return o.first == "y"; });
+  const int y = g.output_id("y");
   // (Skipped for a graph that already holds a backward pass or a loss of its own.)
   const bool trained_graph =
       std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) { return n.backward; }) ||
-      std::any_of(g.outputs().begin(), g.outputs().end(),
-                  [](const auto& o) { return o.first == "loss"; });
-  if (y != g.outputs().end() && !g.parameters().empty() && !trained_graph) {
+      g.output_id("loss") >= 0;
+  if (y >= 0 && !g.parameters().empty() && !trained_graph) {
     Graph& mutable_graph = *file.graph;
-    const Value yv(mutable_graph, y->second);
+    const Value yv(mutable_graph, y);
     const Value loss = sum(yv);
     mutable_graph.output("loss", loss);
     grad(loss, parameter_values(mutable_graph));

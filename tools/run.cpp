@@ -39,9 +39,7 @@ int run_main(const std::vector<std::string>& argv) {
   // y when the graph has it (every model does), else its first output; only that is computed.
   const auto& outputs = g.outputs();
   if (outputs.empty()) throw GraphError("the graph declares no outputs");
-  const bool has_y =
-      std::any_of(outputs.begin(), outputs.end(), [](auto& o) { return o.first == "y"; });
-  const std::vector<std::string> wanted{has_y ? "y" : outputs.front().first};
+  const std::vector<std::string> wanted{g.output_id("y") >= 0 ? "y" : outputs.front().first};
   Executor run(g, wanted);
   const Tensor& y = run(feeds)[wanted[0]];
   if (auto out = args.get("-o")) {

@@ -66,10 +66,7 @@ int sample_main(const std::vector<std::string>& argv) {
                       uint8_t(ch)));
     feeds.at("tokens").values()[0] = float(id);
     const Results& r = run(feeds);
-    for (const char* state : {"h0", "c0"})  // the state carried to the next character
-      if (feeds.contains(state))
-        std::copy_n(r[state == std::string("h0") ? "h_n" : "c_n"].data(), feeds.at(state).numel(),
-                    feeds.at(state).data());
+    models::carry_state(r, feeds);  // the state carried to the next character
     return r;
   };
 

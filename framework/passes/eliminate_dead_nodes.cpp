@@ -6,17 +6,17 @@
 namespace rnngraph::passes {
 
 namespace {
+std::vector<int> kept_roots(const Graph& g) {  // the outputs, every input, every parameter
+  std::vector<int> ids;
+  for (const auto& [name, id] : g.outputs()) ids.push_back(id);
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input || n.kind == NodeKind::Parameter) ids.push_back(n.id);
+  return ids;
+}
+
 class KeepNeeded final : public Rewriter {
  public:
-  explicit KeepNeeded(const Graph& g) : needed_(g.size(), 0) {
-    for (const auto& [name, id] : g.outputs()) needed_[std::size_t(id)] = 1;
-    for (int id = int(g.size()) - 1; id >= 0; --id) {
-      const Node& n = g.node(id);
-      if (n.kind == NodeKind::Input || n.kind == NodeKind::Parameter) needed_[std::size_t(id)] = 1;
-      if (needed_[std::size_t(id)])
-        for (int in : n.inputs) needed_[std::size_t(in)] = 1;
-    }
-  }
+  explicit KeepNeeded(const Graph& g) : needed_(g.ancestors(kept_roots(g))) {}
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     return needed_[std::size_t(node.id)] ? Rewriter::rewrite(out, node, inputs) : Value();
   }
