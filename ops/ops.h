@@ -19,6 +19,10 @@
   X(gather)             \
   X(log)                \
   X(logsumexp)          \
+  X(lstm_cell)          \
+  X(lstm_cell_grad)     \
+  X(lstm_hidden)        \
+  X(lstm_hidden_grad)   \
   X(matmul)             \
   X(mean)               \
   X(mul)                \
@@ -88,5 +92,16 @@ Value softmax(const Value& x, int axis);
 Value one_hot(const Value& ids, int64_t depth);
 // x[n, ids[n]] for x [N, C] and ids [N, 1]: each row's entry at its class id, as [N, 1].
 Value gather(const Value& x, const Value& ids);
+
+// Fused LSTM cells (made by passes::fuse_cells; ops/lstm_kernels.h describes the gate terms,
+// whose sum A [B, 4H] holds the gates f, i, o, g side by side):
+//   lstm_cell:   c = σ(A_f) ⊙ c_prev + σ(A_i) ⊙ tanh(A_g)
+//   lstm_hidden: h = σ(A_o) ⊙ tanh(c)
+Value lstm_cell(std::span<const Value> terms, const Value& c_prev);
+Value lstm_hidden(std::span<const Value> terms, const Value& c);
+// Their vjps: inputs are the forward inputs then the output's gradient; the result is dA
+// [B, 4H], or with wrt_state the gradient of the state input.
+Value lstm_cell_grad(std::span<const Value> inputs, bool wrt_state);
+Value lstm_hidden_grad(std::span<const Value> inputs, bool wrt_state);
 
 }  // namespace rnngraph

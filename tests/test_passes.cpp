@@ -83,6 +83,7 @@ BOOST_AUTO_TEST_CASE(every_pass_keeps_outputs_and_gradients) {
       {"split_concat_matmuls", passes::split_concat_matmuls},
       {"hoist_input_projections", passes::hoist_input_projections},
       {"merge_gate_products", passes::merge_gate_products},
+      {"fuse_cells", passes::fuse_cells},
       {"optimize", passes::optimize}};
   for (const auto& [name, pass] : all)
     for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
@@ -90,20 +91,40 @@ BOOST_AUTO_TEST_CASE(every_pass_keeps_outputs_and_gradients) {
         for (int64_t batch : {1, 3}) check_pass(name, pass, cell, layers, batch);
 }
 
-BOOST_AUTO_TEST_CASE(optimize_leaves_one_gate_product_per_step_and_one_input_product) {
+BOOST_AUTO_TEST_CASE(optimize_leaves_one_product_and_two_fused_loops_per_step) {
   Graph g;
   models::build(
       g, {.cell = models::Cell::Lstm, .input_size = 3, .hidden_size = 4, .steps = 6, .batch = 2});
   BOOST_CHECK_EQUAL(count_ops(g, matmul_op()), 24);  // 4 gates × 6 steps
   const auto o = passes::optimize(g);
-  // One [T·B, I] · [I, 4H] product for the input, one [B, H] · [H, 4H] per step after the first
-  // (h0 is fed, so step 0 has its own too).
+  // One [T·B, I] · [I, 4H] product for the input, one [B, H] · [H, 4H] per step.
   BOOST_CHECK_EQUAL(count_ops(*o, matmul_op()), 1 + 6);
-  BOOST_CHECK_EQUAL(count_ops(*o, concat_op()), 2);  // the weights side by side, once each
+  BOOST_CHECK_EQUAL(count_ops(*o, concat_op()), 2);  // weights and biases side by side, once
   for (const Node& n : o->nodes())
-    if (n.kind == NodeKind::Op && n.op == &matmul_op() && n.step < 0)
+    if (n.kind == NodeKind::Op && n.op == &matmul_op() && n.shape[0] != 2)
       BOOST_CHECK(n.shape == Shape({12, 16}));  // the hoisted input projection
+  // The pointwise work is the fused cells' alone, each adding h·W_h, x_t·W_x and b itself.
+  for (const Op* op : {&sigmoid_op(), &tanh_op(), &mul_op(), &add_op()})
+    BOOST_CHECK_EQUAL(count_ops(*o, *op), 0);
+  BOOST_CHECK_EQUAL(count_ops(*o, lstm_cell_op()), 6);
+  BOOST_CHECK_EQUAL(count_ops(*o, lstm_hidden_op()), 6);
+  for (const Node& n : o->nodes())
+    if (n.kind == NodeKind::Op && n.op == &lstm_cell_op()) BOOST_CHECK_EQUAL(n.inputs.size(), 4u);
   BOOST_CHECK_EQUAL(o->param("W_f_l0").data(), g.param("W_f_l0").data());  // shared
+}
+
+BOOST_AUTO_TEST_CASE(input_products_are_hoisted_per_chunk_of_32_steps) {
+  Graph g;
+  models::build(g, {.cell = models::Cell::Rnn, .input_size = 3, .hidden_size = 4, .steps = 70});
+  const auto o = passes::optimize(g);
+  std::vector<int64_t> rows;
+  for (const Node& n : o->nodes())
+    if (n.kind == NodeKind::Op && n.op == &matmul_op() && n.shape[0] > 1)
+      rows.push_back(n.shape[0]);
+  BOOST_CHECK(rows == std::vector<int64_t>({32, 32, 6}));
+  Executor plain(g), optimized(*o);
+  const Feeds feeds = random_feeds(g);
+  rnngraph::testing::check_close(optimized(feeds)["y"], plain(feeds)["y"], 1e-5f);
 }
 
 BOOST_AUTO_TEST_CASE(dead_nodes_go_inputs_and_parameters_stay) {

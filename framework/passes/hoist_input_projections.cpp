@@ -1,10 +1,14 @@
 // Input-projection hoisting: x[t] · W for every step t, with x a fed [T, B, I] input and W the
-// same at every step, becomes one [T·B, I] · W product before the recurrence; step t reads its
-// rows [t·B, (t+1)·B) as a view. One large sgemm instead of T small ones, as PyTorch's and
-// ONNX Runtime's CPU RNNs do. Its gradient is hoisted too: the T row gradients are stacked once
-// and dW_x, dx are each one product.
+// same at every step, becomes one [S·B, I] · W product per chunk of S = 32 steps, made when the
+// chunk's first step runs; step t reads its rows as a view. One large sgemm instead of S small
+// ones, as PyTorch's and ONNX Runtime's CPU RNNs do, while the working memory stays that of one
+// chunk however long the sequence (a whole-sequence product would hold [T, B, 4H]). Its
+// gradient is hoisted too: a chunk's S row gradients are stacked in place and dW_x, dx are each
+// one product per chunk.
+#include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include <rnngraph/framework/passes/passes.h>
@@ -35,15 +39,18 @@ class HoistInputProjection final : public Rewriter {
     if (!sequences_.contains({row.inputs[0], node.inputs[1]}))
       return Rewriter::rewrite(out, node, inputs);
     const Value x = mapped(row.inputs[0]);
-    auto [it, fresh] = hoisted_.emplace(std::pair{x.id(), inputs[1].id()}, Value());
-    if (fresh) {  // the whole sequence's product, placed outside the steps
+    const int64_t t = row.attrs.get("index", 0), first = t - t % kChunk;
+    auto [it, fresh] = hoisted_.emplace(std::tuple{x.id(), inputs[1].id(), first}, Value());
+    if (fresh) {  // the chunk's product: run where its first step is (nodes run in the order
+                  // they are made), drawn outside the steps as the input's projection
       auto at = out.place({.layer = node.layer});
       const Shape s = x.shape();
-      const Value rows = reshape(x, {s[0] * s[1], s[2]});
-      it->second = reshape(matmul(rows, inputs[1]), {s[0], s[1], node.shape[1]});
+      const int64_t steps = std::min(kChunk, s[0] - first);
+      const Value rows = reshape(slice(x, 0, first, first + steps), {steps * s[1], s[2]});
+      it->second = reshape(matmul(rows, inputs[1]), {steps, s[1], node.shape[1]});
     }
     auto at = out.place(node.placement());
-    return select(it->second, row.attrs.get("index", 0));
+    return select(it->second, t - first);
   }
 
  private:
@@ -58,10 +65,13 @@ class HoistInputProjection final : public Rewriter {
            source_.node(row.inputs[0]).shape.rank() == 3;
   }
 
+  // Steps per hoisted product: [32·B, I] rows keep sgemm near its peak already at B = 1 to 8.
+  static constexpr int64_t kChunk = 32;
+
   const Graph& source_;
   std::vector<char> static_;
-  std::set<std::pair<int, int>> sequences_;       // (x, W) in the source worth hoisting
-  std::map<std::pair<int, int>, Value> hoisted_;  // (x, W) in the new graph → the product
+  std::set<std::pair<int, int>> sequences_;                 // (x, W) in the source worth hoisting
+  std::map<std::tuple<int, int, int64_t>, Value> hoisted_;  // (x, W, first step) in the new graph
 };
 }  // namespace
 

@@ -15,13 +15,17 @@ std::vector<char> static_nodes(const Graph& g) {
 }
 
 std::unique_ptr<Graph> optimize(const Graph& g) {
-  // split first: it exposes x_t · W_x and h · W_h; merging equal nodes makes the per-step weight
-  // slices one node each, which hoisting and gate merging key on; dead nodes (the concats and
-  // products replaced) go last.
-  auto split = split_concat_matmuls(g);
+  // Cells fuse first, while their pattern is the model's own (the fused step has one product on
+  // [h, x]); split then exposes x_t · W_x and h · W_h; merging equal nodes makes the per-step
+  // weight slices one node each, which hoisting and gate merging key on; fusing again moves the
+  // sums h·W_h + x_t·W_x + b into the cells.
+  // Dead nodes go after each pass that leaves some, so that no later pass merges or hoists them.
+  auto fused = eliminate_dead_nodes(*fuse_cells(g));
+  auto split = split_concat_matmuls(*fused);
   auto hoisted = hoist_input_projections(*merge_common_subexpressions(*split));
   auto merged = merge_gate_products(*merge_common_subexpressions(*hoisted));
-  return eliminate_dead_nodes(*merge_common_subexpressions(*merged));
+  auto flattened = fuse_cells(*eliminate_dead_nodes(*merge_common_subexpressions(*merged)));
+  return eliminate_dead_nodes(*flattened);
 }
 
 }  // namespace rnngraph::passes

@@ -8,6 +8,8 @@
 //   hoist_input_projections       x[t] · W for every t  →  one [T·B, I] · W product, then x[t]'s
 //                                 rows of it (a view)
 //   merge_gate_products           h · W_f, h · W_i, ... →  one h · [W_f W_i ...] product, sliced
+//   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
+//                                 and two fused loops (lstm_cell, lstm_hidden)
 //
 // optimize() runs them in the order that lets each find the patterns the previous one made.
 #pragma once
@@ -23,6 +25,7 @@ std::unique_ptr<Graph> merge_common_subexpressions(const Graph& g);
 std::unique_ptr<Graph> split_concat_matmuls(const Graph& g);
 std::unique_ptr<Graph> hoist_input_projections(const Graph& g);
 std::unique_ptr<Graph> merge_gate_products(const Graph& g);
+std::unique_ptr<Graph> fuse_cells(const Graph& g);
 
 // All of them, in order.
 std::unique_ptr<Graph> optimize(const Graph& g);

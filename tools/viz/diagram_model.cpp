@@ -1,5 +1,7 @@
 #include "diagram_model.h"
 
+#include <rnngraph/framework/passes/passes.h>
+
 #include <algorithm>
 #include <charconv>
 #include <set>
@@ -110,7 +112,7 @@ std::string print_dot(const Diagram& d) {
   std::string out = "digraph rnngraph {\n";
   out += fmt::format(
       "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep=0.4, "
-      "bgcolor=\"white\", pad=0.2{}];\n",
+      "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
       d.rankdir,
       d.title.empty()
           ? ""
@@ -126,8 +128,9 @@ std::string print_dot(const Diagram& d) {
     std::string attrs;
     if (e.invisible)
       attrs = "style=invis";
-    else
-      attrs = fmt::format("label=\" {}\"", e.label);
+    else  // A recurrent edge's label is an xlabel: Graphviz 2.42 loses labelled flat edges
+          // between clusters ("lost edge", then a crash while freeing the layout).
+      attrs = fmt::format("{}label=\" {}\"", e.recurrent ? "x" : "", e.label);
     // Weights feed every step: thin and light, so the data flow stands out.
     if (auto from = role_of.find(e.from); from != role_of.end() && from->second == Role::Parameter)
       attrs += ", penwidth=0.6, color=\"#d4b85a\", fontcolor=\"#a08a3c\"";
@@ -174,8 +177,9 @@ std::string print_dot(const Diagram& d) {
 Steps find_steps(const Graph& g) {
   Steps s;
   s.of.assign(g.size(), -1);
+  const std::vector<char> fixed = passes::static_nodes(g);
   for (const Node& n : g.nodes()) {
-    if (n.step < 0 || n.backward) continue;
+    if (n.step < 0 || n.backward || fixed[std::size_t(n.id)]) continue;
     s.of[n.id] = n.step;
     s.count = std::max(s.count, n.step + 1);
   }

@@ -55,8 +55,9 @@ std::string print_dot(const Diagram& diagram);
 
 // ---- reading a model graph ------------------------------------------------------------------
 
-// The step of every node, from scopes "step<t>" or "step<t>/...": -1 outside any step.
 struct Steps {
+  // The step of each node, -1 outside the steps: inputs, parameters, and ops on parameters only
+  // (the weights that passes lay side by side), which are the same at every step.
   std::vector<int> of;
   int count = 0;
 };

@@ -49,7 +49,9 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   for (const Node& n : g.nodes()) {
     if (!drawn[n.id]) continue;
     DNode dn = plain_node(n);
-    if (n.kind == NodeKind::Parameter) dn.cluster = "parameters";
+    if (n.kind == NodeKind::Parameter ||
+        (n.kind == NodeKind::Op && steps.of[n.id] < 0 && n.step >= 0 && !n.backward))
+      dn.cluster = "parameters";  // with the weights that ops on parameters alone combine
     if (is_input_select(g, n)) {
       dn.role = Role::Input;
       dn.fill.clear();

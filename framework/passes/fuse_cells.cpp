@@ -1,0 +1,201 @@
+// Cell fusion: an LSTM step written with the seed's ops,
+//   f = σ(z·W_f + b_f)  i = σ(z·W_i + b_i)  o = σ(z·W_o + b_o)  g = tanh(z·W_c + b_c)
+//   c = f ⊙ c_prev + i ⊙ g                   h = o ⊙ tanh(c)
+// (thirteen nodes, each a loop over [B, H]) becomes one product z · [W_f W_i W_o W_c] into
+// [B, 4H] and two fused loops, lstm_cell (c) and lstm_hidden (h), that apply the nonlinearities
+// while they read the gates (ops/lstm_cell.cpp). When the gate pre-activations are not products
+// with a bias, they are joined side by side instead, and the fusion still applies.
+//
+// Run again after the products are split and hoisted, the pass flattens the sums that feed a
+// fused cell (h·W_h + x_t·W_x + b) into its term list, so the cell adds them in its own loop.
+#include <array>
+#include <map>
+
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::passes {
+
+namespace {
+bool is(const Node& n, const Op& op) { return n.kind == NodeKind::Op && n.op == &op; }
+
+bool is_cell(const Node& n) { return is(n, lstm_cell_op()) || is(n, lstm_hidden_op()); }
+
+class FuseCells final : public Rewriter {
+ public:
+  explicit FuseCells(const Graph& g)
+      : g_(g), uses_(g.size(), 0), cells_only_(g.size(), 1), static_(static_nodes(g)) {
+    for (const Node& n : g.nodes())
+      for (int in : n.inputs) {
+        ++uses_[std::size_t(in)];
+        if (!is_cell(n)) cells_only_[std::size_t(in)] = 0;
+      }
+    for (const auto& [name, id] : g.outputs()) {  // outputs are never fused away
+      uses_[std::size_t(id)] += 2;
+      cells_only_[std::size_t(id)] = 0;
+    }
+    for (const Node& n : g.nodes())
+      if (is(n, mul_op())) match(n);
+  }
+
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    if (auto cell = by_state_.find(node.id); cell != by_state_.end()) {
+      Cell& k = cell->second;
+      auto at = out.place(node.placement());
+      k.terms = gate_terms(k);
+      return lstm_cell(k.terms, mapped(k.c_prev));
+    }
+    if (auto cell = by_hidden_.find(node.id); cell != by_hidden_.end()) {
+      const Cell& k = by_state_.at(cell->second);
+      auto at = out.place(node.placement());
+      return lstm_hidden(k.terms, mapped(k.state));
+    }
+    if (is_cell(node)) return flattened(out, node, inputs);
+    return Rewriter::rewrite(out, node, inputs);
+  }
+
+ private:
+  struct Cell {
+    int state = -1, c_prev = -1;
+    std::array<int, 4> gates{};  // pre-activations of f, i, o, g
+    std::vector<Value> terms;    // made when the state is rewritten, read by the hidden output
+  };
+
+  const Node& node(int id) const { return g_.node(id); }
+  bool single_use(int id) const { return uses_[std::size_t(id)] == 1; }
+
+  // `id` is a single-use `op` node: its input, else -1.
+  int unary_input(int id, const Op& op) const {
+    const Node& n = node(id);
+    return is(n, op) && single_use(id) ? n.inputs[0] : -1;
+  }
+
+  // h = o ⊙ tanh(c) with c = f ⊙ c_prev + i ⊙ g; every operand order is accepted.
+  void match(const Node& h) {
+    for (int swap_h = 0; swap_h < 2; ++swap_h) {
+      const int o = unary_input(h.inputs[swap_h], sigmoid_op());
+      const int state = unary_input(h.inputs[1 - swap_h], tanh_op());
+      if (o < 0 || state < 0 || !is(node(state), add_op()) || by_state_.contains(state)) continue;
+      const Node& c = node(state);
+      for (int swap_c = 0; swap_c < 2; ++swap_c) {
+        Cell cell{.state = state};
+        cell.gates[2] = o;
+        if (match_forget(c.inputs[swap_c], cell) && match_input(c.inputs[1 - swap_c], cell) &&
+            same_shapes(cell)) {
+          by_hidden_[h.id] = state;
+          by_state_[state] = cell;
+          return;
+        }
+      }
+    }
+  }
+
+  // f ⊙ c_prev, f a sigmoid.
+  bool match_forget(int id, Cell& cell) const {
+    if (!is(node(id), mul_op()) || !single_use(id)) return false;
+    const Node& m = node(id);
+    for (int swap = 0; swap < 2; ++swap)
+      if (int f = unary_input(m.inputs[swap], sigmoid_op()); f >= 0) {
+        cell.gates[0] = f;
+        cell.c_prev = m.inputs[1 - swap];
+        return true;
+      }
+    return false;
+  }
+
+  // i ⊙ g, i a sigmoid and g a tanh.
+  bool match_input(int id, Cell& cell) const {
+    if (!is(node(id), mul_op()) || !single_use(id)) return false;
+    const Node& m = node(id);
+    for (int swap = 0; swap < 2; ++swap) {
+      const int i = unary_input(m.inputs[swap], sigmoid_op());
+      const int g = unary_input(m.inputs[1 - swap], tanh_op());
+      if (i >= 0 && g >= 0) {
+        cell.gates[1] = i;
+        cell.gates[3] = g;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool same_shapes(const Cell& cell) const {
+    const Shape& s = node(cell.state).shape;
+    if (s.rank() != 2 || node(cell.c_prev).shape != s) return false;
+    for (int a : cell.gates)
+      if (node(a).shape != s) return false;
+    return true;
+  }
+
+  // z·W_k + b_k for every gate, one z, static W_k and b_k [1, H]: the matmul and bias of gate k.
+  std::optional<std::array<std::pair<int, int>, 4>> products(const Cell& cell) const {
+    std::array<std::pair<int, int>, 4> wb;
+    int z = -1;
+    for (int k = 0; k < 4; ++k) {
+      const Node& a = node(cell.gates[std::size_t(k)]);
+      if (!is(a, add_op()) || !single_use(a.id)) return std::nullopt;
+      const Node& m = node(a.inputs[0]);
+      const int bias = a.inputs[1];
+      if (!is(m, matmul_op()) || !single_use(m.id) || !m.attrs.ints.empty() ||
+          !static_[std::size_t(m.inputs[1])] || !static_[std::size_t(bias)] ||
+          node(bias).shape != Shape({1, a.shape[1]}) || (z >= 0 && m.inputs[0] != z))
+        return std::nullopt;
+      z = m.inputs[0];
+      wb[std::size_t(k)] = {m.inputs[1], bias};
+    }
+    return wb;
+  }
+
+  std::vector<Value> gate_terms(const Cell& cell) {
+    if (auto wb = products(cell)) {
+      std::vector<Value> weights, biases;
+      for (auto [w, b] : *wb) weights.push_back(mapped(w)), biases.push_back(mapped(b));
+      const int z = node(node(cell.gates[0]).inputs[0]).inputs[0];
+      return {matmul(mapped(z), concat(weights, 1)), concat(biases, 1)};
+    }
+    std::vector<Value> gates;
+    for (int a : cell.gates) gates.push_back(mapped(a));
+    return {concat(gates, 1)};
+  }
+
+  // A fused cell whose gate terms include sums used by fused cells only: the sums' operands
+  // become terms themselves.
+  Value flattened(Graph& out, const Node& n, std::span<const Value> inputs) {
+    std::vector<Value> terms;
+    for (std::size_t k = 0; k + 1 < n.inputs.size(); ++k)
+      flatten(n.inputs[k], inputs[k], n.shape, terms);
+    auto at = out.place(n.placement());
+    return n.op == &lstm_cell_op() ? lstm_cell(terms, inputs.back())
+                                   : lstm_hidden(terms, inputs.back());
+  }
+
+  void flatten(int id, const Value& v, const Shape& state, std::vector<Value>& terms) const {
+    const Node& a = node(id);
+    auto is_term = [&](int in) {
+      const Shape& s = node(in).shape;
+      return s.rank() == 2 && (s[0] == state[0] || s[0] == 1) && s[1] == 4 * state[1];
+    };
+    if (!is(a, add_op()) || !cells_only_[std::size_t(id)] || !is_term(a.inputs[0]) ||
+        !is_term(a.inputs[1])) {
+      terms.push_back(v);
+      return;
+    }
+    for (int in : a.inputs) flatten(in, mapped(in), state, terms);
+  }
+
+  const Graph& g_;
+  std::vector<int> uses_;         // how many inputs read each node (outputs count twice)
+  std::vector<char> cells_only_;  // read by fused cells only
+  std::vector<char> static_;
+  std::map<int, Cell> by_state_;  // by the id of c's add
+  std::map<int, int> by_hidden_;  // h's mul → c's add
+};
+}  // namespace
+
+std::unique_ptr<Graph> fuse_cells(const Graph& g) {
+  FuseCells fuse(g);
+  return rewrite(g, fuse);
+}
+
+}  // namespace rnngraph::passes

@@ -1,0 +1,49 @@
+// lstm_cell: the LSTM's new cell state from its gate pre-activations and the previous state,
+//   c = σ(A_f) ⊙ c_prev + σ(A_i) ⊙ tanh(A_g),
+// as one loop over the data (A = Σ of the gate terms, ops/lstm_kernels.h). Made by
+// passes::fuse_cells from the seed's sigmoid, tanh, mul and add nodes. Gradient: lstm_cell_grad.
+#include <rnngraph/ops/lstm_kernels.h>
+
+namespace rnngraph {
+namespace lstm = kernels::lstm;
+namespace {
+struct LstmCell final : Op {
+  std::string_view name() const override { return "lstm_cell"; }
+  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
+    const auto terms = in.first(in.size() - 1);
+    const Tensor& c_prev = in.back();
+    const int64_t B = out.shape()[0], H = out.shape()[1];
+    float* f = lstm::scratch(std::size_t(3 * H));
+    float *i = f + H, *g = i + H;
+    for (int64_t b = 0; b < B; ++b) {
+      lstm::activated_gate_row(terms, b, lstm::F, H, f);
+      lstm::activated_gate_row(terms, b, lstm::I, H, i);
+      lstm::activated_gate_row(terms, b, lstm::G, H, g);
+      const float* cp = c_prev.data() + b * H;
+      float* c = out.data() + b * H;
+      for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
+    }
+  }
+
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    std::vector<Value> grads = lstm::term_grads(a, 1, lstm_cell_grad(lstm::with_grad(a), false));
+    grads.push_back(lstm_cell_grad(lstm::with_grad(a), true));
+    return grads;
+  }
+
+  std::string_view color() const override { return "#d5e8d4"; }
+};
+}  // namespace
+
+const Op& lstm_cell_op() {
+  static const LstmCell op;
+  return op;
+}
+Value lstm_cell(std::span<const Value> terms, const Value& c_prev) {
+  std::vector<Value> in(terms.begin(), terms.end());
+  in.push_back(c_prev);
+  return c_prev.graph().apply(lstm_cell_op(), in);
+}
+}  // namespace rnngraph

@@ -1,0 +1,46 @@
+// lstm_hidden: the LSTM's output h = σ(A_o) ⊙ tanh(c) from the gate terms and the new cell
+// state, in one loop (ops/lstm_kernels.h). Made by passes::fuse_cells beside lstm_cell.
+// Gradient: lstm_hidden_grad.
+#include <rnngraph/ops/lstm_kernels.h>
+
+namespace rnngraph {
+namespace lstm = kernels::lstm;
+namespace {
+struct LstmHidden final : Op {
+  std::string_view name() const override { return "lstm_hidden"; }
+  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
+    const auto terms = in.first(in.size() - 1);
+    const Tensor& c = in.back();
+    const int64_t B = out.shape()[0], H = out.shape()[1];
+    float* o = lstm::scratch(std::size_t(2 * H));
+    float* tc = o + H;
+    for (int64_t b = 0; b < B; ++b) {
+      lstm::activated_gate_row(terms, b, lstm::O, H, o);
+      kernels::tanh_array(c.data() + b * H, tc, H);
+      float* h = out.data() + b * H;
+      for (int64_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
+    }
+  }
+
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    std::vector<Value> grads = lstm::term_grads(a, 1, lstm_hidden_grad(lstm::with_grad(a), false));
+    grads.push_back(lstm_hidden_grad(lstm::with_grad(a), true));
+    return grads;
+  }
+
+  std::string_view color() const override { return "#d5e8d4"; }
+};
+}  // namespace
+
+const Op& lstm_hidden_op() {
+  static const LstmHidden op;
+  return op;
+}
+Value lstm_hidden(std::span<const Value> terms, const Value& c) {
+  std::vector<Value> in(terms.begin(), terms.end());
+  in.push_back(c);
+  return c.graph().apply(lstm_hidden_op(), in);
+}
+}  // namespace rnngraph

@@ -1,0 +1,56 @@
+// lstm_hidden_grad: lstm_hidden's vector-Jacobian product in one loop. Inputs: the gate terms,
+// c and dh = ∂loss/∂h. With wrt_state 0 the output is dA [B, 4H], zero but for the output gate:
+//   dA_o = dh ⊙ tanh(c) ⊙ o(1−o);
+// with wrt_state 1 it is dc = dh ⊙ o ⊙ (1 − tanh²(c)) [B, H].
+#include <rnngraph/ops/lstm_kernels.h>
+
+namespace rnngraph {
+namespace lstm = kernels::lstm;
+namespace {
+struct LstmHiddenGrad final : Op {
+  std::string_view name() const override { return "lstm_hidden_grad"; }
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    const Shape state = lstm::infer(in, 2);
+    return attrs.get("wrt_state", 0) ? state : Shape{state[0], 4 * state[1]};
+  }
+
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
+    const auto terms = in.first(in.size() - 2);
+    const Tensor &c = in[in.size() - 2], &dh = in.back();
+    const bool wrt_state = attrs.get("wrt_state", 0);
+    const int64_t B = c.shape()[0], H = c.shape()[1];
+    float* o = lstm::scratch(std::size_t(2 * H));
+    float* tc = o + H;
+    if (!wrt_state) out.fill(0);
+    for (int64_t b = 0; b < B; ++b) {
+      const float* d = dh.data() + b * H;
+      lstm::activated_gate_row(terms, b, lstm::O, H, o);
+      kernels::tanh_array(c.data() + b * H, tc, H);
+      if (wrt_state) {
+        float* dc = out.data() + b * H;
+        for (int64_t j = 0; j < H; ++j) dc[j] = d[j] * o[j] * (1 - tc[j] * tc[j]);
+      } else {
+        float* dA_o = out.data() + b * 4 * H + lstm::O * H;
+        for (int64_t j = 0; j < H; ++j) dA_o[j] = d[j] * tc[j] * o[j] * (1 - o[j]);
+      }
+    }
+  }
+
+  std::vector<Value> vjp(const VjpArgs&) const override {
+    throw GraphError("lstm_hidden_grad has no gradient (second derivatives of fused LSTM cells)");
+  }
+
+  std::string_view color() const override { return "#d5e8d4"; }
+};
+}  // namespace
+
+const Op& lstm_hidden_grad_op() {
+  static const LstmHiddenGrad op;
+  return op;
+}
+Value lstm_hidden_grad(std::span<const Value> inputs, bool wrt_state) {
+  Attrs attrs;
+  if (wrt_state) attrs.ints["wrt_state"] = 1;
+  return inputs.back().graph().apply(lstm_hidden_grad_op(), inputs, std::move(attrs));
+}
+}  // namespace rnngraph

@@ -1,0 +1,86 @@
+// What the four fused LSTM ops (lstm_cell, lstm_hidden and their gradients) share: the shape
+// rule of their gate terms and the per-row loops. Internal to the library (not installed).
+//
+// The gate pre-activations A [B, 4H] are not a tensor of the graph: they are the sum of the op's
+// first inputs (the "terms": h·W_h, the hoisted x·W_x rows, the bias row), each [B, 4H] or a
+// [1, 4H] row broadcast over the batch, added inside the op's loop. The column blocks of A are
+// the gates in the order f, i, o, g (forget, input, output, candidate), as passes::fuse_cells
+// lays the weights side by side. Rows are done one at a time through a buffer that stays in L1,
+// so each fused op reads its data once.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include <rnngraph/framework/graph.h>
+#include <rnngraph/ops/activations.h>
+#include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::kernels::lstm {
+
+enum Gate : int64_t { F = 0, I = 1, O = 2, G = 3 };
+
+// The shape rule: `terms` gate terms then `states` inputs of shape [B, H]. Returns [B, H].
+inline Shape infer(std::span<const Shape> in, std::size_t states) {
+  if (in.size() < states + 1)
+    throw ShapeError(fmt::format("expects at least {} inputs, got {}", states + 1, in.size()));
+  const Shape state = in[in.size() - 1];
+  if (state.rank() != 2) throw ShapeError(fmt::format("state must be [B, H], got {}", state.str()));
+  for (std::size_t k = in.size() - states; k < in.size(); ++k)
+    if (in[k] != state)
+      throw ShapeError(fmt::format("states differ: {} and {}", in[k].str(), state.str()));
+  for (std::size_t k = 0; k < in.size() - states; ++k) {
+    const Shape& t = in[k];
+    if (t.rank() != 2 || (t[0] != state[0] && t[0] != 1) || t[1] != 4 * state[1])
+      throw ShapeError(fmt::format("gate term {} is {}; expected [{}, {}] or [1, {}] for state {}",
+                                   k, t.str(), state[0], 4 * state[1], 4 * state[1], state.str()));
+  }
+  return state;
+}
+
+// Row `b` of gate `gate` of A: the terms summed into `out` [H].
+inline void gate_row(std::span<const Tensor> terms, int64_t b, Gate gate, int64_t H, float* out) {
+  for (std::size_t k = 0; k < terms.size(); ++k) {
+    const Tensor& t = terms[k];
+    const float* src = t.data() + (t.shape()[0] == 1 ? 0 : b * 4 * H) + gate * H;
+    if (k == 0)
+      std::copy_n(src, H, out);
+    else
+      for (int64_t j = 0; j < H; ++j) out[j] += src[j];
+  }
+}
+
+// σ or tanh of one gate's row, per the LSTM: the candidate g is a tanh layer, the rest sigmoids.
+inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate gate, int64_t H,
+                               float* out) {
+  gate_row(terms, b, gate, H, out);
+  if (gate == G)
+    tanh_array(out, out, H);
+  else
+    sigmoid_array(out, out, H);
+}
+
+// A per-thread scratch of n floats (a few rows of H): reused across calls, never shrinks.
+inline float* scratch(std::size_t n) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+// The vjp's answer for the gate terms: dA to each [B, 4H] term, its column sums to a bias row.
+inline std::vector<Value> term_grads(const VjpArgs& a, std::size_t states, const Value& dA) {
+  std::vector<Value> grads;
+  for (std::size_t k = 0; k + states < a.inputs.size(); ++k)
+    grads.push_back(sum_to(dA, a.inputs[k].shape()));
+  return grads;
+}
+
+// The inputs of a gradient op: the forward op's inputs and the incoming gradient.
+inline std::vector<Value> with_grad(const VjpArgs& a) {
+  std::vector<Value> in = a.inputs;
+  in.push_back(a.grad);
+  return in;
+}
+
+}  // namespace rnngraph::kernels::lstm
