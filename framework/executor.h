@@ -24,10 +24,10 @@ struct PlanOptions {
   // buffer: a reference for testing the planner, and a way to inspect every intermediate.
   bool reuse_memory = true;
   // Plan passes::optimize(graph) instead of the graph itself (framework/passes/passes.h): the
-  // same outputs, computed with fewer, larger products. plan.graph() is then the optimized
-  // graph, which shares the parameters. Off by default for now: the hoisted input projection
-  // holds [T, B, 4H], so working memory then grows with T.
-  bool optimize = false;
+  // same outputs, computed with fused cells and fewer, larger products. plan.graph() is then
+  // the optimized graph, which shares the parameters. Off for a graph optimized already (as
+  // passes::training_graph makes), or to inspect the graph as built.
+  bool optimize = true;
 };
 
 // A plan describes the graph as it was when planned: nodes appended later (grad() appends the

@@ -12,6 +12,7 @@
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/torch_state.h>
 
@@ -113,8 +114,13 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
                          ? mse_loss(out.y, g.input("target", out.y.shape()))
                          : cross_entropy(out.y, g.input("targets", {c.steps, c.batch}));
   g.output("loss", loss);
-  grad(loss, parameter_values(g));
-  run_ = std::make_unique<Executor>(g);
+  // Backward is derived from the optimized forward graph (fused cells have fused vjps); the
+  // parameters are shared, so the optimizer and checkpoints see one set.
+  std::vector<std::string> wrt;
+  for (const Value& p : parameter_values(g)) wrt.push_back(g.node(p.id()).name);
+  trained_ = passes::training_graph(g, "loss", wrt);
+  run_ = std::make_unique<Executor>(*trained_, std::span<const std::string>(),
+                                    PlanOptions{.optimize = false});
 
   if (c.optimizer == "adam")
     optimizer_ = std::make_unique<Adam>(graph_parameters(g), AdamOptions{.lr = c.lr});

@@ -56,7 +56,9 @@ class Trainer {
 
   const TrainConfig& config() const { return config_; }
   const Config& model() const { return model_; }
-  const Graph& graph() const { return *graph_; }  // forward, loss and backward
+  const Graph& graph() const { return *graph_; }  // the model and its loss
+  // What each step runs: the optimized model, its loss and the backward graph.
+  const Graph& training_graph() const { return *trained_; }
   std::size_t arena_bytes() const { return run_->arena_bytes(); }
 
   // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
@@ -72,6 +74,7 @@ class Trainer {
   std::string corpus_;      // text task: the file's bytes as class ids...
   std::vector<float> ids_;  // ...one per character
   std::unique_ptr<Graph> graph_;
+  std::unique_ptr<Graph> trained_;
   std::unique_ptr<Executor> run_;
   std::unique_ptr<Optimizer> optimizer_;
   Feeds feeds_;  // the batch being trained on, and the carried state

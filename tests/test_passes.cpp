@@ -84,6 +84,7 @@ BOOST_AUTO_TEST_CASE(every_pass_keeps_outputs_and_gradients) {
       {"hoist_input_projections", passes::hoist_input_projections},
       {"merge_gate_products", passes::merge_gate_products},
       {"fuse_cells", passes::fuse_cells},
+      {"merge_weight_gradients", passes::merge_weight_gradients},
       {"optimize", passes::optimize}};
   for (const auto& [name, pass] : all)
     for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})

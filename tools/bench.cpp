@@ -8,6 +8,7 @@
 
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>
@@ -26,8 +27,8 @@ run, then R timed runs (default 20); prints the median and the fastest.
 
   --threads N   OpenBLAS threads for the matrix products (default 1)
   --json        one JSON object instead of the text line (bench/compare_torch.py reads it)
-  --passes      plan the graph after the graph passes (framework/passes: products split,
-                hoisted and merged); off by default until fused cells make them pay
+  --no-passes   plan the graph as built, without the graph passes (framework/passes: cells
+                fused, products split, hoisted and merged), to measure what they bring
   --train       time forward + backward instead: the gradient of the sum of y with respect
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
@@ -37,7 +38,7 @@ int bench_main(const std::vector<std::string>& argv) {
   const Args args(
       argv,
       {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads", "--repeat"},
-      {"--json", "--train", "--passes"});
+      {"--json", "--train", "--no-passes"});
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
@@ -45,17 +46,21 @@ int bench_main(const std::vector<std::string>& argv) {
   set_compute_threads(threads);
 
   const auto build_start = std::chrono::steady_clock::now();
-  Graph g;
-  const models::Outputs model = models::build(g, c);
+  const bool optimized = !args.has("--no-passes");
+  auto g = std::make_unique<Graph>();
+  const models::Outputs model = models::build(*g, c);
   std::vector<std::string> outputs{"y"};
+  auto plan_start = std::chrono::steady_clock::now();
   if (train) {
-    std::vector<Value> wrt = parameter_values(g);
-    for (const Value& input : model_inputs(g)) wrt.push_back(input);
-    grad(models::sum_loss(model.y), wrt);
-    for (const Value& w : wrt) outputs.push_back("grad/" + g.node(w.id()).name);
+    g->output("loss", models::sum_loss(model.y));
+    std::vector<std::string> wrt;
+    for (const Value& p : parameter_values(*g)) wrt.push_back(g->node(p.id()).name);
+    for (const Value& input : model_inputs(*g)) wrt.push_back(g->node(input.id()).name);
+    for (const std::string& name : wrt) outputs.push_back("grad/" + name);
+    plan_start = std::chrono::steady_clock::now();  // building the backward graph is planning
+    g = passes::training_graph(*g, "loss", wrt, optimized);
   }
-  const auto plan_start = std::chrono::steady_clock::now();
-  Executor run(g, outputs, {.optimize = args.has("--passes")});
+  Executor run(*g, outputs, {.optimize = optimized && !train});
   const auto plan_end = std::chrono::steady_clock::now();
   const double build_ms =
       std::chrono::duration<double, std::milli>(plan_start - build_start).count();
@@ -84,7 +89,6 @@ int bench_main(const std::vector<std::string>& argv) {
              double(c.hidden_size);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
-  const bool optimized = args.has("--passes");
   std::size_t output_bytes = 0;  // the part of the arena the requested outputs hold
   for (const auto& [name, id] : run.plan().outputs())
     if (run.plan().slot(id).home == Plan::Home::Arena)

@@ -9,6 +9,7 @@
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/torch_state.h>
@@ -78,21 +79,19 @@ int grad_main(const std::vector<std::string>& argv) {
   }
   g.output("loss", loss);
 
-  std::vector<Value> wrt = parameter_values(g);
+  std::vector<std::string> wrt;
+  for (const Value& p : parameter_values(g)) wrt.push_back(g.node(p.id()).name);
   if (wrt_kind == "all")
-    for (const Value& input : model_inputs(g)) wrt.push_back(input);
-  grad(loss, wrt);
+    for (const Value& input : model_inputs(g)) wrt.push_back(g.node(input.id()).name);
+  const auto trained = passes::training_graph(g, "loss", wrt);
 
   std::vector<std::string> wanted{"loss"};
-  for (const Value& w : wrt) wanted.push_back("grad/" + g.node(w.id()).name);
-  Executor run(g, wanted);
+  for (const std::string& name : wrt) wanted.push_back("grad/" + name);
+  Executor run(*trained, wanted, {.optimize = false});
   const Results& r = run(feeds);
 
   io::TensorMap grads;
-  for (const Value& w : wrt) {
-    const std::string& name = g.node(w.id()).name;
-    grads.emplace(name, r["grad/" + name].clone());
-  }
+  for (const std::string& name : wrt) grads.emplace(name, r["grad/" + name].clone());
   if (names == "torch") {
     const models::Config config = models::config_from_recipe(file.meta);
     io::TensorMap torch = models::torch_gradients(config, grads);

@@ -1,6 +1,12 @@
 // The pass pipeline, and the analysis the passes share.
 #include <rnngraph/framework/passes/passes.h>
 
+#include <fmt/format.h>
+
+#include <rnngraph/framework/autodiff.h>
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/rewrite.h>
+
 namespace rnngraph::passes {
 
 std::vector<char> static_nodes(const Graph& g) {
@@ -25,7 +31,20 @@ std::unique_ptr<Graph> optimize(const Graph& g) {
   auto hoisted = hoist_input_projections(*merge_common_subexpressions(*split));
   auto merged = merge_gate_products(*merge_common_subexpressions(*hoisted));
   auto flattened = fuse_cells(*eliminate_dead_nodes(*merge_common_subexpressions(*merged)));
-  return eliminate_dead_nodes(*flattened);
+  return eliminate_dead_nodes(*merge_weight_gradients(*flattened));
+}
+
+std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view loss,
+                                      std::span<const std::string> wrt, bool optimized) {
+  auto g = optimized ? optimize(forward) : copy(forward);
+  const int loss_id = g->output_id(loss);
+  if (loss_id < 0) throw GraphError(fmt::format("the graph has no output '{}'", loss));
+  std::vector<Value> nodes;
+  for (const std::string& name : wrt) nodes.emplace_back(*g, g->find(name).id);
+  grad(Value(*g, loss_id), nodes);
+  if (!optimized) return g;
+  // The backward graph's own: one copy of the sums the fused vjps share, products merged.
+  return eliminate_dead_nodes(*merge_weight_gradients(*merge_common_subexpressions(*g)));
 }
 
 }  // namespace rnngraph::passes

@@ -10,11 +10,15 @@
 //   merge_gate_products           h · W_f, h · W_i, ... →  one h · [W_f W_i ...] product, sliced
 //   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
 //                                 and two fused loops (lstm_cell, lstm_hidden)
+//   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //
 // optimize() runs them in the order that lets each find the patterns the previous one made.
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 
 #include <rnngraph/framework/graph.h>
 
@@ -26,9 +30,18 @@ std::unique_ptr<Graph> split_concat_matmuls(const Graph& g);
 std::unique_ptr<Graph> hoist_input_projections(const Graph& g);
 std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
+std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
 
-// All of them, in order.
+// All of them, in order (merge_weight_gradients only finds work in a graph with gradients).
 std::unique_ptr<Graph> optimize(const Graph& g);
+
+// The forward graph optimized (or, with `optimized` false, copied), then differentiated: grad()
+// of its output `loss` with respect to the nodes named in `wrt` (parameters, inputs), appended
+// as outputs "grad/<name>". Gradients taken after the passes use the fused cells' fused vjps;
+// taken before, the passes would find the cells' nodes read by the backward graph and leave
+// them unfused. Plan the result without options.optimize: it is optimized already.
+std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view loss,
+                                      std::span<const std::string> wrt, bool optimized = true);
 
 // For the passes: nodes whose value depends on no input (parameters, constants, and ops on
 // them only), so it is the same at every step and can be computed wherever convenient.

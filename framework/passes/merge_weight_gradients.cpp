@@ -1,0 +1,100 @@
+// Weight-gradient merging: a weight used at every step gets its gradient as a sum of per-step
+// products, Σ_t a_tᵀ · g_t (grad() sums fan-in as it arrives). With B rows per step each product
+// has an inner dimension of only B, far from sgemm's peak, and the running sum is read and
+// written once per step. Stacking the rows makes it one product with inner dimension T·B:
+//   a_1ᵀ·g_1 + … + a_Tᵀ·g_T = [a_1; …; a_T]ᵀ · [g_1; …; g_T]
+// The stacked g_t are written in place by the ops that make them (concat along the first axis
+// is assembled by the planner), so the cost is the one large product.
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::passes {
+
+namespace {
+class MergeWeightGradients final : public Rewriter {
+ public:
+  explicit MergeWeightGradients(const Graph& g) : g_(g), uses_(g.size(), 0), reader_(g.size(), -1) {
+    for (const Node& n : g.nodes())
+      for (int in : n.inputs) {
+        ++uses_[std::size_t(in)];
+        reader_[std::size_t(in)] = n.id;
+      }
+    for (const auto& [name, id] : g.outputs()) uses_[std::size_t(id)] += 2;
+    for (const Node& n : g.nodes())
+      if (is_sum(n.id) && !inner_sum(n.id)) collect(n.id);
+  }
+
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    auto sum = sums_.find(node.id);
+    if (sum == sums_.end()) return Rewriter::rewrite(out, node, inputs);
+    auto at = out.place(node.placement());
+    std::vector<Value> left, right;
+    for (int p : sum->second.products) {
+      left.push_back(mapped(g_.node(p).inputs[0]));
+      right.push_back(mapped(g_.node(p).inputs[1]));
+    }
+    Value total = matmul(concat(left, 0), concat(right, 0), true, false);
+    for (int other : sum->second.others) total = total + mapped(other);
+    return total;
+  }
+
+ private:
+  struct Sum {
+    std::vector<int> products, others;
+  };
+
+  // An add of two values of its own shape (no broadcasting).
+  bool is_sum(int id) const {
+    const Node& n = g_.node(id);
+    return n.kind == NodeKind::Op && n.op == &add_op() && g_.node(n.inputs[0]).shape == n.shape &&
+           g_.node(n.inputs[1]).shape == n.shape;
+  }
+  // A sum read once, by another sum: part of a larger one.
+  bool inner_sum(int id) const {
+    return uses_[std::size_t(id)] == 1 && is_sum(reader_[std::size_t(id)]);
+  }
+  // aᵀ · g, read once.
+  bool is_weight_product(int id, const Shape& shape) const {
+    const Node& n = g_.node(id);
+    return n.kind == NodeKind::Op && n.op == &matmul_op() && n.attrs.get("transpose_a", 0) &&
+           !n.attrs.get("transpose_b", 0) && uses_[std::size_t(id)] == 1 && n.shape == shape;
+  }
+
+  void collect(int root) {
+    Sum sum;
+    std::vector<int> pending{root};
+    while (!pending.empty()) {
+      const int id = pending.back();
+      pending.pop_back();
+      for (int in : g_.node(id).inputs) {
+        if (is_sum(in) && uses_[std::size_t(in)] == 1)
+          pending.push_back(in);
+        else if (is_weight_product(in, g_.node(root).shape))
+          sum.products.push_back(in);
+        else
+          sum.others.push_back(in);
+      }
+    }
+    if (sum.products.size() < 2) return;
+    std::sort(sum.products.begin(), sum.products.end());  // step order: rows end to end
+    sums_[root] = std::move(sum);
+  }
+
+  const Graph& g_;
+  std::vector<int> uses_;
+  std::vector<int> reader_;  // the last node that reads each one (the only one if read once)
+  std::map<int, Sum> sums_;  // by the root add
+};
+}  // namespace
+
+std::unique_ptr<Graph> merge_weight_gradients(const Graph& g) {
+  MergeWeightGradients merge(g);
+  return rewrite(g, merge);
+}
+
+}  // namespace rnngraph::passes
