@@ -24,9 +24,11 @@
   X(lstm_hidden)        \
   X(lstm_hidden_grad)   \
   X(matmul)             \
+  X(matmul_packed)      \
   X(mean)               \
   X(mul)                \
   X(one_hot)            \
+  X(pack_columns)       \
   X(pad)                \
   X(reshape)            \
   X(select)             \
@@ -53,6 +55,11 @@ Value stack(std::span<const Value> parts);
 
 // a · b for rank-2 a and b (cblas_sgemm); the flags multiply by aᵀ or bᵀ without copying.
 Value matmul(const Value& a, const Value& b, bool transpose_a = false, bool transpose_b = false);
+// The same product on a weight packed once (ops/packed_gemm.h): pack_columns(w) is the packed
+// copy, matmul_packed(a, w, packed) = a · w (a · wᵀ with transpose_b); w is there for the
+// gradient. passes::pack_recurrent_weights makes them.
+Value pack_columns(const Value& w, bool transpose = false);
+Value matmul_packed(const Value& a, const Value& w, const Value& packed, bool transpose_b = false);
 
 // Elementwise, with numpy broadcasting ([B, H] + [1, H], x * scalar, ...).
 Value add(const Value& a, const Value& b);

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include <rnngraph/ops/activations.h>
+#include <rnngraph/ops/packed_gemm.h>
 
 #include "helpers.h"
 
@@ -310,6 +311,40 @@ BOOST_AUTO_TEST_CASE(every_op_is_registered_by_name) {
     BOOST_CHECK_EQUAL(op->name(), name);
   }
   BOOST_CHECK(find_op("no_such_op") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(packed_products_agree_with_sgemm_on_every_isa_this_cpu_runs) {
+  // The micro-kernels against cblas_sgemm (through the matmul op): shapes around the tile
+  // edges (8 rows, 32 columns), both W and Wᵀ packed, every ISA at or below the CPU's best.
+  using kernels::Isa;
+  std::vector<Isa> isas{Isa::Portable};
+  if (kernels::best_isa() != Isa::Portable) isas.push_back(Isa::Avx2);
+  if (kernels::best_isa() == Isa::Avx512) isas.push_back(Isa::Avx512);
+  BOOST_TEST_MESSAGE("best ISA here: " << kernels::isa_name(kernels::best_isa()));
+  for (auto [m, k, n] : {std::tuple{1, 1, 1},
+                         {1, 32, 128},
+                         {7, 5, 33},
+                         {9, 64, 31},
+                         {32, 256, 1024},
+                         {17, 100, 70},
+                         {130, 40, 96}})
+    for (bool transposed : {false, true}) {
+      const Tensor a = init::normal(0, 1, 1).tensor({m, k});
+      const Tensor w = init::normal(0, 1, 2).tensor(transposed ? Shape{n, k} : Shape{k, n});
+      Tensor expected({m, n});
+      matmul_op().forward(std::vector<Tensor>{a, w}, expected,
+                          transposed ? Attrs{{"transpose_b", 1}} : Attrs{});
+      std::vector<float> packed(std::size_t(kernels::packed_size(k, n)));
+      kernels::pack_columns(w.data(), transposed ? k : n, k, n, transposed, packed.data());
+      for (Isa isa : isas) {
+        BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " m=" << m << " k=" << k << " n=" << n
+                                                  << (transposed ? " Wᵀ" : " W")) {
+          Tensor got({m, n});
+          kernels::packed_gemm(a.data(), k, m, k, packed.data(), n, got.data(), n, isa);
+          rnngraph::testing::check_close(got, expected, 2e-5f * float(k));
+        }
+      }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

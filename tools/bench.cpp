@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <rnngraph/framework/autodiff.h>
@@ -20,7 +21,8 @@ namespace rnngraph::cli {
 namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph bench {rnn|lstm|gru} --batch B --input-size I --hidden-size H --steps T
-                      [--layers L] [--threads N] [--repeat R] [--json] [--train]
+                      [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
+       rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
 
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights: one warm-up
 run, then R timed runs (default 20); prints the median and the fastest.
@@ -32,13 +34,43 @@ run, then R timed runs (default 20); prints the median and the fastest.
   --train       time forward + backward instead: the gradient of the sum of y with respect
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
+
+'bench sgemm' measures the peak this machine's OpenBLAS reaches: an N × N by N × N cblas_sgemm
+(default N = 1024), the yardstick for the share of peak that bench/compare.py reports.
 )";
 
+// The yardstick: one square cblas_sgemm, the same library and threads the models use.
+int bench_sgemm(const Args& args) {
+  const int64_t n = args.integer("--size", 1024, 16, 8192);
+  const int repeat = int(args.integer("--repeat", 20, 1, 100000));
+  set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
+  const Tensor a = init::normal(0, 1, 1).tensor({n, n}), b = init::normal(0, 1, 2).tensor({n, n});
+  Tensor c({n, n});
+  std::vector<double> ms;
+  for (int i = 0; i <= repeat; ++i) {  // the first is a warm-up
+    const auto start = std::chrono::steady_clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f, a.data(),
+                int(n), b.data(), int(n), 0.0f, c.data(), int(n));
+    const auto end = std::chrono::steady_clock::now();
+    if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double gflops = 2.0 * double(n) * double(n) * double(n) / (ms.front() * 1e6);
+  if (args.has("--json"))
+    fmt::print("{{\"size\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}}}\n",
+               n, ms[ms.size() / 2], ms.front(), gflops);
+  else
+    fmt::print("sgemm {}³: {:.3f} ms (fastest of {}), {:.1f} GFLOP/s\n", n, ms.front(), repeat,
+               gflops);
+  return 0;
+}
+
 int bench_main(const std::vector<std::string>& argv) {
-  const Args args(
-      argv,
-      {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads", "--repeat"},
-      {"--json", "--train", "--no-passes"});
+  const Args args(argv,
+                  {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads",
+                   "--repeat", "--size"},
+                  {"--json", "--train", "--no-passes"});
+  if (args.positional().size() == 1 && args.positional()[0] == "sgemm") return bench_sgemm(args);
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
@@ -117,8 +149,8 @@ int bench_main(const std::vector<std::string>& argv) {
 }  // namespace
 
 Command bench_command() {
-  return {"bench", "time a model's forward pass (compare with bench/compare_torch.py)", kUsage,
-          bench_main};
+  return {"bench", "time a model (forward or training) or sgemm; bench/compare.py runs the peers",
+          kUsage, bench_main};
 }
 
 }  // namespace rnngraph::cli

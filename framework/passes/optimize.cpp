@@ -31,7 +31,7 @@ std::unique_ptr<Graph> optimize(const Graph& g) {
   auto hoisted = hoist_input_projections(*merge_common_subexpressions(*split));
   auto merged = merge_gate_products(*merge_common_subexpressions(*hoisted));
   auto flattened = fuse_cells(*eliminate_dead_nodes(*merge_common_subexpressions(*merged)));
-  return eliminate_dead_nodes(*merge_weight_gradients(*flattened));
+  return eliminate_dead_nodes(*pack_recurrent_weights(*merge_weight_gradients(*flattened)));
 }
 
 std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view loss,
@@ -44,7 +44,8 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
   grad(Value(*g, loss_id), nodes);
   if (!optimized) return g;
   // The backward graph's own: one copy of the sums the fused vjps share, products merged.
-  return eliminate_dead_nodes(*merge_weight_gradients(*merge_common_subexpressions(*g)));
+  return eliminate_dead_nodes(
+      *pack_recurrent_weights(*merge_weight_gradients(*merge_common_subexpressions(*g))));
 }
 
 }  // namespace rnngraph::passes

@@ -11,6 +11,7 @@
 //   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
 //                                 and two fused loops (lstm_cell, lstm_hidden)
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
+//   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
 //
 // optimize() runs them in the order that lets each find the patterns the previous one made.
 #pragma once
@@ -31,6 +32,7 @@ std::unique_ptr<Graph> hoist_input_projections(const Graph& g);
 std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
+std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g);
 
 // All of them, in order (merge_weight_gradients only finds work in a graph with gradients).
 std::unique_ptr<Graph> optimize(const Graph& g);

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Speed of rnngraph against PyTorch's CPU nn.RNN / nn.LSTM / nn.GRU and ONNX Runtime, in one run.
+
+Same shapes, same thread count, same machine: for every configuration and thread count it times
+  - rnngraph: `rnngraph bench --json [--train]` (one warm-up, median of --repeat runs);
+  - PyTorch (Debian's python3-torch): sequence-first input, forward under torch.no_grad,
+    training as forward plus y.sum().backward() with gradients for the parameters, x and h0;
+  - ONNX Runtime (npm's onnxruntime-node, CPU; forward only): the PyTorch module exported with
+    torch.onnx.export, run by bench/ort_bench.js with intra-op threads = the thread count.
+It also measures OpenBLAS's sgemm peak (`rnngraph bench sgemm`, 1024³) per thread count, and
+prints a Markdown table: times in ms, rnngraph's GFLOP/s (the gate products' work; backward
+counted as twice the forward's) and its share of that peak, and each peer's time over ours
+(above 1: rnngraph is faster).
+
+    /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
+                                      [--ort-dir /tmp/rnngraph-ort] [--quick]
+
+ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
+into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
+Debian's python3-torch and node/npm; the build and the test suite never do.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+
+import warnings
+
+import torch
+
+warnings.filterwarnings("ignore")  # torch.onnx.export's notes on batch sizes and shape inference
+
+SHAPES = [(1, 2, 5, 3), (1, 32, 32, 100), (32, 256, 256, 100), (64, 512, 512, 100)]  # B, I, H, T
+CELLS = ["rnn", "lstm", "gru"]
+ORT_VERSION = "1.20.1"
+
+
+def make_module(cell, inputs, hidden):
+    torch.manual_seed(0)
+    return {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](inputs, hidden, 1)
+
+
+def median_ms(once, repeat):
+    once()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        once()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def time_torch(cell, batch, inputs, hidden, steps, repeat, train):
+    module = make_module(cell, inputs, hidden)
+    x = torch.randn(steps, batch, inputs, requires_grad=train)
+    h0 = torch.zeros(1, batch, hidden, requires_grad=train)
+    state = (h0, torch.zeros(1, batch, hidden, requires_grad=train)) if cell == "lstm" else h0
+
+    def once():
+        if train:
+            module.zero_grad(set_to_none=True)
+            module(x, state)[0].sum().backward()
+        else:
+            with torch.no_grad():
+                module(x, state)
+
+    return median_ms(once, repeat)
+
+
+def ensure_ort(folder):
+    if not os.path.isdir(os.path.join(folder, "node_modules", "onnxruntime-node")):
+        os.makedirs(folder, exist_ok=True)
+        subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", folder,
+                        f"onnxruntime-node@{ORT_VERSION}"], check=True, capture_output=True)
+    return os.path.join(folder, "node_modules")
+
+
+def time_ort(node_path, cell, batch, inputs, hidden, steps, threads, repeat):
+    module = make_module(cell, inputs, hidden)
+    shapes = {"x": [steps, batch, inputs], "h0": [1, batch, hidden]}
+    args = (torch.randn(*shapes["x"]), torch.zeros(*shapes["h0"]))
+    names = ["x", "h0"]
+    if cell == "lstm":
+        shapes["c0"] = [1, batch, hidden]
+        args = (args[0], (args[1], torch.zeros(*shapes["c0"])))
+        names.append("c0")
+    with tempfile.TemporaryDirectory() as scratch:
+        model = os.path.join(scratch, "model.onnx")
+        torch.onnx.export(module, args, model, input_names=names, output_names=["y"], opset_version=14)
+        here = os.path.dirname(os.path.abspath(__file__))
+        env = dict(os.environ, NODE_PATH=node_path, ORT_SHAPES=json.dumps(shapes))
+        out = subprocess.run(["node", os.path.join(here, "ort_bench.js"), model, str(threads), str(repeat)],
+                             check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.splitlines()[-1])["median_ms"]
+
+
+def rnngraph(binary, args):
+    out = subprocess.run([binary, "bench"] + [str(a) for a in args] + ["--json"], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rnngraph", default=os.path.join(here, "..", "build", "rnngraph"))
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--ort-dir", default=os.path.join(tempfile.gettempdir(), "rnngraph-ort"))
+    parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
+    args = parser.parse_args()
+    node_path = ensure_ort(args.ort_dir)
+    cells = ["lstm"] if args.quick else CELLS
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
+          f"onnxruntime-node {ORT_VERSION}; median of {args.repeat} runs\n")
+    print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph GFLOP/s "
+          "| share of sgemm peak | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        peak = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
+        print(f"| sgemm 1024³ | | | {threads} | | | | {peak:.1f} | 100% | | |", flush=True)
+        for train in (False, True):
+            for cell in cells:
+                for batch, inputs, hidden, steps in SHAPES:
+                    ours = rnngraph(args.rnngraph, [cell, "--batch", batch, "--input-size", inputs, "--hidden-size",
+                                                    hidden, "--steps", steps, "--threads", threads, "--repeat",
+                                                    args.repeat] + (["--train"] if train else []))
+                    torch_ms = time_torch(cell, batch, inputs, hidden, steps, args.repeat, train)
+                    ort_ms = None if train else time_ort(node_path, cell, batch, inputs, hidden, steps, threads,
+                                                         args.repeat)
+                    ms = ours["median_ms"]
+                    ort_cell = "—" if ort_ms is None else f"{ort_ms:.3f}"
+                    ort_ratio = "—" if ort_ms is None else f"{ort_ms / ms:.2f}"
+                    print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {'train' if train else 'forward'} | "
+                          f"{threads} | {torch_ms:.3f} | {ort_cell} | {ms:.3f} | {ours['gflops']:.1f} | "
+                          f"{100 * ours['gflops'] / peak:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

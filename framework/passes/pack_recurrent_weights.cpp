@@ -1,0 +1,61 @@
+// Recurrent-weight packing: a weight that multiplies a per-step value at several steps (h · W_h
+// forward, dA · W_hᵀ backward) is packed once per run (pack_columns), and each of those
+// products becomes matmul_packed, our micro-kernel on the packed panels. Only products of a few
+// rows (a batch's state, at most 128 rows) change: on tall operands sgemm's own blocking wins.
+#include <map>
+#include <tuple>
+
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::passes {
+
+namespace {
+constexpr int64_t kMaxRows = 128;
+
+class PackRecurrentWeights final : public Rewriter {
+ public:
+  explicit PackRecurrentWeights(const Graph& g) : g_(g), static_(static_nodes(g)) {
+    std::map<std::pair<int, int>, int> products;  // (W, transposed) → how many
+    for (const Node& n : g.nodes())
+      if (candidate(n)) ++products[key(n)];
+    for (const auto& [k, count] : products)
+      if (count > 1) repeated_.insert({k, Value()});
+  }
+
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    if (!candidate(node)) return Rewriter::rewrite(out, node, inputs);
+    auto packed = repeated_.find(key(node));
+    if (packed == repeated_.end()) return Rewriter::rewrite(out, node, inputs);
+    const bool transposed = node.attrs.get("transpose_b", 0);
+    if (!packed->second) {
+      auto at = out.place(node.placement());
+      packed->second = pack_columns(inputs[1], transposed);
+    }
+    auto at = out.place(node.placement());
+    return matmul_packed(inputs[0], inputs[1], packed->second, transposed);
+  }
+
+ private:
+  bool candidate(const Node& n) const {
+    return n.kind == NodeKind::Op && n.op == &matmul_op() && !n.attrs.get("transpose_a", 0) &&
+           static_[std::size_t(n.inputs[1])] && !static_[std::size_t(n.inputs[0])] &&
+           n.shape[0] <= kMaxRows;
+  }
+  static std::pair<int, int> key(const Node& n) {
+    return {n.inputs[1], int(n.attrs.get("transpose_b", 0))};
+  }
+
+  const Graph& g_;
+  std::vector<char> static_;
+  std::map<std::pair<int, int>, Value> repeated_;  // the packed copy, made at first use
+};
+}  // namespace
+
+std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g) {
+  PackRecurrentWeights pack(g);
+  return rewrite(g, pack);
+}
+
+}  // namespace rnngraph::passes

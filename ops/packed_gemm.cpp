@@ -1,0 +1,182 @@
+#include <rnngraph/ops/packed_gemm.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <immintrin.h>
+
+namespace rnngraph::kernels {
+
+namespace {
+
+// One tile: rows [0, R) of A times one panel, into out (row stride ldo), full 32 columns.
+// The portable tile: the compiler vectorises the inner loop for the baseline ISA.
+void tile_portable(const float* a, int64_t lda, int rows, int64_t k, const float* panel, float* out,
+                   int64_t ldo) {
+  for (int r = 0; r < rows; ++r) {
+    float acc[kPanel] = {};
+    for (int64_t p = 0; p < k; ++p) {
+      const float x = a[r * lda + p];
+      const float* w = panel + p * kPanel;
+      for (int j = 0; j < kPanel; ++j) acc[j] += x * w[j];
+    }
+    std::memcpy(out + r * ldo, acc, sizeof acc);
+  }
+}
+
+// AVX2: 2 rows × 32 columns in 8 ymm accumulators (16 registers in all).
+__attribute__((target("avx2,fma"))) void tile_avx2(const float* a, int64_t lda, int rows, int64_t k,
+                                                   const float* panel, float* out, int64_t ldo) {
+  for (int r0 = 0; r0 < rows; r0 += 2) {
+    const int n = std::min(2, rows - r0);
+    __m256 acc[2][4];  // named one by one below, so they stay in registers
+    for (auto& row : acc)
+      for (__m256& v : row) v = _mm256_setzero_ps();
+    const float* a0 = a + r0 * lda;
+    const float* a1 = n > 1 ? a0 + lda : a0;
+    for (int64_t p = 0; p < k; ++p) {
+      const float* w = panel + p * kPanel;
+      const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8),
+                   w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
+      const __m256 x0 = _mm256_broadcast_ss(a0 + p), x1 = _mm256_broadcast_ss(a1 + p);
+      acc[0][0] = _mm256_fmadd_ps(x0, w0, acc[0][0]);
+      acc[0][1] = _mm256_fmadd_ps(x0, w1, acc[0][1]);
+      acc[0][2] = _mm256_fmadd_ps(x0, w2, acc[0][2]);
+      acc[0][3] = _mm256_fmadd_ps(x0, w3, acc[0][3]);
+      acc[1][0] = _mm256_fmadd_ps(x1, w0, acc[1][0]);
+      acc[1][1] = _mm256_fmadd_ps(x1, w1, acc[1][1]);
+      acc[1][2] = _mm256_fmadd_ps(x1, w2, acc[1][2]);
+      acc[1][3] = _mm256_fmadd_ps(x1, w3, acc[1][3]);
+    }
+    for (int r = 0; r < n; ++r)
+      for (int j = 0; j < 4; ++j) _mm256_storeu_ps(out + (r0 + r) * ldo + 8 * j, acc[r][j]);
+  }
+}
+
+// AVX-512: up to 8 rows × 32 columns in 16 zmm accumulators; A's values are broadcast from
+// memory into the FMAs, the panel's two vectors loaded once per k.
+template <int R>
+__attribute__((target("avx512f"))) void tile_avx512_rows(const float* a, int64_t lda, int64_t k,
+                                                         const float* panel, float* out,
+                                                         int64_t ldo) {
+  // The unroll pragmas keep the 2·R accumulators in registers (GCC at -O2 would not).
+  __m512 lo[R], hi[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    const __m512 w0 = _mm512_loadu_ps(panel + p * kPanel);
+    const __m512 w1 = _mm512_loadu_ps(panel + p * kPanel + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_set1_ps(a[r * lda + p]);
+      lo[r] = _mm512_fmadd_ps(x, w0, lo[r]);
+      hi[r] = _mm512_fmadd_ps(x, w1, hi[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm512_storeu_ps(out + r * ldo, lo[r]);
+    _mm512_storeu_ps(out + r * ldo + 16, hi[r]);
+  }
+}
+
+void tile_avx512(const float* a, int64_t lda, int rows, int64_t k, const float* panel, float* out,
+                 int64_t ldo) {
+  for (int r0 = 0; r0 < rows; r0 += 8) {
+    const float* ar = a + r0 * lda;
+    float* o = out + r0 * ldo;
+    switch (std::min(8, rows - r0)) {
+      case 8:
+        tile_avx512_rows<8>(ar, lda, k, panel, o, ldo);
+        break;
+      case 7:
+        tile_avx512_rows<7>(ar, lda, k, panel, o, ldo);
+        break;
+      case 6:
+        tile_avx512_rows<6>(ar, lda, k, panel, o, ldo);
+        break;
+      case 5:
+        tile_avx512_rows<5>(ar, lda, k, panel, o, ldo);
+        break;
+      case 4:
+        tile_avx512_rows<4>(ar, lda, k, panel, o, ldo);
+        break;
+      case 3:
+        tile_avx512_rows<3>(ar, lda, k, panel, o, ldo);
+        break;
+      case 2:
+        tile_avx512_rows<2>(ar, lda, k, panel, o, ldo);
+        break;
+      default:
+        tile_avx512_rows<1>(ar, lda, k, panel, o, ldo);
+        break;
+    }
+  }
+}
+
+using Tile = void (*)(const float*, int64_t, int, int64_t, const float*, float*, int64_t);
+
+Tile tile_for(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512:
+      return tile_avx512;
+    case Isa::Avx2:
+      return tile_avx2;
+    default:
+      return tile_portable;
+  }
+}
+
+}  // namespace
+
+Isa best_isa() {
+  static const Isa isa = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+    return Isa::Portable;
+  }();
+  return isa;
+}
+
+std::string_view isa_name(Isa isa) {
+  return isa == Isa::Avx512 ? "avx512" : isa == Isa::Avx2 ? "avx2" : "portable";
+}
+
+void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
+                  float* packed) {
+  for (int64_t col0 = 0; col0 < n; col0 += kPanel) {
+    float* panel = packed + col0 * k;  // panel (col0 / 32) starts at col0 / 32 · k · 32
+    const int64_t width = std::min(kPanel, n - col0);
+    for (int64_t p = 0; p < k; ++p) {
+      float* row = panel + p * kPanel;
+      for (int64_t j = 0; j < width; ++j)
+        row[j] = transposed ? w[(col0 + j) * ldw + p] : w[p * ldw + col0 + j];
+      std::fill(row + width, row + kPanel, 0.0f);
+    }
+  }
+}
+
+void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
+                 float* c, int64_t ldc, Isa isa) {
+  const Tile tile = tile_for(isa);
+  // Rows in blocks that keep A's block in L1 while every panel streams past it once.
+  constexpr int64_t kRows = 64;
+  alignas(64) float edge[kRows * kPanel];  // the last, partial panel's full-width result
+  for (int64_t r0 = 0; r0 < m; r0 += kRows) {
+    const int rows = int(std::min(kRows, m - r0));
+    for (int64_t col0 = 0; col0 < n; col0 += kPanel) {
+      const float* panel = packed + col0 * k;
+      if (n - col0 >= kPanel) {
+        tile(a + r0 * lda, lda, rows, k, panel, c + r0 * ldc + col0, ldc);
+        continue;
+      }
+      tile(a + r0 * lda, lda, rows, k, panel, edge, kPanel);
+      for (int r = 0; r < rows; ++r)
+        std::memcpy(c + (r0 + r) * ldc + col0, edge + r * kPanel,
+                    std::size_t(n - col0) * sizeof(float));
+    }
+  }
+}
+
+}  // namespace rnngraph::kernels
