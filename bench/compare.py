@@ -112,16 +112,34 @@ def main():
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--ort-dir", default=os.path.join(tempfile.gettempdir(), "rnngraph-ort"))
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
+    parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     node_path = ensure_ort(args.ort_dir)
     cells = ["lstm"] if args.quick else CELLS
+    counts = [int(t) for t in args.threads.split(",")]
+    if not args.rows_only:
+        # One process per thread count: Debian's torch runs its products on OpenBLAS, whose pool
+        # is sized from OPENBLAS_NUM_THREADS when the library loads, so it is set before import.
+        print_header(args.repeat)
+        for threads in counts:
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+            forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph", args.rnngraph,
+                         "--ort-dir", args.ort_dir, "--rows-only"] + (["--quick"] if args.quick else [])
+            subprocess.run(["/usr/bin/python3", os.path.abspath(__file__)] + forwarded, check=True, env=env)
+        return
+    rows(args, counts, cells, node_path)
 
+
+def print_header(repeat):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"onnxruntime-node {ORT_VERSION}; median of {args.repeat} runs\n")
+          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs\n")
     print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph GFLOP/s "
           "| share of sgemm peak | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for threads in [int(t) for t in args.threads.split(",")]:
+    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+
+
+def rows(args, counts, cells, node_path):
+    for threads in counts:
         torch.set_num_threads(threads)
         peak = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
         print(f"| sgemm 1024³ | | | {threads} | | | | {peak:.1f} | 100% | | |", flush=True)

@@ -1,5 +1,5 @@
 // rnngraph bench: times the forward pass of a model graph with the given shapes, the way
-// bench/compare_torch.py times PyTorch's, so the two can be compared in one run.
+// bench/compare.py times PyTorch and ONNX Runtime, so they can be compared in one run.
 #include <algorithm>
 #include <chrono>
 #include <vector>
@@ -28,7 +28,7 @@ Times the forward pass (x [T, B, I] to every h_t) of a model with random weights
 run, then R timed runs (default 20); prints the median and the fastest.
 
   --threads N   OpenBLAS threads for the matrix products (default 1)
-  --json        one JSON object instead of the text line (bench/compare_torch.py reads it)
+  --json        one JSON object instead of the text line (bench/compare.py reads it)
   --no-passes   plan the graph as built, without the graph passes (framework/passes: cells
                 fused, products split, hoisted and merged), to measure what they bring
   --train       time forward + backward instead: the gradient of the sum of y with respect
