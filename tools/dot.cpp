@@ -22,8 +22,8 @@ Graphviz's dot layout.
   --view cell        the inside of one cell, colah-style: gate layers and pointwise ops
   --steps-shown N    unrolled: with more steps than N, draw the first N-1, a "… k steps …"
                      node and the last (default 4)
-  --optimized        draw the graph after the graph passes (framework/passes: products
-                     split, hoisted out of the steps and merged across gates)
+  --optimized        draw the graph after the graph passes (framework/passes: LSTM cells
+                     fused, input products hoisted out of the steps, weights packed)
   --grad             draw the backward graph too (not drawn yet: refused)
   --title TEXT       a title above the diagram
 )";
