@@ -62,6 +62,12 @@ std::vector<Value> parameter_values(Graph& g) {
   return out;
 }
 
+std::vector<std::string> parameter_names(const Graph& g) {
+  std::vector<std::string> out;
+  for (int id : g.parameters()) out.push_back(g.node(id).name);
+  return out;
+}
+
 std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
   Graph& g = loss.graph();
   if (loss.shape().numel() != 1)

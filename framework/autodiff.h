@@ -22,5 +22,7 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt);
 
 // The parameters of a graph as Values, in creation order: the usual `wrt`.
 std::vector<Value> parameter_values(Graph& g);
+// Their names, in the same order (what passes::training_graph takes as `wrt`).
+std::vector<std::string> parameter_names(const Graph& g);
 
 }  // namespace rnngraph

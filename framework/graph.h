@@ -78,6 +78,8 @@ struct Node {
   // "scope/name", or the name alone at top level.
   std::string path() const { return scope.empty() ? name : scope + "/" + name; }
   Placement placement() const { return {scope, step, layer, backward}; }
+  // An op node of this op (what passes match on).
+  bool is(const Op& o) const { return kind == NodeKind::Op && op == &o; }
 };
 
 // Everything needed to recreate a node in another graph: how graph files are loaded and how

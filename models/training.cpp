@@ -116,9 +116,7 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
   g.output("loss", loss);
   // Backward is derived from the optimized forward graph (fused cells have fused vjps); the
   // parameters are shared, so the optimizer and checkpoints see one set.
-  std::vector<std::string> wrt;
-  for (const Value& p : parameter_values(g)) wrt.push_back(g.node(p.id()).name);
-  trained_ = passes::training_graph(g, "loss", wrt);
+  trained_ = passes::training_graph(g, "loss", parameter_names(g));
   run_ = std::make_unique<Executor>(*trained_, std::span<const std::string>(),
                                     PlanOptions{.optimize = false});
 

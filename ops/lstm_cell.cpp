@@ -7,9 +7,9 @@
 namespace rnngraph {
 namespace lstm = kernels::lstm;
 namespace {
-struct LstmCell final : Op {
+struct LstmCell final : lstm::FusedCellOp<LstmCell> {
   std::string_view name() const override { return "lstm_cell"; }
-  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+  static const Op& grad_op() { return lstm_cell_grad_op(); }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
     const auto terms = in.first(in.size() - 1);
@@ -26,14 +26,6 @@ struct LstmCell final : Op {
       for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
     }
   }
-
-  std::vector<Value> vjp(const VjpArgs& a) const override {
-    std::vector<Value> grads = lstm::term_grads(a, 1, lstm_cell_grad(lstm::with_grad(a), false));
-    grads.push_back(lstm_cell_grad(lstm::with_grad(a), true));
-    return grads;
-  }
-
-  std::string_view color() const override { return "#d5e8d4"; }
 };
 }  // namespace
 
@@ -42,8 +34,6 @@ const Op& lstm_cell_op() {
   return op;
 }
 Value lstm_cell(std::span<const Value> terms, const Value& c_prev) {
-  std::vector<Value> in(terms.begin(), terms.end());
-  in.push_back(c_prev);
-  return c_prev.graph().apply(lstm_cell_op(), in);
+  return lstm::apply(lstm_cell_op(), terms, c_prev);
 }
 }  // namespace rnngraph

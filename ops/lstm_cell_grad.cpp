@@ -9,12 +9,8 @@
 namespace rnngraph {
 namespace lstm = kernels::lstm;
 namespace {
-struct LstmCellGrad final : Op {
+struct LstmCellGrad final : lstm::FusedCellGradOp {
   std::string_view name() const override { return "lstm_cell_grad"; }
-  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
-    const Shape state = lstm::infer(in, 2);
-    return attrs.get("wrt_state", 0) ? state : Shape{state[0], 4 * state[1]};
-  }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
     const auto terms = in.first(in.size() - 2);
@@ -43,12 +39,6 @@ struct LstmCellGrad final : Op {
       }
     }
   }
-
-  std::vector<Value> vjp(const VjpArgs&) const override {
-    throw GraphError("lstm_cell_grad has no gradient (second derivatives of fused LSTM cells)");
-  }
-
-  std::string_view color() const override { return "#d5e8d4"; }
 };
 }  // namespace
 
@@ -57,8 +47,6 @@ const Op& lstm_cell_grad_op() {
   return op;
 }
 Value lstm_cell_grad(std::span<const Value> inputs, bool wrt_state) {
-  Attrs attrs;
-  if (wrt_state) attrs.ints["wrt_state"] = 1;
-  return inputs.back().graph().apply(lstm_cell_grad_op(), inputs, std::move(attrs));
+  return lstm::apply_grad(lstm_cell_grad_op(), inputs, wrt_state);
 }
 }  // namespace rnngraph

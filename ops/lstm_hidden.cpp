@@ -6,9 +6,9 @@
 namespace rnngraph {
 namespace lstm = kernels::lstm;
 namespace {
-struct LstmHidden final : Op {
+struct LstmHidden final : lstm::FusedCellOp<LstmHidden> {
   std::string_view name() const override { return "lstm_hidden"; }
-  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+  static const Op& grad_op() { return lstm_hidden_grad_op(); }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {
     const auto terms = in.first(in.size() - 1);
@@ -23,14 +23,6 @@ struct LstmHidden final : Op {
       for (int64_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
     }
   }
-
-  std::vector<Value> vjp(const VjpArgs& a) const override {
-    std::vector<Value> grads = lstm::term_grads(a, 1, lstm_hidden_grad(lstm::with_grad(a), false));
-    grads.push_back(lstm_hidden_grad(lstm::with_grad(a), true));
-    return grads;
-  }
-
-  std::string_view color() const override { return "#d5e8d4"; }
 };
 }  // namespace
 
@@ -39,8 +31,6 @@ const Op& lstm_hidden_op() {
   return op;
 }
 Value lstm_hidden(std::span<const Value> terms, const Value& c) {
-  std::vector<Value> in(terms.begin(), terms.end());
-  in.push_back(c);
-  return c.graph().apply(lstm_hidden_op(), in);
+  return lstm::apply(lstm_hidden_op(), terms, c);
 }
 }  // namespace rnngraph

@@ -7,12 +7,8 @@
 namespace rnngraph {
 namespace lstm = kernels::lstm;
 namespace {
-struct LstmHiddenGrad final : Op {
+struct LstmHiddenGrad final : lstm::FusedCellGradOp {
   std::string_view name() const override { return "lstm_hidden_grad"; }
-  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
-    const Shape state = lstm::infer(in, 2);
-    return attrs.get("wrt_state", 0) ? state : Shape{state[0], 4 * state[1]};
-  }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
     const auto terms = in.first(in.size() - 2);
@@ -35,12 +31,6 @@ struct LstmHiddenGrad final : Op {
       }
     }
   }
-
-  std::vector<Value> vjp(const VjpArgs&) const override {
-    throw GraphError("lstm_hidden_grad has no gradient (second derivatives of fused LSTM cells)");
-  }
-
-  std::string_view color() const override { return "#d5e8d4"; }
 };
 }  // namespace
 
@@ -49,8 +39,6 @@ const Op& lstm_hidden_grad_op() {
   return op;
 }
 Value lstm_hidden_grad(std::span<const Value> inputs, bool wrt_state) {
-  Attrs attrs;
-  if (wrt_state) attrs.ints["wrt_state"] = 1;
-  return inputs.back().graph().apply(lstm_hidden_grad_op(), inputs, std::move(attrs));
+  return lstm::apply_grad(lstm_hidden_grad_op(), inputs, wrt_state);
 }
 }  // namespace rnngraph

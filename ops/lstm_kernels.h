@@ -68,19 +68,52 @@ inline float* scratch(std::size_t n) {
   return buffer.data();
 }
 
-// The vjp's answer for the gate terms: dA to each [B, 4H] term, its column sums to a bias row.
-inline std::vector<Value> term_grads(const VjpArgs& a, std::size_t states, const Value& dA) {
-  std::vector<Value> grads;
-  for (std::size_t k = 0; k + states < a.inputs.size(); ++k)
-    grads.push_back(sum_to(dA, a.inputs[k].shape()));
-  return grads;
+// A node of a fused op: the gate terms, then the state input(s).
+inline Value apply(const Op& op, std::span<const Value> terms, const Value& state) {
+  std::vector<Value> in(terms.begin(), terms.end());
+  in.push_back(state);
+  return state.graph().apply(op, in);
 }
 
-// The inputs of a gradient op: the forward op's inputs and the incoming gradient.
-inline std::vector<Value> with_grad(const VjpArgs& a) {
-  std::vector<Value> in = a.inputs;
-  in.push_back(a.grad);
-  return in;
+// A node of a gradient op: the forward op's inputs and the output's gradient; the result is dA,
+// or with wrt_state the gradient of the state input.
+inline Value apply_grad(const Op& op, std::span<const Value> inputs, bool wrt_state) {
+  Attrs attrs;
+  if (wrt_state) attrs.ints["wrt_state"] = 1;
+  return inputs.back().graph().apply(op, inputs, std::move(attrs));
 }
+
+// Base of lstm_cell and lstm_hidden: gate terms and one state [B, H] in, [B, H] out. Derived
+// supplies name(), forward() and `static const Op& grad_op()`; the vjp asks that op for dA,
+// which each term gets (a bias row its column sums), and for the state's gradient.
+template <class Derived>
+struct FusedCellOp : Op {
+  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    std::vector<Value> in = a.inputs;
+    in.push_back(a.grad);
+    const Value dA = apply_grad(Derived::grad_op(), in, false);
+    std::vector<Value> grads;
+    for (std::size_t k = 0; k + 1 < a.inputs.size(); ++k)
+      grads.push_back(sum_to(dA, a.inputs[k].shape()));
+    grads.push_back(apply_grad(Derived::grad_op(), in, true));
+    return grads;
+  }
+  std::string_view color() const override { return "#d5e8d4"; }
+};
+
+// Base of their gradient ops: gate terms, the state and the output's gradient in; dA [B, 4H]
+// out, or with wrt_state the state's gradient [B, H]. Derived supplies name() and forward().
+struct FusedCellGradOp : Op {
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    const Shape state = lstm::infer(in, 2);
+    return attrs.get("wrt_state", 0) ? state : Shape{state[0], 4 * state[1]};
+  }
+  std::vector<Value> vjp(const VjpArgs&) const override {
+    throw GraphError(
+        fmt::format("{} has no gradient (second derivatives of fused LSTM cells)", name()));
+  }
+  std::string_view color() const override { return "#d5e8d4"; }
+};
 
 }  // namespace rnngraph::kernels::lstm

@@ -2,6 +2,7 @@
 // bench/compare.py times PyTorch and ONNX Runtime, so they can be compared in one run.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include <cblas.h>
@@ -39,6 +40,21 @@ run, then R timed runs (default 20); prints the median and the fastest.
 (default N = 1024), the yardstick for the share of peak that bench/compare.py reports.
 )";
 
+// Milliseconds of `repeat` calls of `once`, fastest first, after one untimed warm-up call (the
+// first touch of the arena and of OpenBLAS's buffers).
+std::vector<double> timed_runs(int repeat, const std::function<void()>& once) {
+  once();
+  std::vector<double> ms;
+  for (int i = 0; i < repeat; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    once();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms;
+}
+
 // The yardstick: one square cblas_sgemm, the same library and threads the models use.
 int bench_sgemm(const Args& args) {
   const int64_t n = args.integer("--size", 1024, 16, 8192);
@@ -46,15 +62,10 @@ int bench_sgemm(const Args& args) {
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   const Tensor a = init::normal(0, 1, 1).tensor({n, n}), b = init::normal(0, 1, 2).tensor({n, n});
   Tensor c({n, n});
-  std::vector<double> ms;
-  for (int i = 0; i <= repeat; ++i) {  // the first is a warm-up
-    const auto start = std::chrono::steady_clock::now();
+  const std::vector<double> ms = timed_runs(repeat, [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f, a.data(),
                 int(n), b.data(), int(n), 0.0f, c.data(), int(n));
-    const auto end = std::chrono::steady_clock::now();
-    if (i > 0) ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
+  });
   const double gflops = 2.0 * double(n) * double(n) * double(n) / (ms.front() * 1e6);
   if (args.has("--json"))
     fmt::print("{{\"size\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}}}\n",
@@ -85,9 +96,7 @@ int bench_main(const std::vector<std::string>& argv) {
   auto plan_start = std::chrono::steady_clock::now();
   if (train) {
     g->output("loss", models::sum_loss(model.y));
-    std::vector<std::string> wrt;
-    for (const Value& p : parameter_values(*g)) wrt.push_back(g->node(p.id()).name);
-    for (const Value& input : model_inputs(*g)) wrt.push_back(g->node(input.id()).name);
+    const std::vector<std::string> wrt = gradient_targets(*g, true);
     for (const std::string& name : wrt) outputs.push_back("grad/" + name);
     plan_start = std::chrono::steady_clock::now();  // building the backward graph is planning
     g = passes::training_graph(*g, "loss", wrt, optimized);
@@ -101,15 +110,7 @@ int bench_main(const std::vector<std::string>& argv) {
               {"h0", Tensor({c.layers, c.batch, c.hidden_size})}};
   if (c.cell == models::Cell::Lstm) feeds.emplace("c0", Tensor({c.layers, c.batch, c.hidden_size}));
 
-  run(feeds);  // warm-up: first touch of the arena, OpenBLAS's buffers
-  std::vector<double> ms;
-  for (int i = 0; i < repeat; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run(feeds);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
-  }
-  std::sort(ms.begin(), ms.end());
+  const std::vector<double> ms = timed_runs(repeat, [&] { run(feeds); });
   const double median = ms[ms.size() / 2], fastest = ms.front();
   // The products' floating-point work: per step and layer, G gate products of [B, I_k + H] by
   // [I_k + H, H]; backward does twice the forward's products.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/io/csv.h>
 #include <rnngraph/framework/io/npy.h>
 
@@ -107,12 +108,12 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
-std::vector<Value> model_inputs(Graph& g) {
-  std::vector<Value> inputs;
-  for (const char* name : {"x", "h0", "c0"})
-    if (g.contains(name) && g.find(name).kind == NodeKind::Input)
-      inputs.emplace_back(g, g.find(name).id);
-  return inputs;
+std::vector<std::string> gradient_targets(const Graph& g, bool inputs) {
+  std::vector<std::string> names = parameter_names(g);
+  if (inputs)
+    for (const char* name : {"x", "h0", "c0"})
+      if (g.contains(name) && g.find(name).kind == NodeKind::Input) names.emplace_back(name);
+  return names;
 }
 
 namespace {

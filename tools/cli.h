@@ -62,8 +62,9 @@ models::Config model_config(const Args& args, std::string_view command,
 // --h0 and --c0 as the initial states, zeros when absent.
 Feeds model_feeds(const Graph& g, const Args& args);
 
-// The model's float inputs a gradient can be taken for: x, h0 and c0, those the graph has.
-std::vector<Value> model_inputs(Graph& g);
+// What gradients are taken for, by name: every parameter and, with `inputs`, the model's float
+// inputs too (x, h0 and c0, those the graph has).
+std::vector<std::string> gradient_targets(const Graph& g, bool inputs);
 
 // Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data.
 Tensor read_array(const std::filesystem::path& path);

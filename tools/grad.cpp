@@ -79,10 +79,7 @@ int grad_main(const std::vector<std::string>& argv) {
   }
   g.output("loss", loss);
 
-  std::vector<std::string> wrt;
-  for (const Value& p : parameter_values(g)) wrt.push_back(g.node(p.id()).name);
-  if (wrt_kind == "all")
-    for (const Value& input : model_inputs(g)) wrt.push_back(g.node(input.id()).name);
+  const std::vector<std::string> wrt = gradient_targets(g, wrt_kind == "all");
   const auto trained = passes::training_graph(g, "loss", wrt);
 
   std::vector<std::string> wanted{"loss"};

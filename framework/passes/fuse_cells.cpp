@@ -18,25 +18,18 @@
 namespace rnngraph::passes {
 
 namespace {
-bool is(const Node& n, const Op& op) { return n.kind == NodeKind::Op && n.op == &op; }
-
-bool is_cell(const Node& n) { return is(n, lstm_cell_op()) || is(n, lstm_hidden_op()); }
+bool is_cell(const Node& n) { return n.is(lstm_cell_op()) || n.is(lstm_hidden_op()); }
 
 class FuseCells final : public Rewriter {
  public:
   explicit FuseCells(const Graph& g)
-      : g_(g), uses_(g.size(), 0), cells_only_(g.size(), 1), static_(static_nodes(g)) {
+      : g_(g), uses_(use_counts(g)), cells_only_(g.size(), 1), static_(static_nodes(g)) {
     for (const Node& n : g.nodes())
-      for (int in : n.inputs) {
-        ++uses_[std::size_t(in)];
+      for (int in : n.inputs)
         if (!is_cell(n)) cells_only_[std::size_t(in)] = 0;
-      }
-    for (const auto& [name, id] : g.outputs()) {  // outputs are never fused away
-      uses_[std::size_t(id)] += 2;
-      cells_only_[std::size_t(id)] = 0;
-    }
+    for (const auto& [name, id] : g.outputs()) cells_only_[std::size_t(id)] = 0;
     for (const Node& n : g.nodes())
-      if (is(n, mul_op())) match(n);
+      if (n.is(mul_op())) match(n);
   }
 
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
@@ -68,7 +61,7 @@ class FuseCells final : public Rewriter {
   // `id` is a single-use `op` node: its input, else -1.
   int unary_input(int id, const Op& op) const {
     const Node& n = node(id);
-    return is(n, op) && single_use(id) ? n.inputs[0] : -1;
+    return n.is(op) && single_use(id) ? n.inputs[0] : -1;
   }
 
   // h = o ⊙ tanh(c) with c = f ⊙ c_prev + i ⊙ g; every operand order is accepted.
@@ -76,7 +69,7 @@ class FuseCells final : public Rewriter {
     for (int swap_h = 0; swap_h < 2; ++swap_h) {
       const int o = unary_input(h.inputs[swap_h], sigmoid_op());
       const int state = unary_input(h.inputs[1 - swap_h], tanh_op());
-      if (o < 0 || state < 0 || !is(node(state), add_op()) || by_state_.contains(state)) continue;
+      if (o < 0 || state < 0 || !node(state).is(add_op()) || by_state_.contains(state)) continue;
       const Node& c = node(state);
       for (int swap_c = 0; swap_c < 2; ++swap_c) {
         Cell cell{.state = state};
@@ -93,7 +86,7 @@ class FuseCells final : public Rewriter {
 
   // f ⊙ c_prev, f a sigmoid.
   bool match_forget(int id, Cell& cell) const {
-    if (!is(node(id), mul_op()) || !single_use(id)) return false;
+    if (!node(id).is(mul_op()) || !single_use(id)) return false;
     const Node& m = node(id);
     for (int swap = 0; swap < 2; ++swap)
       if (int f = unary_input(m.inputs[swap], sigmoid_op()); f >= 0) {
@@ -106,7 +99,7 @@ class FuseCells final : public Rewriter {
 
   // i ⊙ g, i a sigmoid and g a tanh.
   bool match_input(int id, Cell& cell) const {
-    if (!is(node(id), mul_op()) || !single_use(id)) return false;
+    if (!node(id).is(mul_op()) || !single_use(id)) return false;
     const Node& m = node(id);
     for (int swap = 0; swap < 2; ++swap) {
       const int i = unary_input(m.inputs[swap], sigmoid_op());
@@ -134,12 +127,12 @@ class FuseCells final : public Rewriter {
     int z = -1;
     for (int k = 0; k < 4; ++k) {
       const Node& a = node(cell.gates[std::size_t(k)]);
-      if (!is(a, add_op()) || !single_use(a.id)) return std::nullopt;
+      if (!a.is(add_op()) || !single_use(a.id)) return std::nullopt;
       const Node& m = node(a.inputs[0]);
       const int bias = a.inputs[1];
-      if (!is(m, matmul_op()) || !single_use(m.id) || !m.attrs.ints.empty() ||
-          !static_[std::size_t(m.inputs[1])] || !static_[std::size_t(bias)] ||
-          node(bias).shape != Shape({1, a.shape[1]}) || (z >= 0 && m.inputs[0] != z))
+      if (!is_plain_matmul(m) || !single_use(m.id) || !static_[std::size_t(m.inputs[1])] ||
+          !static_[std::size_t(bias)] || node(bias).shape != Shape({1, a.shape[1]}) ||
+          (z >= 0 && m.inputs[0] != z))
         return std::nullopt;
       z = m.inputs[0];
       wb[std::size_t(k)] = {m.inputs[1], bias};
@@ -176,7 +169,7 @@ class FuseCells final : public Rewriter {
       const Shape& s = node(in).shape;
       return s.rank() == 2 && (s[0] == state[0] || s[0] == 1) && s[1] == 4 * state[1];
     };
-    if (!is(a, add_op()) || !cells_only_[std::size_t(id)] || !is_term(a.inputs[0]) ||
+    if (!a.is(add_op()) || !cells_only_[std::size_t(id)] || !is_term(a.inputs[0]) ||
         !is_term(a.inputs[1])) {
       terms.push_back(v);
       return;
@@ -185,7 +178,7 @@ class FuseCells final : public Rewriter {
   }
 
   const Graph& g_;
-  std::vector<int> uses_;         // how many inputs read each node (outputs count twice)
+  std::vector<int> uses_;         // use_counts(): outputs count twice
   std::vector<char> cells_only_;  // read by fused cells only
   std::vector<char> static_;
   std::map<int, Cell> by_state_;  // by the id of c's add

@@ -56,12 +56,9 @@ class HoistInputProjection final : public Rewriter {
  private:
   // matmul(x[t], W): x a fed rank-3 input, W static, no transposes.
   bool is_candidate(const Node& n) const {
-    if (n.kind != NodeKind::Op || n.op != &matmul_op() || n.attrs.get("transpose_a", 0) ||
-        n.attrs.get("transpose_b", 0) || !static_[std::size_t(n.inputs[1])])
-      return false;
+    if (!is_plain_matmul(n) || !static_[std::size_t(n.inputs[1])]) return false;
     const Node& row = source_.node(n.inputs[0]);
-    return row.kind == NodeKind::Op && row.op == &select_op() &&
-           source_.node(row.inputs[0]).kind == NodeKind::Input &&
+    return row.is(select_op()) && source_.node(row.inputs[0]).kind == NodeKind::Input &&
            source_.node(row.inputs[0]).shape.rank() == 3;
   }
 

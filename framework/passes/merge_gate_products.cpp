@@ -18,8 +18,7 @@ class MergeGates final : public Rewriter {
   explicit MergeGates(const Graph& g) : source_(g), static_(static_nodes(g)) {
     std::map<int, std::vector<int>> by_left;
     for (const Node& n : g.nodes())
-      if (n.kind == NodeKind::Op && n.op == &matmul_op() && !n.attrs.get("transpose_a", 0) &&
-          !n.attrs.get("transpose_b", 0) && static_[std::size_t(n.inputs[1])])
+      if (is_plain_matmul(n) && static_[std::size_t(n.inputs[1])])
         by_left[n.inputs[0]].push_back(n.id);
     for (auto& [left, members] : by_left) {
       // Only weights of one height merge (they all multiply the same left operand, so they do).

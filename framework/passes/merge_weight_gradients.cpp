@@ -51,7 +51,7 @@ class MergeWeightGradients final : public Rewriter {
   // An add of two values of its own shape (no broadcasting).
   bool is_sum(int id) const {
     const Node& n = g_.node(id);
-    return n.kind == NodeKind::Op && n.op == &add_op() && g_.node(n.inputs[0]).shape == n.shape &&
+    return n.is(add_op()) && g_.node(n.inputs[0]).shape == n.shape &&
            g_.node(n.inputs[1]).shape == n.shape;
   }
   // A sum read once, by another sum: part of a larger one.
@@ -61,8 +61,8 @@ class MergeWeightGradients final : public Rewriter {
   // aᵀ · g, read once.
   bool is_weight_product(int id, const Shape& shape) const {
     const Node& n = g_.node(id);
-    return n.kind == NodeKind::Op && n.op == &matmul_op() && n.attrs.get("transpose_a", 0) &&
-           !n.attrs.get("transpose_b", 0) && uses_[std::size_t(id)] == 1 && n.shape == shape;
+    return n.is(matmul_op()) && n.attrs.get("transpose_a", 0) && !n.attrs.get("transpose_b", 0) &&
+           uses_[std::size_t(id)] == 1 && n.shape == shape;
   }
 
   void collect(int root) {

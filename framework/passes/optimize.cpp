@@ -6,6 +6,7 @@
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
 
 namespace rnngraph::passes {
 
@@ -18,6 +19,18 @@ std::vector<char> static_nodes(const Graph& g) {
     fixed[std::size_t(n.id)] = all;
   }
   return fixed;
+}
+
+bool is_plain_matmul(const Node& n) {
+  return n.is(matmul_op()) && !n.attrs.get("transpose_a", 0) && !n.attrs.get("transpose_b", 0);
+}
+
+std::vector<int> use_counts(const Graph& g) {
+  std::vector<int> uses(g.size(), 0);
+  for (const Node& n : g.nodes())
+    for (int in : n.inputs) ++uses[std::size_t(in)];
+  for (const auto& [name, id] : g.outputs()) uses[std::size_t(id)] += 2;
+  return uses;
 }
 
 std::unique_ptr<Graph> optimize(const Graph& g) {

@@ -16,7 +16,7 @@ constexpr int64_t kMaxRows = 128;
 
 class PackRecurrentWeights final : public Rewriter {
  public:
-  explicit PackRecurrentWeights(const Graph& g) : g_(g), static_(static_nodes(g)) {
+  explicit PackRecurrentWeights(const Graph& g) : static_(static_nodes(g)) {
     std::map<std::pair<int, int>, int> products;  // (W, transposed) → how many
     for (const Node& n : g.nodes())
       if (candidate(n)) ++products[key(n)];
@@ -39,7 +39,7 @@ class PackRecurrentWeights final : public Rewriter {
 
  private:
   bool candidate(const Node& n) const {
-    return n.kind == NodeKind::Op && n.op == &matmul_op() && !n.attrs.get("transpose_a", 0) &&
+    return n.is(matmul_op()) && !n.attrs.get("transpose_a", 0) &&
            static_[std::size_t(n.inputs[1])] && !static_[std::size_t(n.inputs[0])] &&
            n.shape[0] <= kMaxRows;
   }
@@ -47,7 +47,6 @@ class PackRecurrentWeights final : public Rewriter {
     return {n.inputs[1], int(n.attrs.get("transpose_b", 0))};
   }
 
-  const Graph& g_;
   std::vector<char> static_;
   std::map<std::pair<int, int>, Value> repeated_;  // the packed copy, made at first use
 };

@@ -48,5 +48,10 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
 // For the passes: nodes whose value depends on no input (parameters, constants, and ops on
 // them only), so it is the same at every step and can be computed wherever convenient.
 std::vector<char> static_nodes(const Graph& g);
+// For the passes: a matmul without transposes, a · b.
+bool is_plain_matmul(const Node& n);
+// For the passes: how many inputs read each node, outputs counting twice, so a value read once
+// (a candidate for fusing away) is never an output.
+std::vector<int> use_counts(const Graph& g);
 
 }  // namespace rnngraph::passes

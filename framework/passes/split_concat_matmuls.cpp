@@ -9,20 +9,14 @@
 namespace rnngraph::passes {
 
 namespace {
-bool plain_matmul(const Node& n) {
-  return n.kind == NodeKind::Op && n.op == &matmul_op() && n.attrs.get("transpose_a", 0) == 0 &&
-         n.attrs.get("transpose_b", 0) == 0;
-}
-
 class SplitConcatMatmul final : public Rewriter {
  public:
   explicit SplitConcatMatmul(const Graph& g) : source_(g) {}
 
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
-    if (!plain_matmul(node)) return Rewriter::rewrite(out, node, inputs);
+    if (!is_plain_matmul(node)) return Rewriter::rewrite(out, node, inputs);
     const Node& left = source_.node(node.inputs[0]);
-    if (left.kind != NodeKind::Op || left.op != &concat_op() || left.shape.rank() != 2 ||
-        left.attrs.get("axis", 0) != 1)
+    if (!left.is(concat_op()) || left.shape.rank() != 2 || left.attrs.get("axis", 0) != 1)
       return Rewriter::rewrite(out, node, inputs);
     auto at = out.place(node.placement());
     Value total;
