@@ -1,12 +1,34 @@
-// Threading is deliberate: OpenBLAS's own threads run the matrix products, the executor runs
-// its steps on the calling thread. Set the count once, before running; never run OpenBLAS
-// threads inside threads of your own (one thread each is then right).
+// Threading is deliberate: one pool of our own (parallel_for) splits every large product, the
+// packed recurrent ones and the cblas_sgemm ones alike, and OpenBLAS runs single-threaded inside
+// it, so two thread pools never compete for the cores. Small products run on the calling thread.
+// Set the count once, before running; never run these threads inside threads of your own (one
+// thread each is then right). Until set_compute_threads is called, the pool is one thread and
+// OpenBLAS keeps its own default.
 #pragma once
+
 
 namespace rnngraph {
 
-// OpenBLAS threads used by every matmul (n >= 1).
+// Threads of the pool that runs the large products (n >= 1); OpenBLAS is set to one thread.
 void set_compute_threads(int n);
 int compute_threads();
+
+namespace detail {
+void run_in_pool(int n, void (*call)(const void* task, int index), const void* task);
+}
+
+// Runs task(0) … task(n − 1) at once, task(0) on the calling thread and the rest on pool
+// workers, and returns when all are done. n is at most compute_threads(); with n = 1 the task
+// simply runs, with nothing allocated or synchronised (the per-step products of small models
+// take this path). Tasks must not throw, and must not call parallel_for themselves.
+template <class Task>
+void parallel_for(int n, const Task& task) {
+  if (n <= 1) {
+    if (n == 1) task(0);
+    return;
+  }
+  detail::run_in_pool(
+      n, [](const void* t, int index) { (*static_cast<const Task*>(t))(index); }, &task);
+}
 
 }  // namespace rnngraph

@@ -15,16 +15,15 @@ struct LstmCell final : lstm::FusedCellOp<LstmCell> {
     const auto terms = in.first(in.size() - 1);
     const Tensor& c_prev = in.back();
     const int64_t B = out.shape()[0], H = out.shape()[1];
-    float* f = lstm::scratch(std::size_t(3 * H));
-    float *i = f + H, *g = i + H;
-    for (int64_t b = 0; b < B; ++b) {
+    lstm::for_each_row(B, H, std::size_t(3 * H), [&](int64_t b, float* f) {
+      float *i = f + H, *g = i + H;
       lstm::activated_gate_row(terms, b, lstm::F, H, f);
       lstm::activated_gate_row(terms, b, lstm::I, H, i);
       lstm::activated_gate_row(terms, b, lstm::G, H, g);
       const float* cp = c_prev.data() + b * H;
       float* c = out.data() + b * H;
       for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
-    }
+    });
   }
 };
 }  // namespace

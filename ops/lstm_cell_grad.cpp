@@ -17,16 +17,15 @@ struct LstmCellGrad final : lstm::FusedCellGradOp {
     const Tensor &c_prev = in[in.size() - 2], &dc = in.back();
     const bool wrt_state = attrs.get("wrt_state", 0);
     const int64_t B = c_prev.shape()[0], H = c_prev.shape()[1];
-    float* f = lstm::scratch(std::size_t(3 * H));
-    float *i = f + H, *g = i + H;
-    for (int64_t b = 0; b < B; ++b) {
+    lstm::for_each_row(B, H, std::size_t(3 * H), [&](int64_t b, float* f) {
+      float *i = f + H, *g = i + H;
       const float* cp = c_prev.data() + b * H;
       const float* d = dc.data() + b * H;
       lstm::activated_gate_row(terms, b, lstm::F, H, f);
       if (wrt_state) {
         float* dcp = out.data() + b * H;
         for (int64_t j = 0; j < H; ++j) dcp[j] = d[j] * f[j];
-        continue;
+        return;
       }
       lstm::activated_gate_row(terms, b, lstm::I, H, i);
       lstm::activated_gate_row(terms, b, lstm::G, H, g);
@@ -37,7 +36,7 @@ struct LstmCellGrad final : lstm::FusedCellGradOp {
         dA[lstm::O * H + j] = 0;
         dA[lstm::G * H + j] = d[j] * i[j] * (1 - g[j] * g[j]);
       }
-    }
+    });
   }
 };
 }  // namespace

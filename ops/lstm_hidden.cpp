@@ -14,14 +14,13 @@ struct LstmHidden final : lstm::FusedCellOp<LstmHidden> {
     const auto terms = in.first(in.size() - 1);
     const Tensor& c = in.back();
     const int64_t B = out.shape()[0], H = out.shape()[1];
-    float* o = lstm::scratch(std::size_t(2 * H));
-    float* tc = o + H;
-    for (int64_t b = 0; b < B; ++b) {
+    lstm::for_each_row(B, H, std::size_t(2 * H), [&](int64_t b, float* o) {
+      float* tc = o + H;
       lstm::activated_gate_row(terms, b, lstm::O, H, o);
       kernels::tanh_array(c.data() + b * H, tc, H);
       float* h = out.data() + b * H;
       for (int64_t j = 0; j < H; ++j) h[j] = o[j] * tc[j];
-    }
+    });
   }
 };
 }  // namespace

@@ -15,10 +15,9 @@ struct LstmHiddenGrad final : lstm::FusedCellGradOp {
     const Tensor &c = in[in.size() - 2], &dh = in.back();
     const bool wrt_state = attrs.get("wrt_state", 0);
     const int64_t B = c.shape()[0], H = c.shape()[1];
-    float* o = lstm::scratch(std::size_t(2 * H));
-    float* tc = o + H;
     if (!wrt_state) out.fill(0);
-    for (int64_t b = 0; b < B; ++b) {
+    lstm::for_each_row(B, H, std::size_t(2 * H), [&](int64_t b, float* o) {
+      float* tc = o + H;
       const float* d = dh.data() + b * H;
       lstm::activated_gate_row(terms, b, lstm::O, H, o);
       kernels::tanh_array(c.data() + b * H, tc, H);
@@ -29,7 +28,7 @@ struct LstmHiddenGrad final : lstm::FusedCellGradOp {
         float* dA_o = out.data() + b * 4 * H + lstm::O * H;
         for (int64_t j = 0; j < H; ++j) dA_o[j] = d[j] * tc[j] * o[j] * (1 - o[j]);
       }
-    }
+    });
   }
 };
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/threads.h>
 #include <rnngraph/ops/activations.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
@@ -61,11 +62,31 @@ inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate ga
     sigmoid_array(out, out, H);
 }
 
+// row(b, scratch) for every row b of a [B, H] state, split over the pool (framework/threads.h)
+// when the batch is large enough to pay for waking it; `scratch` is `floats` floats of the
+// running thread's own.
+template <class Row>
+void for_each_row(int64_t B, int64_t H, std::size_t floats, Row row);
+
 // A per-thread scratch of n floats (a few rows of H): reused across calls, never shrinks.
 inline float* scratch(std::size_t n) {
   thread_local std::vector<float> buffer;
   if (buffer.size() < n) buffer.resize(n);
   return buffer.data();
+}
+
+template <class Row>
+void for_each_row(int64_t B, int64_t H, std::size_t floats, Row row) {
+  const int threads = B * H < 8192 ? 1 : int(std::min<int64_t>(compute_threads(), B));
+  if (threads == 1) {  // small models: this runs every step, so nothing extra
+    float* own = scratch(floats);
+    for (int64_t b = 0; b < B; ++b) row(b, own);
+    return;
+  }
+  parallel_for(threads, [&](int t) {
+    float* own = scratch(floats);
+    for (int64_t b = B * t / threads; b < B * (t + 1) / threads; ++b) row(b, own);
+  });
 }
 
 // A node of a fused op: the gate terms, then the state input(s).

@@ -1,6 +1,10 @@
 // matmul: a · b on OpenBLAS's cblas_sgemm. Transpose flags are attributes, so the backward
 // products (grad · Wᵀ, xᵀ · grad) need no transposed copies.
+#include <algorithm>
+
 #include <cblas.h>
+
+#include <rnngraph/framework/threads.h>
 
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
@@ -30,9 +34,23 @@ struct Matmul final : Op {
     const bool ta = attrs.get("transpose_a", 0), tb = attrs.get("transpose_b", 0);
     const int m = int(out.shape()[0]), n = int(out.shape()[1]);
     const int k = int(ta ? a.shape()[0] : a.shape()[1]);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
-                k, 1.0f, a.data(), int(a.shape()[1]), b.data(), int(b.shape()[1]), 0.0f, out.data(),
-                n);
+    const int lda = int(a.shape()[1]), ldb = int(b.shape()[1]);
+    // Large products are split over the pool (framework/threads.h), each part a single-threaded
+    // sgemm: rows of C when it is taller than wide, else columns.
+    const int threads =
+        int64_t(m) * n * k < (int64_t(1) << 20) ? 1 : std::min(compute_threads(), std::max(m, n));
+    const bool by_rows = m >= n;
+    parallel_for(threads, [&](int t) {
+      const int total = by_rows ? m : n, begin = total * t / threads,
+                end = total * (t + 1) / threads;
+      // op(A)'s rows begin.. are A's rows (or columns, transposed); op(B)'s columns likewise.
+      const float* pa = a.data() + (by_rows ? (ta ? begin : int64_t(begin) * lda) : 0);
+      const float* pb = b.data() + (by_rows ? 0 : (tb ? int64_t(begin) * ldb : begin));
+      float* pc = out.data() + (by_rows ? int64_t(begin) * n : begin);
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                  by_rows ? end - begin : m, by_rows ? n : end - begin, k, 1.0f, pa, lda, pb, ldb,
+                  0.0f, pc, n);
+    });
   }
 
   // C = op(A) · op(B). Each gradient is one more product, the transposes again being flags:

@@ -5,6 +5,8 @@
 
 #include <immintrin.h>
 
+#include <rnngraph/framework/threads.h>
+
 namespace rnngraph::kernels {
 
 namespace {
@@ -157,15 +159,17 @@ void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transp
   }
 }
 
-void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
-                 float* c, int64_t ldc, Isa isa) {
-  const Tile tile = tile_for(isa);
+namespace {
+// Columns [col_begin, col_end) of C (multiples of 32, but for the end).
+void packed_gemm_columns(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed,
+                         int64_t n, float* c, int64_t ldc, Tile tile, int64_t col_begin,
+                         int64_t col_end) {
   // Rows in blocks that keep A's block in L1 while every panel streams past it once.
   constexpr int64_t kRows = 64;
   alignas(64) float edge[kRows * kPanel];  // the last, partial panel's full-width result
   for (int64_t r0 = 0; r0 < m; r0 += kRows) {
     const int rows = int(std::min(kRows, m - r0));
-    for (int64_t col0 = 0; col0 < n; col0 += kPanel) {
+    for (int64_t col0 = col_begin; col0 < col_end; col0 += kPanel) {
       const float* panel = packed + col0 * k;
       if (n - col0 >= kPanel) {
         tile(a + r0 * lda, lda, rows, k, panel, c + r0 * ldc + col0, ldc);
@@ -177,6 +181,22 @@ void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float*
                     std::size_t(n - col0) * sizeof(float));
     }
   }
+}
+}  // namespace
+
+void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
+                 float* c, int64_t ldc, Isa isa) {
+  const Tile tile = tile_for(isa);
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  // Below about a million multiply-adds, waking a second thread costs more than it saves.
+  const int threads =
+      m * n * k < (int64_t(1) << 20) ? 1 : int(std::min<int64_t>(compute_threads(), panels));
+  if (threads == 1) return packed_gemm_columns(a, lda, m, k, packed, n, c, ldc, tile, 0, n);
+  parallel_for(threads, [&](int t) {
+    const int64_t first = panels * t / threads, last = panels * (t + 1) / threads;
+    packed_gemm_columns(a, lda, m, k, packed, n, c, ldc, tile, first * kPanel,
+                        std::min(n, last * kPanel));
+  });
 }
 
 }  // namespace rnngraph::kernels

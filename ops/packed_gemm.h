@@ -25,7 +25,8 @@ inline int64_t packed_size(int64_t k, int64_t n) { return (n + kPanel - 1) / kPa
 void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
                   float* packed);
 
-// C [m, n] (row stride ldc) = A [m, k] (row stride lda) · W, W given packed.
+// C [m, n] (row stride ldc) = A [m, k] (row stride lda) · W, W given packed. Large products are
+// split by panels over compute_threads() threads (parallel_for).
 void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
                  float* c, int64_t ldc, Isa isa = best_isa());
 

@@ -5,7 +5,6 @@
 #include <functional>
 #include <vector>
 
-#include <cblas.h>
 #include <fmt/format.h>
 
 #include <rnngraph/framework/autodiff.h>
@@ -14,6 +13,7 @@
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>
+#include <rnngraph/ops/ops.h>
 
 #include "cli.h"
 
@@ -28,7 +28,7 @@ constexpr std::string_view kUsage =
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights: one warm-up
 run, then R timed runs (default 20); prints the median and the fastest.
 
-  --threads N   OpenBLAS threads for the matrix products (default 1)
+  --threads N   threads for the large products and fused cells (default 1)
   --json        one JSON object instead of the text line (bench/compare.py reads it)
   --no-passes   plan the graph as built, without the graph passes (framework/passes: cells
                 fused, products split, hoisted and merged), to measure what they bring
@@ -55,17 +55,18 @@ std::vector<double> timed_runs(int repeat, const std::function<void()>& once) {
   return ms;
 }
 
-// The yardstick: one square cblas_sgemm, the same library and threads the models use.
+// The yardstick: one square sgemm, the same library and threads the models use.
 int bench_sgemm(const Args& args) {
   const int64_t n = args.integer("--size", 1024, 16, 8192);
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   const Tensor a = init::normal(0, 1, 1).tensor({n, n}), b = init::normal(0, 1, 2).tensor({n, n});
   Tensor c({n, n});
-  const std::vector<double> ms = timed_runs(repeat, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f, a.data(),
-                int(n), b.data(), int(n), 0.0f, c.data(), int(n));
-  });
+  // Through the matmul op: OpenBLAS's sgemm, split over the pool with more than one thread,
+  // exactly as the models' products run.
+  const std::vector<Tensor> inputs{a, b};
+  const std::vector<double> ms =
+      timed_runs(repeat, [&] { matmul_op().forward(inputs, c, Attrs{}); });
   const double gflops = 2.0 * double(n) * double(n) * double(n) / (ms.front() * 1e6);
   if (args.has("--json"))
     fmt::print("{{\"size\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}}}\n",

@@ -37,7 +37,7 @@ Runs the graph forward and backward and writes the gradient of a loss of its out
                  embedding keeps its native name)
   --wrt W        params: every parameter (default); all: the inputs x, h0 and c0 too, saved as
                  "x", "h0", "c0"
-  --threads N    OpenBLAS threads (default 1)
+  --threads N    threads for the large products and fused cells (default 1)
   -o GRADS       the safetensors file to write
 
 Prints "loss: X" on stdout.

@@ -23,7 +23,7 @@ Runs a graph file (from 'rnngraph build') on one input.
                 of T lines with I numbers each (batch 1)
   --h0 H0       initial hidden states [L, B, H] (default zeros)
   --c0 C0       initial cell states [L, B, H], LSTM only (default zeros)
-  --threads N   OpenBLAS threads for the matrix products (default 1)
+  --threads N   threads for the large products and fused cells (default 1)
   -o Y          where to write y, the top layer's hidden state at every step, [T, B, H]
                 (.npy, or .csv when B = 1); without -o, y is printed
 )";

@@ -50,7 +50,7 @@ Trains a recurrent model with backpropagation through time.
                      state under optim/); run, grad, dot, info and sample read it
   --resume M.json    continue a saved run exactly where it stopped; without --save, M.json
                      is updated
-  --threads N        OpenBLAS threads (default 1)
+  --threads N        threads for the large products and fused cells (default 1)
 
 On a terminal a progress line shows the iteration, loss, speed and time left; otherwise a line
 is printed every few seconds. The last line is "final loss: X", the mean loss of the last 20
