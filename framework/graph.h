@@ -187,6 +187,8 @@ class Graph {
   const Placement& current_placement() const { return placement_; }
 
   std::span<const Node> nodes() const { return nodes_; }
+  // Room for n nodes, so a graph built to a known size (a rewrite) never regrows.
+  void reserve(std::size_t n);
   // The rule for references: appending a node may move every node, so a `const Node&` is valid
   // only until the next append. Code that appends (vjps, rewrites) holds ids or Values instead.
   const Node& node(int id) const;

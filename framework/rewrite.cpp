@@ -8,6 +8,7 @@ namespace rnngraph {
 
 std::unique_ptr<Graph> rewrite(const Graph& source, Rewriter& rewriter) {
   auto out = std::make_unique<Graph>();
+  out->reserve(source.size());
   rewriter.mapped_.assign(source.size(), Value());
   std::vector<Value> inputs;
   for (const Node& node : source.nodes()) {

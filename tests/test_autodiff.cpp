@@ -366,7 +366,8 @@ BOOST_AUTO_TEST_CASE(copy_gives_an_equal_graph_sharing_parameters) {
   }
   BOOST_CHECK_EQUAL(c->param("W_r_l0").data(), g.param("W_r_l0").data());  // shared, not copied
   const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({4, 2, 2})}, {"h0", Tensor({1, 2, 3})}};
-  Executor a(g), b(*c);
+  const PlanOptions as_is{.optimize = false};  // the copy itself, not the passes, is tested
+  Executor a(g, {}, as_is), b(*c, {}, as_is);
   rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 0.0f);
 }
 
@@ -393,7 +394,8 @@ BOOST_AUTO_TEST_CASE(a_rewriter_replaces_nodes_and_keeps_results) {
   const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({3, 1, 2})},
                     {"h0", init::normal(0, 1, 2).tensor({1, 1, 3})},
                     {"c0", init::normal(0, 1, 3).tensor({1, 1, 3})}};
-  Executor a(g), b(*r);
+  const PlanOptions as_is{.optimize = false};  // the rewrite itself, not the passes, is tested
+  Executor a(g, {}, as_is), b(*r, {}, as_is);
   rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 1e-6f);
   for (const Node& n : r->nodes())  // replacements sit where the tanh was
     if (n.kind == NodeKind::Op && n.op == &sigmoid_op()) BOOST_CHECK_GE(n.step, 0);
@@ -410,7 +412,8 @@ BOOST_AUTO_TEST_CASE(rewriting_a_long_gru_keeps_names_unique) {
   for (const Node& n : r->nodes()) BOOST_CHECK_MESSAGE(names.insert(n.name).second, n.name);
   const auto twice = rewrite(*r, pass);  // and again, on a graph full of kept names
   const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({12, 1, 2})}, {"h0", Tensor({1, 1, 3})}};
-  Executor a(g), b(*twice);
+  const PlanOptions as_is{.optimize = false};  // the rewrites themselves, not the passes
+  Executor a(g, {}, as_is), b(*twice, {}, as_is);
   rnngraph::testing::check_close(b(feeds)["y"], a(feeds)["y"], 1e-5f);
 }
 

@@ -28,9 +28,14 @@ class FuseCells final : public Rewriter {
       for (int in : n.inputs)
         if (!is_cell(n)) cells_only_[std::size_t(in)] = 0;
     for (const auto& [name, id] : g.outputs()) cells_only_[std::size_t(id)] = 0;
-    for (const Node& n : g.nodes())
+    for (const Node& n : g.nodes()) {
       if (n.is(mul_op())) match(n);
+      if (is_cell(n))
+        for (std::size_t k = 0; k + 1 < n.inputs.size(); ++k)
+          sums_to_flatten_ = sums_to_flatten_ || flattens(n.inputs[k], n.shape);
+    }
   }
+  bool idle() const { return by_state_.empty() && !sums_to_flatten_; }
 
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     if (auto cell = by_state_.find(node.id); cell != by_state_.end()) {
@@ -163,18 +168,23 @@ class FuseCells final : public Rewriter {
                                    : lstm_hidden(terms, inputs.back());
   }
 
-  void flatten(int id, const Value& v, const Shape& state, std::vector<Value>& terms) const {
+  // A gate term of a cell with state `state` that is a sum of two gate terms, read by cells only.
+  bool flattens(int id, const Shape& state) const {
     const Node& a = node(id);
     auto is_term = [&](int in) {
       const Shape& s = node(in).shape;
       return s.rank() == 2 && (s[0] == state[0] || s[0] == 1) && s[1] == 4 * state[1];
     };
-    if (!a.is(add_op()) || !cells_only_[std::size_t(id)] || !is_term(a.inputs[0]) ||
-        !is_term(a.inputs[1])) {
+    return a.is(add_op()) && cells_only_[std::size_t(id)] && is_term(a.inputs[0]) &&
+           is_term(a.inputs[1]);
+  }
+
+  void flatten(int id, const Value& v, const Shape& state, std::vector<Value>& terms) const {
+    if (!flattens(id, state)) {
       terms.push_back(v);
       return;
     }
-    for (int in : a.inputs) flatten(in, mapped(in), state, terms);
+    for (int in : node(id).inputs) flatten(in, mapped(in), state, terms);
   }
 
   const Graph& g_;
@@ -183,12 +193,13 @@ class FuseCells final : public Rewriter {
   std::vector<char> static_;
   std::map<int, Cell> by_state_;  // by the id of c's add
   std::map<int, int> by_hidden_;  // h's mul → c's add
+  bool sums_to_flatten_ = false;
 };
 }  // namespace
 
 std::unique_ptr<Graph> fuse_cells(const Graph& g) {
   FuseCells fuse(g);
-  return rewrite(g, fuse);
+  return run_pass(g, fuse);
 }
 
 }  // namespace rnngraph::passes

@@ -33,6 +33,8 @@ class HoistInputProjection final : public Rewriter {
         sequences_.insert(pair);
   }
 
+  bool idle() const { return sequences_.empty(); }
+
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     if (!is_candidate(node)) return Rewriter::rewrite(out, node, inputs);
     const Node& row = source_.node(node.inputs[0]);
@@ -74,7 +76,7 @@ class HoistInputProjection final : public Rewriter {
 
 std::unique_ptr<Graph> hoist_input_projections(const Graph& g) {
   HoistInputProjection hoist(g);
-  return rewrite(g, hoist);
+  return run_pass(g, hoist);
 }
 
 }  // namespace rnngraph::passes

@@ -26,6 +26,8 @@ class MergeGates final : public Rewriter {
     }
   }
 
+  bool idle() const { return group_of_first_.empty(); }
+
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     auto group = group_of_first_.find(node.id);
     if (group == group_of_first_.end()) return Rewriter::rewrite(out, node, inputs);
@@ -73,7 +75,7 @@ class MergeGates final : public Rewriter {
 
 std::unique_ptr<Graph> merge_gate_products(const Graph& g) {
   MergeGates merge(g);
-  return rewrite(g, merge);
+  return run_pass(g, merge);
 }
 
 }  // namespace rnngraph::passes

@@ -29,6 +29,8 @@ class MergeWeightGradients final : public Rewriter {
       if (is_sum(n.id) && !inner_sum(n.id)) collect(n.id);
   }
 
+  bool idle() const { return sums_.empty(); }
+
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     auto sum = sums_.find(node.id);
     if (sum == sums_.end()) return Rewriter::rewrite(out, node, inputs);
@@ -94,7 +96,7 @@ class MergeWeightGradients final : public Rewriter {
 
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g) {
   MergeWeightGradients merge(g);
-  return rewrite(g, merge);
+  return run_pass(g, merge);
 }
 
 }  // namespace rnngraph::passes

@@ -33,18 +33,49 @@ std::vector<int> use_counts(const Graph& g) {
   return uses;
 }
 
+namespace {
+// Runs passes one after another, each on the last result; a pass that changes nothing
+// (nullptr) costs no copy.
+class Pipeline {
+ public:
+  explicit Pipeline(const Graph& g) : current_(&g) {}
+  explicit Pipeline(std::unique_ptr<Graph> g) : current_(g.get()), owned_(std::move(g)) {}
+  Pipeline& then(std::unique_ptr<Graph> (*pass)(const Graph&)) {
+    if (auto next = pass(*current_)) {
+      owned_ = std::move(next);
+      current_ = owned_.get();
+    }
+    return *this;
+  }
+  std::unique_ptr<Graph> result() { return owned_ ? std::move(owned_) : copy(*current_); }
+
+ private:
+  const Graph* current_;
+  std::unique_ptr<Graph> owned_;
+};
+}  // namespace
+
 std::unique_ptr<Graph> optimize(const Graph& g) {
   // Cells fuse first, while their pattern is the model's own (the fused step has one product on
   // [h, x]); split then exposes x_t · W_x and h · W_h; merging equal nodes makes the per-step
   // weight slices one node each, which hoisting and gate merging key on; fusing again moves the
   // sums h·W_h + x_t·W_x + b into the cells.
   // Dead nodes go after each pass that leaves some, so that no later pass merges or hoists them.
-  auto fused = eliminate_dead_nodes(*fuse_cells(g));
-  auto split = split_concat_matmuls(*fused);
-  auto hoisted = hoist_input_projections(*merge_common_subexpressions(*split));
-  auto merged = merge_gate_products(*merge_common_subexpressions(*hoisted));
-  auto flattened = fuse_cells(*eliminate_dead_nodes(*merge_common_subexpressions(*merged)));
-  return eliminate_dead_nodes(*pack_recurrent_weights(*merge_weight_gradients(*flattened)));
+  return Pipeline(g)
+      .then(fuse_cells)
+      .then(eliminate_dead_nodes)
+      .then(split_concat_matmuls)
+      .then(merge_common_subexpressions)
+      .then(hoist_input_projections)
+      .then(merge_common_subexpressions)
+      .then(merge_gate_products)
+      .then(merge_common_subexpressions)
+      .then(eliminate_dead_nodes)
+      .then(fuse_cells)
+      .then(merge_weight_gradients)
+      .then(pack_recurrent_weights)
+      .then(eliminate_dead_nodes)
+      .result();
 }
 
 std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view loss,
@@ -57,8 +88,12 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
   grad(Value(*g, loss_id), nodes);
   if (!optimized) return g;
   // The backward graph's own: one copy of the sums the fused vjps share, products merged.
-  return eliminate_dead_nodes(
-      *pack_recurrent_weights(*merge_weight_gradients(*merge_common_subexpressions(*g))));
+  return Pipeline(std::move(g))
+      .then(merge_common_subexpressions)
+      .then(merge_weight_gradients)
+      .then(pack_recurrent_weights)
+      .then(eliminate_dead_nodes)
+      .result();
 }
 
 }  // namespace rnngraph::passes

@@ -24,6 +24,8 @@ class PackRecurrentWeights final : public Rewriter {
       if (count > 1) repeated_.insert({k, Value()});
   }
 
+  bool idle() const { return repeated_.empty(); }
+
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     if (!candidate(node)) return Rewriter::rewrite(out, node, inputs);
     auto packed = repeated_.find(key(node));
@@ -54,7 +56,7 @@ class PackRecurrentWeights final : public Rewriter {
 
 std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g) {
   PackRecurrentWeights pack(g);
-  return rewrite(g, pack);
+  return run_pass(g, pack);
 }
 
 }  // namespace rnngraph::passes

@@ -1,6 +1,9 @@
 // Graph passes: Graph → Graph rewrites that keep every output equal (within float rounding) and
-// make the graph cheaper to run. Each takes a graph and returns a new one; parameters are shared
-// with the source, so optimizers and weight loading see through to the optimized graph.
+// make the graph cheaper to run. Each takes a graph and returns a new one, or nullptr when it
+// finds nothing to change (the graph is then already as the pass leaves it: a copy of a 100,000
+// node graph costs more than most passes' analysis); parameters are shared with the source, so
+// optimizers and weight loading see through to the optimized graph. optimize() always returns
+// a graph.
 //
 //   eliminate_dead_nodes          drops what no output needs (inputs and parameters stay)
 //   merge_common_subexpressions   one node for identical ops on identical inputs
@@ -22,6 +25,7 @@
 #include <string_view>
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/rewrite.h>
 
 namespace rnngraph::passes {
 
@@ -33,6 +37,13 @@ std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
 std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g);
+
+// A pass's result: `rewriter` applied to g, or nullptr when its analysis (done when it was
+// made) says it changes nothing.
+template <class Pass>
+std::unique_ptr<Graph> run_pass(const Graph& g, Pass& rewriter) {
+  return rewriter.idle() ? nullptr : rewrite(g, rewriter);
+}
 
 // All of them, in order (merge_weight_gradients only finds work in a graph with gradients).
 std::unique_ptr<Graph> optimize(const Graph& g);

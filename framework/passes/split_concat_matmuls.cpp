@@ -11,13 +11,14 @@ namespace rnngraph::passes {
 namespace {
 class SplitConcatMatmul final : public Rewriter {
  public:
-  explicit SplitConcatMatmul(const Graph& g) : source_(g) {}
+  explicit SplitConcatMatmul(const Graph& g) : source_(g) {
+    for (const Node& n : g.nodes()) idle_ = idle_ && !splits(n);
+  }
+  bool idle() const { return idle_; }
 
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
-    if (!is_plain_matmul(node)) return Rewriter::rewrite(out, node, inputs);
+    if (!splits(node)) return Rewriter::rewrite(out, node, inputs);
     const Node& left = source_.node(node.inputs[0]);
-    if (!left.is(concat_op()) || left.shape.rank() != 2 || left.attrs.get("axis", 0) != 1)
-      return Rewriter::rewrite(out, node, inputs);
     auto at = out.place(node.placement());
     Value total;
     int64_t row = 0;
@@ -32,13 +33,21 @@ class SplitConcatMatmul final : public Rewriter {
   }
 
  private:
+  // A product of columns joined side by side: [a, b] · W.
+  bool splits(const Node& n) const {
+    if (!is_plain_matmul(n)) return false;
+    const Node& left = source_.node(n.inputs[0]);
+    return left.is(concat_op()) && left.shape.rank() == 2 && left.attrs.get("axis", 0) == 1;
+  }
+
   const Graph& source_;
+  bool idle_ = true;
 };
 }  // namespace
 
 std::unique_ptr<Graph> split_concat_matmuls(const Graph& g) {
   SplitConcatMatmul split(g);
-  return rewrite(g, split);
+  return run_pass(g, split);
 }
 
 }  // namespace rnngraph::passes
