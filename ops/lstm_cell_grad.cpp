@@ -4,12 +4,12 @@
 // with wrt_state 1 it is dc_prev = dc ⊙ f [B, H]. The gates are recomputed from the terms rather
 // than kept from the forward pass: that costs a few exp per element and saves 3·B·H floats per
 // step of memory.
-#include <rnngraph/ops/lstm_kernels.h>
+#include <rnngraph/ops/cell_kernels.h>
 
 namespace rnngraph {
-namespace lstm = kernels::lstm;
+namespace cell = kernels::cell;
 namespace {
-struct LstmCellGrad final : lstm::FusedCellGradOp {
+struct LstmCellGrad final : cell::FusedCellGradOp {
   std::string_view name() const override { return "lstm_cell_grad"; }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
@@ -17,24 +17,24 @@ struct LstmCellGrad final : lstm::FusedCellGradOp {
     const Tensor &c_prev = in[in.size() - 2], &dc = in.back();
     const bool wrt_state = attrs.get("wrt_state", 0);
     const int64_t B = c_prev.shape()[0], H = c_prev.shape()[1];
-    lstm::for_each_row(B, H, std::size_t(3 * H), [&](int64_t b, float* f) {
+    cell::for_each_row(B, H, std::size_t(3 * H), [&](int64_t b, float* f) {
       float *i = f + H, *g = i + H;
       const float* cp = c_prev.data() + b * H;
       const float* d = dc.data() + b * H;
-      lstm::activated_gate_row(terms, b, lstm::F, H, f);
+      cell::activated_gate_row(terms, b, cell::F, H, f);
       if (wrt_state) {
         float* dcp = out.data() + b * H;
         for (int64_t j = 0; j < H; ++j) dcp[j] = d[j] * f[j];
         return;
       }
-      lstm::activated_gate_row(terms, b, lstm::I, H, i);
-      lstm::activated_gate_row(terms, b, lstm::G, H, g);
+      cell::activated_gate_row(terms, b, cell::I, H, i);
+      cell::activated_gate_row(terms, b, cell::G, H, g);
       float* dA = out.data() + b * 4 * H;
       for (int64_t j = 0; j < H; ++j) {
-        dA[lstm::F * H + j] = d[j] * cp[j] * f[j] * (1 - f[j]);
-        dA[lstm::I * H + j] = d[j] * g[j] * i[j] * (1 - i[j]);
-        dA[lstm::O * H + j] = 0;
-        dA[lstm::G * H + j] = d[j] * i[j] * (1 - g[j] * g[j]);
+        dA[cell::F * H + j] = d[j] * cp[j] * f[j] * (1 - f[j]);
+        dA[cell::I * H + j] = d[j] * g[j] * i[j] * (1 - i[j]);
+        dA[cell::O * H + j] = 0;
+        dA[cell::G * H + j] = d[j] * i[j] * (1 - g[j] * g[j]);
       }
     });
   }
@@ -46,6 +46,6 @@ const Op& lstm_cell_grad_op() {
   return op;
 }
 Value lstm_cell_grad(std::span<const Value> inputs, bool wrt_state) {
-  return lstm::apply_grad(lstm_cell_grad_op(), inputs, wrt_state);
+  return cell::apply_grad(lstm_cell_grad_op(), inputs, wrt_state);
 }
 }  // namespace rnngraph

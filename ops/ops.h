@@ -17,6 +17,8 @@
   X(div)                \
   X(exp)                \
   X(gather)             \
+  X(gru_cell)           \
+  X(gru_cell_grad)      \
   X(log)                \
   X(logsumexp)          \
   X(lstm_cell)          \
@@ -100,7 +102,7 @@ Value one_hot(const Value& ids, int64_t depth);
 // x[n, ids[n]] for x [N, C] and ids [N, 1]: each row's entry at its class id, as [N, 1].
 Value gather(const Value& x, const Value& ids);
 
-// Fused LSTM cells (made by passes::fuse_cells; ops/lstm_kernels.h describes the gate terms,
+// Fused LSTM cells (made by passes::fuse_cells; ops/cell_kernels.h describes the gate terms,
 // whose sum A [B, 4H] holds the gates f, i, o, g side by side):
 //   lstm_cell:   c = σ(A_f) ⊙ c_prev + σ(A_i) ⊙ tanh(A_g)
 //   lstm_hidden: h = σ(A_o) ⊙ tanh(c)
@@ -110,5 +112,12 @@ Value lstm_hidden(std::span<const Value> terms, const Value& c);
 // [B, 4H], or with wrt_state the gradient of the state input.
 Value lstm_cell_grad(std::span<const Value> inputs, bool wrt_state);
 Value lstm_hidden_grad(std::span<const Value> inputs, bool wrt_state);
+
+// A fused GRU step (made by passes::fuse_cells; ops/gru_cell.cpp): x-side gate terms (x·W_x rows,
+// [b_r b_z b_in]) and h-side ones (h·W_h, [0 0 b_hn]), each [B, 3H] or [1, 3H], and h.
+Value gru_cell(std::span<const Value> x_terms, std::span<const Value> h_terms, const Value& h);
+// Its vjp: gru_cell's inputs then the gradient of h'; `wrt` 0 gives the x side's dA, 1 the h
+// side's, 2 the gradient of h.
+Value gru_cell_grad(std::span<const Value> inputs, int64_t x_terms, int wrt);
 
 }  // namespace rnngraph

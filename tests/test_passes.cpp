@@ -123,6 +123,23 @@ BOOST_AUTO_TEST_CASE(optimize_leaves_one_product_and_two_fused_loops_per_step) {
   BOOST_CHECK_EQUAL(o->param("W_f_l0").data(), g.param("W_f_l0").data());  // shared
 }
 
+BOOST_AUTO_TEST_CASE(gru_steps_fuse_into_one_product_and_one_loop_each) {
+  Graph g;
+  models::build(
+      g, {.cell = models::Cell::Gru, .input_size = 3, .hidden_size = 4, .steps = 5, .batch = 2});
+  const auto o = passes::optimize(g);
+  BOOST_CHECK_EQUAL(count_ops(*o, gru_cell_op()), 5);
+  for (const Op* op : {&sigmoid_op(), &tanh_op(), &mul_op(), &sub_op(), &add_op()})
+    BOOST_CHECK_EQUAL(count_ops(*o, *op), 0);
+  // x · [W_r,x W_z,x W_in] for all steps at once; h · [W_r,h W_z,h W_hn] per step, packed.
+  BOOST_CHECK_EQUAL(count_ops(*o, matmul_op()), 1);
+  BOOST_CHECK_EQUAL(count_ops(*o, matmul_packed_op()), 5);
+  Executor plain(g, {}, {.optimize = false}), optimized(*o, {}, {.optimize = false});
+  const Feeds feeds = random_feeds(g);
+  for (const char* out : {"y", "h_n"})
+    rnngraph::testing::check_close(optimized(feeds)[out], plain(feeds)[out], 1e-5f);
+}
+
 BOOST_AUTO_TEST_CASE(input_products_are_hoisted_per_chunk_of_32_steps) {
   Graph g;
   models::build(g, {.cell = models::Cell::Rnn, .input_size = 3, .hidden_size = 4, .steps = 70});

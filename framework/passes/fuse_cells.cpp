@@ -6,6 +6,10 @@
 // while they read the gates (ops/lstm_cell.cpp). When the gate pre-activations are not products
 // with a bias, they are joined side by side instead, and the fusion still applies.
 //
+// A GRU step (models/gru.h: r and z on [h, x], the candidate's products on x and h apart)
+// becomes two products, x · [W_r,x W_z,x W_in] and h · [W_r,h W_z,h W_hn], and one fused loop,
+// gru_cell (ops/gru_cell.cpp).
+//
 // Run again after the products are split and hoisted, the pass flattens the sums that feed a
 // fused cell (h·W_h + x_t·W_x + b) into its term list, so the cell adds them in its own loop.
 #include <array>
@@ -30,12 +34,13 @@ class FuseCells final : public Rewriter {
     for (const auto& [name, id] : g.outputs()) cells_only_[std::size_t(id)] = 0;
     for (const Node& n : g.nodes()) {
       if (n.is(mul_op())) match(n);
+      if (n.is(add_op())) match_gru(n);
       if (is_cell(n))
         for (std::size_t k = 0; k + 1 < n.inputs.size(); ++k)
           sums_to_flatten_ = sums_to_flatten_ || flattens(n.inputs[k], n.shape);
     }
   }
-  bool idle() const { return by_state_.empty() && !sums_to_flatten_; }
+  bool idle() const { return by_state_.empty() && grus_.empty() && !sums_to_flatten_; }
 
   Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
     if (auto cell = by_state_.find(node.id); cell != by_state_.end()) {
@@ -48,6 +53,10 @@ class FuseCells final : public Rewriter {
       const Cell& k = by_state_.at(cell->second);
       auto at = out.place(node.placement());
       return lstm_hidden(k.terms, mapped(k.state));
+    }
+    if (auto gru = grus_.find(node.id); gru != grus_.end()) {
+      auto at = out.place(node.placement());
+      return fused_gru(gru->second);
     }
     if (is_cell(node)) return flattened(out, node, inputs);
     return Rewriter::rewrite(out, node, inputs);
@@ -187,12 +196,102 @@ class FuseCells final : public Rewriter {
     for (int in : node(id).inputs) flatten(in, mapped(in), state, terms);
   }
 
+  // ---- GRU ------------------------------------------------------------------------------------
+  // The nodes of models::gru_step that the fused cell needs: its inputs h and x, and the
+  // weights and biases, by gate.
+  struct Gru {
+    int h = -1, x = -1;
+    int W_r = -1, W_z = -1, b_r = -1, b_z = -1, W_in = -1, b_in = -1, W_hn = -1, b_hn = -1;
+  };
+
+  // `a`'s operands in both orders, for commutative ops.
+  static std::array<std::pair<int, int>, 2> orders(const Node& a) {
+    return {std::pair{a.inputs[0], a.inputs[1]}, std::pair{a.inputs[1], a.inputs[0]}};
+  }
+
+  // `id` = left · W + b with W and b [1, H] static, read once each: sets left, W, b.
+  bool affine(int id, int& left, int& W, int& b) const {
+    const Node& a = node(id);
+    if (!a.is(add_op()) || !single_use(id)) return false;
+    const Node& m = node(a.inputs[0]);
+    if (!is_plain_matmul(m) || !single_use(m.id) || !static_[std::size_t(m.inputs[1])] ||
+        !static_[std::size_t(a.inputs[1])] || node(a.inputs[1]).shape != Shape({1, a.shape[1]}))
+      return false;
+    left = m.inputs[0], W = m.inputs[1], b = a.inputs[1];
+    return true;
+  }
+
+  // h' = (1 − z) ⊙ n + z ⊙ h, with z, n and the gates of models::gru_step.
+  void match_gru(const Node& sum) {
+    for (auto [left, right] : orders(sum)) {
+      Gru k;
+      const Node &m1 = node(left), &m2 = node(right);
+      if (!m1.is(mul_op()) || !m2.is(mul_op()) || !single_use(left) || !single_use(right)) continue;
+      for (auto [s, n] : orders(m1))
+        for (auto [z, h] : orders(m2)) {
+          const Node& one_minus = node(s);
+          if (!one_minus.is(sub_op()) || !single_use(s) || one_minus.inputs[1] != z ||
+              !is_one(one_minus.inputs[0]) || !node(z).is(sigmoid_op()) ||
+              uses_[std::size_t(z)] != 2)
+            continue;
+          k.h = h;
+          int hx_z = -1, hx_r = -1, x_in = -1, h_hn = -1;
+          const int cand = unary_input(n, tanh_op());
+          if (cand < 0 || !affine(node(z).inputs[0], hx_z, k.W_z, k.b_z) ||
+              !candidate(cand, k, hx_r, x_in, h_hn) || !affine(hx_r, hx_r, k.W_r, k.b_r))
+            continue;
+          const Node& hx = node(hx_z);
+          if (hx_r != hx_z || !hx.is(concat_op()) || hx.attrs.get("axis", 0) != 1 ||
+              hx.inputs != std::vector<int>{h, x_in} || h_hn != h || uses_[std::size_t(hx_z)] != 2)
+            continue;
+          k.x = x_in;
+          grus_[sum.id] = k;
+          return;
+        }
+    }
+  }
+
+  // n's pre-activation: (x · W_in + b_in) + r ⊙ (h · W_hn + b_hn), r = σ(...). Sets the weights
+  // of the candidate, `r_pre` to r's pre-activation, and the x and h of the two products.
+  bool candidate(int id, Gru& k, int& r_pre, int& x, int& h) const {
+    const Node& a = node(id);
+    if (!a.is(add_op()) || !single_use(id)) return false;
+    for (auto [input_side, gated] : orders(a)) {
+      const Node& q = node(gated);
+      if (!q.is(mul_op()) || !single_use(gated) || !affine(input_side, x, k.W_in, k.b_in)) continue;
+      for (auto [r, hidden_side] : orders(q)) {
+        r_pre = unary_input(r, sigmoid_op());
+        if (r_pre >= 0 && affine(hidden_side, h, k.W_hn, k.b_hn)) return true;
+      }
+    }
+    return false;
+  }
+
+  bool is_one(int id) const {
+    const Node& c = node(id);
+    return c.kind == NodeKind::Constant && c.shape.numel() == 1 && c.value.values()[0] == 1.0f;
+  }
+
+  Value fused_gru(const Gru& k) {
+    const Value h = mapped(k.h), x = mapped(k.x);
+    const int64_t H = h.shape()[1], I = x.shape()[1];
+    const Value W_r = mapped(k.W_r), W_z = mapped(k.W_z);
+    // W_r and W_z are [h; x] row blocks: the x rows go with W_in, the h rows with W_hn.
+    const Value Wx = concat({slice(W_r, 0, H, H + I), slice(W_z, 0, H, H + I), mapped(k.W_in)}, 1);
+    const Value Wh = concat({slice(W_r, 0, 0, H), slice(W_z, 0, 0, H), mapped(k.W_hn)}, 1);
+    const Value bx = concat({mapped(k.b_r), mapped(k.b_z), mapped(k.b_in)}, 1);
+    const Value bh = pad(mapped(k.b_hn), 1, 2 * H, 3 * H);  // [0, 0, b_hn]
+    const Value x_side[] = {matmul(x, Wx), bx}, h_side[] = {matmul(h, Wh), bh};
+    return gru_cell(x_side, h_side, h);
+  }
+
   const Graph& g_;
   std::vector<int> uses_;         // use_counts(): outputs count twice
   std::vector<char> cells_only_;  // read by fused cells only
   std::vector<char> static_;
   std::map<int, Cell> by_state_;  // by the id of c's add
   std::map<int, int> by_hidden_;  // h's mul → c's add
+  std::map<int, Gru> grus_;       // by the id of h''s add
   bool sums_to_flatten_ = false;
 };
 }  // namespace

@@ -12,7 +12,8 @@
 //                                 rows of it (a view)
 //   merge_gate_products           h · W_f, h · W_i, ... →  one h · [W_f W_i ...] product, sliced
 //   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
-//                                 and two fused loops (lstm_cell, lstm_hidden)
+//                                 and two fused loops (lstm_cell, lstm_hidden); a GRU step →
+//                                 an x and an h product into [B, 3H] and one loop (gru_cell)
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
 //

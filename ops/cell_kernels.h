@@ -1,12 +1,13 @@
-// What the four fused LSTM ops (lstm_cell, lstm_hidden and their gradients) share: the shape
-// rule of their gate terms and the per-row loops. Internal to the library (not installed).
+// What the fused cell ops (lstm_cell, lstm_hidden, gru_cell and their gradients) share: the
+// shape rule of their gate terms and the per-row loops. Internal to the library (not installed).
 //
-// The gate pre-activations A [B, 4H] are not a tensor of the graph: they are the sum of the op's
-// first inputs (the "terms": h·W_h, the hoisted x·W_x rows, the bias row), each [B, 4H] or a
-// [1, 4H] row broadcast over the batch, added inside the op's loop. The column blocks of A are
-// the gates in the order f, i, o, g (forget, input, output, candidate), as passes::fuse_cells
-// lays the weights side by side. Rows are done one at a time through a buffer that stays in L1,
-// so each fused op reads its data once.
+// The gate pre-activations A [B, G·H] are not a tensor of the graph: they are the sum of the
+// op's first inputs (the "terms": h·W_h, the hoisted x·W_x rows, the bias row), each [B, G·H]
+// or a [1, G·H] row broadcast over the batch, added inside the op's loop. For the LSTM, G = 4 and
+// the column blocks are the gates f, i, o, g (forget, input, output, candidate), as
+// passes::fuse_cells lays the weights side by side; the GRU's blocks are in ops/gru_cell.cpp.
+// Rows are done one at a time through a buffer that stays in L1, so each fused op reads its data
+// once.
 #pragma once
 
 #include <span>
@@ -18,12 +19,13 @@
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
 
-namespace rnngraph::kernels::lstm {
+namespace rnngraph::kernels::cell {
 
 enum Gate : int64_t { F = 0, I = 1, O = 2, G = 3 };
 
-// The shape rule: `terms` gate terms then `states` inputs of shape [B, H]. Returns [B, H].
-inline Shape infer(std::span<const Shape> in, std::size_t states) {
+// The shape rule: gate terms of `gates` blocks, then `states` inputs of shape [B, H]. Returns
+// [B, H].
+inline Shape infer(std::span<const Shape> in, std::size_t states, int64_t gates = 4) {
   if (in.size() < states + 1)
     throw ShapeError(fmt::format("expects at least {} inputs, got {}", states + 1, in.size()));
   const Shape state = in[in.size() - 1];
@@ -33,18 +35,20 @@ inline Shape infer(std::span<const Shape> in, std::size_t states) {
       throw ShapeError(fmt::format("states differ: {} and {}", in[k].str(), state.str()));
   for (std::size_t k = 0; k < in.size() - states; ++k) {
     const Shape& t = in[k];
-    if (t.rank() != 2 || (t[0] != state[0] && t[0] != 1) || t[1] != 4 * state[1])
+    if (t.rank() != 2 || (t[0] != state[0] && t[0] != 1) || t[1] != gates * state[1])
       throw ShapeError(fmt::format("gate term {} is {}; expected [{}, {}] or [1, {}] for state {}",
-                                   k, t.str(), state[0], 4 * state[1], 4 * state[1], state.str()));
+                                   k, t.str(), state[0], gates * state[1], gates * state[1],
+                                   state.str()));
   }
   return state;
 }
 
-// Row `b` of gate `gate` of A: the terms summed into `out` [H].
-inline void gate_row(std::span<const Tensor> terms, int64_t b, Gate gate, int64_t H, float* out) {
+// Row `b` of gate block `gate` of A: the terms summed into `out` [H].
+inline void gate_row(std::span<const Tensor> terms, int64_t b, int64_t gate, int64_t H,
+                     float* out) {
   for (std::size_t k = 0; k < terms.size(); ++k) {
     const Tensor& t = terms[k];
-    const float* src = t.data() + (t.shape()[0] == 1 ? 0 : b * 4 * H) + gate * H;
+    const float* src = t.data() + (t.shape()[0] == 1 ? 0 : b * t.shape()[1]) + gate * H;
     if (k == 0)
       std::copy_n(src, H, out);
     else
@@ -109,7 +113,7 @@ inline Value apply_grad(const Op& op, std::span<const Value> inputs, bool wrt_st
 // which each term gets (a bias row its column sums), and for the state's gradient.
 template <class Derived>
 struct FusedCellOp : Op {
-  Shape infer(std::span<const Shape> in, const Attrs&) const override { return lstm::infer(in, 1); }
+  Shape infer(std::span<const Shape> in, const Attrs&) const override { return cell::infer(in, 1); }
   std::vector<Value> vjp(const VjpArgs& a) const override {
     std::vector<Value> in = a.inputs;
     in.push_back(a.grad);
@@ -127,14 +131,13 @@ struct FusedCellOp : Op {
 // out, or with wrt_state the state's gradient [B, H]. Derived supplies name() and forward().
 struct FusedCellGradOp : Op {
   Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
-    const Shape state = lstm::infer(in, 2);
+    const Shape state = cell::infer(in, 2);
     return attrs.get("wrt_state", 0) ? state : Shape{state[0], 4 * state[1]};
   }
   std::vector<Value> vjp(const VjpArgs&) const override {
-    throw GraphError(
-        fmt::format("{} has no gradient (second derivatives of fused LSTM cells)", name()));
+    throw GraphError(fmt::format("{} has no gradient (second derivatives of fused cells)", name()));
   }
   std::string_view color() const override { return "#d5e8d4"; }
 };
 
-}  // namespace rnngraph::kernels::lstm
+}  // namespace rnngraph::kernels::cell
