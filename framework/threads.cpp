@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -63,12 +62,11 @@ class Pool {
   }
 
   void grow(int workers) {
-    while (int(workers_.size()) < workers) {
-      const int index = int(workers_.size());
+    for (; workers_ < workers; ++workers_) {
       // The worker starts from the state before this call's work is published (reading it on
       // its own, it could miss that work). Detached: the pool lives as long as the process.
       const uint64_t start = state_.load(std::memory_order_relaxed);
-      workers_.emplace_back([this, index, start] { work(index, start); }).detach();
+      std::thread([this, index = workers_, start] { work(index, start); }).detach();
     }
   }
 
@@ -96,7 +94,7 @@ class Pool {
   }
 
   std::mutex calls_;
-  std::vector<std::thread> workers_;
+  int workers_ = 0;
   void (*call_)(const void*, int) = nullptr;
   const void* task_ = nullptr;
   std::atomic<int> done_{0};
