@@ -32,7 +32,7 @@ int dot_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"-o", "--view", "--steps-shown", "--title"}, {"--grad", "--optimized"});
   if (args.positional().size() != 1) throw UsageError("dot takes one graph file");
   viz::Options options;
-  options.view = viz::view_from_string(args.get("--view").value_or("unrolled"));
+  options.view = viz::view_from_string(args.get("--view").value_or("auto"));
   options.steps_shown = int(args.integer("--steps-shown", 4, 2, 1000));
   options.grad = args.has("--grad");
   options.title = args.get("--title").value_or("");

@@ -13,13 +13,18 @@
 namespace rnngraph::viz {
 
 View view_from_string(std::string_view name) {
-  for (View v : {View::Unrolled, View::Rolled, View::Cell})
+  for (View v : {View::Auto, View::Blocks, View::Unrolled, View::Rolled, View::Cell})
     if (to_string(v) == name) return v;
-  throw Error(fmt::format("unknown view '{}' (expected unrolled, rolled or cell)", name));
+  throw Error(
+      fmt::format("unknown view '{}' (expected blocks, unrolled, rolled, cell or auto)", name));
 }
 
 std::string_view to_string(View view) {
   switch (view) {
+    case View::Auto:
+      return "auto";
+    case View::Blocks:
+      return "blocks";
     case View::Unrolled:
       return "unrolled";
     case View::Rolled:
@@ -37,7 +42,13 @@ std::string to_dot(const Graph& graph, const Options& options) {
         "planned)");
   if (options.steps_shown < 2)
     throw GraphError("steps shown must be at least 2 (the first and the last)");
-  switch (options.view) {
+  View view = options.view;
+  if (view == View::Auto)
+    view = detail::find_steps(graph).count > 0 ? View::Blocks : View::Unrolled;
+  switch (view) {
+    case View::Auto:
+    case View::Blocks:
+      return detail::print_dot(detail::block_view(graph, options));
     case View::Unrolled:
       return detail::print_dot(detail::unrolled_view(graph, options));
     case View::Rolled:

@@ -12,15 +12,18 @@
 namespace rnngraph::viz {
 
 enum class View {
+  Auto,      // Blocks for a graph unrolled over time steps, Unrolled for any other
+  Blocks,    // the chain of repeated boxes: one box per cell per step and layer, state carried
+             // left to right, x_t below, h_t above, the shared weights named once
   Unrolled,  // one cluster per time step, left to right; parameters once, wired into every step
   Rolled,    // one step with its recurrent edges (h_t → h_{t-1}), the seed's first figure
   Cell,      // one LSTM/GRU/RNN cell's inside, colah-style: gate layers and pointwise ops
 };
-View view_from_string(std::string_view name);  // "unrolled", "rolled", "cell"
+View view_from_string(std::string_view name);  // "auto", "blocks", "unrolled", "rolled", "cell"
 std::string_view to_string(View view);
 
 struct Options {
-  View view = View::Unrolled;
+  View view = View::Auto;
   // Unrolled: when the graph has more steps than this, draw the first steps_shown - 1, a
   // "… N steps …" node, and the last step.
   int steps_shown = 4;

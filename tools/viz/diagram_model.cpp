@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace rnngraph::viz::detail {
 
@@ -42,8 +43,27 @@ Style style_of(Role role) {
       return {"box", "filled", "#f9d56e", "#b7950b", "neural network layer"};
     case Role::Pointwise:
       return {"ellipse", "filled", "#f5b7c5", "#c0392b", "pointwise op"};
+    case Role::Block:
+      return {"box", "rounded,filled,bold", "#b7e1cd", "#2e7d5b", "cell (one step)"};
+    case Role::Note:
+      return {"note", "filled", "#fffbe6", "#bf9000", nullptr};
   }
   return {"box", "", "", "", nullptr};
+}
+
+// The inside of a DOT double-quoted string (an escString: backslashes are escapes, "\n" a line
+// break); control bytes, which no tooltip needs, become '?'.
+std::string quoted(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '"' || c == '\\')
+      out += {'\\', c};
+    else
+      out += uint8_t(c) < 0x20 ? '?' : c;
+  }
+  return out;
 }
 
 std::string node_line(const DNode& n, const std::string& indent) {
@@ -57,7 +77,9 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Output) attrs += ", penwidth=2";
   if (n.role == Role::Pointwise) attrs += ", margin=0.02";
   if (n.role == Role::Layer) attrs += ", fontsize=13";
+  if (n.role == Role::Block) attrs += ", margin=\"0.25,0.12\", fontsize=12";
   if (!n.group.empty()) attrs += fmt::format(", group=\"{}\"", n.group);
+  if (!n.tooltip.empty()) attrs += fmt::format(", tooltip=\"{}\"", quoted(n.tooltip));
   return fmt::format("{}{} [{}];\n", indent, n.id, attrs);
 }
 
@@ -111,9 +133,9 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
 std::string print_dot(const Diagram& d) {
   std::string out = "digraph rnngraph {\n";
   out += fmt::format(
-      "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep=0.4, "
+      "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
       "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
-      d.rankdir,
+      d.rankdir, d.ranksep,
       d.title.empty()
           ? ""
           : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)));
@@ -134,9 +156,14 @@ std::string print_dot(const Diagram& d) {
     // Weights feed every step: thin and light, so the data flow stands out.
     if (auto from = role_of.find(e.from); from != role_of.end() && from->second == Role::Parameter)
       attrs += ", penwidth=0.6, color=\"#d4b85a\", fontcolor=\"#a08a3c\"";
-    if (e.recurrent)
-      attrs += ", constraint=false, penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
-    out += fmt::format("  {} -> {} [{}];\n", e.from, e.to, attrs);
+    if (e.recurrent) attrs += ", penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
+    if (e.gradient)
+      attrs += fmt::format(", color=\"{}\", fontcolor=\"{}\"", kGradientColor, kGradientColor);
+    if (!e.ranked) attrs += ", constraint=false";
+    if (e.reversed) attrs += ", dir=back";
+    if (!e.id.empty()) attrs += fmt::format(", id=\"{}\"", e.id);
+    const auto& [tail, head] = e.reversed ? std::tie(e.to, e.from) : std::tie(e.from, e.to);
+    out += fmt::format("  {} -> {} [{}];\n", tail, head, attrs);
   }
   for (const auto& rank : d.same_rank) {
     if (rank.empty()) continue;
@@ -163,7 +190,7 @@ std::string print_dot(const Diagram& d) {
     out += legend;
     for (std::size_t i = 1; i < samples.size(); ++i)
       out += fmt::format("    {} -> {} [style=invis];\n", samples[i - 1], samples[i]);
-    if (d.rankdir == "TB") {  // a row; left to right, the invisible chain makes one already
+    if (d.rankdir != "LR") {  // a row; left to right, the invisible chain makes one already
       out += "    { rank=same;";
       for (const std::string& id : samples) out += " " + id + ";";
       out += " }\n";
@@ -269,7 +296,25 @@ DNode plain_node(const Node& n) {
                                : n.name);
   }
   dn.label += shape_line(n.shape);
+  dn.tooltip = tooltip(n);
   return dn;
+}
+
+std::string tooltip(const Node& n) {
+  std::string text = n.path();
+  text += n.kind == NodeKind::Op ? fmt::format("\nop: {}", n.op->name())
+          : n.kind == NodeKind::Input     ? std::string("\nfed input")
+          : n.kind == NodeKind::Parameter ? std::string("\nparameter")
+                                          : std::string("\nconstant");
+  text += "\nshape: " + n.shape.str();
+  for (const auto& [key, value] : n.attrs.ints) text += fmt::format("\n{} = {}", key, value);
+  for (const auto& [key, value] : n.attrs.floats) text += fmt::format("\n{} = {:g}", key, value);
+  for (const auto& [key, value] : n.attrs.lists)
+    text += fmt::format("\n{} = [{}]", key, fmt::join(value, ", "));
+  if (n.step >= 0) text += fmt::format("\nstep {}", n.step);
+  if (n.layer >= 0) text += fmt::format(", layer {}", n.layer);
+  if (n.backward) text += "\nbackward graph";
+  return text;
 }
 
 std::string state_name(const Graph& g, const Node& n) {

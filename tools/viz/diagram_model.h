@@ -10,6 +10,8 @@
 
 namespace rnngraph::viz::detail {
 
+inline constexpr const char* kGradientColor = "#cc0000";  // the backward graph's edges
+
 // What a box stands for; each role has one style, and the legend lists the roles drawn.
 enum class Role {
   Input,
@@ -21,7 +23,9 @@ enum class Role {
   Fold,
   Junction,
   Layer,
-  Pointwise
+  Pointwise,
+  Block,  // one cell at one step (the block view)
+  Note    // free text, such as the shared weights
 };
 
 struct DNode {
@@ -31,16 +35,24 @@ struct DNode {
   std::string cluster;  // scope path such as "step3/layer0"; "" at top level
   std::string fill;     // overrides the role's fill (ops use their op's colour)
   std::string group;    // Graphviz group: nodes of one group are kept in line
+  std::string tooltip;  // plain text shown on hover in SVG (full name, op, shape, attributes)
 };
 
 struct DEdge {
   std::string from, to, label;
-  bool recurrent = false;  // carries state from one step to the next: drawn bold, not ranked
+  bool recurrent = false;  // carries state from one step to the next: drawn bold
   bool invisible = false;  // only orders nodes
+  bool gradient = false;   // part of the backward graph: drawn in the gradient colour
+  // Declared head → tail with dir=back: drawn pointing back in time (a gradient flowing from
+  // step t+1 to step t) while ranking like a forward edge, so the steps keep their order.
+  bool reversed = false;
+  bool ranked = true;  // false: the edge does not pull its ends into ranks (constraint=false)
+  std::string id;      // the SVG element's id, for tests that read the layout
 };
 
 struct Diagram {
   std::string rankdir = "TB";
+  std::string ranksep = "0.4";
   std::string title;
   std::vector<DNode> nodes;
   std::vector<DEdge> edges;
@@ -74,6 +86,8 @@ std::vector<std::vector<int>> consumers(const Graph& g);
 bool is_input_select(const Graph& g, const Node& n);  // x[t], h0[k]: a window of a fed input
 std::string node_id(int id);                          // "n12"
 std::string escape(std::string_view text);            // for HTML-like labels
+std::string tooltip(const Node& n);  // "step0/layer1/mul_12 · op mul · [1, 3] · attrs ..."
+
 std::string op_label(const Node& n, std::string_view title);  // bold title, small node name
 // How a node is drawn when a view knows nothing special about it: its kind's role (an op in its
 // op's colour), the op's name (or the node's; a scalar constant shows its value) over the node's

@@ -6,6 +6,7 @@
 
 namespace rnngraph::viz::detail {
 
+Diagram block_view(const Graph& g, const Options& options);
 Diagram unrolled_view(const Graph& g, const Options& options);
 Diagram rolled_view(const Graph& g, const Options& options);
 Diagram cell_view(const Graph& g, const Options& options);

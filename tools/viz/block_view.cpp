@@ -1,0 +1,329 @@
+// The block view: the chain of repeated boxes that RNN tutorials draw. One box per cell per step
+// (a row per layer, layer 0 at the bottom), x_t entering each bottom box from below, h_t leaving
+// each top box upwards, the state (h, and c for the LSTM) carried box to box by straight
+// left-to-right arrows, the initial state entering from the left and the final state leaving to
+// the right. The weights every step shares are named once, in a note. Long sequences fold into
+// "… N steps …" between the first boxes and the last.
+//
+// It is read off the graph by contraction: every node of step t and layer k belongs to box
+// (k, t), and an edge between two boxes is drawn once per kind of value it carries.
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/passes/passes.h>
+
+#include "diagram_model.h"
+#include "views.h"
+
+namespace rnngraph::viz::detail {
+
+namespace {
+
+struct Layout {
+  int steps = 0, layers = 1, early = 0;  // boxes of steps 0 .. early-1 and of the last are drawn
+  bool folded = false;
+  bool shown(int t) const { return t < early || t == steps - 1; }
+  // The drawn columns, left to right; -1 is the fold.
+  std::vector<int> columns() const {
+    std::vector<int> c;
+    for (int t = 0; t < early; ++t) c.push_back(t);
+    if (folded) c.push_back(-1);
+    if (early < steps) c.push_back(steps - 1);
+    return c;
+  }
+};
+
+std::string box_id(const Layout& at, int layer, int t) {
+  return at.shown(t) ? fmt::format("b{}_{}", layer, t) : fmt::format("fold{}", layer);
+}
+std::string x_id(const Layout& at, int t) {
+  return t >= 0 && at.shown(t) ? fmt::format("x{}", t) : "xfold";
+}
+std::string top_id(const Layout& at, int t) {
+  return t >= 0 && at.shown(t) ? fmt::format("top{}", t) : "topfold";
+}
+
+// "LSTM", "GRU" or "RNN", from the graph's structure: fused cell ops name themselves; otherwise an
+// LSTM carries two states, a GRU multiplies by several weights per step, an RNN by one.
+std::string cell_name(const Graph& g, const Steps& steps, const std::vector<char>& fixed,
+                      int state_count) {
+  int products = 0;
+  for (const Node& n : g.nodes()) {
+    if (steps.of[n.id] != 0 || n.layer > 0 || n.kind != NodeKind::Op) continue;
+    const std::string_view op = n.op->name();
+    if (op.starts_with("lstm_")) return "LSTM";
+    if (op.starts_with("gru_")) return "GRU";
+    if (op == "matmul" || op == "packed_matmul")
+      for (int in : n.inputs) products += fixed[in];
+  }
+  if (state_count >= 2) return "LSTM";
+  return products > 1 ? "GRU" : "RNN";
+}
+
+// The step nodes an output is computed from, found by walking back through the ops outside the
+// steps (the stack of the h_t, an output layer).
+std::vector<int> exports_of(const Graph& g, const Steps& steps, int output) {
+  std::vector<int> found, todo{output};
+  std::set<int> seen{output};
+  while (!todo.empty()) {
+    const int id = todo.back();
+    todo.pop_back();
+    if (steps.of[id] >= 0) {
+      found.push_back(id);
+      continue;
+    }
+    for (int in : g.node(id).inputs)
+      if (seen.insert(in).second) todo.push_back(in);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// The fed input a value is computed from: "x", or "tokens" behind a token input's one-hot rows.
+std::string fed_input_name(const Graph& g, int id) {
+  while (g.node(id).kind == NodeKind::Op && !g.node(id).inputs.empty()) id = g.node(id).inputs[0];
+  return g.node(id).kind == NodeKind::Input ? g.node(id).name : "x";
+}
+
+std::string sub(std::string_view name, std::string_view index) {
+  return fmt::format("{}<sub>{}</sub>", escape(name), index);
+}
+
+}  // namespace
+
+Diagram block_view(const Graph& g, const Options& options) {
+  const Steps steps = find_steps(g);
+  if (steps.count == 0)
+    throw GraphError(
+        "the block view draws models unrolled over time steps, and this graph has none (draw it "
+        "with the unrolled view)");
+  const std::vector<char> fixed = passes::static_nodes(g);
+  const auto readers = consumers(g);
+  auto layer_of = [&](int id) { return std::max(g.node(id).layer, 0); };
+
+  Layout at;
+  at.steps = steps.count;
+  for (const Node& n : g.nodes())
+    if (steps.of[n.id] >= 0) at.layers = std::max(at.layers, layer_of(n.id) + 1);
+  const int shown_max = std::max(2, options.steps_shown);
+  at.folded = at.steps > shown_max;
+  at.early = at.folded ? shown_max - 1 : at.steps;
+
+  // The initial states: the windows of h0 (and c0) that step 0 reads, found as the values that
+  // step 1 reads from step 0 in their place; a one-step model has no step 1, so there they are
+  // the windows of the contract's inputs h0 and c0.
+  std::set<int> state_inputs;
+  for (const auto& [state, producer] : find_recurrence(g, steps)) state_inputs.insert(state);
+  if (steps.count == 1)
+    for (const Node& n : g.nodes())
+      if (is_input_select(g, n) && (g.node(n.inputs[0]).name == "h0" ||
+                                    g.node(n.inputs[0]).name == "c0"))
+        state_inputs.insert(n.id);
+  // The name of the state each step-0 node hands to step 1, by its position within the step
+  // (every step is built alike), so the arrows between later steps are named too.
+  std::vector<std::vector<int>> members(std::size_t(at.steps));
+  std::vector<int> position(g.size(), -1);
+  for (const Node& n : g.nodes())
+    if (steps.of[n.id] >= 0) {
+      position[n.id] = int(members[std::size_t(steps.of[n.id])].size());
+      members[std::size_t(steps.of[n.id])].push_back(n.id);
+    }
+  const bool alike = std::all_of(members.begin(), members.end(),
+                                 [&](const auto& m) { return m.size() == members[0].size(); });
+  std::map<int, std::string> state_at_position;
+  for (const auto& [state, producer] : find_recurrence(g, steps))
+    state_at_position[position[producer]] = state_name(g, g.node(state));
+  auto carried = [&](int id) {
+    auto it = alike ? state_at_position.find(position[id]) : state_at_position.end();
+    return it == state_at_position.end() ? std::string() : it->second + " ";
+  };
+  std::set<std::string> layer0_states;
+  for (int s : state_inputs)
+    for (int r : readers[s])
+      if (steps.of[r] == 0 && layer_of(r) == 0) layer0_states.insert(state_name(g, g.node(s)));
+  const std::string cell = cell_name(g, steps, fixed, int(layer0_states.size()));
+
+  Diagram d;
+  d.rankdir = "BT";
+  d.ranksep = "0.5";
+  d.title = options.title;
+  const std::vector<int> columns = at.columns();
+
+  // Edges, each kind once per pair of boxes.
+  std::set<std::tuple<std::string, std::string, std::string>> linked;
+  auto link = [&](const std::string& from, const std::string& to, const std::string& label,
+                  bool state) {
+    if (from != to && linked.insert({from, to, label}).second)
+      d.connect({from, to, label, state});
+  };
+  std::string sequence_input;  // "x", or "tokens" for a model with a token input
+  std::vector<std::vector<std::string>> initial_names(std::size_t(at.layers));
+  for (const Node& n : g.nodes()) {
+    const int t = steps.of[n.id];
+    if (t < 0) continue;
+    const int k = layer_of(n.id);
+    const std::string to = box_id(at, k, t);
+    for (int in : n.inputs) {
+      const Node& p = g.node(in);
+      const int tp = steps.of[in];
+      if (tp >= 0) {
+        const int kp = layer_of(in);
+        if (kp == k && tp == t - 1)
+          link(box_id(at, kp, tp), to, carried(in) + p.shape.str(), true);
+        else if (kp == k - 1 && tp == t)
+          link(box_id(at, kp, tp), to, at.shown(t) ? "h " + p.shape.str() : "", false);
+      } else if (state_inputs.contains(in)) {
+        link(fmt::format("init{}", k), to, state_name(g, p) + " " + p.shape.str(), true);
+        auto& names = initial_names[std::size_t(k)];
+        const std::string entry =
+            fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0));
+        if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+      } else if (!fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
+        // The window x[t] belongs to its step: the arrow carries the window's shape.
+        const bool window = n.kind == NodeKind::Op && n.op->name() == "select";
+        link(x_id(at, t), to, t >= 0 && at.shown(t) ? (window ? n.shape : p.shape).str() : "",
+             false);
+        if (sequence_input.empty()) sequence_input = fed_input_name(g, in);
+      }
+    }
+  }
+  // Outputs: the sequence output leaves the top boxes upwards, the final states leave the last
+  // boxes to the right.
+  std::vector<std::vector<std::string>> final_names(std::size_t(at.layers));
+  std::string sequence_name = "h";
+  bool first = true;
+  for (const auto& [name, id] : g.outputs()) {
+    const std::vector<int> from = exports_of(g, steps, id);
+    std::set<int> from_steps;
+    for (int e : from) from_steps.insert(steps.of[e]);
+    const bool sequence = at.steps > 1 ? int(from_steps.size()) == at.steps : first;
+    first = false;
+    if (sequence) {
+      const Node& out = g.node(id);
+      if (!(out.kind == NodeKind::Op && out.op->name() == "stack")) sequence_name = name;
+      for (int e : from)
+        if (layer_of(e) == at.layers - 1)
+          link(box_id(at, layer_of(e), steps.of[e]), top_id(at, steps.of[e]),
+               at.shown(steps.of[e]) ? g.node(e).shape.str() : "", false);
+    } else {
+      for (int e : from)
+        if (steps.of[e] == at.steps - 1) {
+          link(box_id(at, layer_of(e), steps.of[e]), fmt::format("final{}", layer_of(e)),
+               fmt::format("{} {}", escape(name), g.node(e).shape.str()), true);
+          auto& names = final_names[std::size_t(layer_of(e))];
+          const std::string entry = fmt::format("{}[{}]", escape(name), layer_of(e));
+          if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+        }
+    }
+  }
+
+  // Nodes: a row per layer (initial state, boxes, final state), the x_t row below, the outputs'
+  // row above; one column per drawn step, kept in line by groups.
+  auto column_group = [](int t) { return t < 0 ? std::string("colfold") : fmt::format("col{}", t); };
+  std::vector<std::string> bottom, top;
+  for (int t : columns) {
+    const std::string index = std::to_string(t);
+    DNode x{x_id(at, t), t < 0 ? "<b>…</b>" : fmt::format("<b>{}</b>", sub(sequence_input, index)),
+            t < 0 ? Role::Fold : Role::Input};
+    x.group = column_group(t);
+    bottom.push_back(d.add(std::move(x)).id);
+    DNode y{top_id(at, t), t < 0 ? "<b>…</b>" : fmt::format("<b>{}</b>", sub(sequence_name, index)),
+            t < 0 ? Role::Fold : Role::Output};
+    y.group = column_group(t);
+    top.push_back(d.add(std::move(y)).id);
+  }
+  for (int k = 0; k < at.layers; ++k) {
+    std::vector<std::string> row;
+    const std::string layer_line =
+        at.layers > 1 ? fmt::format("<br/><font point-size=\"9\">layer {}</font>", k) : "";
+    std::string initial;
+    for (const std::string& name : initial_names[std::size_t(k)])
+      initial += (initial.empty() ? "" : ", ") + name;
+    row.push_back(d.add({fmt::format("init{}", k),
+                         fmt::format("<b>{}</b><br/><font point-size=\"8\">initial state</font>",
+                                     initial.empty() ? "0" : initial),
+                         Role::Input})
+                      .id);
+    for (int t : columns) {
+      DNode box;
+      if (t < 0) {
+        const int hidden = at.steps - at.early - 1;
+        box = {box_id(at, k, at.early),
+               fmt::format("<b>…  {} step{}  …</b>", hidden, hidden == 1 ? "" : "s"), Role::Fold};
+      } else {
+        box = {box_id(at, k, t),
+               fmt::format("<b>{}</b><br/><font point-size=\"9\">t = {}</font>{}", cell, t,
+                           layer_line),
+               Role::Block};
+        box.tooltip = fmt::format("{} cell, step {}{}", cell, t,
+                                  at.layers > 1 ? fmt::format(", layer {}", k) : "");
+      }
+      box.group = column_group(t);
+      row.push_back(d.add(std::move(box)).id);
+    }
+    std::string final;
+    for (const std::string& name : final_names[std::size_t(k)])
+      final += (final.empty() ? "" : ", ") + name;
+    if (!final.empty())
+      row.push_back(d.add({fmt::format("final{}", k),
+                           fmt::format("<b>{}</b><br/><font point-size=\"8\">final state</font>",
+                                       final),
+                           Role::Output})
+                        .id);
+    d.same_rank.push_back(row);
+  }
+
+  // The shared weights, once: a note beside the top row, a line per layer.
+  // Layer → entries; the weights outside the cells (embedding, output layer) come last.
+  std::map<int, std::vector<std::string>> weights;
+  constexpr int kOutside = std::numeric_limits<int>::max();
+  for (int p : g.parameters()) {
+    std::set<int> layers;
+    std::vector<int> todo{p};
+    while (!todo.empty()) {
+      const int id = todo.back();
+      todo.pop_back();
+      for (int r : readers[id]) {
+        if (steps.of[r] >= 0) layers.insert(layer_of(r));
+        else if (fixed[r]) todo.push_back(r);
+      }
+    }
+    const std::string entry =
+        fmt::format("{} {}", escape(g.node(p).name), g.node(p).shape.str());
+    if (layers.empty()) weights[kOutside].push_back(entry);
+    for (int k : layers) weights[k].push_back(entry);
+  }
+  std::string note = "<b>weights shared by every step</b>";
+  for (const auto& [k, entries] : weights) {
+    std::string line = k == kOutside ? "outside the cells:" : at.layers > 1 ? fmt::format("layer {}:", k) : "";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (i > 0 && i % 4 == 0) line += "<br align=\"left\"/>   ";
+      line += (line.empty() || line.ends_with("   ") ? "" : "  ") + entries[i];
+    }
+    note += "<br align=\"left\"/>" + line;
+  }
+  note += "<br align=\"left\"/>";
+  top.insert(top.begin(), d.add({"weights", note, Role::Note}).id);
+
+  for (const auto& row : {bottom, top}) {
+    for (std::size_t i = 1; i < row.size(); ++i) d.connect({row[i - 1], row[i], "", false, true});
+    d.same_rank.push_back(row);
+  }
+  // The fold's column: invisible links keep the "…" of the x row, the layers and the outputs in
+  // line, as the boxes of a step are.
+  if (at.folded) {
+    std::vector<std::string> column{"xfold"};
+    for (int k = 0; k < at.layers; ++k) column.push_back(fmt::format("fold{}", k));
+    column.push_back("topfold");
+    for (std::size_t i = 1; i < column.size(); ++i)
+      if (!linked.contains({column[i - 1], column[i], ""}))
+        d.connect({column[i - 1], column[i], "", false, true});
+  }
+  return d;
+}
+
+}  // namespace rnngraph::viz::detail
