@@ -7,6 +7,9 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
+#include <rnngraph/framework/autodiff.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
 
 #include "views.h"
 
@@ -35,11 +38,36 @@ std::string_view to_string(View view) {
   return "?";
 }
 
+std::unique_ptr<Graph> with_backward(const Graph& graph) {
+  auto g = copy(graph);
+  if (g->outputs().empty()) throw GraphError("the graph has no outputs to differentiate");
+  Value loss;
+  if (const int y = g->output_id("y"); y >= 0) {
+    loss = sum(Value(*g, y));
+  } else {
+    for (const auto& [name, id] : graph.outputs()) {
+      const Value s = sum(Value(*g, id));
+      loss = loss ? loss + s : s;
+    }
+  }
+  const std::vector<Value> wrt = parameter_values(*g);
+  if (wrt.empty()) throw GraphError("the graph has no parameters to differentiate");
+  grad(loss, wrt);
+  return g;
+}
+
 std::string to_dot(const Graph& graph, const Options& options) {
-  if (options.grad)
-    throw GraphError(
-        "the backward graph cannot be drawn yet (rnngraph grad computes it; drawing it is "
-        "planned)");
+  if (options.grad) {
+    if (options.view != View::Auto && options.view != View::Unrolled &&
+        options.view != View::Rolled)
+      throw GraphError(fmt::format(
+          "the backward graph is drawn with the unrolled and rolled views, not the {} view",
+          to_string(options.view)));
+    Options drawn = options;
+    drawn.grad = false;  // the graph drawn carries its backward part
+    if (drawn.view == View::Auto) drawn.view = View::Unrolled;
+    return to_dot(*with_backward(graph), drawn);
+  }
   if (options.steps_shown < 2)
     throw GraphError("steps shown must be at least 2 (the first and the last)");
   View view = options.view;

@@ -27,7 +27,9 @@ struct Options {
   // Unrolled: when the graph has more steps than this, draw the first steps_shown - 1, a
   // "… N steps …" node, and the last step.
   int steps_shown = 4;
-  bool grad = false;  // draw the backward graph too (needs autodiff: refused until then)
+  // Unrolled and rolled views: draw the backward graph too, grad() of the sum of the output y
+  // (of every output, for graphs without y) with respect to every parameter.
+  bool grad = false;
   std::string title;  // drawn above the diagram when not empty
 };
 

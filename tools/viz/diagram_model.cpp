@@ -118,11 +118,14 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
                                  ? label->second
                                  : readable(child.substr(child.rfind('/') + 1));
     const bool inner = depth > 0;
+    const bool gradient = d.gradient_clusters.contains(child.substr(0, child.find('/')));
     out += fmt::format(
         "{}subgraph {} {{\n{}  label=<<b>{}</b>>; style=\"rounded,filled\"; fillcolor=\"{}\"; "
-        "color=\"{}\"; fontsize={};\n",
-        indent, cluster_id(child), indent, escape(text), inner ? "#eef3fb" : "#f8f8f8",
-        inner ? "#9fb7dd" : "#bbbbbb", inner ? 10 : 12);
+        "color=\"{}\"; fontcolor=\"{}\"; fontsize={};\n",
+        indent, cluster_id(child), indent, escape(text),
+        gradient ? (inner ? "#fbe3e3" : "#fdf3f3") : (inner ? "#eef3fb" : "#f8f8f8"),
+        gradient ? "#e6a0a0" : (inner ? "#9fb7dd" : "#bbbbbb"), gradient ? kGradientColor : "black",
+        inner ? 10 : 12);
     print_cluster(d, child, depth + 1, out);
     out += indent + "}\n";
   }
@@ -133,7 +136,7 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
 std::string print_dot(const Diagram& d) {
   std::string out = "digraph rnngraph {\n";
   out += fmt::format(
-      "  graph [rankdir={}, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
+      "  graph [rankdir={}, newrank=true, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
       "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
       d.rankdir, d.ranksep,
       d.title.empty()
@@ -148,7 +151,7 @@ std::string print_dot(const Diagram& d) {
   for (const DNode& n : d.nodes) role_of[n.id] = n.role;
   for (const DEdge& e : d.edges) {
     std::string attrs;
-    if (e.invisible)
+    if (e.invisible)  // only orders nodes
       attrs = "style=invis";
     else  // A recurrent edge's label is an xlabel: Graphviz 2.42 loses labelled flat edges
           // between clusters ("lost edge", then a crash while freeing the layout).
@@ -201,12 +204,12 @@ std::string print_dot(const Diagram& d) {
   return out;
 }
 
-Steps find_steps(const Graph& g) {
+Steps find_steps(const Graph& g, bool with_backward) {
   Steps s;
   s.of.assign(g.size(), -1);
   const std::vector<char> fixed = passes::static_nodes(g);
   for (const Node& n : g.nodes()) {
-    if (n.step < 0 || n.backward || fixed[std::size_t(n.id)]) continue;
+    if (n.step < 0 || (n.backward && !with_backward) || fixed[std::size_t(n.id)]) continue;
     s.of[n.id] = n.step;
     s.count = std::max(s.count, n.step + 1);
   }

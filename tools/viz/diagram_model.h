@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct Diagram {
   std::vector<DEdge> edges;
   std::vector<std::vector<std::string>> same_rank;    // node ids laid on one rank, in this order
   std::map<std::string, std::string> cluster_labels;  // scope path → label (default: derived)
+  std::set<std::string> gradient_clusters;            // scope paths drawn in the gradient colour
 
   DNode& add(DNode node) { return nodes.emplace_back(std::move(node)); }
   void connect(DEdge edge) { edges.push_back(std::move(edge)); }
@@ -73,7 +75,8 @@ struct Steps {
   std::vector<int> of;
   int count = 0;
 };
-Steps find_steps(const Graph& g);
+// With `with_backward`, the backward nodes grad() placed at a step count as that step's too.
+Steps find_steps(const Graph& g, bool with_backward = false);
 
 // The recurrent state of step 0: for each node outside step 0 that step 0 reads as state (h0[k],
 // c0[k], or a raw h0 input), the node of step 0 whose value takes its place at step 1. Found by

@@ -1,5 +1,7 @@
 // The rolled view: one step of the network with its recurrent edges, as in the seed's first
 // figure (x_t → cell → h_t, with h_t fed back as h_{t-1}).
+#include <set>
+
 #include <fmt/format.h>
 
 #include "diagram_model.h"
@@ -51,6 +53,43 @@ Diagram rolled_view(const Graph& g, const Options& options) {
   for (const Node& n : g.nodes())
     if (drawn[n.id] && steps.of[n.id] == 0 && !is_input_select(g, n))
       for (int in : n.inputs) d.connect({node_id(in), node_id(n.id), g.node(in).shape.str()});
+
+  // The backward graph, when the graph carries one: step t's backward nodes in their own box,
+  // pointing back in time, fed by what step t+1's backward part hands back (∂h, ∂c and the
+  // weights' gradients summed so far) as inputs from "step t+1".
+  const Steps with_backward = find_steps(g, /*with_backward=*/true);
+  std::set<std::string> from_later;
+  for (const Node& n : g.nodes()) {
+    if (!n.backward || with_backward.of[n.id] != 0) continue;
+    DNode dn = plain_node(n);
+    dn.cluster = "step0 backward";
+    if (n.kind == NodeKind::Op) dn.role = Role::Gradient, dn.fill.clear();
+    for (const auto& [name, id] : g.outputs())
+      if (id == n.id) dn.label = op_label(n, name) + shape_line(n.shape);
+    d.add(std::move(dn));
+    d.gradient_clusters.insert("step0 backward");
+    d.cluster_labels["step0 backward"] = "backward of step t";
+    for (int in : n.inputs) {
+      const Node& p = g.node(in);
+      DEdge e{node_id(in), node_id(n.id), p.shape.str()};
+      e.gradient = e.reversed = p.backward;
+      e.invisible = !p.backward && p.kind == NodeKind::Op;  // forward values read: see tooltips
+      if (p.backward && with_backward.of[in] > 0) {
+        e.from = fmt::format("later{}", in);
+        if (from_later.insert(e.from).second)
+          d.add({e.from,
+                 fmt::format("<b>from step t+1</b><br/><font point-size=\"8\">{}</font>{}",
+                             escape(p.name), shape_line(p.shape)),
+                 Role::Gradient});
+      } else if (!drawn[in] && !(p.backward && with_backward.of[in] == 0)) {
+        drawn[in] = 1;
+        DNode dp = plain_node(p);
+        if (p.backward) dp.cluster = "step0 backward";  // the 1 of tanh' = 1 - y²
+        d.add(std::move(dp));
+      }
+      d.connect(std::move(e));
+    }
+  }
 
   // Each state leaves the step as an output and comes back as the next step's input.
   for (const auto& [state, producer] : recurrence) {

@@ -1,10 +1,22 @@
-// The unrolled view: one cluster per time step, left to right (sub-clusters per layer), inputs
-// x_t on top, outputs below, every parameter drawn once and wired into each step it feeds, every
-// edge labelled with the shape it carries. Long sequences fold into "… N steps …".
+// The unrolled view: every op, one cluster per time step (sub-clusters per layer), time running
+// left to right. The graph is laid out left to right too, so the edges that carry state from
+// step t to step t+1 are ordinary forward edges between neighbouring clusters and never loop
+// around the drawing. A value that many steps share (a weight, a constant, a product of weights)
+// is drawn once in the "parameters" box and referenced by a small copy inside each step that
+// reads it, so no edge crosses the steps; an op that gathers every step (y = stack of the h_t)
+// is fed by a small stub in each step and by the last step itself. Long sequences fold into
+// "… N steps …", a node that sits in the time line where those steps would be.
+//
+// With options.grad the graph carries its backward part (see to_dot): each step's backward
+// nodes are drawn in a red box inside the step they mirror, their edges point back in time, and
+// the running sum of a shared weight's gradient is seen passing from step to step.
 #include <algorithm>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
+
+#include <rnngraph/framework/passes/passes.h>
 
 #include "diagram_model.h"
 #include "views.h"
@@ -12,46 +24,108 @@
 namespace rnngraph::viz::detail {
 
 Diagram unrolled_view(const Graph& g, const Options& options) {
-  const Steps steps = find_steps(g);
+  const Steps steps = find_steps(g, /*with_backward=*/true);
   const auto readers = consumers(g);
+  const std::vector<char> fixed = passes::static_nodes(g);
   const int shown_max = std::max(2, options.steps_shown);
   const bool folded = steps.count > shown_max;
   const int early = folded ? shown_max - 1 : steps.count;  // steps 0 .. early-1 are drawn
-  auto shown = [&](int t) { return t < 0 || t < early || t == steps.count - 1; };
-  auto hidden = [&](int id) { return !shown(steps.of[id]); };
+  auto shown_step = [&](int t) { return t < early || t == steps.count - 1; };
+
+  // Where each node is drawn: its step, or -1 outside the steps. A backward node outside the
+  // steps whose step neighbours all lie in one step (the slice of ∂y that step t receives) is
+  // drawn in that step.
+  std::vector<int> step_of = steps.of;
+  std::vector<std::string> scope_of(g.size());
+  for (const Node& n : g.nodes()) {
+    scope_of[n.id] = n.scope;
+    if (step_of[n.id] >= 0 || !n.backward) continue;
+    std::set<int> near;
+    int neighbour = -1;
+    auto visit = [&](int m) {
+      if (steps.of[m] >= 0) near.insert(steps.of[m]), neighbour = m;
+    };
+    for (int in : n.inputs) visit(in);
+    for (int r : readers[n.id]) visit(r);
+    if (near.size() == 1) {
+      step_of[n.id] = *near.begin();
+      scope_of[n.id] = g.node(neighbour).scope;
+    }
+  }
+  auto cluster_of = [&](const Node& n) {
+    if (step_of[n.id] < 0) return std::string(fixed[n.id] && !n.backward ? "parameters" : "");
+    if (!n.backward) return scope_of[n.id];
+    const std::string& scope = scope_of[n.id];  // "step3/layer1" → "step3 backward/layer1"
+    const std::size_t cut = scope.find('/');
+    return cut == std::string::npos ? scope + " backward"
+                                    : scope.substr(0, cut) + " backward" + scope.substr(cut);
+  };
+  // A fed input read only through its windows x[t] is drawn as those windows.
+  auto windows_only = [&](int id) {
+    return g.node(id).kind == NodeKind::Input &&
+           std::all_of(readers[id].begin(), readers[id].end(),
+                       [&](int r) { return is_input_select(g, g.node(r)); });
+  };
+  auto drawn = [&](int id) {
+    return step_of[id] >= 0 ? shown_step(step_of[id]) : !windows_only(id);
+  };
+  // Values outside the steps that several steps read: drawn once, referenced in each step.
+  std::vector<char> shared(g.size(), 0);
+  for (const Node& n : g.nodes()) {
+    if (step_of[n.id] >= 0) continue;
+    std::set<int> reading;
+    for (int r : readers[n.id])
+      if (step_of[r] >= 0) reading.insert(step_of[r]);
+    shared[n.id] = reading.size() > 1;
+  }
+
+  // Ops outside the steps that read several steps (y = stack of the h_t).
+  std::vector<char> gathers(g.size(), 0);
+  for (const Node& n : g.nodes()) {
+    if (step_of[n.id] >= 0) continue;
+    std::set<int> read;
+    for (int in : n.inputs)
+      if (step_of[in] >= 0) read.insert(step_of[in]);
+    gathers[n.id] = read.size() > 1;
+  }
+
+  // The spine of each step: the nodes on a path from the state it receives to the state it
+  // hands on. One Graphviz group for the forward spines and one for the backward keeps each a
+  // straight line through the steps, forward above and backward below.
+  std::vector<char> receives(g.size(), 0), hands_on(g.size(), 0);
+  for (const Node& n : g.nodes()) {
+    if (step_of[n.id] < 0) continue;
+    for (int in : n.inputs) {
+      const bool state_in = step_of[in] >= 0 ? step_of[in] != step_of[n.id]
+                                             : !fixed[in] && !windows_only(in) &&
+                                                   g.node(in).kind != NodeKind::Input;
+      receives[n.id] |= state_in || (receives[in] && step_of[in] == step_of[n.id]);
+    }
+  }
+  for (int id = int(g.size()) - 1; id >= 0; --id) {
+    if (step_of[id] < 0) continue;
+    for (int r : readers[id])
+      hands_on[id] |= step_of[r] != step_of[id] || (hands_on[r] && step_of[r] == step_of[id]);
+  }
 
   std::map<int, std::string> output_names;
   for (const auto& [name, id] : g.outputs()) output_names[id] = name;
 
   Diagram d;
+  d.rankdir = "LR";
+  d.ranksep = "0.3";
   d.title = options.title;
   d.cluster_labels["parameters"] = "parameters (shared by every step)";
-  std::vector<char> drawn(g.size(), 0);
 
-  // Ops of drawn steps, and ops outside any step (such as y = stack(h_t)).
-  for (const Node& n : g.nodes())
-    if (n.kind == NodeKind::Op && !hidden(n.id)) drawn[n.id] = 1;
-  // Inputs, parameters and constants that something drawn reads. A fed input read only through
-  // x[t] windows is shown as those windows.
+  std::vector<std::string> parameter_row;
   for (const Node& n : g.nodes()) {
-    if (n.kind == NodeKind::Op) continue;
-    for (int r : readers[n.id])
-      if (drawn[r] && !(n.kind == NodeKind::Input && is_input_select(g, g.node(r))))
-        drawn[n.id] = 1;
-  }
-
-  const std::string fold_id = "fold";
-  if (folded) {
-    d.add({fold_id, fmt::format("<b>…  {} steps  …</b>", steps.count - shown_max), Role::Fold});
-  }
-  std::vector<std::string> top_row;  // h0 windows, x_t of each drawn step, the fold: left to right
-  std::set<int> steps_in_row;
-  for (const Node& n : g.nodes()) {
-    if (!drawn[n.id]) continue;
+    if (!drawn(n.id)) continue;
     DNode dn = plain_node(n);
-    if (n.kind == NodeKind::Parameter ||
-        (n.kind == NodeKind::Op && steps.of[n.id] < 0 && n.step >= 0 && !n.backward))
-      dn.cluster = "parameters";  // with the weights that ops on parameters alone combine
+    dn.cluster = cluster_of(n);
+    if (n.backward && n.kind == NodeKind::Op) {
+      dn.role = Role::Gradient;
+      dn.fill.clear();
+    }
     if (is_input_select(g, n)) {
       dn.role = Role::Input;
       dn.fill.clear();
@@ -60,51 +134,137 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
           shape_line(n.shape);
     } else if (const auto output = output_names.find(n.id);
                n.kind == NodeKind::Op && output != output_names.end()) {
-      dn.role = Role::Output;
+      dn.role = n.backward ? Role::Gradient : Role::Output;
       dn.fill.clear();
       dn.label =
           op_label(n, fmt::format("{} = {}", output->second, n.op->name())) + shape_line(n.shape);
     }
+    if (step_of[n.id] >= 0 && receives[n.id] && hands_on[n.id])
+      dn.group = n.backward ? "backward_spine" : "forward_spine";
+    if (dn.cluster == "parameters" && n.kind != NodeKind::Op) parameter_row.push_back(dn.id);
     d.add(std::move(dn));
-    if (is_input_select(g, n)) {
-      // The ordering row takes h0's windows and the first window each step reads.
-      const int t = steps.of[n.id];
-      if (t < 0 || steps_in_row.insert(t).second) {
-        if (folded && t == steps.count - 1) top_row.push_back(fold_id);
-        top_row.push_back(node_id(n.id));
-      }
-    }
   }
+  for (const Node& n : g.nodes())
+    if (n.backward && step_of[n.id] >= 0 && drawn(n.id)) {
+      const std::string top = cluster_of(n).substr(0, cluster_of(n).find('/'));
+      d.cluster_labels[top] = fmt::format("step {}, backward", step_of[n.id]);
+      d.gradient_clusters.insert(top);
+    }
 
-  // Edges. Values from hidden steps arrive from the fold node, once per reader.
-  std::set<std::pair<std::string, std::string>> from_fold, into_fold;
+  const std::string fold_id = "fold";
+  if (folded)
+    d.add({fold_id, fmt::format("<b>…  {} steps  …</b>", steps.count - shown_max), Role::Fold});
+
+  // Edges. An edge between two backward nodes is declared backwards (dir=back): it points back
+  // in time yet ranks like a forward edge, so the steps keep their left-to-right order.
+  std::set<std::string> made;
+  auto once = [&](const std::string& key) { return made.insert(key).second; };
+  auto edge = [&](std::string from, std::string to, std::string label, const Node& tail,
+                  const Node& head) {
+    DEdge e{std::move(from), std::move(to), std::move(label)};
+    e.recurrent = step_of[tail.id] >= 0 && step_of[head.id] >= 0 &&
+                  step_of[tail.id] != step_of[head.id];
+    e.gradient = tail.backward && head.backward;
+    e.reversed = e.gradient;
+    if (e.recurrent) e.id = fmt::format("recurrent_{}_{}", tail.id, head.id);
+    // The forward values the backward graph reads (activations, weights) still order the
+    // layout but are not drawn: every backward op reads a few, and their lines would cover the
+    // picture. The tooltips name them.
+    e.invisible = !tail.backward && head.backward && tail.kind == NodeKind::Op;
+    d.connect(std::move(e));
+  };
+  const int last_step = steps.count - 1;
   for (const Node& n : g.nodes()) {
-    if (!drawn[n.id]) continue;
+    if (!drawn(n.id)) continue;
     for (int in : n.inputs) {
       const Node& p = g.node(in);
       const std::string label = p.shape.str();
-      const bool recurrent =
-          steps.of[in] >= 0 && steps.of[n.id] >= 0 && steps.of[in] != steps.of[n.id];
-      if (drawn[in]) {
-        d.connect({node_id(in), node_id(n.id), label, recurrent});
-      } else if (folded && steps.of[in] >= 0 && hidden(in)) {
-        if (from_fold.insert({fold_id, node_id(n.id)}).second)
-          d.connect(
-              {fold_id, node_id(n.id), steps.of[n.id] >= 0 ? label : "…", steps.of[n.id] >= 0});
+      if (step_of[in] < 0 && !drawn(in)) continue;  // x behind its windows x[t]
+      if (step_of[in] >= 0 && !drawn(in)) {  // from a folded step
+        if (once(fold_id + ">" + node_id(n.id))) {
+          DEdge e{fold_id, node_id(n.id), step_of[n.id] >= 0 ? label : "…", step_of[n.id] >= 0};
+          e.gradient = e.reversed = n.backward;
+          d.connect(std::move(e));
+        }
+      } else if (step_of[in] < 0 && step_of[n.id] >= 0 && shared[in]) {
+        // A small copy of the shared value inside the reader's box.
+        const std::string ref = fmt::format("ref{}_{}", in, cluster_of(n));
+        std::string ref_id;
+        for (char c : ref) ref_id += std::isalnum(uint8_t(c)) ? c : '_';
+        if (once(ref_id)) {
+          DNode r = plain_node(p);
+          r.id = ref_id;
+          r.cluster = cluster_of(n);
+          r.label = fmt::format("<font point-size=\"8\">{}</font>",
+                                p.kind == NodeKind::Op ? escape(p.name) : plain_node(p).label);
+          if (p.kind == NodeKind::Op) r.role = p.backward ? Role::Gradient : Role::Parameter;
+          r.fill.clear();
+          d.add(std::move(r));
+        }
+        if (once(ref_id + ">" + node_id(n.id))) edge(ref_id, node_id(n.id), label, p, n);
+      } else if (step_of[in] >= 0 && step_of[n.id] < 0 && gathers[n.id] &&
+                 step_of[in] != (n.backward ? 0 : last_step)) {
+        // An op gathering every step: a stub in each step, the real edge from the last.
+        const std::string stub = fmt::format("stub{}_{}", n.id, in);
+        const auto output = output_names.find(n.id);
+        DNode s{stub,
+                fmt::format("<font point-size=\"8\">→ {}</font>",
+                            escape(output != output_names.end() ? output->second : n.name)),
+                n.backward ? Role::Gradient : Role::Output, cluster_of(p)};
+        s.tooltip = fmt::format("read by {} ({})", n.path(), n.op->name());
+        d.add(std::move(s));
+        edge(node_id(in), stub, label, p, p);
+      } else {
+        edge(node_id(in), node_id(n.id), label, p, n);
       }
     }
-    // State leaving the last early step goes into the fold.
-    if (folded && steps.of[n.id] == early - 1)
+    // A value that a folded step reads goes into the fold.
+    if (folded && step_of[n.id] >= 0)
       for (int r : readers[n.id])
-        if (hidden(r) && into_fold.insert({node_id(n.id), fold_id}).second)
-          d.connect({node_id(n.id), fold_id, n.shape.str(), true});
+        if (step_of[r] >= 0 && !drawn(r) && once(node_id(n.id) + ">" + fold_id)) {
+          DEdge e{node_id(n.id), fold_id, n.shape.str(), true};
+          e.gradient = e.reversed = n.backward;
+          d.connect(std::move(e));
+        }
   }
-  // The inputs form one row above the steps (the row pulls them out of their step's box), in
-  // step order; a small mincross limit (mclimit) keeps that order, and so the steps', left to
-  // right.
-  for (std::size_t i = 1; i < top_row.size(); ++i)
-    d.connect({top_row[i - 1], top_row[i], "", false, true});
-  d.same_rank.push_back(top_row);
+  // Every step to the right of the one before: invisible edges from the ends of step t (nodes
+  // nothing in the step reads) to the starts of the next drawn step (nodes that read nothing of
+  // their step), through the fold. Without them a step's windows and weight copies would be
+  // ranked beside the previous step, and the steps would climb a staircase. The backward steps
+  // are chained alike, and each starts where its forward step starts.
+  std::map<std::string, std::pair<int, bool>> step_at;  // drawn node → (step, backward)
+  for (const DNode& dn : d.nodes) {
+    const std::string top = dn.cluster.substr(0, dn.cluster.find('/'));
+    if (top.starts_with("step"))
+      step_at[dn.id] = {std::stoi(top.substr(4)), top.ends_with(" backward")};
+  }
+  if (folded) step_at[fold_id] = {early, false};
+  std::map<std::pair<int, bool>, std::set<std::string>> starts, ends;
+  for (const auto& [id, at] : step_at) starts[at].insert(id), ends[at].insert(id);
+  for (const DEdge& e : d.edges) {
+    const auto& [tail, head] = e.reversed ? std::tie(e.to, e.from) : std::tie(e.from, e.to);
+    auto a = step_at.find(tail), b = step_at.find(head);
+    if (a == step_at.end() || b == step_at.end() || a->second != b->second) continue;
+    ends[a->second].erase(tail);
+    starts[a->second].erase(head);
+  }
+  if (folded && starts.contains({0, true})) starts[{early, true}] = ends[{early, true}] = {fold_id};
+  auto chain = [&](const std::set<std::string>& from, const std::set<std::string>& to) {
+    for (const std::string& a : from)
+      for (const std::string& b : to)
+        if (a != b) d.connect({a, b, "", false, true});
+  };
+  for (auto it = ends.begin(); it != ends.end(); ++it) {
+    auto next = std::next(it);
+    while (next != ends.end() && next->first.second != it->first.second) ++next;
+    if (next != ends.end()) chain(it->second, starts[next->first]);
+    if (!it->first.second && starts.contains({it->first.first, true}))
+      chain(starts[it->first], starts[{it->first.first, true}]);
+  }
+
+  // The weights in a row above the steps rather than a column beside them.
+  for (std::size_t i = 1; i < parameter_row.size(); ++i)
+    d.connect({parameter_row[i - 1], parameter_row[i], "", false, true});
   return d;
 }
 
