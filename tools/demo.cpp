@@ -22,10 +22,12 @@ constexpr std::string_view kUsage = R"(usage: rnngraph demo [--out DIR]
 
 Builds the seed tutorial's vanilla RNN (hidden size s = 5, n_features = 2, time_steps = 3,
 h0 = 0, w ~ randn, b = 0) and a textbook LSTM of the same sizes, runs both on one random
-sequence and prints their outputs, saves both graphs, and renders their unrolled, rolled and
-cell diagrams (PNG and SVG) into DIR (default ./rnngraph-demo). Then trains an LSTM (hidden
-32) to predict sine waves for 400 iterations (about a second) and writes its loss curve
-(sine_loss.svg) and the trained model (sine_lstm.json) beside the diagrams.
+sequence and prints their outputs, saves both graphs, and renders their block, unrolled,
+rolled and cell diagrams (PNG and SVG) and their backward graphs into DIR (default
+./rnngraph-demo). Draws the gradient flow of an RNN and an LSTM on one 40-step sequence, side
+by side (gradient_flow.svg). Then trains an LSTM (hidden 32) to predict sine waves for 400
+iterations (about a second) and writes its loss curve (sine_loss.svg) and the trained model
+(sine_lstm.json) beside the diagrams.
 )";
 
 // One line per row, numbered from `first`: x1, x2, ... or c3 for the last cell state.
@@ -42,7 +44,8 @@ std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::pa
   std::vector<std::string> files;
   io::save_graph(g, dir / (name + ".json"));
   files.push_back((dir / (name + ".json")).string());
-  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
+  for (viz::View view :
+       {viz::View::Blocks, viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
     const viz::Options options{.view = view,
                                .title = fmt::format("{}: {} view", title, viz::to_string(view))};
     for (const char* extension : {".png", ".svg"}) {
@@ -51,6 +54,63 @@ std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::pa
       files.push_back(path.string());
     }
   }
+  // The backward graph beside the forward one.
+  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled}) {
+    const viz::Options options{
+        .view = view,
+        .grad = true,
+        .title = fmt::format("{}: {} view with the backward graph of sum(y)", title,
+                             viz::to_string(view))};
+    const auto path = dir / fmt::format("{}_{}_grad.svg", name, viz::to_string(view));
+    viz::write_diagram(g, options, path);
+    files.push_back(path.string());
+  }
+  return files;
+}
+
+// An RNN and an LSTM of the same sizes on the same long sequence, side by side, each step
+// shaded by how much of the last output's gradient reaches it.
+std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
+  constexpr int64_t kSteps = 40, kInput = 2, kHidden = 16;
+  const Tensor x = init::normal(0, 1, 11).tensor({kSteps, 1, kInput});
+  Graph rnn, lstm;
+  models::build(rnn, {.input_size = kInput, .hidden_size = kHidden, .steps = kSteps, .seed = 3});
+  models::build(lstm, {.cell = models::Cell::Lstm,
+                       .input_size = kInput,
+                       .hidden_size = kHidden,
+                       .steps = kSteps,
+                       .seed = 3});
+  const Tensor zeros({1, 1, kHidden});
+  const viz::GradientFlow rnn_flow =
+      viz::gradient_flow(rnn, {{"x", x}, {"h0", zeros}}, "last");
+  const viz::GradientFlow lstm_flow =
+      viz::gradient_flow(lstm, {{"x", x}, {"h0", zeros}, {"c0", zeros}}, "last");
+  double lo = 0, hi = 0;  // one scale for both
+  for (const auto* flow : {&rnn_flow, &lstm_flow})
+    for (const auto& row : flow->norms)
+      for (double v : row)
+        if (v > 0) lo = lo > 0 ? std::min(lo, v) : v, hi = std::max(hi, v);
+  viz::Options options{.view = viz::View::Gradflow, .steps_shown = 10, .flow_min = lo,
+                       .flow_max = hi};
+  std::vector<viz::Panel> panels{{&rnn, options}, {&lstm, options}};
+  panels[0].options.flow = &rnn_flow;
+  panels[0].options.flow_bar = false;
+  panels[0].options.title = fmt::format("RNN, hidden {}", kHidden);
+  panels[1].options.flow = &lstm_flow;
+  panels[1].options.title = fmt::format("LSTM, hidden {}", kHidden);
+  const std::string dot = viz::to_dot(
+      panels, fmt::format("How far back the last output's gradient reaches: ‖∂y_{}/∂h_t‖ over "
+                          "{} steps, the same input",
+                          kSteps - 1, kSteps));
+  std::vector<std::string> files;
+  for (const char* extension : {".svg", ".png"}) {
+    const auto path = dir / fmt::format("gradient_flow{}", extension);
+    viz::write_dot(dot, path);
+    files.push_back(path.string());
+  }
+  fmt::print("gradient flow over {} steps (loss: the last step's outputs): ‖∂L/∂h_0‖ = {:.1e} "
+             "for the RNN, {:.1e} for the LSTM\n",
+             kSteps, rnn_flow.norms[0][0], lstm_flow.norms[0][0]);
   return files;
 }
 
@@ -96,6 +156,8 @@ int demo_main(const std::vector<std::string>& argv) {
   std::vector<std::string> files = save_and_draw(rnn, dir, "rnn", "seed RNN (s = 5, n = 2, T = 3)");
   const auto more = save_and_draw(lstm, dir, "lstm", "LSTM (hidden 5, input 2, T = 3)");
   files.insert(files.end(), more.begin(), more.end());
+  const auto flow = draw_gradient_flow(dir);
+  files.insert(files.end(), flow.begin(), flow.end());
   // Training: BPTT through the unrolled LSTM, Adam, on next-step prediction of sine waves.
   models::Trainer trainer({.task = models::Task::Sine,
                            .cell = models::Cell::Lstm,

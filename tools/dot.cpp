@@ -11,35 +11,71 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf} [--view unrolled|rolled|cell]
-                    [--steps-shown N] [--optimized] [--grad] [--title TEXT]
+    R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf}
+                    [--view blocks|unrolled|rolled|cell|gradflow] [--steps-shown N]
+                    [--optimized] [--grad] [--title TEXT]
+                    [--input X.npy [--h0 H.npy] [--c0 C.npy] [--loss sum|mse|last]
+                     [--target Y.npy]]                                  (gradflow)
 
 Draws a graph file. DOT is written as text; SVG, PNG and PDF are rendered in-process by
-Graphviz's dot layout.
+Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attributes.
 
-  --view unrolled    one cluster per time step, left to right, parameters drawn once (default)
+  --view blocks      one box per cell per step and layer, the state carried left to right,
+                     x_t below, h_t above, the shared weights named once (the default for
+                     model graphs)
+  --view unrolled    every op, one box per time step, left to right; shared weights drawn
+                     once and referenced inside each step (the default for other graphs)
   --view rolled      one step with its recurrent edges (h_t fed back as h_t-1)
   --view cell        the inside of one cell, colah-style: gate layers and pointwise ops
-  --steps-shown N    unrolled: with more steps than N, draw the first N-1, a "… k steps …"
-                     node and the last (default 4)
+  --view gradflow    runs the model forward and backward on --input and shades each box of
+                     the block view by ‖∂loss/∂h_t‖ on a log scale, with a colour bar
+  --loss L           gradflow: sum, the sum of y (default); mse, mean((y - target)²) with
+                     --target; last, the sum of the last step's y (how far back it reaches)
+  --steps-shown N    with more steps than N, draw the first N-1, a "… k steps …" box and
+                     the last (default 4; gradflow 12)
   --optimized        draw the graph after the graph passes (framework/passes: LSTM cells
                      fused, input products hoisted out of the steps, weights packed)
-  --grad             draw the backward graph too (not drawn yet: refused)
+  --grad             unrolled and rolled views: add the backward graph of the sum of y
+                     (what rnngraph grad differentiates), in red, each step's backward part
+                     beside the step it mirrors
   --title TEXT       a title above the diagram
 )";
 
 int dot_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"-o", "--view", "--steps-shown", "--title"}, {"--grad", "--optimized"});
+  const Args args(argv,
+                  {"-o", "--view", "--steps-shown", "--title", "--input", "--h0", "--c0",
+                   "--loss", "--target"},
+                  {"--grad", "--optimized"});
   if (args.positional().size() != 1) throw UsageError("dot takes one graph file");
   viz::Options options;
   options.view = viz::view_from_string(args.get("--view").value_or("auto"));
-  options.steps_shown = int(args.integer("--steps-shown", 4, 2, 1000));
+  const bool gradflow = options.view == viz::View::Gradflow;
+  options.steps_shown = int(args.integer("--steps-shown", gradflow ? 12 : 4, 2, 1000));
   options.grad = args.has("--grad");
   options.title = args.get("--title").value_or("");
   const std::string out = args.require("-o");
+  for (const char* flag : {"--input", "--h0", "--c0", "--loss", "--target"})
+    if (!gradflow && args.has(flag))
+      throw UsageError(fmt::format("{} goes with --view gradflow", flag));
+  const std::string loss = args.get("--loss").value_or("sum");
+  if (gradflow && loss != "sum" && loss != "mse" && loss != "last")
+    throw UsageError(fmt::format("--loss must be sum, mse or last, got '{}'", loss));
+  if (gradflow && (loss == "mse") != args.has("--target"))
+    throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
   const io::GraphFile file = io::load_graph(args.positional()[0]);
-  const Graph& g = *file.graph;
-  viz::write_diagram(args.has("--optimized") ? *passes::optimize(g) : g, options, out);
+  const auto optimized = args.has("--optimized") ? passes::optimize(*file.graph) : nullptr;
+  const Graph& g = optimized ? *optimized : *file.graph;
+  viz::GradientFlow flow;
+  if (gradflow) {
+    if (!args.has("--input")) throw UsageError("--view gradflow needs --input X.npy");
+    Feeds feeds = model_feeds(*file.graph, args);
+    if (auto target = args.get("--target")) feeds.emplace("target", read_array(*target));
+    flow = viz::gradient_flow(*file.graph, feeds, loss);
+    options.flow = &flow;
+    if (options.title.empty())
+      options.title = fmt::format("gradient flow, loss {} = {:.6g}", loss, flow.value);
+  }
+  viz::write_diagram(g, options, out);
   fmt::print(stderr, "wrote {} ({} view)\n", out, viz::to_string(options.view));
   return 0;
 }

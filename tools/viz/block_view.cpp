@@ -8,6 +8,8 @@
 // It is read off the graph by contraction: every node of step t and layer k belongs to box
 // (k, t), and an edge between two boxes is drawn once per kind of value it carries.
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -24,15 +26,17 @@ namespace rnngraph::viz::detail {
 namespace {
 
 struct Layout {
-  int steps = 0, layers = 1, early = 0;  // boxes of steps 0 .. early-1 and of the last are drawn
+  // The boxes of steps 0 .. early-1 and of the last `late` steps are drawn.
+  int steps = 0, layers = 1, early = 0, late = 0;
   bool folded = false;
-  bool shown(int t) const { return t < early || t == steps - 1; }
+  bool shown(int t) const { return t < early || t >= steps - late; }
+  int hidden() const { return steps - early - late; }
   // The drawn columns, left to right; -1 is the fold.
   std::vector<int> columns() const {
     std::vector<int> c;
     for (int t = 0; t < early; ++t) c.push_back(t);
     if (folded) c.push_back(-1);
-    if (early < steps) c.push_back(steps - 1);
+    for (int t = std::max(early, steps - late); t < steps; ++t) c.push_back(t);
     return c;
   }
 };
@@ -89,6 +93,44 @@ std::string fed_input_name(const Graph& g, int id) {
   return g.node(id).kind == NodeKind::Input ? g.node(id).name : "x";
 }
 
+// The gradient-flow shading: a norm's place between the scale's ends on a log scale, as a
+// colour from pale (little gradient) to dark red (much), and a short printed value.
+struct Shading {
+  double lo = 0, hi = 0;  // log10 of the scale's ends
+  double where(double norm) const {
+    if (norm <= 0) return 0;
+    return hi > lo ? std::clamp((std::log10(norm) - lo) / (hi - lo), 0.0, 1.0) : 1.0;
+  }
+  static std::string colour(double u) {
+    static constexpr std::array<std::array<double, 3>, 5> stops{
+        {{255, 245, 240}, {252, 187, 161}, {251, 106, 74}, {203, 24, 29}, {103, 0, 13}}};
+    const double x = u * double(stops.size() - 1);
+    const std::size_t i = std::min(std::size_t(x), stops.size() - 2);
+    const double f = x - double(i);
+    std::array<int, 3> rgb{};
+    for (std::size_t c = 0; c < 3; ++c)
+      rgb[c] = int(std::lround(stops[i][c] + f * (stops[i + 1][c] - stops[i][c])));
+    return fmt::format("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
+  }
+  static bool dark(double u) { return u > 0.55; }
+};
+
+std::string norm_text(double norm) { return norm > 0 ? fmt::format("{:.1e}", norm) : "0"; }
+
+// A colour bar: the scale's ramp in ten cells, its ends printed below.
+std::string colour_bar(const Shading& s, const std::string& loss) {
+  std::string cells;
+  for (int i = 0; i < 10; ++i)
+    cells += fmt::format("<td bgcolor=\"{}\" width=\"16\" height=\"12\"></td>",
+                         Shading::colour((i + 0.5) / 10));
+  return fmt::format(
+      "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">"
+      "<tr><td colspan=\"10\"><b>‖∂loss/∂h<sub>t</sub>‖</b>  (log scale, loss: {})</td></tr>"
+      "<tr>{}</tr><tr><td colspan=\"5\" align=\"left\">{}</td>"
+      "<td colspan=\"5\" align=\"right\">{}</td></tr></table>",
+      escape(loss), cells, norm_text(std::pow(10.0, s.lo)), norm_text(std::pow(10.0, s.hi)));
+}
+
 std::string sub(std::string_view name, std::string_view index) {
   return fmt::format("{}<sub>{}</sub>", escape(name), index);
 }
@@ -111,7 +153,10 @@ Diagram block_view(const Graph& g, const Options& options) {
     if (steps.of[n.id] >= 0) at.layers = std::max(at.layers, layer_of(n.id) + 1);
   const int shown_max = std::max(2, options.steps_shown);
   at.folded = at.steps > shown_max;
-  at.early = at.folded ? shown_max - 1 : at.steps;
+  // Folded, the gradient flow keeps as many of the last steps as of the first (a vanishing
+  // gradient fades from the end backwards); the other views keep the last step alone.
+  at.late = !at.folded ? 0 : options.view == View::Gradflow ? shown_max / 2 : 1;
+  at.early = at.folded ? shown_max - at.late : at.steps;
 
   // The initial states: the windows of h0 (and c0) that step 0 reads, found as the values that
   // step 1 reads from step 0 in their place; a one-step model has no step 1, so there they are
@@ -146,6 +191,28 @@ Diagram block_view(const Graph& g, const Options& options) {
     for (int r : readers[s])
       if (steps.of[r] == 0 && layer_of(r) == 0) layer0_states.insert(state_name(g, g.node(s)));
   const std::string cell = cell_name(g, steps, fixed, int(layer0_states.size()));
+
+  // Gradient flow: one norm per box, shaded on a common log scale.
+  const GradientFlow* flow = options.view == View::Gradflow ? options.flow : nullptr;
+  if (options.view == View::Gradflow && !flow)
+    throw GraphError("the gradient-flow view needs the norms of a run (viz::gradient_flow)");
+  Shading shading;
+  if (flow) {
+    if (int(flow->norms.size()) != at.layers ||
+        std::any_of(flow->norms.begin(), flow->norms.end(),
+                    [&](const auto& row) { return int(row.size()) != at.steps; }))
+      throw GraphError(fmt::format(
+          "the gradient norms are for another model: {} layer(s) of {} steps expected",
+          at.layers, at.steps));
+    double lo = options.flow_min, hi = options.flow_max;
+    if (lo <= 0 || hi <= 0) {
+      lo = hi = 0;
+      for (const auto& row : flow->norms)
+        for (double v : row)
+          if (v > 0) lo = lo > 0 ? std::min(lo, v) : v, hi = std::max(hi, v);
+    }
+    shading = {lo > 0 ? std::log10(lo) : 0, hi > 0 ? std::log10(hi) : 0};
+  }
 
   Diagram d;
   d.rankdir = "BT";
@@ -251,9 +318,16 @@ Diagram block_view(const Graph& g, const Options& options) {
     for (int t : columns) {
       DNode box;
       if (t < 0) {
-        const int hidden = at.steps - at.early - 1;
+        const int hidden = at.hidden();
         box = {box_id(at, k, at.early),
                fmt::format("<b>…  {} step{}  …</b>", hidden, hidden == 1 ? "" : "s"), Role::Fold};
+        if (flow) {
+          const auto& row = flow->norms[std::size_t(k)];
+          const auto [lo, hi] =
+              std::minmax_element(row.begin() + at.early, row.begin() + (at.steps - at.late));
+          box.label += fmt::format("<br/><font point-size=\"8\">‖∂L/∂h‖ {} … {}</font>",
+                                   norm_text(*lo), norm_text(*hi));
+        }
       } else {
         box = {box_id(at, k, t),
                fmt::format("<b>{}</b><br/><font point-size=\"9\">t = {}</font>{}", cell, t,
@@ -261,6 +335,15 @@ Diagram block_view(const Graph& g, const Options& options) {
                Role::Block};
         box.tooltip = fmt::format("{} cell, step {}{}", cell, t,
                                   at.layers > 1 ? fmt::format(", layer {}", k) : "");
+        if (flow) {
+          const double norm = flow->norms[std::size_t(k)][std::size_t(t)];
+          const double u = shading.where(norm);
+          box.fill = Shading::colour(u);
+          box.label += fmt::format("<br/><font point-size=\"9\">‖∂L/∂h‖ = {}</font>",
+                                   norm_text(norm));
+          if (Shading::dark(u)) box.label = "<font color=\"white\">" + box.label + "</font>";
+          box.tooltip += fmt::format("\n‖∂loss/∂h‖ = {:.6g}", norm);
+        }
       }
       box.group = column_group(t);
       row.push_back(d.add(std::move(box)).id);
@@ -308,6 +391,7 @@ Diagram block_view(const Graph& g, const Options& options) {
   }
   note += "<br align=\"left\"/>";
   top.insert(top.begin(), d.add({"weights", note, Role::Note}).id);
+  if (flow && options.flow_bar) top.push_back(d.add({"colour_bar", colour_bar(shading, flow->loss), Role::Note}).id);
 
   for (const auto& row : {bottom, top}) {
     for (std::size_t i = 1; i < row.size(); ++i) d.connect({row[i - 1], row[i], "", false, true});

@@ -16,10 +16,10 @@
 namespace rnngraph::viz {
 
 View view_from_string(std::string_view name) {
-  for (View v : {View::Auto, View::Blocks, View::Unrolled, View::Rolled, View::Cell})
+  for (View v : {View::Auto, View::Blocks, View::Unrolled, View::Rolled, View::Cell, View::Gradflow})
     if (to_string(v) == name) return v;
-  throw Error(
-      fmt::format("unknown view '{}' (expected blocks, unrolled, rolled, cell or auto)", name));
+  throw Error(fmt::format(
+      "unknown view '{}' (expected blocks, unrolled, rolled, cell, gradflow or auto)", name));
 }
 
 std::string_view to_string(View view) {
@@ -34,10 +34,24 @@ std::string_view to_string(View view) {
       return "rolled";
     case View::Cell:
       return "cell";
+    case View::Gradflow:
+      return "gradflow";
   }
   return "?";
 }
 
+namespace {
+// The extension of a diagram's path, checked before anything is drawn.
+std::string check_extension(const std::filesystem::path& out) {
+  const std::string extension = out.extension().string();
+  if (extension != ".dot" && extension != ".svg" && extension != ".png" && extension != ".pdf")
+    throw Error(fmt::format("'{}': diagrams are .dot, .svg, .png or .pdf files", out.string()));
+  return extension;
+}
+}  // namespace
+
+// The graph with its backward part appended: grad() of the sum of y (of every output when
+// there is no y) with respect to every parameter.
 std::unique_ptr<Graph> with_backward(const Graph& graph) {
   auto g = copy(graph);
   if (g->outputs().empty()) throw GraphError("the graph has no outputs to differentiate");
@@ -56,7 +70,8 @@ std::unique_ptr<Graph> with_backward(const Graph& graph) {
   return g;
 }
 
-std::string to_dot(const Graph& graph, const Options& options) {
+namespace detail {
+Diagram draw(const Graph& graph, const Options& options) {
   if (options.grad) {
     if (options.view != View::Auto && options.view != View::Unrolled &&
         options.view != View::Rolled)
@@ -66,25 +81,61 @@ std::string to_dot(const Graph& graph, const Options& options) {
     Options drawn = options;
     drawn.grad = false;  // the graph drawn carries its backward part
     if (drawn.view == View::Auto) drawn.view = View::Unrolled;
-    return to_dot(*with_backward(graph), drawn);
+    return draw(*with_backward(graph), drawn);
   }
   if (options.steps_shown < 2)
     throw GraphError("steps shown must be at least 2 (the first and the last)");
   View view = options.view;
-  if (view == View::Auto)
-    view = detail::find_steps(graph).count > 0 ? View::Blocks : View::Unrolled;
+  if (view == View::Auto) view = find_steps(graph).count > 0 ? View::Blocks : View::Unrolled;
   switch (view) {
     case View::Auto:
     case View::Blocks:
-      return detail::print_dot(detail::block_view(graph, options));
+    case View::Gradflow:
+      return block_view(graph, options);
     case View::Unrolled:
-      return detail::print_dot(detail::unrolled_view(graph, options));
+      return unrolled_view(graph, options);
     case View::Rolled:
-      return detail::print_dot(detail::rolled_view(graph, options));
+      return rolled_view(graph, options);
     case View::Cell:
-      return detail::print_dot(detail::cell_view(graph, options));
+      return cell_view(graph, options);
   }
   return {};
+}
+}  // namespace detail
+
+std::string to_dot(const Graph& graph, const Options& options) {
+  return detail::print_dot(detail::draw(graph, options));
+}
+
+std::string to_dot(std::span<const Panel> panels, const std::string& title) {
+  detail::Diagram all;
+  all.title = title;
+  for (std::size_t i = 0; i < panels.size(); ++i) {
+    detail::Diagram d = detail::draw(*panels[i].graph, panels[i].options);
+    const std::string prefix = fmt::format("p{}_", i), box = fmt::format("panel{}", i);
+    auto inside = [&](const std::string& path) { return path.empty() ? box : box + "/" + path; };
+    all.rankdir = d.rankdir;
+    all.ranksep = d.ranksep;
+    all.cluster_labels[box] = d.title.empty() ? fmt::format("panel {}", i + 1) : d.title;
+    for (const auto& [path, label] : d.cluster_labels) all.cluster_labels[inside(path)] = label;
+    for (const std::string& path : d.gradient_clusters) all.gradient_clusters.insert(inside(path));
+    for (detail::DNode& n : d.nodes) {
+      n.id = prefix + n.id;
+      n.cluster = inside(n.cluster);
+      all.add(std::move(n));
+    }
+    for (detail::DEdge& e : d.edges) {
+      e.from = prefix + e.from;
+      e.to = prefix + e.to;
+      if (!e.id.empty()) e.id = prefix + e.id;
+      all.connect(std::move(e));
+    }
+    for (auto& rank : d.same_rank) {
+      for (std::string& id : rank) id = prefix + id;
+      all.same_rank.push_back(std::move(rank));
+    }
+  }
+  return detail::print_dot(all);
 }
 
 namespace {
@@ -142,10 +193,12 @@ std::string render(const std::string& dot, std::string_view format) {
 }
 
 void write_diagram(const Graph& graph, const Options& options, const std::filesystem::path& out) {
-  const std::string extension = out.extension().string();
-  if (extension != ".dot" && extension != ".svg" && extension != ".png" && extension != ".pdf")
-    throw Error(fmt::format("'{}': diagrams are .dot, .svg, .png or .pdf files", out.string()));
-  const std::string dot = to_dot(graph, options);
+  check_extension(out);
+  write_dot(to_dot(graph, options), out);
+}
+
+void write_dot(const std::string& dot, const std::filesystem::path& out) {
+  const std::string extension = check_extension(out);
   const std::string bytes = extension == ".dot" ? dot : render(dot, extension.substr(1));
   io::write_atomically(
       out, [&](std::ostream& s) { s.write(bytes.data(), std::streamsize(bytes.size())); });

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
 
 namespace rnngraph::viz {
@@ -18,9 +21,13 @@ enum class View {
   Unrolled,  // one cluster per time step, left to right; parameters once, wired into every step
   Rolled,    // one step with its recurrent edges (h_t → h_{t-1}), the seed's first figure
   Cell,      // one LSTM/GRU/RNN cell's inside, colah-style: gate layers and pointwise ops
+  Gradflow,  // the block view with each box shaded by ‖∂loss/∂h_t‖ (log scale), from a run
 };
-View view_from_string(std::string_view name);  // "auto", "blocks", "unrolled", "rolled", "cell"
+// "auto", "blocks", "unrolled", "rolled", "cell", "gradflow"
+View view_from_string(std::string_view name);
 std::string_view to_string(View view);
+
+struct GradientFlow;
 
 struct Options {
   View view = View::Auto;
@@ -31,10 +38,36 @@ struct Options {
   // (of every output, for graphs without y) with respect to every parameter.
   bool grad = false;
   std::string title;  // drawn above the diagram when not empty
+  // Gradflow: the norms that shade the boxes (from gradient_flow), and the colour scale's ends;
+  // both 0: the norms' own smallest and largest (side-by-side panels pass a common scale).
+  const GradientFlow* flow = nullptr;
+  double flow_min = 0, flow_max = 0;
+  bool flow_bar = true;  // draw the colour bar (panels side by side draw one)
 };
+
+// How much gradient reaches each step: ‖∂loss/∂h_t‖ (the Frobenius norm over batch and hidden
+// units) of every layer's hidden state at every step, the total derivative through y_t and
+// through the steps after t. For model graphs (models::build's contract: outputs y and h_n).
+struct GradientFlow {
+  std::vector<std::vector<double>> norms;  // [layer][step]
+  std::string loss;                        // "sum", "mse" or "last"
+  double value = 0;                        // the loss
+};
+// Runs `model` forward and backward on `feeds`. loss "sum": Σ y (the default); "mse":
+// mean((y - target)²) with feeds["target"] shaped like y; "last": Σ y_{T-1}, the last step's
+// outputs alone, which shows how far back the final output's gradient reaches.
+GradientFlow gradient_flow(const Graph& model, const Feeds& feeds, std::string_view loss = "sum");
 
 // Deterministic: the same graph and options give the same bytes.
 std::string to_dot(const Graph& graph, const Options& options = {});
+
+// Several diagrams side by side in one picture, each in a box titled by its options' title
+// (the demo's RNN and LSTM gradient flows).
+struct Panel {
+  const Graph* graph;
+  Options options;
+};
+std::string to_dot(std::span<const Panel> panels, const std::string& title = "");
 
 // Lays out DOT text with Graphviz's dot engine and renders it: format is "svg", "png" or "pdf".
 std::string render(const std::string& dot, std::string_view format);
@@ -42,5 +75,7 @@ std::string render(const std::string& dot, std::string_view format);
 // to_dot, then DOT text or a rendering chosen by the extension (.dot, .svg, .png, .pdf), written
 // atomically.
 void write_diagram(const Graph& graph, const Options& options, const std::filesystem::path& out);
+// DOT text (from to_dot) written or rendered by the extension of `out`, atomically.
+void write_dot(const std::string& dot, const std::filesystem::path& out);
 
 }  // namespace rnngraph::viz

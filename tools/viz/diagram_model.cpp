@@ -1,5 +1,6 @@
 #include "diagram_model.h"
 
+#include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/passes/passes.h>
 
 #include <algorithm>
@@ -236,6 +237,35 @@ std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
     }
   }
   return state;
+}
+
+std::vector<std::vector<int>> hidden_states(const Graph& g) {
+  const Steps steps = find_steps(g);
+  const int final_states = g.output_id("h_n");
+  if (steps.count == 0 || final_states < 0 || g.output_id("y") < 0 ||
+      g.node(final_states).kind != NodeKind::Op || g.node(final_states).op->name() != "stack")
+    throw GraphError(
+        "gradient flow is measured on model graphs (rnngraph build or train: outputs y and h_n "
+        "over time steps)");
+  std::vector<std::vector<int>> members(std::size_t(steps.count));
+  std::vector<int> position(g.size(), -1);
+  for (const Node& n : g.nodes())
+    if (steps.of[n.id] >= 0) {
+      position[n.id] = int(members[std::size_t(steps.of[n.id])].size());
+      members[std::size_t(steps.of[n.id])].push_back(n.id);
+    }
+  std::vector<std::vector<int>> states;
+  for (int last : g.node(final_states).inputs) {
+    if (steps.of[last] != steps.count - 1)
+      throw GraphError("h_n is not the last step's hidden state");
+    std::vector<int>& layer = states.emplace_back();
+    for (const auto& step : members) {
+      if (step.size() != members.back().size())
+        throw GraphError("the steps of this graph differ: its hidden states cannot be matched");
+      layer.push_back(step[std::size_t(position[last])]);
+    }
+  }
+  return states;
 }
 
 std::vector<std::vector<int>> consumers(const Graph& g) {

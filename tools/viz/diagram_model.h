@@ -83,6 +83,11 @@ Steps find_steps(const Graph& g, bool with_backward = false);
 // comparing steps 0 and 1, which the unrolled models build alike; empty for a single step.
 std::map<int, int> find_recurrence(const Graph& g, const Steps& steps);
 
+// The hidden state h of every layer at every step, [layer][step] node ids, for model graphs
+// (models::build's contract): the final states are the inputs of the output h_n = stack(...),
+// and every step holds its h where the last step does. GraphError for other graphs.
+std::vector<std::vector<int>> hidden_states(const Graph& g);
+
 // For every node, the ids of the nodes that read it.
 std::vector<std::vector<int>> consumers(const Graph& g);
 

@@ -6,6 +6,8 @@
 
 namespace rnngraph::viz::detail {
 
+// The view options.view names (Auto resolved), with options.grad's backward graph.
+Diagram draw(const Graph& g, const Options& options);
 Diagram block_view(const Graph& g, const Options& options);
 Diagram unrolled_view(const Graph& g, const Options& options);
 Diagram rolled_view(const Graph& g, const Options& options);
