@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   BOOST_CHECK(info.out.find("W_f_l1     [6, 3]") != std::string::npos);
   BOOST_CHECK(info.out.find("sigmoid    24") != std::string::npos);  // 3 gates x 4 steps x 2 layers
 
-  for (const char* view : {"unrolled", "rolled", "cell"}) {
+  for (const char* view : {"blocks", "unrolled", "rolled", "cell"}) {
     const Outcome r =
         rnngraph_cli(fmt::format("dot i.json -o i_{}.png --view {} --steps-shown 3", view, view));
     BOOST_CHECK_MESSAGE(r.code == 0, r.err);
@@ -166,7 +166,23 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   }
   BOOST_CHECK_EQUAL(rnngraph_cli("dot i.json -o i.dot").code, 0);
   BOOST_CHECK(io::read_file(work_dir() / "i.dot").starts_with("digraph rnngraph {"));
-  expect_rejected("dot i.json -o g.svg --grad", "backward graph cannot be drawn yet", {"g.svg"});
+  BOOST_CHECK(io::read_file(work_dir() / "i.dot").find("fillcolor=\"#b7e1cd\"") !=
+              std::string::npos);  // model graphs default to the block view
+  const Outcome grad = rnngraph_cli("dot i.json -o i_grad.svg --view unrolled --grad");
+  BOOST_CHECK_MESSAGE(grad.code == 0, grad.err);
+  BOOST_CHECK(io::read_file(work_dir() / "i_grad.svg").find("backward") != std::string::npos);
+  expect_rejected("dot i.json -o g.svg --view cell --grad", "unrolled and rolled views", {"g.svg"});
+  // Gradient flow from a run.
+  io::write_npy(work_dir() / "ix.npy", init::normal(0, 1, 5).tensor({4, 1, 2}));
+  const Outcome flow = rnngraph_cli("dot i.json -o i_flow.svg --view gradflow --input ix.npy");
+  BOOST_CHECK_MESSAGE(flow.code == 0, flow.err);
+  BOOST_CHECK(io::read_file(work_dir() / "i_flow.svg").find("∂L/∂h") != std::string::npos);
+  expect_rejected("dot i.json -o g.svg --view gradflow", "needs --input", {"g.svg"});
+  expect_rejected("dot i.json -o g.svg --view gradflow --input ix.npy --loss mse",
+                  "--loss mse needs --target", {"g.svg"});
+  expect_rejected("dot i.json -o g.svg --view gradflow --input ix.npy --loss max",
+                  "--loss must be sum, mse or last", {"g.svg"});
+  expect_rejected("dot i.json -o g.svg --input ix.npy", "goes with --view gradflow", {"g.svg"});
   expect_rejected("dot i.json -o g.svg --view sideways", "unknown view", {"g.svg"});
   expect_rejected("dot i.json -o g.gif", "diagrams are .dot, .svg, .png or .pdf", {"g.gif"});
 

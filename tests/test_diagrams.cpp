@@ -1,8 +1,11 @@
-// Diagrams: DOT structure (a cluster per step shown, each parameter once, a shape on every edge,
-// folding), output that Graphviz and an XML parser accept, PNG/PDF magic bytes, determinism.
+// Diagrams: the DOT structure of each view (boxes per step and layer, folding, one entry per
+// shared parameter, a shape on every edge), the SVG layout of the unrolled view (every recurrent
+// edge within the two steps it joins), the backward graph, the gradient-flow norms against
+// PyTorch (tests/fixtures/make_torch_gradflow.py), tooltips, Graphviz acceptance, determinism.
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <boost/property_tree/ptree.hpp>
@@ -29,6 +32,14 @@ int count(const std::string& text, const std::string& pattern) {
       std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
+int occurrences(const std::string& text, const std::string& literal) {
+  int n = 0;
+  for (std::size_t at = text.find(literal); at != std::string::npos;
+       at = text.find(literal, at + literal.size()))
+    ++n;
+  return n;
+}
+
 std::vector<std::string> edge_lines(const std::string& dot) {
   std::vector<std::string> lines;
   std::istringstream in(dot);
@@ -45,16 +56,78 @@ fs::path scratch(const std::string& name) {
 
 BOOST_AUTO_TEST_SUITE(diagrams)
 
+BOOST_AUTO_TEST_CASE(block_view_is_the_chain_of_repeated_boxes) {
+  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+    for (int layers : {1, 2}) {
+      const auto g = model(cell, 3, layers);
+      const std::string dot = viz::to_dot(*g, {.view = viz::View::Blocks});
+      BOOST_TEST_CONTEXT(models::to_string(cell) << " with " << layers << " layer(s)") {
+        // One box per cell per step and layer (+ the legend's sample), labelled with the cell.
+        BOOST_CHECK_EQUAL(count(dot, "fillcolor=\"#b7e1cd\""), 3 * layers + 1);
+        std::string name(models::to_string(cell));
+        for (char& c : name) c = char(std::toupper(uint8_t(c)));
+        BOOST_CHECK_EQUAL(count(dot, "<b>" + name + "</b>"), 3 * layers);
+        const int states = cell == models::Cell::Lstm ? 2 : 1;
+        for (int k = 0; k < layers; ++k) {
+          // The state carried box to box, left to right, once per state (h, and c).
+          for (int t = 1; t < 3; ++t)
+            BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_{1} -> b{0}_{2} \\[", k, t - 1, t)),
+                              states);
+          // The initial state enters the first box, the final state leaves the last.
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  init{0} -> b{0}_0 \\[", k)), states);
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_2 -> final{0} \\[", k)), states);
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("\\{{ rank=same; init{} ;", k)), 0);
+        }
+        for (int t = 0; t < 3; ++t) {
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  x{0} -> b0_{0} \\[label=\" \\[1, 2\\]\"", t)), 1);
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_{1} -> top{1} \\[label=\" \\[1, 3\\]\"", layers - 1, t)), 1);
+          if (layers == 2) BOOST_CHECK_EQUAL(count(dot, fmt::format("  b0_{0} -> b1_{0} \\[", t)), 1);
+        }
+        // Each shared weight named once, in the note, and wired to nothing.
+        for (int id : g->parameters()) {
+          const Node& p = g->node(id);
+          BOOST_CHECK_EQUAL(occurrences(dot, fmt::format("{} {}", p.name, p.shape.str())), 1);
+        }
+        BOOST_CHECK_EQUAL(count(dot, "weights -> [^\\n]*label="), 0);
+        // Shapes on every visible edge.
+        for (const std::string& line : edge_lines(dot))
+          BOOST_CHECK_MESSAGE(std::regex_search(line, std::regex("label=\" ([a-z_]+ )?\\[[0-9, ]+\\]\"")), line);
+      }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(block_view_folds_long_sequences_and_is_the_default_for_models) {
+  const auto g = model(models::Cell::Lstm, 1000, 2);
+  const std::string dot = viz::to_dot(*g);  // the default view of a model graph
+  BOOST_CHECK(dot == viz::to_dot(*g, {.view = viz::View::Blocks}));
+  BOOST_CHECK_EQUAL(count(dot, "fillcolor=\"#b7e1cd\""), 2 * 4 + 1);  // steps 0, 1, 2 and 999
+  for (const char* id : {"b0_0", "b0_2", "b0_999", "b1_999", "fold0", "fold1", "xfold", "topfold"})
+    BOOST_CHECK_MESSAGE(dot.find(fmt::format("  {} [", id)) != std::string::npos, id);
+  BOOST_CHECK(dot.find("b0_3 ") == std::string::npos);
+  BOOST_CHECK_EQUAL(count(dot, "…  996 steps  …"), 2);
+  // The state runs through the fold: last shown early box → fold → last box.
+  BOOST_CHECK_EQUAL(count(dot, "  b0_2 -> fold0 \\["), 2);
+  BOOST_CHECK_EQUAL(count(dot, "  fold1 -> b1_999 \\["), 2);
+  // A graph without time steps is drawn unrolled, and asking it for blocks is an error.
+  Graph plain;
+  const Value a = plain.input("a", {2, 2});
+  plain.output("y", tanh(matmul(a, plain.parameter("W", {2, 2}))));
+  BOOST_CHECK(viz::to_dot(plain) == viz::to_dot(plain, {.view = viz::View::Unrolled}));
+  BOOST_CHECK_THROW(viz::to_dot(plain, {.view = viz::View::Blocks}), GraphError);
+}
+
 BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru}) {
     const auto g = model(cell, 3);
-    const std::string dot = viz::to_dot(*g);
+    const std::string dot = viz::to_dot(*g, {.view = viz::View::Unrolled});
     BOOST_TEST_CONTEXT(models::to_string(cell)) {
       BOOST_CHECK_EQUAL(count(dot, "subgraph cluster_step[0-9]+ \\{"), 3);
-      for (int id : g->parameters()) {  // declared exactly once, whatever number of steps it feeds
-        const std::string decl = fmt::format("\n  +n{} \\[", id);
-        BOOST_CHECK_EQUAL(count(dot, decl), 1);
-        BOOST_CHECK_EQUAL(count(dot, fmt::format("n{} -> ", id)), 3);  // wired into every step
+      for (int id : g->parameters()) {
+        // Declared once in the parameters box, wired to nothing there; each step that reads
+        // it holds one small copy.
+        BOOST_CHECK_EQUAL(count(dot, fmt::format("\n  +n{} \\[", id)), 1);
+        BOOST_CHECK_EQUAL(count(dot, fmt::format("  n{} -> [^\\[]*\\[label", id)), 0);
+        BOOST_CHECK_EQUAL(count(dot, fmt::format("\n  +ref{}_step[0-9] \\[", id)), 3);
       }
       for (const std::string& line : edge_lines(dot))
         BOOST_CHECK_MESSAGE(
@@ -64,14 +137,75 @@ BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
   }
 }
 
+namespace {
+// The x coordinates of an SVG element's geometry: the first points="..." or d="..." after
+// `from` in `svg`.
+std::pair<double, double> x_span(const std::string& svg, std::size_t from) {
+  static const std::regex geometry("(points|d)=\"([^\"]*)\"");
+  std::smatch m;
+  BOOST_REQUIRE(std::regex_search(svg.begin() + std::ptrdiff_t(from), svg.end(), m, geometry));
+  static const std::regex pair("(-?[0-9.]+),(-?[0-9.]+)");
+  double lo = 1e300, hi = -1e300;
+  const std::string text = m[2];
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pair); it != std::sregex_iterator();
+       ++it) {
+    const double x = std::stod((*it)[1]);
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  return {lo, hi};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(unrolled_recurrent_edges_stay_between_the_steps_they_join) {
+  struct Case {
+    models::Cell cell;
+    int layers;
+    bool grad;
+  };
+  for (const Case c : {Case{models::Cell::Rnn, 1, false}, Case{models::Cell::Lstm, 1, false},
+                       Case{models::Cell::Gru, 1, false}, Case{models::Cell::Lstm, 2, false},
+                       Case{models::Cell::Rnn, 1, true}}) {
+    const auto g = model(c.cell, 4, c.layers);
+    const std::string svg =
+        viz::render(viz::to_dot(*g, {.view = viz::View::Unrolled, .steps_shown = 4, .grad = c.grad}), "svg");
+    BOOST_TEST_CONTEXT(models::to_string(c.cell) << " L" << c.layers << (c.grad ? " grad" : "")) {
+      std::map<int, std::pair<double, double>> step_span;
+      static const std::regex cluster("<title>cluster_step([0-9]+)</title>");
+      for (auto it = std::sregex_iterator(svg.begin(), svg.end(), cluster);
+           it != std::sregex_iterator(); ++it)
+        step_span[std::stoi((*it)[1])] = x_span(svg, std::size_t(it->position() + it->length()));
+      BOOST_REQUIRE_EQUAL(step_span.size(), 4u);
+      for (int t = 1; t < 4; ++t)  // left to right, apart
+        BOOST_CHECK_LT(step_span[t - 1].second, step_span[t].first);
+      // Recurrent edges are named recurrent_<tail step>_<head step>_<tail>_<head>.
+      static const std::regex edge("<g id=\"recurrent_([0-9]+)_([0-9]+)_[0-9]+_[0-9]+\" class=\"edge\">");
+      int edges = 0;
+      for (auto it = std::sregex_iterator(svg.begin(), svg.end(), edge);
+           it != std::sregex_iterator(); ++it, ++edges) {
+        const int a = std::stoi((*it)[1]), b = std::stoi((*it)[2]);
+        BOOST_REQUIRE_EQUAL(std::abs(a - b), 1);
+        const auto [lo, hi] = x_span(svg, std::size_t(it->position()));
+        const double left = step_span[std::min(a, b)].first, right = step_span[std::max(a, b)].second;
+        BOOST_CHECK_MESSAGE(lo >= left - 1 && hi <= right + 1,
+                            "edge " << (*it)[0] << " spans " << lo << ".." << hi
+                                    << " outside steps " << left << ".." << right);
+      }
+      const int states = c.cell == models::Cell::Lstm ? 2 : 1;
+      BOOST_CHECK_GE(edges, 3 * states * c.layers);  // every step to the next, every state
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(stacked_layers_get_sub_clusters) {
-  const std::string dot = viz::to_dot(*model(models::Cell::Lstm, 2, 2));
+  const std::string dot = viz::to_dot(*model(models::Cell::Lstm, 2, 2), {.view = viz::View::Unrolled});
   BOOST_CHECK_EQUAL(count(dot, "subgraph cluster_step[0-9]+_layer[0-9]+ \\{"), 4);
 }
 
 BOOST_AUTO_TEST_CASE(long_sequences_fold) {
   const auto g = model(models::Cell::Lstm, 1000);
   viz::Options options;
+  options.view = viz::View::Unrolled;
   options.steps_shown = 3;
   const std::string dot = viz::to_dot(*g, options);
   BOOST_CHECK_EQUAL(count(dot, "subgraph cluster_step[0-9]+ \\{"), 3);
@@ -113,12 +247,24 @@ BOOST_AUTO_TEST_CASE(cell_view_draws_gate_layers_like_colah) {
 }
 
 BOOST_AUTO_TEST_CASE(graphviz_accepts_every_view_and_format) {
-  const auto g = model(models::Cell::Gru, 3, 2);
-  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
-    const std::string dot = viz::to_dot(*g, {.view = view, .title = "a <title> & more"});
+  // The backward graph of a 2-layer GRU takes Graphviz seconds: one layer shows the same.
+  const auto layered = model(models::Cell::Gru, 3, 2), single = model(models::Cell::Gru, 3);
+  struct Drawing {
+    viz::View view;
+    bool grad;
+  };
+  for (const Drawing drawing :
+       {Drawing{viz::View::Blocks, false}, Drawing{viz::View::Unrolled, false},
+        Drawing{viz::View::Rolled, false}, Drawing{viz::View::Cell, false},
+        Drawing{viz::View::Unrolled, true}, Drawing{viz::View::Rolled, true}}) {
+    const viz::View view = drawing.view;
+    const Graph* g = drawing.grad ? single.get() : layered.get();
+    const viz::Options options{.view = view, .grad = drawing.grad, .title = "a <title> & more"};
+    const std::string dot = viz::to_dot(*g, options);
     // Graphviz's own dot program reads it.
-    const fs::path file = scratch(fmt::format("{}.dot", viz::to_string(view)));
-    viz::write_diagram(*g, {.view = view}, file);
+    const fs::path file =
+        scratch(fmt::format("{}{}.dot", viz::to_string(view), drawing.grad ? "_grad" : ""));
+    viz::write_diagram(*g, options, file);
     const std::string command = fmt::format("dot -Tcanon '{}' > /dev/null 2>&1", file.string());
     BOOST_CHECK_EQUAL(std::system(command.c_str()), 0);
     // SVG is well-formed XML.
@@ -132,16 +278,139 @@ BOOST_AUTO_TEST_CASE(graphviz_accepts_every_view_and_format) {
 }
 
 BOOST_AUTO_TEST_CASE(output_is_deterministic) {
-  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
-    const std::string a = viz::to_dot(*model(models::Cell::Lstm, 5, 2), {.view = view});
-    const std::string b = viz::to_dot(*model(models::Cell::Lstm, 5, 2), {.view = view});
-    BOOST_CHECK(a == b);
+  for (viz::View view :
+       {viz::View::Blocks, viz::View::Unrolled, viz::View::Rolled, viz::View::Cell})
+    for (bool grad : {false, true}) {
+      if (grad && (view == viz::View::Blocks || view == viz::View::Cell)) continue;
+      const std::string a =
+          viz::to_dot(*model(models::Cell::Lstm, 5, 2), {.view = view, .grad = grad});
+      const std::string b =
+          viz::to_dot(*model(models::Cell::Lstm, 5, 2), {.view = view, .grad = grad});
+      BOOST_CHECK(a == b);
+    }
+  const auto g = model(models::Cell::Gru, 6);
+  const Feeds feeds{{"x", init::normal(0, 1, 3).tensor({6, 1, 2})}, {"h0", Tensor({1, 1, 3})}};
+  const viz::GradientFlow f1 = viz::gradient_flow(*g, feeds), f2 = viz::gradient_flow(*g, feeds);
+  BOOST_CHECK(viz::to_dot(*g, {.view = viz::View::Gradflow, .flow = &f1}) ==
+              viz::to_dot(*g, {.view = viz::View::Gradflow, .flow = &f2}));
+}
+
+BOOST_AUTO_TEST_CASE(grad_draws_the_backward_graph_beside_each_step) {
+  const auto g = model(models::Cell::Rnn, 3);
+  const std::string dot = viz::to_dot(*g, {.view = viz::View::Unrolled, .grad = true});
+  // A red box per step, after the step it mirrors.
+  for (int t = 0; t < 3; ++t)
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("subgraph cluster_step{}_backward \\{{", t)), 1);
+  BOOST_CHECK_GT(count(dot, "fillcolor=\"#f4cccc\""), 3 * 5);  // gradient ops
+  // Gradient edges point back in time.
+  BOOST_CHECK_GT(count(dot, "dir=back"), 3 * 5);
+  BOOST_CHECK_EQUAL(count(dot, "dir=back[^\n]*color=\"#555555\""), 0);
+  // The weight's gradient: a running sum passed from step to step ([5, 3] edges between the
+  // backward boxes of neighbouring steps), ending in the output grad/W_l0 at step 0.
+  BOOST_CHECK_GE(count(dot, "id=\"recurrent_[0-9_]+\""), 4);
+  BOOST_CHECK_EQUAL(count(dot, "label=\" \\[5, 3\\]\", penwidth=1.8, color=\"#cc0000\"[^\\n]*dir=back, id=\"recurrent_"), 2);
+  BOOST_CHECK_EQUAL(count(dot, "<b>grad/W_l0 = add</b>"), 1);
+  BOOST_CHECK_EQUAL(count(dot, "<b>grad/b_l0 = add</b>"), 1);
+  // The rolled view: step t's backward part, fed by what step t+1 hands back.
+  const std::string rolled = viz::to_dot(*g, {.view = viz::View::Rolled, .grad = true});
+  BOOST_CHECK(rolled.find("backward of step t") != std::string::npos);
+  BOOST_CHECK_GE(count(rolled, "from step t\\+1"), 2);  // ∂h_{t+1} and the sum of ∂W so far
+  // Blocks and cells have no backward drawing.
+  BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Blocks, .grad = true}), GraphError);
+  BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Cell, .grad = true}), GraphError);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_flow_matches_pytorch_per_step) {
+  namespace t = rnngraph::testing;
+  struct Case {
+    models::Cell cell;
+    int64_t layers;
+    const char* name;
+  };
+  for (const Case c : {Case{models::Cell::Rnn, 1, "torch_gradflow_rnn_L1"},
+                       Case{models::Cell::Lstm, 1, "torch_gradflow_lstm_L1"},
+                       Case{models::Cell::Lstm, 2, "torch_gradflow_lstm_L2"}}) {
+    const models::Config config{.cell = c.cell,
+                                .input_size = 3,
+                                .hidden_size = 4,
+                                .steps = 12,
+                                .batch = 2,
+                                .layers = c.layers};
+    Graph g;
+    models::build(g, config);
+    models::load_torch_state(g, config, io::read_safetensors(t::fixture(std::string(c.name) + ".safetensors")));
+    Feeds feeds;
+    for (const char* input : {"x", "h0", "c0", "target"})
+      if (input != std::string("c0") || c.cell == models::Cell::Lstm)
+        feeds.emplace(input, io::read_npy(t::fixture(fmt::format("{}_{}.npy", c.name, input))));
+    const io::TensorMap expected =
+        io::read_safetensors(t::fixture(std::string(c.name) + "_norms.safetensors"));
+    for (const char* loss : {"sum", "mse", "last"}) {
+      BOOST_TEST_CONTEXT(c.name << ", loss " << loss) {
+        const viz::GradientFlow flow = viz::gradient_flow(g, feeds, loss);
+        const Tensor& norms = expected.at(loss);
+        BOOST_REQUIRE_EQUAL(flow.norms.size(), std::size_t(c.layers));
+        for (int64_t k = 0; k < c.layers; ++k) {
+          BOOST_REQUIRE_EQUAL(flow.norms[std::size_t(k)].size(), 12u);
+          for (int64_t s = 0; s < 12; ++s) {
+            const double want = norms.values()[std::size_t(k * 12 + s)];
+            BOOST_CHECK_CLOSE(flow.norms[std::size_t(k)][std::size_t(s)], want, 1e-2);  // percent
+          }
+        }
+        BOOST_CHECK_CLOSE(flow.value, expected.at(std::string("loss_") + loss).values()[0], 1e-3);
+      }
+    }
   }
+}
+
+BOOST_AUTO_TEST_CASE(gradient_flow_view_shades_each_box) {
+  const auto g = model(models::Cell::Rnn, 30);
+  const Feeds feeds{{"x", init::normal(0, 1, 9).tensor({30, 1, 2})}, {"h0", Tensor({1, 1, 3})}};
+  const viz::GradientFlow flow = viz::gradient_flow(*g, feeds, "last");
+  // The last output's gradient fades going back in time.
+  BOOST_CHECK_LT(flow.norms[0][0], flow.norms[0][29]);
+  const std::string dot = viz::to_dot(*g, {.view = viz::View::Gradflow, .steps_shown = 8, .flow = &flow});
+  // Steps 0-3 and 26-29 are drawn, each with its norm, the 22 between folded with their range.
+  BOOST_CHECK_EQUAL(count(dot, "‖∂L/∂h‖ = "), 8);
+  BOOST_CHECK_EQUAL(occurrences(dot, fmt::format("‖∂L/∂h‖ = {:.1e}", flow.norms[0][29])), 1);
+  BOOST_CHECK(dot.find("  b0_26 [") != std::string::npos && dot.find("  b0_25 [") == std::string::npos);
+  BOOST_CHECK(dot.find("22 steps") != std::string::npos);
+  BOOST_CHECK(dot.find("colour_bar") != std::string::npos);
+  // Shades on a log scale: the smallest norm palest, the largest darkest.
+  std::set<std::string> fills;
+  static const std::regex fill("  b0_[0-9]+ \\[shape=box, style=\"[^\"]*\", fillcolor=\"(#[0-9a-f]{6})\"");
+  for (auto it = std::sregex_iterator(dot.begin(), dot.end(), fill); it != std::sregex_iterator(); ++it)
+    fills.insert((*it)[1]);
+  BOOST_CHECK_GE(fills.size(), 6u);
+  BOOST_CHECK(dot.find("  b0_29 [shape=box, style=\"rounded,filled,bold\", fillcolor=\"#67000d\"") != std::string::npos);
+  // Norms for another model, or none, are errors.
+  BOOST_CHECK_THROW(viz::to_dot(*model(models::Cell::Rnn, 31), {.view = viz::View::Gradflow, .flow = &flow}), GraphError);
+  BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Gradflow}), GraphError);
+  BOOST_CHECK_THROW(viz::gradient_flow(*g, feeds, "max"), Error);
+  BOOST_CHECK_THROW(viz::gradient_flow(*g, feeds, "mse"), GraphError);  // no target fed
+  // Two panels side by side on one scale, one colour bar.
+  const std::vector<viz::Panel> panels{{g.get(), {.view = viz::View::Gradflow, .title = "left", .flow = &flow}},
+                                       {g.get(), {.view = viz::View::Gradflow, .title = "right", .flow = &flow, .flow_bar = false}}};
+  const std::string both = viz::to_dot(panels, "two");
+  BOOST_CHECK_EQUAL(count(both, "subgraph cluster_panel[01] \\{"), 2);
+  BOOST_CHECK_EQUAL(count(both, "\n +p[01]_colour_bar \\["), 1);
+  BOOST_CHECK(viz::render(both, "svg").find("right") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(svg_nodes_carry_tooltips) {
+  const auto g = model(models::Cell::Lstm, 2);
+  const std::string dot = viz::to_dot(*g, {.view = viz::View::Unrolled});
+  BOOST_CHECK(dot.find("tooltip=\"step0/concat_") != std::string::npos);
+  const std::string svg = viz::render(dot, "svg");
+  // Full name, op, shape, attributes, step.
+  BOOST_CHECK(std::regex_search(svg, std::regex("xlink:title=\"step1/concat_[0-9]+&#10;op: concat&#10;shape: \\[1, 5\\]&#10;axis = 1&#10;step 1\"")));
+  BOOST_CHECK(std::regex_search(svg, std::regex("xlink:title=\"W_f_l0&#10;parameter&#10;shape: \\[5, 3\\]\"")));
+  BOOST_CHECK(viz::render(viz::to_dot(*g), "svg").find("xlink:title=\"LSTM cell, step 1\"") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_requests_are_errors) {
   const auto g = model(models::Cell::Rnn, 2);
-  BOOST_CHECK_THROW(viz::to_dot(*g, {.grad = true}), GraphError);
+  BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Cell, .grad = true}), GraphError);
   BOOST_CHECK_THROW(viz::to_dot(*g, {.steps_shown = 1}), GraphError);
   BOOST_CHECK_THROW(viz::view_from_string("sideways"), Error);
   BOOST_CHECK_THROW(viz::render("digraph {", "svg"), Error);

@@ -80,6 +80,9 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
                        .hidden_size = kHidden,
                        .steps = kSteps,
                        .seed = 3});
+  // The forget gate's bias at 1, the usual LSTM initialisation (Gers et al. 2000, Jozefowicz et
+  // al. 2015): the cell state then carries the gradient back, which is what the picture shows.
+  lstm.param("b_f_l0").fill(1);
   const Tensor zeros({1, 1, kHidden});
   const viz::GradientFlow rnn_flow =
       viz::gradient_flow(rnn, {{"x", x}, {"h0", zeros}}, "last");
@@ -97,7 +100,7 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
   panels[0].options.flow_bar = false;
   panels[0].options.title = fmt::format("RNN, hidden {}", kHidden);
   panels[1].options.flow = &lstm_flow;
-  panels[1].options.title = fmt::format("LSTM, hidden {}", kHidden);
+  panels[1].options.title = fmt::format("LSTM, hidden {}, forget bias 1", kHidden);
   const std::string dot = viz::to_dot(
       panels, fmt::format("How far back the last output's gradient reaches: ‖∂y_{}/∂h_t‖ over "
                           "{} steps, the same input",

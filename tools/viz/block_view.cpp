@@ -224,8 +224,10 @@ Diagram block_view(const Graph& g, const Options& options) {
   std::set<std::tuple<std::string, std::string, std::string>> linked;
   auto link = [&](const std::string& from, const std::string& to, const std::string& label,
                   bool state) {
-    if (from != to && linked.insert({from, to, label}).second)
-      d.connect({from, to, label, state});
+    if (from == to || !linked.insert({from, to, label}).second) return;
+    DEdge e{from, to, label, state};
+    e.xlabel = state;  // the state runs within a row: a flat edge
+    d.connect(std::move(e));
   };
   std::string sequence_input;  // "x", or "tokens" for a model with a token input
   std::vector<std::vector<std::string>> initial_names(std::size_t(at.layers));

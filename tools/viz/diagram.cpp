@@ -188,7 +188,10 @@ std::string render(const std::string& dot, std::string_view format) {
         fmt::format("Graphviz could not render {}{} (a format missing from a full install "
                     "means its plugin registry is stale: run 'dot -c' as root)",
                     format, take_messages()));
-  take_messages();  // warnings of a successful rendering are dropped
+  // Graphviz can report an error and still return a (broken) layout.
+  if (std::string messages = take_messages(); messages.find("Error") != std::string::npos)
+    throw Error(fmt::format("Graphviz could not lay out the diagram{}", messages.substr(0, 300)));
+  // Warnings of a successful rendering are dropped.
   return out;
 }
 

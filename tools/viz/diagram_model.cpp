@@ -68,6 +68,9 @@ std::string quoted(std::string_view text) {
 }
 
 std::string node_line(const DNode& n, const std::string& indent) {
+  if (n.invisible)
+    return fmt::format("{}{} [style=invis, shape=point, width=0, height=0, label=\"\"];\n", indent,
+                       n.id);
   const Style s = style_of(n.role);
   std::string attrs = fmt::format("shape={}, style=\"{}\", fillcolor=\"{}\", color=\"{}\"", s.shape,
                                   s.style, n.fill.empty() ? s.fill : n.fill, s.border);
@@ -137,7 +140,7 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
 std::string print_dot(const Diagram& d) {
   std::string out = "digraph rnngraph {\n";
   out += fmt::format(
-      "  graph [rankdir={}, newrank=true, mclimit=0.01, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
+      "  graph [rankdir={}, newrank=true, mclimit=0.01, nslimit=20, nslimit1=20, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
       "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
       d.rankdir, d.ranksep,
       d.title.empty()
@@ -154,15 +157,17 @@ std::string print_dot(const Diagram& d) {
     std::string attrs;
     if (e.invisible)  // only orders nodes
       attrs = "style=invis";
-    else  // A recurrent edge's label is an xlabel: Graphviz 2.42 loses labelled flat edges
-          // between clusters ("lost edge", then a crash while freeing the layout).
-      attrs = fmt::format("{}label=\" {}\"", e.recurrent ? "x" : "", e.label);
+    else  // An xlabel where asked: Graphviz 2.42 loses labelled flat edges between clusters
+          // ("lost edge", then a crash while freeing the layout).
+      attrs = fmt::format("{}label=\" {}\"", e.xlabel ? "x" : "", e.label);
     // Weights feed every step: thin and light, so the data flow stands out.
     if (auto from = role_of.find(e.from); from != role_of.end() && from->second == Role::Parameter)
       attrs += ", penwidth=0.6, color=\"#d4b85a\", fontcolor=\"#a08a3c\"";
-    if (e.recurrent) attrs += ", penwidth=1.8, color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
+    if (e.recurrent) attrs += ", penwidth=1.8";
     if (e.gradient)
       attrs += fmt::format(", color=\"{}\", fontcolor=\"{}\"", kGradientColor, kGradientColor);
+    else if (e.recurrent)
+      attrs += ", color=\"#1f4e79\", fontcolor=\"#1f4e79\"";
     if (!e.ranked) attrs += ", constraint=false";
     if (e.reversed) attrs += ", dir=back";
     if (!e.id.empty()) attrs += fmt::format(", id=\"{}\"", e.id);

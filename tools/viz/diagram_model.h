@@ -37,6 +37,7 @@ struct DNode {
   std::string fill;     // overrides the role's fill (ops use their op's colour)
   std::string group;    // Graphviz group: nodes of one group are kept in line
   std::string tooltip;  // plain text shown on hover in SVG (full name, op, shape, attributes)
+  bool invisible = false;  // only orders other nodes (a gate between two steps)
 };
 
 struct DEdge {
@@ -48,6 +49,7 @@ struct DEdge {
   // step t+1 to step t) while ranking like a forward edge, so the steps keep their order.
   bool reversed = false;
   bool ranked = true;  // false: the edge does not pull its ends into ranks (constraint=false)
+  bool xlabel = false;  // the label beside the edge, for edges within a rank or unranked
   std::string id;      // the SVG element's id, for tests that read the layout
 };
 

@@ -40,8 +40,10 @@ GradientFlow gradient_flow(const Graph& model, const Feeds& feeds, std::string_v
 
   std::vector<std::string> wanted{"loss"};
   for (const Value& h : wrt) wanted.push_back("grad/" + h.node().name);
+  Feeds fed = feeds;
+  if (loss != "mse") fed.erase("target");  // fed for mse only; harmless to pass along otherwise
   Executor run(*g, wanted, {.optimize = false});
-  const Results& r = run(feeds);
+  const Results& r = run(fed);
   GradientFlow flow{.loss = std::string(loss), .value = r["loss"].values()[0]};
   std::size_t next = 0;
   for (const auto& layer : states) {

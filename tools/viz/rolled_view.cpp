@@ -97,7 +97,10 @@ Diagram rolled_view(const Graph& g, const Options& options) {
     const std::string out = fmt::format("out{}", producer);
     d.add({out, fmt::format("<b>{}</b>", state_title(g, s, "t", layered)), Role::Output});
     d.connect({node_id(producer), out, g.node(producer).shape.str()});
-    d.connect({node_id(producer), node_id(state), "t → t+1", true});
+    DEdge back{node_id(producer), node_id(state), "t → t+1", true};
+    back.ranked = false;  // it closes the loop: ranked, it would turn the step upside down
+    back.xlabel = true;
+    d.connect(std::move(back));
   }
   return d;
 }

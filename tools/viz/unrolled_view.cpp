@@ -18,6 +18,8 @@
 
 #include <rnngraph/framework/passes/passes.h>
 
+#include <rnngraph/ops/ops.h>
+
 #include "diagram_model.h"
 #include "views.h"
 
@@ -39,7 +41,8 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   std::vector<std::string> scope_of(g.size());
   for (const Node& n : g.nodes()) {
     scope_of[n.id] = n.scope;
-    if (step_of[n.id] >= 0 || !n.backward) continue;
+    // So is a constant that one step alone reads (the GRU's 1 of 1 - z).
+    if (step_of[n.id] >= 0 || !(n.backward || n.kind == NodeKind::Constant)) continue;
     std::set<int> near;
     int neighbour = -1;
     auto visit = [&](int m) {
@@ -52,8 +55,19 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
       scope_of[n.id] = g.node(neighbour).scope;
     }
   }
+  // Values outside the steps that several steps read: drawn once, referenced in each step.
+  std::vector<char> shared(g.size(), 0);
+  for (const Node& n : g.nodes()) {
+    if (step_of[n.id] >= 0) continue;
+    std::set<int> reading;
+    for (int r : readers[n.id])
+      if (step_of[r] >= 0) reading.insert(step_of[r]);
+    shared[n.id] = reading.size() > 1;
+  }
+
   auto cluster_of = [&](const Node& n) {
-    if (step_of[n.id] < 0) return std::string(fixed[n.id] && !n.backward ? "parameters" : "");
+    if (step_of[n.id] < 0)
+      return std::string(fixed[n.id] && !n.backward && shared[n.id] ? "parameters" : "");
     if (!n.backward) return scope_of[n.id];
     const std::string& scope = scope_of[n.id];  // "step3/layer1" → "step3 backward/layer1"
     const std::size_t cut = scope.find('/');
@@ -69,16 +83,6 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   auto drawn = [&](int id) {
     return step_of[id] >= 0 ? shown_step(step_of[id]) : !windows_only(id);
   };
-  // Values outside the steps that several steps read: drawn once, referenced in each step.
-  std::vector<char> shared(g.size(), 0);
-  for (const Node& n : g.nodes()) {
-    if (step_of[n.id] >= 0) continue;
-    std::set<int> reading;
-    for (int r : readers[n.id])
-      if (step_of[r] >= 0) reading.insert(step_of[r]);
-    shared[n.id] = reading.size() > 1;
-  }
-
   // Ops outside the steps that read several steps (y = stack of the h_t).
   std::vector<char> gathers(g.size(), 0);
   for (const Node& n : g.nodes()) {
@@ -89,23 +93,17 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     gathers[n.id] = read.size() > 1;
   }
 
-  // The spine of each step: the nodes on a path from the state it receives to the state it
-  // hands on. One Graphviz group for the forward spines and one for the backward keeps each a
-  // straight line through the steps, forward above and backward below.
-  std::vector<char> receives(g.size(), 0), hands_on(g.size(), 0);
-  for (const Node& n : g.nodes()) {
-    if (step_of[n.id] < 0) continue;
-    for (int in : n.inputs) {
-      const bool state_in = step_of[in] >= 0 ? step_of[in] != step_of[n.id]
-                                             : !fixed[in] && !windows_only(in) &&
-                                                   g.node(in).kind != NodeKind::Input;
-      receives[n.id] |= state_in || (receives[in] && step_of[in] == step_of[n.id]);
+  // The running sums of the weights' gradients: the adds that lead to an output grad/<name>.
+  std::vector<char> running_sum(g.size(), 0);
+  for (const auto& [name, id] : g.outputs()) {
+    if (!name.starts_with("grad/")) continue;
+    for (std::vector<int> todo{id}; !todo.empty();) {
+      const int at = todo.back();
+      todo.pop_back();
+      if (running_sum[at] || !g.node(at).backward) continue;
+      running_sum[at] = 1;
+      if (g.node(at).is(add_op())) todo.insert(todo.end(), g.node(at).inputs.begin(), g.node(at).inputs.end());
     }
-  }
-  for (int id = int(g.size()) - 1; id >= 0; --id) {
-    if (step_of[id] < 0) continue;
-    for (int r : readers[id])
-      hands_on[id] |= step_of[r] != step_of[id] || (hands_on[r] && step_of[r] == step_of[id]);
   }
 
   std::map<int, std::string> output_names;
@@ -139,9 +137,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
       dn.label =
           op_label(n, fmt::format("{} = {}", output->second, n.op->name())) + shape_line(n.shape);
     }
-    if (step_of[n.id] >= 0 && receives[n.id] && hands_on[n.id])
-      dn.group = n.backward ? "backward_spine" : "forward_spine";
-    if (dn.cluster == "parameters" && n.kind != NodeKind::Op) parameter_row.push_back(dn.id);
+    if (dn.cluster == "parameters" && n.kind == NodeKind::Parameter) parameter_row.push_back(dn.id);
     d.add(std::move(dn));
   }
   for (const Node& n : g.nodes())
@@ -166,11 +162,17 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
                   step_of[tail.id] != step_of[head.id];
     e.gradient = tail.backward && head.backward;
     e.reversed = e.gradient;
-    if (e.recurrent) e.id = fmt::format("recurrent_{}_{}", tail.id, head.id);
+    if (e.recurrent)
+      e.id = fmt::format("recurrent_{}_{}_{}_{}", step_of[tail.id], step_of[head.id], tail.id,
+                         head.id);
     // The forward values the backward graph reads (activations, weights) still order the
     // layout but are not drawn: every backward op reads a few, and their lines would cover the
     // picture. The tooltips name them.
     e.invisible = !tail.backward && head.backward && tail.kind == NodeKind::Op;
+    // A weight's gradient summed so far, handed from step t+1 to step t: drawn, not ranked, so
+    // the sum's adds stay beside the products they add instead of stretching the steps.
+    if (e.recurrent && e.gradient && running_sum[tail.id] && running_sum[head.id])
+      e.ranked = false, e.xlabel = true;
     d.connect(std::move(e));
   };
   const int last_step = steps.count - 1;
@@ -230,8 +232,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   // Every step to the right of the one before: invisible edges from the ends of step t (nodes
   // nothing in the step reads) to the starts of the next drawn step (nodes that read nothing of
   // their step), through the fold. Without them a step's windows and weight copies would be
-  // ranked beside the previous step, and the steps would climb a staircase. The backward steps
-  // are chained alike, and each starts where its forward step starts.
+  // ranked beside the previous step, and the steps would climb a staircase.
   std::map<std::string, std::pair<int, bool>> step_at;  // drawn node → (step, backward)
   for (const DNode& dn : d.nodes) {
     const std::string top = dn.cluster.substr(0, dn.cluster.find('/'));
@@ -248,18 +249,22 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     ends[a->second].erase(tail);
     starts[a->second].erase(head);
   }
-  if (folded && starts.contains({0, true})) starts[{early, true}] = ends[{early, true}] = {fold_id};
+  // Through an invisible gate node: as many edges as ends and starts, not their product.
+  int gates = 0;
   auto chain = [&](const std::set<std::string>& from, const std::set<std::string>& to) {
-    for (const std::string& a : from)
-      for (const std::string& b : to)
-        if (a != b) d.connect({a, b, "", false, true});
+    DNode gate{fmt::format("gate{}", gates++)};
+    gate.invisible = true;
+    const std::string id = d.add(std::move(gate)).id;
+    for (const std::string& a : from) d.connect({a, id, "", false, true});
+    for (const std::string& b : to) d.connect({id, b, "", false, true});
   };
+  // Forward steps only: the backward ones follow from the steps they mirror (chaining them too
+  // pulls their weight copies far left, and the long edges make the layout quadratic).
   for (auto it = ends.begin(); it != ends.end(); ++it) {
+    if (it->first.second) continue;
     auto next = std::next(it);
-    while (next != ends.end() && next->first.second != it->first.second) ++next;
+    while (next != ends.end() && next->first.second) ++next;
     if (next != ends.end()) chain(it->second, starts[next->first]);
-    if (!it->first.second && starts.contains({it->first.first, true}))
-      chain(starts[it->first], starts[{it->first.first, true}]);
   }
 
   // The weights in a row above the steps rather than a column beside them.
