@@ -79,9 +79,13 @@ BOOST_AUTO_TEST_CASE(block_view_is_the_chain_of_repeated_boxes) {
           BOOST_CHECK_EQUAL(count(dot, fmt::format("\\{{ rank=same; init{} ;", k)), 0);
         }
         for (int t = 0; t < 3; ++t) {
-          BOOST_CHECK_EQUAL(count(dot, fmt::format("  x{0} -> b0_{0} \\[label=\" \\[1, 2\\]\"", t)), 1);
-          BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_{1} -> top{1} \\[label=\" \\[1, 3\\]\"", layers - 1, t)), 1);
-          if (layers == 2) BOOST_CHECK_EQUAL(count(dot, fmt::format("  b0_{0} -> b1_{0} \\[", t)), 1);
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  x{0} -> b0_{0} \\[label=\" \\[1, 2\\]\"", t)),
+                            1);
+          BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_{1} -> top{1} \\[label=\" \\[1, 3\\]\"",
+                                                   layers - 1, t)),
+                            1);
+          if (layers == 2)
+            BOOST_CHECK_EQUAL(count(dot, fmt::format("  b0_{0} -> b1_{0} \\[", t)), 1);
         }
         // Each shared weight named once, in the note, and wired to nothing.
         for (int id : g->parameters()) {
@@ -91,7 +95,8 @@ BOOST_AUTO_TEST_CASE(block_view_is_the_chain_of_repeated_boxes) {
         BOOST_CHECK_EQUAL(count(dot, "weights -> [^\\n]*label="), 0);
         // Shapes on every visible edge.
         for (const std::string& line : edge_lines(dot))
-          BOOST_CHECK_MESSAGE(std::regex_search(line, std::regex("label=\" ([a-z_]+ )?\\[[0-9, ]+\\]\"")), line);
+          BOOST_CHECK_MESSAGE(
+              std::regex_search(line, std::regex("label=\" ([a-z_]+ )?\\[[0-9, ]+\\]\"")), line);
       }
     }
 }
@@ -167,8 +172,8 @@ BOOST_AUTO_TEST_CASE(unrolled_recurrent_edges_stay_between_the_steps_they_join) 
                        Case{models::Cell::Gru, 1, false}, Case{models::Cell::Lstm, 2, false},
                        Case{models::Cell::Rnn, 1, true}}) {
     const auto g = model(c.cell, 4, c.layers);
-    const std::string svg =
-        viz::render(viz::to_dot(*g, {.view = viz::View::Unrolled, .steps_shown = 4, .grad = c.grad}), "svg");
+    const std::string svg = viz::render(
+        viz::to_dot(*g, {.view = viz::View::Unrolled, .steps_shown = 4, .grad = c.grad}), "svg");
     BOOST_TEST_CONTEXT(models::to_string(c.cell) << " L" << c.layers << (c.grad ? " grad" : "")) {
       std::map<int, std::pair<double, double>> step_span;
       static const std::regex cluster("<title>cluster_step([0-9]+)</title>");
@@ -179,14 +184,16 @@ BOOST_AUTO_TEST_CASE(unrolled_recurrent_edges_stay_between_the_steps_they_join) 
       for (int t = 1; t < 4; ++t)  // left to right, apart
         BOOST_CHECK_LT(step_span[t - 1].second, step_span[t].first);
       // Recurrent edges are named recurrent_<tail step>_<head step>_<tail>_<head>.
-      static const std::regex edge("<g id=\"recurrent_([0-9]+)_([0-9]+)_[0-9]+_[0-9]+\" class=\"edge\">");
+      static const std::regex edge(
+          "<g id=\"recurrent_([0-9]+)_([0-9]+)_[0-9]+_[0-9]+\" class=\"edge\">");
       int edges = 0;
       for (auto it = std::sregex_iterator(svg.begin(), svg.end(), edge);
            it != std::sregex_iterator(); ++it, ++edges) {
         const int a = std::stoi((*it)[1]), b = std::stoi((*it)[2]);
         BOOST_REQUIRE_EQUAL(std::abs(a - b), 1);
         const auto [lo, hi] = x_span(svg, std::size_t(it->position()));
-        const double left = step_span[std::min(a, b)].first, right = step_span[std::max(a, b)].second;
+        const double left = step_span[std::min(a, b)].first,
+                     right = step_span[std::max(a, b)].second;
         BOOST_CHECK_MESSAGE(lo >= left - 1 && hi <= right + 1,
                             "edge " << (*it)[0] << " spans " << lo << ".." << hi
                                     << " outside steps " << left << ".." << right);
@@ -198,7 +205,8 @@ BOOST_AUTO_TEST_CASE(unrolled_recurrent_edges_stay_between_the_steps_they_join) 
 }
 
 BOOST_AUTO_TEST_CASE(stacked_layers_get_sub_clusters) {
-  const std::string dot = viz::to_dot(*model(models::Cell::Lstm, 2, 2), {.view = viz::View::Unrolled});
+  const std::string dot =
+      viz::to_dot(*model(models::Cell::Lstm, 2, 2), {.view = viz::View::Unrolled});
   BOOST_CHECK_EQUAL(count(dot, "subgraph cluster_step[0-9]+_layer[0-9]+ \\{"), 4);
 }
 
@@ -308,7 +316,11 @@ BOOST_AUTO_TEST_CASE(grad_draws_the_backward_graph_beside_each_step) {
   // The weight's gradient: a running sum passed from step to step ([5, 3] edges between the
   // backward boxes of neighbouring steps), ending in the output grad/W_l0 at step 0.
   BOOST_CHECK_GE(count(dot, "id=\"recurrent_[0-9_]+\""), 4);
-  BOOST_CHECK_EQUAL(count(dot, "label=\" \\[5, 3\\]\", penwidth=1.8, color=\"#cc0000\"[^\\n]*dir=back, id=\"recurrent_"), 2);
+  BOOST_CHECK_EQUAL(
+      count(
+          dot,
+          "label=\" \\[5, 3\\]\", penwidth=1.8, color=\"#cc0000\"[^\\n]*dir=back, id=\"recurrent_"),
+      2);
   BOOST_CHECK_EQUAL(count(dot, "<b>grad/W_l0 = add</b>"), 1);
   BOOST_CHECK_EQUAL(count(dot, "<b>grad/b_l0 = add</b>"), 1);
   // The rolled view: step t's backward part, fed by what step t+1 hands back.
@@ -338,7 +350,8 @@ BOOST_AUTO_TEST_CASE(gradient_flow_matches_pytorch_per_step) {
                                 .layers = c.layers};
     Graph g;
     models::build(g, config);
-    models::load_torch_state(g, config, io::read_safetensors(t::fixture(std::string(c.name) + ".safetensors")));
+    models::load_torch_state(
+        g, config, io::read_safetensors(t::fixture(std::string(c.name) + ".safetensors")));
     Feeds feeds;
     for (const char* input : {"x", "h0", "c0", "target"})
       if (input != std::string("c0") || c.cell == models::Cell::Lstm)
@@ -369,28 +382,37 @@ BOOST_AUTO_TEST_CASE(gradient_flow_view_shades_each_box) {
   const viz::GradientFlow flow = viz::gradient_flow(*g, feeds, "last");
   // The last output's gradient fades going back in time.
   BOOST_CHECK_LT(flow.norms[0][0], flow.norms[0][29]);
-  const std::string dot = viz::to_dot(*g, {.view = viz::View::Gradflow, .steps_shown = 8, .flow = &flow});
+  const std::string dot =
+      viz::to_dot(*g, {.view = viz::View::Gradflow, .steps_shown = 8, .flow = &flow});
   // Steps 0-3 and 26-29 are drawn, each with its norm, the 22 between folded with their range.
   BOOST_CHECK_EQUAL(count(dot, "‖∂L/∂h‖ = "), 8);
   BOOST_CHECK_EQUAL(occurrences(dot, fmt::format("‖∂L/∂h‖ = {:.1e}", flow.norms[0][29])), 1);
-  BOOST_CHECK(dot.find("  b0_26 [") != std::string::npos && dot.find("  b0_25 [") == std::string::npos);
+  BOOST_CHECK(dot.find("  b0_26 [") != std::string::npos &&
+              dot.find("  b0_25 [") == std::string::npos);
   BOOST_CHECK(dot.find("22 steps") != std::string::npos);
   BOOST_CHECK(dot.find("colour_bar") != std::string::npos);
   // Shades on a log scale: the smallest norm palest, the largest darkest.
   std::set<std::string> fills;
-  static const std::regex fill("  b0_[0-9]+ \\[shape=box, style=\"[^\"]*\", fillcolor=\"(#[0-9a-f]{6})\"");
-  for (auto it = std::sregex_iterator(dot.begin(), dot.end(), fill); it != std::sregex_iterator(); ++it)
+  static const std::regex fill(
+      "  b0_[0-9]+ \\[shape=box, style=\"[^\"]*\", fillcolor=\"(#[0-9a-f]{6})\"");
+  for (auto it = std::sregex_iterator(dot.begin(), dot.end(), fill); it != std::sregex_iterator();
+       ++it)
     fills.insert((*it)[1]);
   BOOST_CHECK_GE(fills.size(), 6u);
-  BOOST_CHECK(dot.find("  b0_29 [shape=box, style=\"rounded,filled,bold\", fillcolor=\"#67000d\"") != std::string::npos);
+  BOOST_CHECK(
+      dot.find("  b0_29 [shape=box, style=\"rounded,filled,bold\", fillcolor=\"#67000d\"") !=
+      std::string::npos);
   // Norms for another model, or none, are errors.
-  BOOST_CHECK_THROW(viz::to_dot(*model(models::Cell::Rnn, 31), {.view = viz::View::Gradflow, .flow = &flow}), GraphError);
+  BOOST_CHECK_THROW(
+      viz::to_dot(*model(models::Cell::Rnn, 31), {.view = viz::View::Gradflow, .flow = &flow}),
+      GraphError);
   BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Gradflow}), GraphError);
   BOOST_CHECK_THROW(viz::gradient_flow(*g, feeds, "max"), Error);
   BOOST_CHECK_THROW(viz::gradient_flow(*g, feeds, "mse"), GraphError);  // no target fed
   // Two panels side by side on one scale, one colour bar.
-  const std::vector<viz::Panel> panels{{g.get(), {.view = viz::View::Gradflow, .title = "left", .flow = &flow}},
-                                       {g.get(), {.view = viz::View::Gradflow, .title = "right", .flow = &flow, .flow_bar = false}}};
+  const std::vector<viz::Panel> panels{
+      {g.get(), {.view = viz::View::Gradflow, .title = "left", .flow = &flow}},
+      {g.get(), {.view = viz::View::Gradflow, .title = "right", .flow = &flow, .flow_bar = false}}};
   const std::string both = viz::to_dot(panels, "two");
   BOOST_CHECK_EQUAL(count(both, "subgraph cluster_panel[01] \\{"), 2);
   BOOST_CHECK_EQUAL(count(both, "\n +p[01]_colour_bar \\["), 1);
@@ -403,9 +425,13 @@ BOOST_AUTO_TEST_CASE(svg_nodes_carry_tooltips) {
   BOOST_CHECK(dot.find("tooltip=\"step0/concat_") != std::string::npos);
   const std::string svg = viz::render(dot, "svg");
   // Full name, op, shape, attributes, step.
-  BOOST_CHECK(std::regex_search(svg, std::regex("xlink:title=\"step1/concat_[0-9]+&#10;op: concat&#10;shape: \\[1, 5\\]&#10;axis = 1&#10;step 1\"")));
-  BOOST_CHECK(std::regex_search(svg, std::regex("xlink:title=\"W_f_l0&#10;parameter&#10;shape: \\[5, 3\\]\"")));
-  BOOST_CHECK(viz::render(viz::to_dot(*g), "svg").find("xlink:title=\"LSTM cell, step 1\"") != std::string::npos);
+  BOOST_CHECK(
+      std::regex_search(svg, std::regex("xlink:title=\"step1/concat_[0-9]+&#10;op: "
+                                        "concat&#10;shape: \\[1, 5\\]&#10;axis = 1&#10;step 1\"")));
+  BOOST_CHECK(std::regex_search(
+      svg, std::regex("xlink:title=\"W_f_l0&#10;parameter&#10;shape: \\[5, 3\\]\"")));
+  BOOST_CHECK(viz::render(viz::to_dot(*g), "svg").find("xlink:title=\"LSTM cell, step 1\"") !=
+              std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_requests_are_errors) {

@@ -56,11 +56,10 @@ std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::pa
   }
   // The backward graph beside the forward one.
   for (viz::View view : {viz::View::Unrolled, viz::View::Rolled}) {
-    const viz::Options options{
-        .view = view,
-        .grad = true,
-        .title = fmt::format("{}: {} view with the backward graph of sum(y)", title,
-                             viz::to_string(view))};
+    const viz::Options options{.view = view,
+                               .grad = true,
+                               .title = fmt::format("{}: {} view with the backward graph of sum(y)",
+                                                    title, viz::to_string(view))};
     const auto path = dir / fmt::format("{}_{}_grad.svg", name, viz::to_string(view));
     viz::write_diagram(g, options, path);
     files.push_back(path.string());
@@ -84,8 +83,7 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
   // al. 2015): the cell state then carries the gradient back, which is what the picture shows.
   lstm.param("b_f_l0").fill(1);
   const Tensor zeros({1, 1, kHidden});
-  const viz::GradientFlow rnn_flow =
-      viz::gradient_flow(rnn, {{"x", x}, {"h0", zeros}}, "last");
+  const viz::GradientFlow rnn_flow = viz::gradient_flow(rnn, {{"x", x}, {"h0", zeros}}, "last");
   const viz::GradientFlow lstm_flow =
       viz::gradient_flow(lstm, {{"x", x}, {"h0", zeros}, {"c0", zeros}}, "last");
   double lo = 0, hi = 0;  // one scale for both
@@ -93,8 +91,8 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
     for (const auto& row : flow->norms)
       for (double v : row)
         if (v > 0) lo = lo > 0 ? std::min(lo, v) : v, hi = std::max(hi, v);
-  viz::Options options{.view = viz::View::Gradflow, .steps_shown = 10, .flow_min = lo,
-                       .flow_max = hi};
+  viz::Options options{
+      .view = viz::View::Gradflow, .steps_shown = 10, .flow_min = lo, .flow_max = hi};
   std::vector<viz::Panel> panels{{&rnn, options}, {&lstm, options}};
   panels[0].options.flow = &rnn_flow;
   panels[0].options.flow_bar = false;
@@ -111,9 +109,10 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
     viz::write_dot(dot, path);
     files.push_back(path.string());
   }
-  fmt::print("gradient flow over {} steps (loss: the last step's outputs): ‖∂L/∂h_0‖ = {:.1e} "
-             "for the RNN, {:.1e} for the LSTM\n",
-             kSteps, rnn_flow.norms[0][0], lstm_flow.norms[0][0]);
+  fmt::print(
+      "gradient flow over {} steps (loss: the last step's outputs): ‖∂L/∂h_0‖ = {:.1e} "
+      "for the RNN, {:.1e} for the LSTM\n",
+      kSteps, rnn_flow.norms[0][0], lstm_flow.norms[0][0]);
   return files;
 }
 

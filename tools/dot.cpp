@@ -42,10 +42,10 @@ Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attrib
 )";
 
 int dot_main(const std::vector<std::string>& argv) {
-  const Args args(argv,
-                  {"-o", "--view", "--steps-shown", "--title", "--input", "--h0", "--c0",
-                   "--loss", "--target"},
-                  {"--grad", "--optimized"});
+  const Args args(
+      argv,
+      {"-o", "--view", "--steps-shown", "--title", "--input", "--h0", "--c0", "--loss", "--target"},
+      {"--grad", "--optimized"});
   if (args.positional().size() != 1) throw UsageError("dot takes one graph file");
   viz::Options options;
   options.view = viz::view_from_string(args.get("--view").value_or("auto"));

@@ -165,8 +165,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   for (const auto& [state, producer] : find_recurrence(g, steps)) state_inputs.insert(state);
   if (steps.count == 1)
     for (const Node& n : g.nodes())
-      if (is_input_select(g, n) && (g.node(n.inputs[0]).name == "h0" ||
-                                    g.node(n.inputs[0]).name == "c0"))
+      if (is_input_select(g, n) &&
+          (g.node(n.inputs[0]).name == "h0" || g.node(n.inputs[0]).name == "c0"))
         state_inputs.insert(n.id);
   // The name of the state each step-0 node hands to step 1, by its position within the step
   // (every step is built alike), so the arrows between later steps are named too.
@@ -201,9 +201,9 @@ Diagram block_view(const Graph& g, const Options& options) {
     if (int(flow->norms.size()) != at.layers ||
         std::any_of(flow->norms.begin(), flow->norms.end(),
                     [&](const auto& row) { return int(row.size()) != at.steps; }))
-      throw GraphError(fmt::format(
-          "the gradient norms are for another model: {} layer(s) of {} steps expected",
-          at.layers, at.steps));
+      throw GraphError(
+          fmt::format("the gradient norms are for another model: {} layer(s) of {} steps expected",
+                      at.layers, at.steps));
     double lo = options.flow_min, hi = options.flow_max;
     if (lo <= 0 || hi <= 0) {
       lo = hi = 0;
@@ -292,7 +292,9 @@ Diagram block_view(const Graph& g, const Options& options) {
 
   // Nodes: a row per layer (initial state, boxes, final state), the x_t row below, the outputs'
   // row above; one column per drawn step, kept in line by groups.
-  auto column_group = [](int t) { return t < 0 ? std::string("colfold") : fmt::format("col{}", t); };
+  auto column_group = [](int t) {
+    return t < 0 ? std::string("colfold") : fmt::format("col{}", t);
+  };
   std::vector<std::string> bottom, top;
   for (int t : columns) {
     const std::string index = std::to_string(t);
@@ -341,8 +343,8 @@ Diagram block_view(const Graph& g, const Options& options) {
           const double norm = flow->norms[std::size_t(k)][std::size_t(t)];
           const double u = shading.where(norm);
           box.fill = Shading::colour(u);
-          box.label += fmt::format("<br/><font point-size=\"9\">‖∂L/∂h‖ = {}</font>",
-                                   norm_text(norm));
+          box.label +=
+              fmt::format("<br/><font point-size=\"9\">‖∂L/∂h‖ = {}</font>", norm_text(norm));
           if (Shading::dark(u)) box.label = "<font color=\"white\">" + box.label + "</font>";
           box.tooltip += fmt::format("\n‖∂loss/∂h‖ = {:.6g}", norm);
         }
@@ -354,11 +356,11 @@ Diagram block_view(const Graph& g, const Options& options) {
     for (const std::string& name : final_names[std::size_t(k)])
       final += (final.empty() ? "" : ", ") + name;
     if (!final.empty())
-      row.push_back(d.add({fmt::format("final{}", k),
-                           fmt::format("<b>{}</b><br/><font point-size=\"8\">final state</font>",
-                                       final),
-                           Role::Output})
-                        .id);
+      row.push_back(
+          d.add({fmt::format("final{}", k),
+                 fmt::format("<b>{}</b><br/><font point-size=\"8\">final state</font>", final),
+                 Role::Output})
+              .id);
     d.same_rank.push_back(row);
   }
 
@@ -373,18 +375,21 @@ Diagram block_view(const Graph& g, const Options& options) {
       const int id = todo.back();
       todo.pop_back();
       for (int r : readers[id]) {
-        if (steps.of[r] >= 0) layers.insert(layer_of(r));
-        else if (fixed[r]) todo.push_back(r);
+        if (steps.of[r] >= 0)
+          layers.insert(layer_of(r));
+        else if (fixed[r])
+          todo.push_back(r);
       }
     }
-    const std::string entry =
-        fmt::format("{} {}", escape(g.node(p).name), g.node(p).shape.str());
+    const std::string entry = fmt::format("{} {}", escape(g.node(p).name), g.node(p).shape.str());
     if (layers.empty()) weights[kOutside].push_back(entry);
     for (int k : layers) weights[k].push_back(entry);
   }
   std::string note = "<b>weights shared by every step</b>";
   for (const auto& [k, entries] : weights) {
-    std::string line = k == kOutside ? "outside the cells:" : at.layers > 1 ? fmt::format("layer {}:", k) : "";
+    std::string line = k == kOutside   ? "outside the cells:"
+                       : at.layers > 1 ? fmt::format("layer {}:", k)
+                                       : "";
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (i > 0 && i % 4 == 0) line += "<br align=\"left\"/>   ";
       line += (line.empty() || line.ends_with("   ") ? "" : "  ") + entries[i];
@@ -393,7 +398,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   }
   note += "<br align=\"left\"/>";
   top.insert(top.begin(), d.add({"weights", note, Role::Note}).id);
-  if (flow && options.flow_bar) top.push_back(d.add({"colour_bar", colour_bar(shading, flow->loss), Role::Note}).id);
+  if (flow && options.flow_bar)
+    top.push_back(d.add({"colour_bar", colour_bar(shading, flow->loss), Role::Note}).id);
 
   for (const auto& row : {bottom, top}) {
     for (std::size_t i = 1; i < row.size(); ++i) d.connect({row[i - 1], row[i], "", false, true});

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <graphviz/gvc.h>
 
+#include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
-#include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 
@@ -16,7 +16,8 @@
 namespace rnngraph::viz {
 
 View view_from_string(std::string_view name) {
-  for (View v : {View::Auto, View::Blocks, View::Unrolled, View::Rolled, View::Cell, View::Gradflow})
+  for (View v :
+       {View::Auto, View::Blocks, View::Unrolled, View::Rolled, View::Cell, View::Gradflow})
     if (to_string(v) == name) return v;
   throw Error(fmt::format(
       "unknown view '{}' (expected blocks, unrolled, rolled, cell, gradflow or auto)", name));

@@ -140,7 +140,8 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
 std::string print_dot(const Diagram& d) {
   std::string out = "digraph rnngraph {\n";
   out += fmt::format(
-      "  graph [rankdir={}, newrank=true, mclimit=0.01, nslimit=20, nslimit1=20, fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
+      "  graph [rankdir={}, newrank=true, mclimit=0.01, nslimit=20, nslimit1=20, "
+      "fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
       "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
       d.rankdir, d.ranksep,
       d.title.empty()
@@ -340,7 +341,7 @@ DNode plain_node(const Node& n) {
 
 std::string tooltip(const Node& n) {
   std::string text = n.path();
-  text += n.kind == NodeKind::Op ? fmt::format("\nop: {}", n.op->name())
+  text += n.kind == NodeKind::Op          ? fmt::format("\nop: {}", n.op->name())
           : n.kind == NodeKind::Input     ? std::string("\nfed input")
           : n.kind == NodeKind::Parameter ? std::string("\nparameter")
                                           : std::string("\nconstant");

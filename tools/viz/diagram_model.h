@@ -33,10 +33,10 @@ struct DNode {
   std::string id;
   std::string label;  // HTML-like label body
   Role role = Role::Op;
-  std::string cluster;  // scope path such as "step3/layer0"; "" at top level
-  std::string fill;     // overrides the role's fill (ops use their op's colour)
-  std::string group;    // Graphviz group: nodes of one group are kept in line
-  std::string tooltip;  // plain text shown on hover in SVG (full name, op, shape, attributes)
+  std::string cluster;     // scope path such as "step3/layer0"; "" at top level
+  std::string fill;        // overrides the role's fill (ops use their op's colour)
+  std::string group;       // Graphviz group: nodes of one group are kept in line
+  std::string tooltip;     // plain text shown on hover in SVG (full name, op, shape, attributes)
   bool invisible = false;  // only orders other nodes (a gate between two steps)
 };
 
@@ -48,9 +48,9 @@ struct DEdge {
   // Declared head → tail with dir=back: drawn pointing back in time (a gradient flowing from
   // step t+1 to step t) while ranking like a forward edge, so the steps keep their order.
   bool reversed = false;
-  bool ranked = true;  // false: the edge does not pull its ends into ranks (constraint=false)
+  bool ranked = true;   // false: the edge does not pull its ends into ranks (constraint=false)
   bool xlabel = false;  // the label beside the edge, for edges within a rank or unranked
-  std::string id;      // the SVG element's id, for tests that read the layout
+  std::string id;       // the SVG element's id, for tests that read the layout
 };
 
 struct Diagram {

@@ -102,7 +102,8 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
       todo.pop_back();
       if (running_sum[at] || !g.node(at).backward) continue;
       running_sum[at] = 1;
-      if (g.node(at).is(add_op())) todo.insert(todo.end(), g.node(at).inputs.begin(), g.node(at).inputs.end());
+      if (g.node(at).is(add_op()))
+        todo.insert(todo.end(), g.node(at).inputs.begin(), g.node(at).inputs.end());
     }
   }
 
@@ -158,8 +159,8 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   auto edge = [&](std::string from, std::string to, std::string label, const Node& tail,
                   const Node& head) {
     DEdge e{std::move(from), std::move(to), std::move(label)};
-    e.recurrent = step_of[tail.id] >= 0 && step_of[head.id] >= 0 &&
-                  step_of[tail.id] != step_of[head.id];
+    e.recurrent =
+        step_of[tail.id] >= 0 && step_of[head.id] >= 0 && step_of[tail.id] != step_of[head.id];
     e.gradient = tail.backward && head.backward;
     e.reversed = e.gradient;
     if (e.recurrent)
@@ -182,7 +183,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
       const Node& p = g.node(in);
       const std::string label = p.shape.str();
       if (step_of[in] < 0 && !drawn(in)) continue;  // x behind its windows x[t]
-      if (step_of[in] >= 0 && !drawn(in)) {  // from a folded step
+      if (step_of[in] >= 0 && !drawn(in)) {         // from a folded step
         if (once(fold_id + ">" + node_id(n.id))) {
           DEdge e{fold_id, node_id(n.id), step_of[n.id] >= 0 ? label : "…", step_of[n.id] >= 0};
           e.gradient = e.reversed = n.backward;
