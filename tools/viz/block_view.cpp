@@ -152,7 +152,7 @@ Diagram block_view(const Graph& g, const Options& options) {
   for (const Node& n : g.nodes())
     if (steps.of[n.id] >= 0) at.layers = std::max(at.layers, layer_of(n.id) + 1);
   const int shown_max = std::max(2, options.steps_shown);
-  at.folded = at.steps > shown_max;
+  at.folded = at.steps > shown_max + 1;  // "… 1 step …" would take the room of that step
   // Folded, the gradient flow keeps as many of the last steps as of the first (a vanishing
   // gradient fades from the end backwards); the other views keep the last step alone.
   at.late = !at.folded ? 0 : options.view == View::Gradflow ? shown_max / 2 : 1;

@@ -31,8 +31,9 @@ struct GradientFlow;
 
 struct Options {
   View view = View::Auto;
-  // Unrolled: when the graph has more steps than this, draw the first steps_shown - 1, a
-  // "… N steps …" node, and the last step.
+  // Blocks, unrolled, gradflow: when the graph has more than steps_shown + 1 steps, draw
+  // steps_shown of them: the first steps_shown - 1, a "… N steps …" node, and the last step
+  // (gradflow: the first and the last half each).
   int steps_shown = 4;
   // Unrolled and rolled views: draw the backward graph too, grad() of the sum of the output y
   // (of every output, for graphs without y) with respect to every parameter.
