@@ -113,6 +113,22 @@ BOOST_AUTO_TEST_CASE(block_view_folds_long_sequences_and_is_the_default_for_mode
   // The state runs through the fold: last shown early box → fold → last box.
   BOOST_CHECK_EQUAL(count(dot, "  b0_2 -> fold0 \\["), 2);
   BOOST_CHECK_EQUAL(count(dot, "  fold1 -> b1_999 \\["), 2);
+  // A hand-built recurrence under g.step(t), its state a plain input: blocks too.
+  Graph hand;
+  Value h = hand.input("h0", {1, 3});
+  const Value W = hand.parameter("W", {5, 3}), x = hand.input("x", {2, 1, 2});
+  std::vector<Value> hs;
+  for (int64_t t = 0; t < 2; ++t) {
+    auto at = hand.step(t);
+    h = tanh(matmul(concat({h, x[t]}, 1), W));
+    hs.push_back(h);
+  }
+  hand.output("y", stack(hs));
+  const std::string blocks = viz::to_dot(hand);
+  BOOST_CHECK_EQUAL(count(blocks, "<b>RNN</b>"), 2);
+  BOOST_CHECK_EQUAL(count(blocks, "  init0 -> b0_0 \\["), 1);
+  BOOST_CHECK_EQUAL(count(blocks, "  b0_0 -> b0_1 \\["), 1);
+  BOOST_CHECK(blocks.find("<b>h0</b>") != std::string::npos);
   // A graph without time steps is drawn unrolled, and asking it for blocks is an error.
   Graph plain;
   const Value a = plain.input("a", {2, 2});

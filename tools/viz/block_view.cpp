@@ -248,8 +248,10 @@ Diagram block_view(const Graph& g, const Options& options) {
       } else if (state_inputs.contains(in)) {
         link(fmt::format("init{}", k), to, state_name(g, p) + " " + p.shape.str(), true);
         auto& names = initial_names[std::size_t(k)];
-        const std::string entry =
-            fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0));
+        const std::string entry =  // h0[k], or a hand-built graph's state input itself
+            is_input_select(g, p)
+                ? fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0))
+                : escape(p.name);
         if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
       } else if (!fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
         // The window x[t] belongs to its step: the arrow carries the window's shape.
@@ -290,6 +292,7 @@ Diagram block_view(const Graph& g, const Options& options) {
     }
   }
 
+  if (sequence_input.empty()) sequence_input = "x";
   // Nodes: a row per layer (initial state, boxes, final state), the x_t row below, the outputs'
   // row above; one column per drawn step, kept in line by groups.
   auto column_group = [](int t) {
