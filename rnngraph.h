@@ -18,6 +18,7 @@
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/lstm.h>
 #include <rnngraph/models/model.h>
+#include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/optim.h>
 #include <rnngraph/models/rnn.h>
 #include <rnngraph/models/torch_state.h>

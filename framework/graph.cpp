@@ -268,6 +268,15 @@ const Tensor& Graph::param(std::string_view name) const {
   return n.value;
 }
 
+void Graph::share_parameter(std::string_view name, const Tensor& value) {
+  const Node& n = find(name);
+  if (n.kind != NodeKind::Parameter) throw GraphError(fmt::format("'{}' is not a parameter", name));
+  if (!(n.shape == value.shape()))
+    throw GraphError(fmt::format("parameter '{}' is {}, the tensor given for it {}", name,
+                                 n.shape.str(), value.shape().str()));
+  nodes_[std::size_t(n.id)].value = value;
+}
+
 int Graph::output_id(std::string_view name) const {
   for (const auto& [key, id] : outputs_)
     if (key == name) return id;

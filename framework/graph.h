@@ -200,6 +200,9 @@ class Graph {
   bool contains(std::string_view name) const;
   // A parameter's persistent tensor: write into it to load weights.
   const Tensor& param(std::string_view name) const;
+  // Makes parameter `name` use `value`'s storage (not a copy): graphs unrolled for several
+  // shapes then share one set of weights. Call before planning. GraphError for another shape.
+  void share_parameter(std::string_view name, const Tensor& value);
   std::vector<int> parameters() const;  // ids, in creation order
   // The id of the output declared as `name`, or -1.
   int output_id(std::string_view name) const;

@@ -140,15 +140,25 @@ Outputs build(Graph& g, const Config& c) {
   }
 
   // Step-major: at any time only one step's intermediates are alive, whatever T is.
+  const Value mask = c.masked ? g.input("mask", {c.steps, c.batch, 1}) : Value();
   std::vector<Value> ys;
   for (int64_t t = 0; t < c.steps; ++t) {
     auto step_scope = g.step(t);
     Value in = x[t];
+    const Value m = c.masked ? mask[t] : Value();  // [B, 1]: 1 within the sample's length
     for (int64_t k = 0; k < c.layers; ++k) {
       std::optional<Graph::ScopeGuard> layer_scope;
       if (c.layers > 1) layer_scope.emplace(g.layer(k));
-      state[k] = step(weights[k], state[k], in);
-      in = state[k].h;
+      State next = step(weights[k], state[k], in);
+      if (c.masked) {
+        // Past its length a sample keeps its state (s + m·(s' - s)) and outputs 0 (m·h').
+        in = next.h * m;
+        next.h = state[k].h + m * (next.h - state[k].h);
+        if (lstm) next.c = state[k].c + m * (next.c - state[k].c);
+      } else {
+        in = next.h;
+      }
+      state[k] = next;
     }
     ys.push_back(in);
   }
@@ -169,6 +179,44 @@ Outputs build(Graph& g, const Config& c) {
     g.output("c_n", out.c_n);
   }
   return out;
+}
+
+void save_file(const Graph& g, const Config& config, const std::filesystem::path& path,
+               const Recipe& meta, const io::TensorMap& extra) {
+  Recipe all = recipe(config);
+  for (const auto& [key, value] : meta) all[key] = value;
+  io::TensorMap tensors = extra;
+  for (int id : g.parameters())
+    if (!tensors.emplace(g.node(id).name, g.node(id).value).second)
+      throw GraphError(
+          fmt::format("'{}' is both a parameter and an extra tensor", g.node(id).name));
+  io::save_recipe(path, all, tensors);
+}
+
+io::GraphFile load_file(const std::filesystem::path& path) {
+  io::GraphFile file = io::read_graph_file(path);
+  if (file.graph) return file;
+  try {
+    Config config = config_from_recipe(file.meta);
+    file.graph = std::make_unique<Graph>();
+    build(*file.graph, config);
+    for (int id : file.graph->parameters()) {
+      const Node& p = file.graph->node(id);
+      auto it = file.extra.find(p.name);
+      if (it == file.extra.end())
+        throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));
+      if (!(it->second.shape() == p.shape))
+        throw FormatError(fmt::format("'{}' is {} in the weights, the recipe makes it {}", p.name,
+                                      it->second.shape().str(), p.shape.str()));
+      file.graph->share_parameter(p.name, it->second);
+      file.extra.erase(it);
+    }
+  } catch (const FormatError& e) {
+    throw FormatError(fmt::format("{}: {}", path.string(), e.what()));
+  } catch (const Error& e) {  // a recipe whose sizes build() refuses
+    throw FormatError(fmt::format("{}: the recipe does not build: {}", path.string(), e.what()));
+  }
+  return file;
 }
 
 void carry_state(const Results& results, Feeds& feeds) {

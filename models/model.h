@@ -4,7 +4,7 @@
 //
 // Graph contract (the CLI and graph files rely on it):
 //   inputs      "x" [T, B, I], or "tokens" [T, B] (class ids) with a token input;
-//               "h0" [L, B, H], and "c0" [L, B, H] for the LSTM
+//               "h0" [L, B, H], and "c0" [L, B, H] for the LSTM; "mask" [T, B, 1] when masked
 //   parameters  per layer k, suffixed "_l<k>": RNN W, b; LSTM W_f, W_i, W_o, W_c, b_f, b_i, b_o,
 //               b_c; GRU W_r, W_z, b_r, b_z, W_in, b_in, W_hn, b_hn (shapes: see each cell);
 //               "embedding" [V, I] with an embedded token input; "W_out" [H, O] and "b_out"
@@ -25,8 +25,11 @@
 #include <string_view>
 #include <vector>
 
+#include <filesystem>
+
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/framework/io/graph_file.h>
 
 namespace rnngraph::models {
 
@@ -50,6 +53,11 @@ struct Config {
   int64_t vocab_size = 0;
   // The symbols behind the class ids, one byte each (a character model's alphabet); optional.
   std::string vocabulary;
+  // Variable lengths in a batch (not part of the recipe: a run-time choice): an input "mask"
+  // [T, B, 1] holds 1 where step t is within sample b's length, else 0. Past its length a
+  // sample's state stays as it was and its outputs are 0, so h_n (and c_n) hold each sample's
+  // last valid state: PyTorch's pack_padded_sequence, forward and backward.
+  bool masked = false;
 };
 
 // The model's results, also declared as the graph outputs of the contract.
@@ -68,6 +76,15 @@ void carry_state(const Results& results, Feeds& feeds);
 using Recipe = std::map<std::string, std::string, std::less<>>;
 Recipe recipe(const Config& config);
 Config config_from_recipe(const Recipe& recipe);
+
+// Model files. save_file writes a recipe file (io::save_recipe): recipe(config) plus `meta`,
+// and g's parameters plus `extra`; it is independent of the length and batch. load_file reads
+// any graph file: a recipe file comes back built by build() for the recipe's default steps and
+// batch, with the file's weights; a node-by-node file (hand-built graphs, and model files
+// written before recipes) as it is.
+void save_file(const Graph& g, const Config& config, const std::filesystem::path& path,
+               const Recipe& meta = {}, const io::TensorMap& extra = {});
+io::GraphFile load_file(const std::filesystem::path& path);
 
 struct ParameterSpec {
   std::string name;

@@ -193,13 +193,13 @@ void Trainer::save(const std::filesystem::path& path) const {
       if (feeds_.contains(state))
         extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
   }
-  io::save_graph(model, path, meta, extra);
+  save_file(model, model_, path, meta, extra);
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                                          std::optional<int64_t> iterations,
                                          std::optional<std::filesystem::path> text) {
-  const io::GraphFile file = io::load_graph(path);
+  const io::GraphFile file = models::load_file(path);
   if (!file.meta.contains("task"))
     throw FormatError(
         fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));

@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(csv_input_and_output_and_default_states) {
   BOOST_CHECK(y.shape() == Shape({3, 2}));
 
   // The same through the library: load the graph, feed zeros.
-  const io::GraphFile file = io::load_graph(work_dir() / "g.json");
+  const io::GraphFile file = models::load_file(work_dir() / "g.json");
   Executor run(*file.graph);
   const Tensor& expected = run({{"x", io::read_csv(work_dir() / "x.csv").reshaped({3, 1, 3})},
                                 {"h0", Tensor({1, 1, 2})}})["y"];
@@ -134,9 +134,9 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   Tensor x({5, 1, 3});
   io::write_npy(work_dir() / "x.npy", x);
   io::write_npy(work_dir() / "x_wrong.npy", Tensor({5, 1, 2}));
-  expect_rejected("run r.json --input x_wrong.npy -o y.npy", "'x' expects [5, 1, 3], fed [5, 1, 2]",
-                  {"y.npy"});
-  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "'c0' does not name an input",
+  expect_rejected("run r.json --input x_wrong.npy -o y.npy",
+                  "input 'x' must be [T, B, 3], got [5, 1, 2]", {"y.npy"});
+  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "--c0 is for LSTM models",
                   {"y.npy"});
   expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
   std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
       0);
   const Outcome info = rnngraph_cli("info i.json");
   BOOST_CHECK_EQUAL(info.code, 0);
-  const io::GraphFile file = io::load_graph(work_dir() / "i.json");
+  const io::GraphFile file = models::load_file(work_dir() / "i.json");
   BOOST_CHECK(info.out.find(fmt::format("arena bytes: {}\n", Plan(*file.graph).arena_bytes())) !=
               std::string::npos);
   BOOST_CHECK(info.out.find("W_f_l1     [6, 3]") != std::string::npos);

@@ -1,5 +1,5 @@
-// rnngraph build: a model graph (RNN, LSTM, GRU; stacked, batched) written as G.json plus its
-// parameters in G.safetensors, with weights from PyTorch or our own names, or seeded at random.
+// rnngraph build: a model (RNN, LSTM, GRU; stacked) written as a recipe in G.json plus its
+// weights in G.safetensors, from PyTorch or our own names, or seeded at random.
 #include <fmt/format.h>
 
 #include <rnngraph/framework/io/graph_file.h>
@@ -13,7 +13,7 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H --steps T
+    R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H [--steps T]
                       [--batch B] [--layers L] [--weights W.safetensors] [--seed N] -o G.json
 
 Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
@@ -22,23 +22,26 @@ G.safetensors beside it.
   rnn|lstm|gru       the cell: the seed's tanh RNN, the textbook LSTM, PyTorch's GRU
   --input-size I     features per step
   --hidden-size H    hidden units per layer
-  --steps T          time steps to unroll
-  --batch B          sequences per run (default 1)
+  --steps T          the default length (default 1): the model runs on any length and batch,
+                     this is the shape that dot, info and fixed-shape uses unroll
+  --batch B          the default batch (default 1), likewise
   --layers L         stacked layers (default 1)
   --weights W        a safetensors file: a PyTorch nn.RNN/nn.LSTM/nn.GRU state_dict
                      (weight_ih_l0, ...) or our own parameter names (W_f_l0, ...)
   --seed N           seed of the random U(-1/sqrt(H), 1/sqrt(H)) weights when --weights is
                      absent (default 0)
-  -o G.json          the graph file to write
+  -o G.json          the model file to write: its recipe (cell, sizes, layers, default
+                     shape), a few hundred bytes whatever T is; the weights go beside it in
+                     G.safetensors
 
-The graph's inputs are x [T, B, I], h0 [L, B, H] (and c0 for the LSTM); its outputs are
-y [T, B, H], h_n [L, B, H] (and c_n).
+The model's inputs are x [T, B, I] for any T and B, h0 [L, B, H] (and c0 for the LSTM); its
+outputs are y [T, B, H], h_n [L, B, H] (and c_n).
 )";
 
 int build_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"--input-size", "--hidden-size", "--steps", "--batch", "--layers",
                          "--weights", "--seed", "-o"});
-  models::Config c = model_config(args, "build", 1);
+  models::Config c = model_config(args, "build", 1, 1);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   const std::string out = args.require("-o");
   if (!out.ends_with(".json"))
@@ -53,14 +56,7 @@ int build_main(const std::vector<std::string>& argv) {
     source = fmt::format("{} ({} layout)", *weights,
                          models::is_torch_state(state) ? "PyTorch" : "rnngraph");
   }
-  io::save_graph(g, out,
-                 {{"cell", std::string(models::to_string(c.cell))},
-                  {"input_size", std::to_string(c.input_size)},
-                  {"hidden_size", std::to_string(c.hidden_size)},
-                  {"steps", std::to_string(c.steps)},
-                  {"batch", std::to_string(c.batch)},
-                  {"layers", std::to_string(c.layers)},
-                  {"weights", source}});
+  models::save_file(g, c, out, {{"weights", source}});
   fmt::print(
       "wrote {} and {}: {} with {} layer(s), input {}, hidden {}, {} steps, batch {}, {} nodes; "
       "weights {}\n",

@@ -54,9 +54,10 @@ struct Command {
 };
 
 // The model a command names: `CELL --input-size I --hidden-size H --steps T [--batch B]
-// [--layers L]`; --batch defaults to `batch`, or is required when that is nullopt.
+// [--layers L]`; --batch and --steps default to `batch` and `steps`, or are required when
+// those are nullopt.
 models::Config model_config(const Args& args, std::string_view command,
-                            std::optional<int64_t> batch);
+                            std::optional<int64_t> batch, std::optional<int64_t> steps = {});
 
 // The feeds of a model graph: --input as "x" (or as "tokens", the class ids of a token model),
 // --h0 and --c0 as the initial states, zeros when absent.

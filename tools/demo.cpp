@@ -39,10 +39,11 @@ void print_rows(std::string_view name, const Tensor& t, int64_t first = 1) {
 }
 
 // Saves the graph and draws it in every view; returns the files written.
-std::vector<std::string> save_and_draw(const Graph& g, const std::filesystem::path& dir,
-                                       const std::string& name, const std::string& title) {
+std::vector<std::string> save_and_draw(const Graph& g, const models::Config& config,
+                                       const std::filesystem::path& dir, const std::string& name,
+                                       const std::string& title) {
   std::vector<std::string> files;
-  io::save_graph(g, dir / (name + ".json"));
+  models::save_file(g, config, dir / (name + ".json"));
   files.push_back((dir / (name + ".json")).string());
   for (viz::View view :
        {viz::View::Blocks, viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
@@ -129,7 +130,8 @@ int demo_main(const std::vector<std::string>& argv) {
 
   // The seed's RNN, its weights drawn like np.random.randn.
   Graph rnn;
-  models::build(rnn, {.input_size = n_features, .hidden_size = s, .steps = time_steps});
+  const models::Config rnn_config{.input_size = n_features, .hidden_size = s, .steps = time_steps};
+  models::build(rnn, rnn_config);
   init::normal(0, 1, 2024).apply(rnn.param("W_l0"));  // the seed's W; its b stays 0
   rnn.param("b_l0").fill(0);
   Executor run_rnn(rnn);
@@ -143,11 +145,12 @@ int demo_main(const std::vector<std::string>& argv) {
 
   // The textbook LSTM: forget, input, output gates and the tanh layer on concat([h, x]).
   Graph lstm;
-  models::build(lstm, {.cell = models::Cell::Lstm,
-                       .input_size = n_features,
-                       .hidden_size = s,
-                       .steps = time_steps,
-                       .seed = 1});
+  const models::Config lstm_config{.cell = models::Cell::Lstm,
+                                   .input_size = n_features,
+                                   .hidden_size = s,
+                                   .steps = time_steps,
+                                   .seed = 1};
+  models::build(lstm, lstm_config);
   Executor run_lstm(lstm);
   const Results& l = run_lstm({{"x", x}, {"h0", Tensor({1, 1, s})}, {"c0", Tensor({1, 1, s})}});
   fmt::print(
@@ -155,8 +158,10 @@ int demo_main(const std::vector<std::string>& argv) {
   print_rows("h", l["y"]);
   print_rows("c", l["c_n"], time_steps);
 
-  std::vector<std::string> files = save_and_draw(rnn, dir, "rnn", "seed RNN (s = 5, n = 2, T = 3)");
-  const auto more = save_and_draw(lstm, dir, "lstm", "LSTM (hidden 5, input 2, T = 3)");
+  std::vector<std::string> files =
+      save_and_draw(rnn, rnn_config, dir, "rnn", "seed RNN (s = 5, n = 2, T = 3)");
+  const auto more =
+      save_and_draw(lstm, lstm_config, dir, "lstm", "LSTM (hidden 5, input 2, T = 3)");
   files.insert(files.end(), more.begin(), more.end());
   const auto flow = draw_gradient_flow(dir);
   files.insert(files.end(), flow.begin(), flow.end());

@@ -1,6 +1,7 @@
 // rnngraph dot: draws a graph file as DOT text or a Graphviz rendering.
 #include <fmt/format.h>
 
+#include <rnngraph/models/model.h>
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/tools/viz/diagram.h>
@@ -62,7 +63,7 @@ int dot_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--loss must be sum, mse or last, got '{}'", loss));
   if (gradflow && (loss == "mse") != args.has("--target"))
     throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
-  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  const io::GraphFile file = models::load_file(args.positional()[0]);
   const auto optimized = args.has("--optimized") ? passes::optimize(*file.graph) : nullptr;
   const Graph& g = optimized ? *optimized : *file.graph;
   viz::GradientFlow flow;

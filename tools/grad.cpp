@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <rnngraph/models/model.h>
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
@@ -63,7 +64,7 @@ int grad_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--wrt must be params or all, got '{}'", wrt_kind));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
-  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  const io::GraphFile file = models::load_file(args.positional()[0]);
   Graph& g = *file.graph;
   if (names == "torch" && !file.meta.contains("cell"))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");

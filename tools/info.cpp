@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <rnngraph/models/model.h>
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
@@ -26,7 +27,7 @@ pass of the sum of y, keeping the activations backward needs.
 int info_main(const std::vector<std::string>& argv) {
   const Args args(argv, {});
   if (args.positional().size() != 1) throw UsageError("info takes one graph file");
-  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  const io::GraphFile file = models::load_file(args.positional()[0]);
   const Graph& g = *file.graph;
 
   std::map<std::string_view, int> by_op;

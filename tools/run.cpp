@@ -6,7 +6,10 @@
 
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/io/npy.h>
+#include <rnngraph/framework/io/safetensors.h>
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/models/model_runner.h>
 
 #include "cli.h"
 
@@ -14,43 +17,101 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [--threads N]
+    R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [--lengths L.npy]
+                    [--state-in S.safetensors] [--state-out S.safetensors] [--threads N]
                     [-o Y.npy]
 
-Runs a graph file (from 'rnngraph build') on one input.
+Runs a model file (from 'rnngraph build' or 'train') on one input of any length and batch, or
+a hand-built graph file on inputs of its own shapes.
 
-  --input X     x as [T, B, I] float32 .npy (PyTorch's sequence-first layout), or a CSV file
-                of T lines with I numbers each (batch 1)
-  --h0 H0       initial hidden states [L, B, H] (default zeros)
-  --c0 C0       initial cell states [L, B, H], LSTM only (default zeros)
-  --threads N   threads for the large products and fused cells (default 1)
-  -o Y          where to write y, the top layer's hidden state at every step, [T, B, H]
-                (.npy, or .csv when B = 1); without -o, y is printed
+  --input X       x as [T, B, I] float32 .npy (PyTorch's sequence-first layout), or a CSV file
+                  of T lines with I numbers each (batch 1); any T and B for a model file
+  --h0 H0         initial hidden states [L, B, H] (default zeros)
+  --c0 C0         initial cell states [L, B, H], LSTM only (default zeros)
+  --lengths L     a padded batch: B lengths (int or float .npy, whole numbers 1..T). Past its
+                  length a sample keeps its state and outputs zeros; h_n (and c_n) hold each
+                  sample's last valid state (PyTorch's pack_padded_sequence)
+  --state-in S    streaming: the initial state from a state file (h_n, and c_n, as a previous
+                  --state-out wrote them); not with --h0 / --c0
+  --state-out S   writes h_n (and c_n) [L, B, H] to a state file; the same file as --state-in
+                  is fine, so a long sequence runs in chunks with the one run's outputs
+  --threads N     threads for the large products and fused cells (default 1)
+  -o Y            where to write y, the top layer's output at every step, [T, B, H]
+                  (.npy, or .csv when B = 1); without -o, y is printed
 )";
 
+void print_or_write(const Args& args, const std::string& name, const Tensor& y) {
+  if (auto out = args.get("-o")) {
+    write_array(*out, y);
+    fmt::print(stderr, "wrote {} {} to {}\n", name, y.shape().str(), *out);
+    return;
+  }
+  fmt::print("{} {}\n", name, y.shape().str());
+  const int64_t row = y.shape()[y.shape().rank() - 1];
+  for (int64_t r = 0; r < y.numel() / row; ++r)
+    fmt::print("{}\n", fmt::join(y.values().subspan(std::size_t(r * row), std::size_t(row)), " "));
+}
+
+// A model file: any length and batch, lengths, streaming state.
+int run_model(const Args& args, const io::GraphFile& file) {
+  models::Model model = models::Model::from_file(file, args.positional()[0]);
+  const models::Config& c = model.config();
+  const bool tokens = c.tokens != models::TokenInput::None;
+  Feeds feeds{{tokens ? "tokens" : "x", read_array(args.require("--input"))}};
+  Tensor& x = feeds.begin()->second;
+  if (tokens && x.shape().rank() == 3 && x.shape()[2] == 1)
+    x = x.reshaped({x.shape()[0], x.shape()[1]});  // CSV: [T, 1, 1]
+  if (x.shape().rank() < 2)
+    throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.shape().str()));
+  const int64_t steps = x.shape()[0], batch = x.shape()[1];
+  const bool lstm = c.cell == models::Cell::Lstm;
+  if (args.has("--state-in") && (args.has("--h0") || args.has("--c0")))
+    throw UsageError("--state-in gives h0 (and c0): not with --h0 or --c0");
+  if (!lstm && args.has("--c0")) throw UsageError("--c0 is for LSTM models");
+  for (const char* state : {"h0", "c0"})
+    if (auto path = args.get(fmt::format("--{}", state))) feeds.emplace(state, read_array(*path));
+  if (auto path = args.get("--state-in")) {
+    const io::TensorMap state = io::read_safetensors(*path);
+    for (const auto& [from, to] : {std::pair{"h_n", "h0"}, std::pair{"c_n", "c0"}}) {
+      if (to[0] == 'c' && !lstm) continue;
+      auto it = state.find(from);
+      if (it == state.end())
+        throw FormatError(fmt::format("{}: no '{}' in the state file", *path, from));
+      feeds.emplace(to, it->second.clone());
+    }
+  }
+  std::vector<int64_t> lengths;
+  if (auto path = args.get("--lengths"))
+    lengths = models::lengths_from(io::read_npy_numbers(*path), batch, steps);
+  const Results& r = model.run(feeds, lengths);
+  if (auto path = args.get("--state-out")) {
+    io::TensorMap state{{"h_n", r["h_n"]}};
+    if (lstm) state.emplace("c_n", r["c_n"]);
+    io::write_safetensors(*path, state);
+    fmt::print(stderr, "wrote the state ({}) to {}\n", lstm ? "h_n, c_n" : "h_n", *path);
+  }
+  print_or_write(args, "y", r["y"]);
+  return 0;
+}
+
 int run_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--input", "--h0", "--c0", "--threads", "-o"});
+  const Args args(argv, {"--input", "--h0", "--c0", "--lengths", "--state-in", "--state-out",
+                         "--threads", "-o"});
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   if (args.positional().size() != 1) throw UsageError("run takes one graph file");
-  const io::GraphFile file = io::load_graph(args.positional()[0]);
+  const io::GraphFile file = models::load_file(args.positional()[0]);
+  if (file.meta.contains("cell")) return run_model(args, file);
+  for (const char* flag : {"--lengths", "--state-in", "--state-out"})
+    if (args.has(flag))
+      throw UsageError(fmt::format("{} needs a model file (from rnngraph build or train)", flag));
   const Graph& g = *file.graph;
-
   const Feeds feeds = model_feeds(g, args);
-  // y when the graph has it (every model does), else its first output; only that is computed.
+  // y when the graph has it, else its first output; only that is computed.
   const auto& outputs = g.outputs();
   if (outputs.empty()) throw GraphError("the graph declares no outputs");
   const std::vector<std::string> wanted{g.output_id("y") >= 0 ? "y" : outputs.front().first};
   Executor run(g, wanted);
-  const Tensor& y = run(feeds)[wanted[0]];
-  if (auto out = args.get("-o")) {
-    write_array(*out, y);
-    fmt::print(stderr, "wrote {} {} to {}\n", wanted[0], y.shape().str(), *out);
-    return 0;
-  }
-  fmt::print("{} {}\n", wanted[0], y.shape().str());
-  const int64_t row = y.shape()[y.shape().rank() - 1];
-  for (int64_t r = 0; r < y.numel() / row; ++r)
-    fmt::print("{}\n", fmt::join(y.values().subspan(std::size_t(r * row), std::size_t(row)), " "));
+  print_or_write(args, wanted[0], run(feeds)[wanted[0]]);
   return 0;
 }
 }  // namespace

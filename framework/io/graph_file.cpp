@@ -91,6 +91,21 @@ std::filesystem::path parameters_path(const std::filesystem::path& graph_path) {
   return p.replace_extension(".safetensors");
 }
 
+namespace {
+// The tensors first: a graph file never points at a missing or partial parameters file.
+void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc) {
+  const std::filesystem::path tensors = parameters_path(path);
+  write_safetensors(tensors, data);
+  try {
+    write_atomically(path, [&](std::ostream& out) { out << doc.dump(1) << '\n'; });
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tensors, ignored);
+    throw;
+  }
+}
+}  // namespace
+
 void save_graph(const Graph& graph, const std::filesystem::path& path,
                 const std::map<std::string, std::string, std::less<>>& meta,
                 const TensorMap& extra) {
@@ -118,24 +133,37 @@ void save_graph(const Graph& graph, const std::filesystem::path& path,
   json outputs = json::array();
   for (const auto& [name, id] : graph.outputs()) outputs.push_back({{"name", name}, {"node", id}});
   const std::filesystem::path tensors = parameters_path(path);
-  const json doc = {{"format", kFormat},
-                    {"version", kGraphFormatVersion},
-                    {"parameters", tensors.filename().string()},
-                    {"meta", meta},
-                    {"nodes", std::move(nodes)},
-                    {"outputs", std::move(outputs)}};
-  // Parameters first: a graph file never points at a missing or partial parameters file.
-  write_safetensors(tensors, data);
-  try {
-    write_atomically(path, [&](std::ostream& out) { out << doc.dump(1) << '\n'; });
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tensors, ignored);
-    throw;
-  }
+  write_pair(path, data,
+             {{"format", kFormat},
+              {"version", kGraphFormatVersion},
+              {"parameters", tensors.filename().string()},
+              {"meta", meta},
+              {"nodes", std::move(nodes)},
+              {"outputs", std::move(outputs)}});
+}
+
+void save_recipe(const std::filesystem::path& path,
+                 const std::map<std::string, std::string, std::less<>>& meta,
+                 const TensorMap& tensors) {
+  write_pair(path, tensors,
+             {{"format", kFormat},
+              {"version", kGraphFormatVersion},
+              {"parameters", parameters_path(path).filename().string()},
+              {"meta", meta},
+              {"recipe", true}});
 }
 
 GraphFile load_graph(const std::filesystem::path& path) {
+  GraphFile file = read_graph_file(path);
+  if (!file.graph)
+    throw FormatError(
+        fmt::format("{}: a model recipe file (no nodes): read it with models::load_file, which "
+                    "builds the graph",
+                    path.string()));
+  return file;
+}
+
+GraphFile read_graph_file(const std::filesystem::path& path) {
   const std::string where = path.string();
   json doc;
   try {
@@ -172,6 +200,12 @@ GraphFile load_graph(const std::filesystem::path& path) {
       return it->second;
     };
 
+    if (doc.value("recipe", false)) {  // no nodes: models::load_file builds them
+      if (file.meta.empty()) throw FormatError("a recipe file without a recipe (\"meta\")");
+      file.graph.reset();
+      file.extra = tensors;
+      return file;
+    }
     const json& nodes = doc.at("nodes");
     if (!nodes.is_array()) throw FormatError("\"nodes\" is not an array");
     for (const json& j : nodes) {

@@ -27,6 +27,8 @@ namespace rnngraph::io {
 inline constexpr int kGraphFormatVersion = 1;
 
 struct GraphFile {
+  // Null from read_graph_file for a recipe file (save_recipe): models::load_file builds the
+  // graph from the recipe in `meta`, with the tensors of `extra` as its parameters.
   std::unique_ptr<Graph> graph;
   std::map<std::string, std::string, std::less<>> meta;  // the recipe and free-form facts
   TensorMap extra;  // tensors of the safetensors file that are not nodes (optimizer state)
@@ -39,6 +41,17 @@ std::filesystem::path parameters_path(const std::filesystem::path& graph_path);
 void save_graph(const Graph& graph, const std::filesystem::path& path,
                 const std::map<std::string, std::string, std::less<>>& meta = {},
                 const TensorMap& extra = {});
+// A node-by-node graph file; FormatError for a recipe file (models::load_file reads both).
 GraphFile load_graph(const std::filesystem::path& path);
+// Either kind: a recipe file comes back with a null graph.
+GraphFile read_graph_file(const std::filesystem::path& path);
+
+// A model file without nodes: the recipe (`meta`, which says how to build the graph for any
+// length and batch) and the tensors (parameters and extras) in the safetensors file beside it.
+// A 10,000-step LSTM's file is then its weights plus a few hundred bytes. Same atomicity as
+// save_graph.
+void save_recipe(const std::filesystem::path& path,
+                 const std::map<std::string, std::string, std::less<>>& meta,
+                 const TensorMap& tensors);
 
 }  // namespace rnngraph::io

@@ -24,9 +24,18 @@ uint32_t little_endian(std::string_view bytes) {
 }
 }  // namespace
 
-Tensor parse_npy(std::string_view bytes, std::string_view what) {
+namespace {
+struct Header {
+  std::string descr;
+  Shape shape;
+  std::size_t data_at = 0;
+};
+
+// The header of .npy bytes: dtype, shape, where the data starts; the data's size is checked
+// against the shape for an element of `element_size` bytes (0: from the dtype, 4 or 8).
+Header parse_header(std::string_view bytes, std::string_view what, std::string_view kind) {
   auto fail = [&](std::string_view why) {
-    return FormatError(fmt::format("{}: not a float32 .npy file: {}", what, why));
+    return FormatError(fmt::format("{}: not a {} .npy file: {}", what, kind, why));
   };
   if (bytes.size() < 10 || bytes.substr(0, 6) != kMagic) throw fail("bad magic");
   const int major = uint8_t(bytes[6]);
@@ -41,9 +50,7 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   std::smatch m;
   if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']*)')")))
     throw fail("no 'descr' in header");
-  if (m[1] != "<f4")
-    throw fail(
-        fmt::format("dtype '{}' is not supported (only little-endian float32 '<f4')", m[1].str()));
+  Header h{m[1].str().substr(0, 16), {}, data_at};
   if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
     throw fail("no 'fortran_order' in header");
   if (m[1] == "True") throw fail("Fortran order is not supported (save with C order)");
@@ -61,19 +68,59 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   }
   if (dims.empty() || dims.size() > kMaxRank)
     throw fail(fmt::format("shape ({}) must have rank 1 to {}", shape_text, kMaxRank));
-  Shape shape;
   try {
-    shape = Shape(std::span<const int64_t>(dims));
+    h.shape = Shape(std::span<const int64_t>(dims));
   } catch (const ShapeError& e) {
     throw fail(e.what());
   }
-  const std::size_t expected = std::size_t(shape.numel()) * sizeof(float);
+  const std::size_t element = h.descr.ends_with('8') ? 8 : 4;
+  const std::size_t expected = std::size_t(h.shape.numel()) * element;
   if (bytes.size() - data_at != expected)
-    throw fail(fmt::format("shape {} needs {} bytes of data, the file has {}", shape.str(),
+    throw fail(fmt::format("shape {} needs {} bytes of data, the file has {}", h.shape.str(),
                            expected, bytes.size() - data_at));
-  Tensor t(shape);
-  std::memcpy(t.data(), bytes.data() + data_at, expected);
+  return h;
+}
+}  // namespace
+
+Tensor parse_npy(std::string_view bytes, std::string_view what) {
+  const Header h = parse_header(bytes, what, "float32");
+  if (h.descr != "<f4")
+    throw FormatError(fmt::format(
+        "{}: not a float32 .npy file: dtype '{}' is not supported (only little-endian float32 "
+        "'<f4')",
+        what, h.descr));
+  Tensor t(h.shape);
+  std::memcpy(t.data(), bytes.data() + h.data_at, std::size_t(h.shape.numel()) * sizeof(float));
   return t;
+}
+
+std::vector<double> read_npy_numbers(const std::filesystem::path& path) {
+  const std::string bytes = read_file(path);
+  const Header h = parse_header(bytes, path.string(), "numeric");
+  const char* data = bytes.data() + h.data_at;
+  std::vector<double> out(std::size_t(h.shape.numel()));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (h.descr == "<f4") {
+      float v;
+      std::memcpy(&v, data + 4 * i, 4);
+      out[i] = v;
+    } else if (h.descr == "<f8") {
+      std::memcpy(&out[i], data + 8 * i, 8);
+    } else if (h.descr == "<i4") {
+      int32_t v;
+      std::memcpy(&v, data + 4 * i, 4);
+      out[i] = v;
+    } else if (h.descr == "<i8") {
+      int64_t v;
+      std::memcpy(&v, data + 8 * i, 8);
+      out[i] = double(v);
+    } else {
+      throw FormatError(fmt::format(
+          "{}: dtype '{}' is not supported (little-endian int32, int64, float32 or float64)",
+          path.string(), h.descr));
+    }
+  }
+  return out;
 }
 
 Tensor read_npy(const std::filesystem::path& path) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string_view>
+#include <vector>
 
 #include <rnngraph/framework/tensor.h>
 
@@ -11,6 +12,9 @@ namespace rnngraph::io {
 Tensor read_npy(const std::filesystem::path& path);
 // Parses .npy bytes; `what` names the source in error messages.
 Tensor parse_npy(std::string_view bytes, std::string_view what);
+// Any of int32, int64, float32, float64 ('<i4', '<i8', '<f4', '<f8'), as doubles in C order:
+// for small integer arrays such as per-sample lengths.
+std::vector<double> read_npy_numbers(const std::filesystem::path& path);
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
 
 }  // namespace rnngraph::io

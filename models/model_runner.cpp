@@ -1,0 +1,129 @@
+#include <rnngraph/models/model_runner.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/models/torch_state.h>
+
+namespace rnngraph::models {
+
+struct Model::Unrolled {
+  int64_t steps = 0, batch = 0;
+  bool masked = false;
+  Graph graph;
+  std::unique_ptr<Executor> run;
+};
+
+Model::Model(Config config) : config_(std::move(config)) {
+  config_.masked = false;
+  Graph g;
+  build(g, config_);
+  weights_ = parameters(g);
+}
+
+Model Model::load(const std::filesystem::path& path) {
+  return from_file(load_file(path), path.string());
+}
+
+Model Model::from_file(const io::GraphFile& file, const std::string& path) {
+  if (!file.meta.contains("cell"))
+    throw FormatError(fmt::format(
+        "{}: not a model file (no recipe: a hand-built graph runs at its own shape only)", path));
+  Model m(config_from_recipe(file.meta));
+  for (auto& [name, tensor] : m.weights_) {
+    const Tensor& stored = file.graph->param(name);
+    if (!(stored.shape() == tensor.shape()))
+      throw FormatError(fmt::format("{}: '{}' is {}, the recipe makes it {}", path, name,
+                                    stored.shape().str(), tensor.shape().str()));
+    tensor = stored;  // shared, not copied
+  }
+  return m;
+}
+
+void Model::save(const std::filesystem::path& path, const Recipe& meta,
+                 const io::TensorMap& extra) const {
+  Recipe all = recipe(config_);
+  for (const auto& [key, value] : meta) all[key] = value;
+  io::TensorMap tensors = extra;
+  for (const auto& [name, tensor] : weights_)
+    if (!tensors.emplace(name, tensor).second)
+      throw GraphError(fmt::format("'{}' is both a weight and an extra tensor", name));
+  io::save_recipe(path, all, tensors);
+}
+
+Model::Unrolled& Model::unrolled(int64_t steps, int64_t batch, bool masked) {
+  for (auto it = cache_.begin(); it != cache_.end(); ++it)
+    if ((*it)->steps == steps && (*it)->batch == batch && (*it)->masked == masked) {
+      cache_.splice(cache_.begin(), cache_, it);  // most recently used first
+      return *cache_.front();
+    }
+  auto u = std::make_shared<Unrolled>();
+  u->steps = steps, u->batch = batch, u->masked = masked;
+  Config c = config_;
+  c.steps = steps;
+  c.batch = batch;
+  c.masked = masked;
+  build(u->graph, c);
+  for (const auto& [name, tensor] : weights_) u->graph.share_parameter(name, tensor);
+  u->run = std::make_unique<Executor>(u->graph);
+  cache_.push_front(std::move(u));
+  if (cache_.size() > kCachedShapes) cache_.pop_back();
+  return *cache_.front();
+}
+
+const Graph& Model::graph(int64_t steps, int64_t batch, bool masked) {
+  return unrolled(steps, batch, masked).graph;
+}
+
+const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) {
+  const bool tokens = config_.tokens != TokenInput::None;
+  const char* input = tokens ? "tokens" : "x";
+  auto x = feeds.find(input);
+  if (x == feeds.end()) throw GraphError(fmt::format("the model needs the input '{}'", input));
+  const Shape& shape = x->second.shape();
+  if (shape.rank() != (tokens ? 2 : 3) || (!tokens && shape[2] != config_.input_size))
+    throw ShapeError(fmt::format("input '{}' must be {}, got {}", input,
+                                 tokens ? "[T, B]" : fmt::format("[T, B, {}]", config_.input_size),
+                                 shape.str()));
+  const int64_t steps = shape[0], batch = shape[1];
+  if (steps < 1 || batch < 1)
+    throw ShapeError(fmt::format("input '{}' {} has no steps or no samples", input, shape.str()));
+  Feeds all = feeds;
+  const Shape state{config_.layers, batch, config_.hidden_size};
+  for (const char* name : {"h0", "c0"})
+    if (!all.contains(name) && (name[0] == 'h' || config_.cell == Cell::Lstm))
+      all.emplace(name, Tensor(state));
+  if (!lengths.empty()) all["mask"] = length_mask(lengths, steps);
+  return unrolled(steps, batch, !lengths.empty()).run->run(all);
+}
+
+Tensor length_mask(std::span<const int64_t> lengths, int64_t steps) {
+  const auto batch = int64_t(lengths.size());
+  Tensor mask({steps, batch, 1});
+  for (int64_t b = 0; b < batch; ++b) {
+    if (lengths[std::size_t(b)] < 1 || lengths[std::size_t(b)] > steps)
+      throw ShapeError(fmt::format("sample {}'s length {} is not between 1 and the {} steps", b,
+                                   lengths[std::size_t(b)], steps));
+    for (int64_t t = 0; t < lengths[std::size_t(b)]; ++t)
+      mask.values()[std::size_t(t * batch + b)] = 1;
+  }
+  return mask;
+}
+
+std::vector<int64_t> lengths_from(std::span<const double> values, int64_t batch, int64_t steps) {
+  if (int64_t(values.size()) != batch)
+    throw ShapeError(
+        fmt::format("{} lengths for a batch of {} (one per sample)", values.size(), batch));
+  std::vector<int64_t> out;
+  for (double v : values) {
+    if (!(v == std::floor(v)) || v < 1 || v > double(steps))
+      throw ShapeError(
+          fmt::format("length {} is not a whole number between 1 and the {} steps", v, steps));
+    out.push_back(int64_t(v));
+  }
+  return out;
+}
+
+}  // namespace rnngraph::models

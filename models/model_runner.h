@@ -1,0 +1,70 @@
+// A model that runs on any sequence length and batch: it holds its recipe and one set of
+// weights, unrolls a graph for the shape it is fed (T, B, with or without per-sample lengths),
+// and keeps the last few planned graphs (a small LRU). Every unrolled graph shares the model's
+// weight tensors: nothing is copied per shape, and a weight written through weights() is seen
+// by every cached graph.
+//
+//   models::Model m = models::Model::load("lstm.json");
+//   const Results& r = m.run({{"x", x}});                    // any [T, B, I]; h0, c0 zeros
+//   const Results& p = m.run({{"x", padded}}, {5, 3, 7});    // lengths, one per sample
+//   m.run({{"x", chunk}, {"h0", state["h_n"]}, ...});        // streaming: carry h_n (and c_n)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <list>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <rnngraph/framework/executor.h>
+#include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/models/model.h>
+
+namespace rnngraph::models {
+
+class Model {
+ public:
+  // Random weights from config.seed, as build() makes them.
+  explicit Model(Config config);
+  // The recipe and weights of a model file (a recipe file, or a node-by-node model file with a
+  // recipe in its meta). FormatError for a graph file without a recipe.
+  static Model load(const std::filesystem::path& path);
+  // The same from a file read already (models::load_file); `path` names it in messages.
+  static Model from_file(const io::GraphFile& file, const std::string& path);
+  // Writes a recipe file: the recipe (with `meta`) and the weights (with `extra`).
+  void save(const std::filesystem::path& path, const Recipe& meta = {},
+            const io::TensorMap& extra = {}) const;
+
+  const Config& config() const { return config_; }
+  // By our parameter names; the tensors every unrolled graph reads.
+  const io::TensorMap& weights() const { return weights_; }
+
+  // Runs on feeds["x"] [T, B, I] (or "tokens" [T, B]) of any T and B; "h0" (and "c0")
+  // [L, B, H] default to zeros. With `lengths` (one per sample, 1 ≤ length ≤ T) the batch is
+  // padded: see Config::masked. The results stay valid until the next run.
+  const Results& run(const Feeds& feeds, std::span<const int64_t> lengths = {});
+
+  // The graph unrolled for T steps and batch B (masked: with the "mask" input), from the cache
+  // or built and planned now.
+  const Graph& graph(int64_t steps, int64_t batch, bool masked = false);
+
+  static constexpr std::size_t kCachedShapes = 4;
+
+ private:
+  struct Unrolled;
+  Unrolled& unrolled(int64_t steps, int64_t batch, bool masked);
+
+  Config config_;
+  io::TensorMap weights_;
+  std::list<std::shared_ptr<Unrolled>> cache_;  // most recently used first
+};
+
+// Per-sample lengths as a mask [T, B, 1] (1 where t < length); ShapeError unless there is one
+// length per sample, each in 1 ..= T.
+Tensor length_mask(std::span<const int64_t> lengths, int64_t steps);
+// Lengths from B numbers (an int or float .npy: io::read_npy_numbers): ShapeError unless there
+// are B of them, each a whole number in 1 ..= T.
+std::vector<int64_t> lengths_from(std::span<const double> values, int64_t batch, int64_t steps);
+
+}  // namespace rnngraph::models
