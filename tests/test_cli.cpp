@@ -17,6 +17,12 @@ using rnngraph::testing::Outcome;
 
 fs::path work_dir() { return rnngraph::testing::scratch_dir("cli"); }
 
+Tensor rows_of(const Tensor& t, int64_t from, int64_t to) {
+  const int64_t row = t.numel() / t.shape()[0];
+  return Tensor::from({to - from, t.shape()[1], t.shape()[2]},
+                      t.values().subspan(std::size_t(from * row), std::size_t((to - from) * row)));
+}
+
 Outcome rnngraph_cli(const std::string& args) {
   return rnngraph::testing::run_cli(work_dir(), args);
 }
@@ -144,6 +150,65 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   std::ofstream(work_dir() / "broken.json") << "{\"format\": \"rnngraph.graph\", \"version\": 7}";
   expect_rejected("run broken.json --input x.npy -o y.npy", "version 7", {"y.npy"});
   expect_rejected("run r.json --input x.npy -o missing-dir/y.npy", "cannot write", {"missing-dir"});
+}
+
+BOOST_AUTO_TEST_CASE(run_takes_any_shape_lengths_and_a_stream) {
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("build lstm --input-size 3 --hidden-size 4 --layers 2 -o s.json").code, 0);
+  const Tensor x = init::normal(0, 1, 8).tensor({7, 2, 3});
+  io::write_npy(work_dir() / "s_x.npy", x);
+  // Any T and B: a [7, 2, 3] input on a model built with the default shape [1, 1].
+  BOOST_REQUIRE_EQUAL(rnngraph_cli("run s.json --input s_x.npy -o s_y.npy").code, 0);
+  models::Model model = models::Model::load(work_dir() / "s.json");
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "s_y.npy"), model.run({{"x", x}})["y"],
+                                 1e-6f);
+  // Lengths, int64 or float: zeros past each length.
+  {
+    std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }";
+    header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";  // data 64-aligned
+    const int64_t lengths[2] = {7, 3};
+    std::ofstream out(work_dir() / "s_len.npy", std::ios::binary);
+    out << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
+        << char(header.size() >> 8) << header;
+    out.write(reinterpret_cast<const char*>(lengths), sizeof lengths);
+  }
+  const Outcome padded = rnngraph_cli("run s.json --input s_x.npy --lengths s_len.npy -o s_p.npy");
+  BOOST_REQUIRE_MESSAGE(padded.code == 0, padded.err);
+  const std::vector<int64_t> lengths{7, 3};
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "s_p.npy"),
+                                 model.run({{"x", x}}, lengths)["y"], 1e-6f);
+  // A stream: 4 steps, then 3, the state carried through one file.
+  io::write_npy(work_dir() / "s_a.npy", rows_of(x, 0, 4));
+  io::write_npy(work_dir() / "s_b.npy", rows_of(x, 4, 7));
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("run s.json --input s_a.npy --state-out st.safetensors -o s_ya.npy").code, 0);
+  const Outcome second = rnngraph_cli(
+      "run s.json --input s_b.npy --state-in st.safetensors --state-out st.safetensors -o "
+      "s_yb.npy");
+  BOOST_REQUIRE_MESSAGE(second.code == 0, second.err);
+  const Tensor whole = model.run({{"x", x}})["y"].clone();
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "s_yb.npy"), rows_of(whole, 4, 7),
+                                 1e-5f);
+  const io::TensorMap state = io::read_safetensors(work_dir() / "st.safetensors");
+  rnngraph::testing::check_close(state.at("h_n"), model.run({{"x", x}})["h_n"], 1e-5f);
+  BOOST_CHECK(state.at("c_n").shape() == Shape({2, 2, 4}));
+  // Bad lengths and flag mixes: exit 2, nothing written.
+  io::write_npy(work_dir() / "s_bad1.npy", Tensor::from({3}, std::vector<float>{7, 3, 1}));
+  io::write_npy(work_dir() / "s_bad2.npy", Tensor::from({2}, std::vector<float>{0, 3}));
+  io::write_npy(work_dir() / "s_bad3.npy", Tensor::from({2}, std::vector<float>{8, 3}));
+  io::write_npy(work_dir() / "s_bad4.npy", Tensor::from({2}, std::vector<float>{2.5f, 3}));
+  expect_rejected("run s.json --input s_x.npy --lengths s_bad1.npy -o o.npy",
+                  "3 lengths for a batch of 2", {"o.npy"});
+  expect_rejected("run s.json --input s_x.npy --lengths s_bad2.npy -o o.npy",
+                  "length 0 is not a whole number between 1 and the 7 steps", {"o.npy"});
+  expect_rejected("run s.json --input s_x.npy --lengths s_bad3.npy -o o.npy", "length 8",
+                  {"o.npy"});
+  expect_rejected("run s.json --input s_x.npy --lengths s_bad4.npy -o o.npy", "length 2.5",
+                  {"o.npy"});
+  expect_rejected("run s.json --input s_x.npy --state-in st.safetensors --h0 s_x.npy -o o.npy",
+                  "not with --h0 or --c0", {"o.npy"});
+  expect_rejected("run s.json --input s_x.npy --state-in missing.safetensors -o o.npy",
+                  "missing.safetensors", {"o.npy"});
 }
 
 BOOST_AUTO_TEST_CASE(info_dot_and_demo) {

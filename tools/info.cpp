@@ -40,6 +40,13 @@ int info_main(const std::vector<std::string>& argv) {
   }
   fmt::print("graph: {}\n", args.positional()[0]);
   for (const auto& [key, value] : file.meta) fmt::print("  {}: {}\n", key, value);
+  if (file.meta.contains("cell"))
+    fmt::print(
+        "model: runs on any length and batch, one direction (left to right); padded batches "
+        "with per-sample lengths (run --lengths); below, the graph unrolled for the default "
+        "shape T = {}, B = {}\n",
+        file.meta.contains("steps") ? file.meta.at("steps") : "1",
+        file.meta.contains("batch") ? file.meta.at("batch") : "1");
   fmt::print("nodes: {} ({} inputs, {} parameters, {} constants, {} ops)\n", g.size(),
              by_kind[NodeKind::Input], by_kind[NodeKind::Parameter], by_kind[NodeKind::Constant],
              by_kind[NodeKind::Op]);
