@@ -34,8 +34,9 @@ Cell cell_from_string(std::string_view name) {
   throw GraphError(fmt::format("unknown cell '{}' (expected rnn, lstm or gru)", name));
 }
 
-std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t in, int64_t H) {
-  const std::string l = fmt::format("_l{}", layer);
+std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t in, int64_t H,
+                                            bool reverse) {
+  const std::string l = fmt::format("_l{}{}", layer, reverse ? "_reverse" : "");
   const Shape on_hx{H + in, H}, bias{1, H};
   switch (cell) {
     case Cell::Rnn:
@@ -56,12 +57,12 @@ using LayerWeights = std::variant<RnnWeights, LstmWeights, GruWeights>;
 
 // Creates one layer's parameters, then wires them into the cell's weight struct (the order of
 // layer_parameters()).
-LayerWeights make_layer(Graph& g, const Config& c, int64_t layer) {
-  const int64_t in = layer == 0 ? c.input_size : c.hidden_size;
+LayerWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
   const float k = 1.0f / std::sqrt(float(c.hidden_size));
   std::vector<Value> p;
-  uint64_t index = 0;
-  for (const ParameterSpec& spec : layer_parameters(c.cell, layer, in, c.hidden_size))
+  uint64_t index = reverse ? 500 : 0;
+  for (const ParameterSpec& spec :
+       layer_parameters(c.cell, layer, layer_input_size(c, layer), c.hidden_size, reverse))
     p.push_back(
         g.parameter(spec.name, spec.shape,
                     init::uniform(-k, k, c.seed * 1000003 + uint64_t(layer) * 1000 + index++)));
@@ -100,7 +101,7 @@ Value token_input(Graph& g, const Config& c) {
 
 // y_t = h_t · W_out + b_out for all steps in one product: [T·B, H] · [H, O].
 Value output_layer(Graph& g, const Config& c, const Value& hs) {
-  const int64_t T = c.steps, B = c.batch, H = c.hidden_size, O = c.output_size;
+  const int64_t T = c.steps, B = c.batch, H = directions(c) * c.hidden_size, O = c.output_size;
   const float k = 1.0f / std::sqrt(float(H));
   const uint64_t seed = c.seed * 1000003 + uint64_t(c.layers) * 1000;
   const Value W = g.parameter("W_out", {H, O}, init::uniform(-k, k, seed));
@@ -127,40 +128,80 @@ Outputs build(Graph& g, const Config& c) {
     throw GraphError(fmt::format("the vocabulary has {} symbols, the vocabulary size is {}",
                                  c.vocabulary.size(), c.vocab_size));
   const bool lstm = c.cell == Cell::Lstm;
+  const int64_t D = directions(c);
   const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, c.batch, c.input_size})
                                                : token_input(g, c);
-  const Value h0 = g.input("h0", {c.layers, c.batch, c.hidden_size});
-  const Value c0 = lstm ? g.input("c0", {c.layers, c.batch, c.hidden_size}) : Value();
+  const Value h0 = g.input("h0", {c.layers * D, c.batch, c.hidden_size});
+  const Value c0 = lstm ? g.input("c0", {c.layers * D, c.batch, c.hidden_size}) : Value();
 
+  // Index k·D + d: layer k, direction d (0 left to right, 1 right to left).
   std::vector<LayerWeights> weights;
   std::vector<State> state;
-  for (int64_t k = 0; k < c.layers; ++k) {
-    weights.push_back(make_layer(g, c, k));
-    state.push_back({h0[k], lstm ? c0[k] : Value()});
-  }
-
-  // Step-major: at any time only one step's intermediates are alive, whatever T is.
-  const Value mask = c.masked ? g.input("mask", {c.steps, c.batch, 1}) : Value();
-  std::vector<Value> ys;
-  for (int64_t t = 0; t < c.steps; ++t) {
-    auto step_scope = g.step(t);
-    Value in = x[t];
-    const Value m = c.masked ? mask[t] : Value();  // [B, 1]: 1 within the sample's length
-    for (int64_t k = 0; k < c.layers; ++k) {
-      std::optional<Graph::ScopeGuard> layer_scope;
-      if (c.layers > 1) layer_scope.emplace(g.layer(k));
-      State next = step(weights[k], state[k], in);
-      if (c.masked) {
-        // Past its length a sample keeps its state (s + m·(s' - s)) and outputs 0 (m·h').
-        in = next.h * m;
-        next.h = state[k].h + m * (next.h - state[k].h);
-        if (lstm) next.c = state[k].c + m * (next.c - state[k].c);
-      } else {
-        in = next.h;
-      }
-      state[k] = next;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (int64_t d = 0; d < D; ++d) {
+      weights.push_back(make_layer(g, c, k, d == 1));
+      state.push_back({h0[k * D + d], lstm ? c0[k * D + d] : Value()});
     }
-    ys.push_back(in);
+
+  const Value mask = c.masked ? g.input("mask", {c.steps, c.batch, 1}) : Value();
+  // One step of one layer and direction: the new state and what it hands up. Masked, past its
+  // length a sample keeps its state (s + m·(s' - s)) and hands up 0 (m·h').
+  auto advance = [&](std::size_t at, const Value& in, int64_t t) {
+    State next = step(weights[at], state[at], in);
+    if (!c.masked) {
+      state[at] = next;
+      return next.h;
+    }
+    const Value m = mask[t];  // [B, 1]: 1 within the sample's length
+    const Value up = next.h * m;
+    next.h = state[at].h + m * (next.h - state[at].h);
+    if (lstm) next.c = state[at].c + m * (next.c - state[at].c);
+    state[at] = next;
+    return up;
+  };
+  auto layer_scope = [&](int64_t k) {
+    std::optional<Graph::ScopeGuard> scope;
+    if (c.layers > 1) scope.emplace(g.layer(k));
+    return scope;
+  };
+
+  std::vector<Value> ys;
+  if (D == 1) {
+    // Step-major: at any time only one step's intermediates are alive, whatever T is.
+    for (int64_t t = 0; t < c.steps; ++t) {
+      auto step_scope = g.step(t);
+      Value in = x[t];
+      for (int64_t k = 0; k < c.layers; ++k) {
+        auto scope = layer_scope(k);
+        in = advance(std::size_t(k), in, t);
+      }
+      ys.push_back(in);
+    }
+  } else {
+    // Layer-major: a layer's reverse direction needs its whole input first.
+    for (int64_t t = 0; t < c.steps; ++t) {
+      auto step_scope = g.step(t);
+      ys.push_back(x[t]);
+    }
+    for (int64_t k = 0; k < c.layers; ++k) {
+      std::vector<Value> forward(std::size_t(c.steps)), backward(std::size_t(c.steps));
+      for (int64_t t = 0; t < c.steps; ++t) {
+        auto step_scope = g.step(t);
+        auto scope = layer_scope(k);
+        forward[std::size_t(t)] = advance(std::size_t(k * D), ys[std::size_t(t)], t);
+      }
+      for (int64_t t = c.steps - 1; t >= 0; --t) {
+        auto step_scope = g.step(t);
+        auto scope = layer_scope(k);
+        auto reverse = g.scope("reverse");
+        backward[std::size_t(t)] = advance(std::size_t(k * D + 1), ys[std::size_t(t)], t);
+      }
+      for (int64_t t = 0; t < c.steps; ++t) {
+        auto step_scope = g.step(t);
+        auto scope = layer_scope(k);
+        ys[std::size_t(t)] = concat({forward[std::size_t(t)], backward[std::size_t(t)]}, 1);
+      }
+    }
   }
 
   Outputs out;
@@ -259,6 +300,7 @@ Recipe recipe(const Config& c) {
            {"layers", std::to_string(c.layers)},
            {"seed", std::to_string(c.seed)}};
   if (c.output_size > 0) r["output_size"] = std::to_string(c.output_size);
+  if (c.bidirectional) r["bidirectional"] = "true";
   if (c.tokens != TokenInput::None) {
     r["tokens"] = std::string(to_string(c.tokens));
     r["vocab_size"] = std::to_string(c.vocab_size);
@@ -294,6 +336,12 @@ Config config_from_recipe(const Recipe& r) {
           fmt::format("the model recipe's seed is not a whole number: '{}'", s.substr(0, 40)));
   }
   c.output_size = recipe_int(r, "output_size", 0);
+  if (auto bi = r.find("bidirectional"); bi != r.end()) {
+    if (bi->second != "true" && bi->second != "false")
+      throw FormatError(fmt::format("the model recipe's bidirectional is not true or false: '{}'",
+                                    bi->second.substr(0, 40)));
+    c.bidirectional = bi->second == "true";
+  }
   c.vocab_size = recipe_int(r, "vocab_size", 0);
   const std::string tokens = r.contains("tokens") ? r.find("tokens")->second : "none";
   if (tokens == "one_hot")

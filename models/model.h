@@ -58,7 +58,19 @@ struct Config {
   // sample's state stays as it was and its outputs are 0, so h_n (and c_n) hold each sample's
   // last valid state: PyTorch's pack_padded_sequence, forward and backward.
   bool masked = false;
+  // A second direction per layer, right to left (PyTorch's bidirectional=True): its
+  // parameters end in "_reverse"; layer k+1 reads both directions' h_t side by side, [B, 2H];
+  // h0, c0, h_n and c_n are [L·2, B, H] (layer k's directions at 2k and 2k+1), y [T, B, 2H].
+  // With lengths, the reverse direction runs each sample from its own last step.
+  bool bidirectional = false;
 };
+
+// 2 for a bidirectional model, else 1.
+inline int64_t directions(const Config& c) { return c.bidirectional ? 2 : 1; }
+// Layer k's input width: the input size, or what the layer below hands up (D·H).
+inline int64_t layer_input_size(const Config& c, int64_t layer) {
+  return layer == 0 ? c.input_size : directions(c) * c.hidden_size;
+}
 
 // The model's results, also declared as the graph outputs of the contract.
 struct Outputs {
@@ -90,8 +102,9 @@ struct ParameterSpec {
   std::string name;
   Shape shape;
 };
-// The parameters of layer `layer` (whose input has `input_size` features), in a fixed order.
+// The parameters of layer `layer` (whose input has `input_size` features), in a fixed order;
+// `reverse`: the right-to-left direction's, named "<name>_l<k>_reverse".
 std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t input_size,
-                                            int64_t hidden_size);
+                                            int64_t hidden_size, bool reverse = false);
 
 }  // namespace rnngraph::models

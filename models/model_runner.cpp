@@ -91,7 +91,7 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
   if (steps < 1 || batch < 1)
     throw ShapeError(fmt::format("input '{}' {} has no steps or no samples", input, shape.str()));
   Feeds all = feeds;
-  const Shape state{config_.layers, batch, config_.hidden_size};
+  const Shape state{config_.layers * directions(config_), batch, config_.hidden_size};
   for (const char* name : {"h0", "c0"})
     if (!all.contains(name) && (name[0] == 'h' || config_.cell == Cell::Lstm))
       all.emplace(name, Tensor(state));

@@ -90,28 +90,31 @@ void map_layer(Mode mode, Cell cell, const TorchLayer& t, Ours ours) {
   }
 }
 
-std::string torch_name(std::string_view base, int64_t layer) {
-  return fmt::format("{}_l{}", base, layer);
+std::string torch_name(std::string_view base, int64_t layer, bool reverse) {
+  return fmt::format("{}_l{}{}", base, layer, reverse ? "_reverse" : "");
 }
 
-// Maps every layer in one direction. `torch(name, shape, input_size)` gives the data of
-// PyTorch's tensor `name` (checked on import, created on export); `ours(name)` ours.
+// Maps every layer and direction. `torch(name, shape, input_size)` gives the data of PyTorch's
+// tensor `name` (checked on import, created on export); `ours(name)` ours.
 template <class TorchTensor, class Ours>
 void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
   const int64_t G = gate_count(c.cell), H = c.hidden_size;
-  for (int64_t k = 0; k < c.layers; ++k) {
-    const int64_t in = k == 0 ? c.input_size : H;
-    auto tensor = [&](std::string_view base, Shape shape) {
-      return torch(torch_name(base, k), shape, in);
-    };
-    const TorchLayer t{tensor("weight_ih", {G * H, in}),
-                       tensor("weight_hh", {G * H, H}),
-                       tensor("bias_ih", {G * H}),
-                       tensor("bias_hh", {G * H}),
-                       in,
-                       H};
-    map_layer(mode, c.cell, t, [&](std::string_view base) { return ours(torch_name(base, k)); });
-  }
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (bool reverse : {false, true}) {
+      if (reverse && !c.bidirectional) continue;
+      const int64_t in = layer_input_size(c, k);
+      auto tensor = [&](std::string_view base, Shape shape) {
+        return torch(torch_name(base, k, reverse), shape, in);
+      };
+      const TorchLayer t{tensor("weight_ih", {G * H, in}),
+                         tensor("weight_hh", {G * H, H}),
+                         tensor("bias_ih", {G * H}),
+                         tensor("bias_hh", {G * H}),
+                         in,
+                         H};
+      map_layer(mode, c.cell, t,
+                [&](std::string_view base) { return ours(torch_name(base, k, reverse)); });
+    }
 }
 
 }  // namespace
@@ -140,9 +143,9 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(
-          fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer model "
-                      "(bidirectional and projections are not supported)",
-                      to_string(c.cell), name, c.layers));
+          fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer{} model "
+                      "(projections are not supported)",
+                      to_string(c.cell), name, c.layers, c.bidirectional ? " bidirectional" : ""));
 }
 
 io::TensorMap torch_state(const Graph& g, const Config& c) {
@@ -159,9 +162,11 @@ io::TensorMap torch_state(const Graph& g, const Config& c) {
 io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
   std::map<std::string, Shape, std::less<>> expected;
   for (int64_t k = 0; k < c.layers; ++k)
-    for (const ParameterSpec& p :
-         layer_parameters(c.cell, k, k == 0 ? c.input_size : c.hidden_size, c.hidden_size))
-      expected.emplace(p.name, p.shape);
+    for (bool reverse : {false, true})
+      if (!reverse || c.bidirectional)
+        for (const ParameterSpec& p :
+             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
+          expected.emplace(p.name, p.shape);
   io::TensorMap out;
   map_layers(
       Mode::Gradient, c,

@@ -211,6 +211,29 @@ BOOST_AUTO_TEST_CASE(run_takes_any_shape_lengths_and_a_stream) {
                   "missing.safetensors", {"o.npy"});
 }
 
+BOOST_AUTO_TEST_CASE(bidirectional_models_from_the_command_line) {
+  BOOST_REQUIRE_EQUAL(
+      rnngraph_cli("build gru --input-size 3 --hidden-size 4 --layers 2 --bidirectional -o bi.json")
+          .code,
+      0);
+  const Tensor x = init::normal(0, 1, 9).tensor({6, 3, 3});
+  io::write_npy(work_dir() / "bi_x.npy", x);
+  io::write_npy(work_dir() / "bi_len.npy", Tensor::from({3}, std::vector<float>{6, 2, 4}));
+  const Outcome r = rnngraph_cli("run bi.json --input bi_x.npy --lengths bi_len.npy -o bi_y.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  models::Model model = models::Model::load(work_dir() / "bi.json");
+  BOOST_CHECK(model.config().bidirectional);
+  const std::vector<int64_t> lengths{6, 2, 4};
+  const Tensor& expected = model.run({{"x", x}}, lengths)["y"];
+  BOOST_CHECK(expected.shape() == Shape({6, 3, 8}));  // both directions side by side
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "bi_y.npy"), expected, 1e-6f);
+  const Outcome info = rnngraph_cli("info bi.json");
+  BOOST_CHECK(info.out.find("bidirectional") != std::string::npos);
+  BOOST_CHECK(info.out.find("W_r_l1_reverse [12, 4]") != std::string::npos);
+  expect_rejected("run bi.json --input bi_x.npy --state-out bis.safetensors",
+                  "a bidirectional model cannot stream", {"bis.safetensors"});
+}
+
 BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   BOOST_REQUIRE_EQUAL(
       rnngraph_cli("build lstm --input-size 2 --hidden-size 3 --steps 4 --layers 2 -o i.json").code,

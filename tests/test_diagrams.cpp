@@ -137,6 +137,31 @@ BOOST_AUTO_TEST_CASE(block_view_folds_long_sequences_and_is_the_default_for_mode
   BOOST_CHECK_THROW(viz::to_dot(plain, {.view = viz::View::Blocks}), GraphError);
 }
 
+BOOST_AUTO_TEST_CASE(block_view_shows_both_directions) {
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm,
+                    .input_size = 2,
+                    .hidden_size = 3,
+                    .steps = 3,
+                    .layers = 2,
+                    .bidirectional = true});
+  const std::string dot = viz::to_dot(g);
+  BOOST_CHECK_EQUAL(count(dot, "<b>LSTM ⇄</b>"), 6);
+  for (int k = 0; k < 2; ++k) {
+    // Left to right as before; right to left drawn back (dir=back) between the same boxes.
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_0 -> b{0}_1 \\[xlabel=\" [hc] ", k)), 2);
+    BOOST_CHECK_EQUAL(
+        count(dot, fmt::format("  b{0}_0 -> b{0}_1 \\[xlabel=\" ← [hc] [^\\n]*dir=back", k)), 2);
+    // The reverse direction's initial state enters the last box from the right, its final state
+    // leaves the first box to the left.
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("  b{0}_2 -> init_reverse{0} \\[[^\\n]*dir=back", k)),
+                      2);
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("  final_reverse{0} -> b{0}_0 \\[[^\\n]*dir=back", k)),
+                      2);
+  }
+  BOOST_CHECK(viz::render(dot, "svg").find("right to left") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru}) {
     const auto g = model(cell, 3);

@@ -20,13 +20,19 @@ struct Case {
   models::Cell cell;
   int64_t layers;
   std::string name;
+  bool bidirectional = false;
 };
-std::vector<Case> cases() {
+// Every cell, 1 and 2 layers, one direction and (with `bidirectional`) both.
+std::vector<Case> cases(bool bidirectional = true) {
   std::vector<Case> out;
-  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
-    for (int64_t layers : {1, 2})
-      out.push_back(
-          {cell, layers, fmt::format("torch_seq_{}_L{}", models::to_string(cell), layers)});
+  for (bool bi : {false, true})
+    for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+      for (int64_t layers : {1, 2})
+        if (!bi || bidirectional)
+          out.push_back(
+              {cell, layers,
+               fmt::format("torch_seq_{}_L{}{}", models::to_string(cell), layers, bi ? "_bi" : ""),
+               bi});
   return out;
 }
 
@@ -36,7 +42,8 @@ models::Config config(const Case& c, int64_t steps = 5, int64_t batch = 1) {
           .hidden_size = 4,
           .steps = steps,
           .batch = batch,
-          .layers = c.layers};
+          .layers = c.layers,
+          .bidirectional = c.bidirectional};
 }
 
 // The PyTorch weights in a model file written the way rnngraph build writes it.
@@ -84,6 +91,23 @@ BOOST_AUTO_TEST_CASE(one_model_file_runs_any_length_and_batch) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(pytorch_state_dicts_export_with_their_reverse_weights) {
+  for (const Case& c : cases()) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const io::TensorMap torch = io::read_safetensors(fixture(c.name + ".safetensors"));
+      Graph a, b;
+      models::build(a, config(c));
+      models::build(b, config(c));
+      models::load_torch_state(a, config(c), torch);
+      const io::TensorMap exported = models::torch_state(a, config(c));
+      BOOST_CHECK_EQUAL(exported.size(), torch.size());  // every name, *_reverse included
+      for (const auto& [name, tensor] : torch) BOOST_CHECK(exported.contains(name));
+      models::load_torch_state(b, config(c), exported);  // and back, unchanged
+      for (int id : a.parameters()) check_close(b.param(a.node(id).name), a.node(id).value, 0);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(padded_batches_match_pack_padded_sequence_forward_and_backward) {
   for (const Case& c : cases()) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -128,7 +152,7 @@ BOOST_AUTO_TEST_CASE(padded_batches_match_pack_padded_sequence_forward_and_backw
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_in_uneven_chunks_gives_the_whole_run) {
-  for (const Case& c : cases()) {
+  for (const Case& c : cases(/*bidirectional=*/false)) {  // the reverse direction needs the end
     BOOST_TEST_CONTEXT(c.name) {
       const io::TensorMap data = io::read_safetensors(fixture(c.name + "_data.safetensors"));
       const bool lstm = c.cell == models::Cell::Lstm;

@@ -14,7 +14,8 @@ namespace rnngraph::cli {
 namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H [--steps T]
-                      [--batch B] [--layers L] [--weights W.safetensors] [--seed N] -o G.json
+                      [--batch B] [--layers L] [--bidirectional] [--weights W.safetensors]
+                      [--seed N] -o G.json
 
 Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
 G.safetensors beside it.
@@ -26,6 +27,9 @@ G.safetensors beside it.
                      this is the shape that dot, info and fixed-shape uses unroll
   --batch B          the default batch (default 1), likewise
   --layers L         stacked layers (default 1)
+  --bidirectional    a second, right-to-left direction per layer (PyTorch's
+                     bidirectional=True; its weights end in _reverse): y is [T, B, 2H], h0 and
+                     h_n [2L, B, H]
   --weights W        a safetensors file: a PyTorch nn.RNN/nn.LSTM/nn.GRU state_dict
                      (weight_ih_l0, ...) or our own parameter names (W_f_l0, ...)
   --seed N           seed of the random U(-1/sqrt(H), 1/sqrt(H)) weights when --weights is
@@ -39,10 +43,13 @@ outputs are y [T, B, H], h_n [L, B, H] (and c_n).
 )";
 
 int build_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--input-size", "--hidden-size", "--steps", "--batch", "--layers",
-                         "--weights", "--seed", "-o"});
+  const Args args(argv,
+                  {"--input-size", "--hidden-size", "--steps", "--batch", "--layers", "--weights",
+                   "--seed", "-o"},
+                  {"--bidirectional"});
   models::Config c = model_config(args, "build", 1, 1);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
+  c.bidirectional = args.has("--bidirectional");
   const std::string out = args.require("-o");
   if (!out.ends_with(".json"))
     throw UsageError(fmt::format("-o '{}': graph files end in .json", out));

@@ -1,10 +1,13 @@
 // rnngraph dot: draws a graph file as DOT text or a Graphviz rendering.
 #include <fmt/format.h>
 
-#include <rnngraph/models/model.h>
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/model_runner.h>
 #include <rnngraph/tools/viz/diagram.h>
+
+#include <optional>
 
 #include "cli.h"
 
@@ -64,14 +67,29 @@ int dot_main(const std::vector<std::string>& argv) {
   if (gradflow && (loss == "mse") != args.has("--target"))
     throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
   const io::GraphFile file = models::load_file(args.positional()[0]);
-  const auto optimized = args.has("--optimized") ? passes::optimize(*file.graph) : nullptr;
-  const Graph& g = optimized ? *optimized : *file.graph;
-  viz::GradientFlow flow;
+  // Gradient flow on a model file: the model unrolled for the input's length and batch.
+  std::optional<models::Model> model;
+  const Graph* drawn = file.graph.get();
+  Feeds feeds;
   if (gradflow) {
     if (!args.has("--input")) throw UsageError("--view gradflow needs --input X.npy");
-    Feeds feeds = model_feeds(*file.graph, args);
+    feeds = model_feeds(*file.graph, args);
+    if (file.meta.contains("cell")) {
+      model.emplace(models::Model::from_file(file, args.positional()[0]));
+      const Shape x = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
+      if (x.rank() < 2) throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.str()));
+      drawn = &model->graph(x[0], x[1]);
+      for (const char* name : {"h0", "c0"})
+        if (!args.has(fmt::format("--{}", name)) && drawn->contains(name))
+          feeds[name] = Tensor(drawn->find(name).shape);  // zeros of the unrolled shape
+    }
+  }
+  const auto optimized = args.has("--optimized") ? passes::optimize(*drawn) : nullptr;
+  const Graph& g = optimized ? *optimized : *drawn;
+  viz::GradientFlow flow;
+  if (gradflow) {
     if (auto target = args.get("--target")) feeds.emplace("target", read_array(*target));
-    flow = viz::gradient_flow(*file.graph, feeds, loss);
+    flow = viz::gradient_flow(*drawn, feeds, loss);
     options.flow = &flow;
     if (options.title.empty())
       options.title = fmt::format("gradient flow, loss {} = {:.6g}", loss, flow.value);

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <rnngraph/models/model.h>
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
@@ -13,6 +12,7 @@
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
+#include <rnngraph/models/model.h>
 #include <rnngraph/models/torch_state.h>
 
 #include "cli.h"

@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
-#include <rnngraph/models/model.h>
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/models/model.h>
 #include <rnngraph/ops/ops.h>
 
 #include "cli.h"
@@ -40,13 +40,17 @@ int info_main(const std::vector<std::string>& argv) {
   }
   fmt::print("graph: {}\n", args.positional()[0]);
   for (const auto& [key, value] : file.meta) fmt::print("  {}: {}\n", key, value);
-  if (file.meta.contains("cell"))
+  if (file.meta.contains("cell")) {
+    const bool bi = file.meta.contains("bidirectional") && file.meta.at("bidirectional") == "true";
     fmt::print(
-        "model: runs on any length and batch, one direction (left to right); padded batches "
-        "with per-sample lengths (run --lengths); below, the graph unrolled for the default "
-        "shape T = {}, B = {}\n",
+        "model: runs on any length and batch, {}; padded batches with per-sample lengths (run "
+        "--lengths); below, the graph unrolled for the default shape T = {}, B = {}\n",
+        bi ? "bidirectional (left to right, and right to left with each sample reversed within "
+             "its length)"
+           : "one direction (left to right)",
         file.meta.contains("steps") ? file.meta.at("steps") : "1",
         file.meta.contains("batch") ? file.meta.at("batch") : "1");
+  }
   fmt::print("nodes: {} ({} inputs, {} parameters, {} constants, {} ops)\n", g.size(),
              by_kind[NodeKind::Input], by_kind[NodeKind::Parameter], by_kind[NodeKind::Constant],
              by_kind[NodeKind::Op]);

@@ -65,6 +65,10 @@ int run_model(const Args& args, const io::GraphFile& file) {
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.shape().str()));
   const int64_t steps = x.shape()[0], batch = x.shape()[1];
   const bool lstm = c.cell == models::Cell::Lstm;
+  if (c.bidirectional && (args.has("--state-in") || args.has("--state-out")))
+    throw UsageError(
+        "a bidirectional model cannot stream: its reverse direction starts from the end of the "
+        "sequence");
   if (args.has("--state-in") && (args.has("--h0") || args.has("--c0")))
     throw UsageError("--state-in gives h0 (and c0): not with --h0 or --c0");
   if (!lstm && args.has("--c0")) throw UsageError("--c0 is for LSTM models");

@@ -182,9 +182,25 @@ Diagram block_view(const Graph& g, const Options& options) {
   std::map<int, std::string> state_at_position;
   for (const auto& [state, producer] : find_recurrence(g, steps))
     state_at_position[position[producer]] = state_name(g, g.node(state));
-  auto carried = [&](int id) {
-    auto it = alike ? state_at_position.find(position[id]) : state_at_position.end();
-    return it == state_at_position.end() ? std::string() : it->second + " ";
+  // The reverse direction hands its state from step t+1 to step t: named alike, from the last
+  // two steps (step T-1 reads the initial state where step T-2 reads step T-1's values).
+  std::map<int, std::string> reverse_state_at_position;
+  if (alike && at.steps >= 2)
+    for (std::size_t i = 0; i < members[0].size(); ++i) {
+      const Node& n = g.node(members[std::size_t(at.steps - 2)][i]);
+      const Node& twin = g.node(members[std::size_t(at.steps - 1)][i]);
+      if (n.kind != NodeKind::Op || n.inputs.size() != twin.inputs.size()) continue;
+      for (std::size_t j = 0; j < n.inputs.size(); ++j)
+        if (steps.of[n.inputs[j]] == at.steps - 1 && steps.of[twin.inputs[j]] < 0 &&
+            !fixed[twin.inputs[j]]) {
+          state_inputs.insert(twin.inputs[j]);  // h0[2k+1]: the reverse initial state
+          reverse_state_at_position[position[n.inputs[j]]] = state_name(g, g.node(twin.inputs[j]));
+        }
+    }
+  auto carried = [&](int id, bool reverse = false) {
+    const auto& names = reverse ? reverse_state_at_position : state_at_position;
+    auto it = alike ? names.find(position[id]) : names.end();
+    return it == names.end() ? std::string() : it->second + " ";
   };
   std::set<std::string> layer0_states;
   for (int s : state_inputs)
@@ -223,14 +239,17 @@ Diagram block_view(const Graph& g, const Options& options) {
   // Edges, each kind once per pair of boxes.
   std::set<std::tuple<std::string, std::string, std::string>> linked;
   auto link = [&](const std::string& from, const std::string& to, const std::string& label,
-                  bool state) {
+                  bool state, bool leftwards = false) {
     if (from == to || !linked.insert({from, to, label}).second) return;
     DEdge e{from, to, label, state};
-    e.xlabel = state;  // the state runs within a row: a flat edge
+    e.xlabel = state;        // the state runs within a row: a flat edge
+    e.reversed = leftwards;  // right to left (the reverse direction), keeping the row's order
     d.connect(std::move(e));
   };
+  bool bidirectional = false;  // some layer also runs right to left
   std::string sequence_input;  // "x", or "tokens" for a model with a token input
-  std::vector<std::vector<std::string>> initial_names(std::size_t(at.layers));
+  std::vector<std::vector<std::string>> initial_names(std::size_t(at.layers)),
+      reverse_initial_names(std::size_t(at.layers));
   for (const Node& n : g.nodes()) {
     const int t = steps.of[n.id];
     if (t < 0) continue;
@@ -243,11 +262,17 @@ Diagram block_view(const Graph& g, const Options& options) {
         const int kp = layer_of(in);
         if (kp == k && tp == t - 1)
           link(box_id(at, kp, tp), to, carried(in) + p.shape.str(), true);
+        else if (kp == k && tp == t + 1)  // the reverse direction's state, from step t+1
+          link(box_id(at, kp, tp), to, "← " + carried(in, true) + p.shape.str(), true, true),
+              bidirectional = true;
         else if (kp == k - 1 && tp == t)
           link(box_id(at, kp, tp), to, at.shown(t) ? "h " + p.shape.str() : "", false);
       } else if (state_inputs.contains(in)) {
-        link(fmt::format("init{}", k), to, state_name(g, p) + " " + p.shape.str(), true);
-        auto& names = initial_names[std::size_t(k)];
+        // The reverse direction starts at the last step, from the right.
+        const bool from_right = t > 0;
+        link(fmt::format("{}{}", from_right ? "init_reverse" : "init", k), to,
+             state_name(g, p) + " " + p.shape.str(), true, from_right);
+        auto& names = (from_right ? reverse_initial_names : initial_names)[std::size_t(k)];
         const std::string entry =  // h0[k], or a hand-built graph's state input itself
             is_input_select(g, p)
                 ? fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0))
@@ -264,7 +289,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   }
   // Outputs: the sequence output leaves the top boxes upwards, the final states leave the last
   // boxes to the right.
-  std::vector<std::vector<std::string>> final_names(std::size_t(at.layers));
+  std::vector<std::vector<std::string>> final_names(std::size_t(at.layers)),
+      reverse_final_names(std::size_t(at.layers));
   std::string sequence_name = "h";
   bool first = true;
   for (const auto& [name, id] : g.outputs()) {
@@ -281,14 +307,24 @@ Diagram block_view(const Graph& g, const Options& options) {
           link(box_id(at, layer_of(e), steps.of[e]), top_id(at, steps.of[e]),
                at.shown(steps.of[e]) ? g.node(e).shape.str() : "", false);
     } else {
-      for (int e : from)
-        if (steps.of[e] == at.steps - 1) {
-          link(box_id(at, layer_of(e), steps.of[e]), fmt::format("final{}", layer_of(e)),
-               fmt::format("{} {}", escape(name), g.node(e).shape.str()), true);
-          auto& names = final_names[std::size_t(layer_of(e))];
-          const std::string entry = fmt::format("{}[{}]", escape(name), layer_of(e));
-          if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
-        }
+      for (int e : from) {
+        // The reverse direction ends at step 0, leaving to the left.
+        const bool to_left = steps.of[e] == 0 && at.steps > 1;
+        if (steps.of[e] != at.steps - 1 && !to_left) continue;
+        link(box_id(at, layer_of(e), steps.of[e]),
+             fmt::format("{}{}", to_left ? "final_reverse" : "final", layer_of(e)),
+             fmt::format("{} {}", escape(name), g.node(e).shape.str()), true, to_left);
+        auto& names = (to_left ? reverse_final_names : final_names)[std::size_t(layer_of(e))];
+        // Its row in the output: layer k's directions sit at 2k and 2k+1 when bidirectional.
+        const auto& rows = g.node(id).inputs;
+        const auto row = std::find(rows.begin(), rows.end(), e);
+        const std::string entry = fmt::format(
+            "{}[{}]", escape(name),
+            row != rows.end() && g.node(id).kind == NodeKind::Op && g.node(id).op->name() == "stack"
+                ? int(row - rows.begin())
+                : layer_of(e));
+        if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+      }
     }
   }
 
@@ -314,10 +350,21 @@ Diagram block_view(const Graph& g, const Options& options) {
     std::vector<std::string> row;
     const std::string layer_line =
         at.layers > 1 ? fmt::format("<br/><font point-size=\"9\">layer {}</font>", k) : "";
-    std::string initial;
-    for (const std::string& name : initial_names[std::size_t(k)])
-      initial += (initial.empty() ? "" : ", ") + name;
-    row.push_back(d.add({fmt::format("init{}", k),
+    auto joined = [](const std::vector<std::string>& names) {
+      std::string text;
+      for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+      return text;
+    };
+    const std::string k_text = std::to_string(k);
+    if (!reverse_final_names[std::size_t(k)].empty())
+      row.push_back(d.add({"final_reverse" + k_text,
+                           fmt::format("<b>{}</b><br/><font point-size=\"8\">final state, "
+                                       "right to left</font>",
+                                       joined(reverse_final_names[std::size_t(k)])),
+                           Role::Output})
+                        .id);
+    const std::string initial = joined(initial_names[std::size_t(k)]);
+    row.push_back(d.add({"init" + k_text,
                          fmt::format("<b>{}</b><br/><font point-size=\"8\">initial state</font>",
                                      initial.empty() ? "0" : initial),
                          Role::Input})
@@ -337,8 +384,8 @@ Diagram block_view(const Graph& g, const Options& options) {
         }
       } else {
         box = {box_id(at, k, t),
-               fmt::format("<b>{}</b><br/><font point-size=\"9\">t = {}</font>{}", cell, t,
-                           layer_line),
+               fmt::format("<b>{}{}</b><br/><font point-size=\"9\">t = {}</font>{}", cell,
+                           bidirectional ? " ⇄" : "", t, layer_line),
                Role::Block};
         box.tooltip = fmt::format("{} cell, step {}{}", cell, t,
                                   at.layers > 1 ? fmt::format(", layer {}", k) : "");
@@ -364,6 +411,13 @@ Diagram block_view(const Graph& g, const Options& options) {
                  fmt::format("<b>{}</b><br/><font point-size=\"8\">final state</font>", final),
                  Role::Output})
               .id);
+    if (!reverse_initial_names[std::size_t(k)].empty())
+      row.push_back(d.add({"init_reverse" + k_text,
+                           fmt::format("<b>{}</b><br/><font point-size=\"8\">initial state, "
+                                       "right to left</font>",
+                                       joined(reverse_initial_names[std::size_t(k)])),
+                           Role::Input})
+                        .id);
     d.same_rank.push_back(row);
   }
 

@@ -262,8 +262,8 @@ std::vector<std::vector<int>> hidden_states(const Graph& g) {
     }
   std::vector<std::vector<int>> states;
   for (int last : g.node(final_states).inputs) {
-    if (steps.of[last] != steps.count - 1)
-      throw GraphError("h_n is not the last step's hidden state");
+    if (steps.of[last] < 0)  // the last step's state, or step 0's for a reverse direction
+      throw GraphError("h_n is not a step's hidden state");
     std::vector<int>& layer = states.emplace_back();
     for (const auto& step : members) {
       if (step.size() != members.back().size())

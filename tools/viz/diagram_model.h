@@ -87,7 +87,8 @@ std::map<int, int> find_recurrence(const Graph& g, const Steps& steps);
 
 // The hidden state h of every layer at every step, [layer][step] node ids, for model graphs
 // (models::build's contract): the final states are the inputs of the output h_n = stack(...),
-// and every step holds its h where the last step does. GraphError for other graphs.
+// and every step holds its h where the step of its final state (the last, or step 0 for a
+// reverse direction) does; a bidirectional layer has two rows. GraphError for other graphs.
 std::vector<std::vector<int>> hidden_states(const Graph& g);
 
 // For every node, the ids of the nodes that read it.

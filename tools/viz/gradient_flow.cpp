@@ -1,6 +1,8 @@
 // gradient_flow: the model run forward and backward, and ‖∂loss/∂h_t‖ read off the backward
 // graph for every layer's hidden state at every step.
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -45,14 +47,19 @@ GradientFlow gradient_flow(const Graph& model, const Feeds& feeds, std::string_v
   Executor run(*g, wanted, {.optimize = false});
   const Results& r = run(fed);
   GradientFlow flow{.loss = std::string(loss), .value = r["loss"].values()[0]};
+  // One row per layer: a bidirectional layer's two directions (two rows of h_n, placed at the
+  // same layer) are one state [h→, h←], whose norm combines both.
   std::size_t next = 0;
-  for (const auto& layer : states) {
+  std::map<int, std::vector<double>> squares;  // layer → per step
+  for (const auto& row : states) {
+    std::vector<double>& sums = squares[std::max(g->node(row.front()).layer, 0)];
+    sums.resize(row.size(), 0.0);
+    for (std::size_t t = 0; t < row.size(); ++t)
+      for (float v : r["grad/" + wrt[next++].node().name].values()) sums[t] += double(v) * v;
+  }
+  for (const auto& [layer, sums] : squares) {
     std::vector<double>& norms = flow.norms.emplace_back();
-    for (std::size_t t = 0; t < layer.size(); ++t) {
-      double squares = 0;
-      for (float v : r["grad/" + wrt[next++].node().name].values()) squares += double(v) * v;
-      norms.push_back(std::sqrt(squares));
-    }
+    for (double sum : sums) norms.push_back(std::sqrt(sum));
   }
   return flow;
 }

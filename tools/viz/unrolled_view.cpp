@@ -30,7 +30,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   const auto readers = consumers(g);
   const std::vector<char> fixed = passes::static_nodes(g);
   const int shown_max = std::max(2, options.steps_shown);
-  const bool folded = steps.count > shown_max + 1;  // never "… 1 step …"
+  const bool folded = steps.count > shown_max + 1;         // never "… 1 step …"
   const int early = folded ? shown_max - 1 : steps.count;  // steps 0 .. early-1 are drawn
   auto shown_step = [&](int t) { return t < early || t == steps.count - 1; };
 
