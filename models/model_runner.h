@@ -23,6 +23,8 @@
 
 namespace rnngraph::models {
 
+// Not thread-safe: run() reuses the cached plans' buffers; use one Model per thread (they may
+// share weights by loading the same file).
 class Model {
  public:
   // Random weights from config.seed, as build() makes them.

@@ -192,6 +192,11 @@ BOOST_AUTO_TEST_CASE(run_takes_any_shape_lengths_and_a_stream) {
   const io::TensorMap state = io::read_safetensors(work_dir() / "st.safetensors");
   rnngraph::testing::check_close(state.at("h_n"), model.run({{"x", x}})["h_n"], 1e-5f);
   BOOST_CHECK(state.at("c_n").shape() == Shape({2, 2, 4}));
+  // grad unrolls a model file for its input too.
+  const Outcome g = rnngraph_cli("grad s.json --input s_x.npy -o s_g.safetensors");
+  BOOST_REQUIRE_MESSAGE(g.code == 0, g.err);
+  BOOST_CHECK(io::read_safetensors(work_dir() / "s_g.safetensors").at("W_f_l1").shape() ==
+              Shape({8, 4}));
   // Bad lengths and flag mixes: exit 2, nothing written.
   io::write_npy(work_dir() / "s_bad1.npy", Tensor::from({3}, std::vector<float>{7, 3, 1}));
   io::write_npy(work_dir() / "s_bad2.npy", Tensor::from({2}, std::vector<float>{0, 3}));

@@ -108,6 +108,22 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
+std::unique_ptr<Graph> model_graph_for(const io::GraphFile& file, const Args& args) {
+  models::Config c = models::config_from_recipe(file.meta);
+  const Shape input = read_array(args.require("--input")).shape();
+  if (input.rank() < 2)
+    throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.str()));
+  c.steps = input[0];
+  c.batch = c.tokens != models::TokenInput::None && input.rank() == 3 && input[2] == 1
+                ? 1  // tokens from CSV: [T, 1, 1]
+                : input[1];
+  auto g = std::make_unique<Graph>();
+  models::build(*g, c);
+  for (int id : g->parameters())
+    g->share_parameter(g->node(id).name, file.graph->param(g->node(id).name));
+  return g;
+}
+
 std::vector<std::string> gradient_targets(const Graph& g, bool inputs) {
   std::vector<std::string> names = parameter_names(g);
   if (inputs)

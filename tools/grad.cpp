@@ -64,10 +64,12 @@ int grad_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--wrt must be params or all, got '{}'", wrt_kind));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
-  const io::GraphFile file = models::load_file(args.positional()[0]);
-  Graph& g = *file.graph;
+  io::GraphFile file = models::load_file(args.positional()[0]);
   if (names == "torch" && !file.meta.contains("cell"))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
+  // A model file is unrolled for the input's length and batch, with the file's weights.
+  if (file.meta.contains("cell")) file.graph = model_graph_for(file, args);
+  Graph& g = *file.graph;
   Feeds feeds = model_feeds(g, args);
   const int y = g.output_id("y");
   if (y < 0) throw GraphError("the graph has no output 'y'");
@@ -95,7 +97,10 @@ int grad_main(const std::vector<std::string>& argv) {
     io::TensorMap torch = models::torch_gradients(config, grads);
     std::set<std::string, std::less<>> recurrent;
     for (int64_t k = 0; k < config.layers; ++k)
-      for (const auto& p : models::layer_parameters(config.cell, k, 1, 1)) recurrent.insert(p.name);
+      for (bool reverse : {false, true})
+        if (!reverse || config.bidirectional)
+          for (const auto& p : models::layer_parameters(config.cell, k, 1, 1, reverse))
+            recurrent.insert(p.name);
     for (auto& [name, t] : grads)  // what PyTorch's RNN modules do not hold keeps its name
       if (!recurrent.contains(name)) torch.emplace(name, t);
     grads = std::move(torch);
