@@ -131,6 +131,11 @@ std::string colour_bar(const Shading& s, const std::string& loss) {
       escape(loss), cells, norm_text(std::pow(10.0, s.lo)), norm_text(std::pow(10.0, s.hi)));
 }
 
+// Appends `entry` unless `names` holds it already (names in first-seen order).
+void add_once(std::vector<std::string>& names, const std::string& entry) {
+  if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+}
+
 std::string sub(std::string_view name, std::string_view index) {
   return fmt::format("{}<sub>{}</sub>", escape(name), index);
 }
@@ -161,8 +166,9 @@ Diagram block_view(const Graph& g, const Options& options) {
   // The initial states: the windows of h0 (and c0) that step 0 reads, found as the values that
   // step 1 reads from step 0 in their place; a one-step model has no step 1, so there they are
   // the windows of the contract's inputs h0 and c0.
+  const std::map<int, int> recurrence = find_recurrence(g, steps);
   std::set<int> state_inputs;
-  for (const auto& [state, producer] : find_recurrence(g, steps)) state_inputs.insert(state);
+  for (const auto& [state, producer] : recurrence) state_inputs.insert(state);
   if (steps.count == 1)
     for (const Node& n : g.nodes())
       if (is_input_select(g, n) &&
@@ -170,17 +176,11 @@ Diagram block_view(const Graph& g, const Options& options) {
         state_inputs.insert(n.id);
   // The name of the state each step-0 node hands to step 1, by its position within the step
   // (every step is built alike), so the arrows between later steps are named too.
-  std::vector<std::vector<int>> members(std::size_t(at.steps));
-  std::vector<int> position(g.size(), -1);
-  for (const Node& n : g.nodes())
-    if (steps.of[n.id] >= 0) {
-      position[n.id] = int(members[std::size_t(steps.of[n.id])].size());
-      members[std::size_t(steps.of[n.id])].push_back(n.id);
-    }
-  const bool alike = std::all_of(members.begin(), members.end(),
-                                 [&](const auto& m) { return m.size() == members[0].size(); });
+  const auto& members = steps.members;
+  const auto& position = steps.position;
+  const bool alike = steps.alike();
   std::map<int, std::string> state_at_position;
-  for (const auto& [state, producer] : find_recurrence(g, steps))
+  for (const auto& [state, producer] : recurrence)
     state_at_position[position[producer]] = state_name(g, g.node(state));
   // The reverse direction hands its state from step t+1 to step t: named alike, from the last
   // two steps (step T-1 reads the initial state where step T-2 reads step T-1's values).
@@ -277,7 +277,7 @@ Diagram block_view(const Graph& g, const Options& options) {
             is_input_select(g, p)
                 ? fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0))
                 : escape(p.name);
-        if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+        add_once(names, entry);
       } else if (!fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
         // The window x[t] belongs to its step: the arrow carries the window's shape.
         const bool window = n.kind == NodeKind::Op && n.op->name() == "select";
@@ -323,7 +323,7 @@ Diagram block_view(const Graph& g, const Options& options) {
             row != rows.end() && g.node(id).kind == NodeKind::Op && g.node(id).op->name() == "stack"
                 ? int(row - rows.begin())
                 : layer_of(e));
-        if (std::find(names.begin(), names.end(), entry) == names.end()) names.push_back(entry);
+        add_once(names, entry);
       }
     }
   }
@@ -350,25 +350,23 @@ Diagram block_view(const Graph& g, const Options& options) {
     std::vector<std::string> row;
     const std::string layer_line =
         at.layers > 1 ? fmt::format("<br/><font point-size=\"9\">layer {}</font>", k) : "";
-    auto joined = [](const std::vector<std::string>& names) {
+    // The states around the row, each a node listing the states it stands for: left, the
+    // reverse direction's final state and the initial state; right, the final state and the
+    // reverse direction's initial state.
+    auto state_node = [&](const std::string& id, const std::vector<std::string>& names,
+                          std::string_view caption, Role role, bool always = false) {
+      if (names.empty() && !always) return;
       std::string text;
       for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
-      return text;
-    };
-    const std::string k_text = std::to_string(k);
-    if (!reverse_final_names[std::size_t(k)].empty())
-      row.push_back(d.add({"final_reverse" + k_text,
-                           fmt::format("<b>{}</b><br/><font point-size=\"8\">final state, "
-                                       "right to left</font>",
-                                       joined(reverse_final_names[std::size_t(k)])),
-                           Role::Output})
+      row.push_back(d.add({fmt::format("{}{}", id, k),
+                           fmt::format("<b>{}</b><br/><font point-size=\"8\">{}</font>",
+                                       text.empty() ? "0" : text, caption),
+                           role})
                         .id);
-    const std::string initial = joined(initial_names[std::size_t(k)]);
-    row.push_back(d.add({"init" + k_text,
-                         fmt::format("<b>{}</b><br/><font point-size=\"8\">initial state</font>",
-                                     initial.empty() ? "0" : initial),
-                         Role::Input})
-                      .id);
+    };
+    state_node("final_reverse", reverse_final_names[std::size_t(k)], "final state, right to left",
+               Role::Output);
+    state_node("init", initial_names[std::size_t(k)], "initial state", Role::Input, true);
     for (int t : columns) {
       DNode box;
       if (t < 0) {
@@ -402,22 +400,9 @@ Diagram block_view(const Graph& g, const Options& options) {
       box.group = column_group(t);
       row.push_back(d.add(std::move(box)).id);
     }
-    std::string final;
-    for (const std::string& name : final_names[std::size_t(k)])
-      final += (final.empty() ? "" : ", ") + name;
-    if (!final.empty())
-      row.push_back(
-          d.add({fmt::format("final{}", k),
-                 fmt::format("<b>{}</b><br/><font point-size=\"8\">final state</font>", final),
-                 Role::Output})
-              .id);
-    if (!reverse_initial_names[std::size_t(k)].empty())
-      row.push_back(d.add({"init_reverse" + k_text,
-                           fmt::format("<b>{}</b><br/><font point-size=\"8\">initial state, "
-                                       "right to left</font>",
-                                       joined(reverse_initial_names[std::size_t(k)])),
-                           Role::Input})
-                        .id);
+    state_node("final", final_names[std::size_t(k)], "final state", Role::Output);
+    state_node("init_reverse", reverse_initial_names[std::size_t(k)],
+               "initial state, right to left", Role::Input);
     d.same_rank.push_back(row);
   }
 

@@ -220,17 +220,22 @@ Steps find_steps(const Graph& g, bool with_backward) {
     s.of[n.id] = n.step;
     s.count = std::max(s.count, n.step + 1);
   }
+  s.members.resize(std::size_t(s.count));
+  s.position.assign(g.size(), -1);
+  for (const Node& n : g.nodes())
+    if (s.of[n.id] >= 0) {
+      auto& step = s.members[std::size_t(s.of[n.id])];
+      s.position[n.id] = int(step.size());
+      step.push_back(n.id);
+    }
   return s;
 }
 
 std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
   // Steps 0 and 1 are built alike: the k-th node placed at step 1 mirrors the k-th of step 0.
-  std::vector<int> step0, step1;
-  for (const Node& n : g.nodes()) {
-    if (steps.of[n.id] == 0) step0.push_back(n.id);
-    if (steps.of[n.id] == 1) step1.push_back(n.id);
-  }
   std::map<int, int> state;
+  if (steps.count < 2) return state;
+  const std::vector<int>&step0 = steps.members[0], &step1 = steps.members[1];
   if (step0.empty() || step0.size() != step1.size()) return state;
   for (std::size_t k = 0; k < step1.size(); ++k) {
     const Node& q = g.node(step1[k]);
@@ -253,23 +258,14 @@ std::vector<std::vector<int>> hidden_states(const Graph& g) {
     throw GraphError(
         "gradient flow is measured on model graphs (rnngraph build or train: outputs y and h_n "
         "over time steps)");
-  std::vector<std::vector<int>> members(std::size_t(steps.count));
-  std::vector<int> position(g.size(), -1);
-  for (const Node& n : g.nodes())
-    if (steps.of[n.id] >= 0) {
-      position[n.id] = int(members[std::size_t(steps.of[n.id])].size());
-      members[std::size_t(steps.of[n.id])].push_back(n.id);
-    }
+  if (!steps.alike())
+    throw GraphError("the steps of this graph differ: its hidden states cannot be matched");
   std::vector<std::vector<int>> states;
   for (int last : g.node(final_states).inputs) {
     if (steps.of[last] < 0)  // the last step's state, or step 0's for a reverse direction
       throw GraphError("h_n is not a step's hidden state");
     std::vector<int>& layer = states.emplace_back();
-    for (const auto& step : members) {
-      if (step.size() != members.back().size())
-        throw GraphError("the steps of this graph differ: its hidden states cannot be matched");
-      layer.push_back(step[std::size_t(position[last])]);
-    }
+    for (const auto& step : steps.members) layer.push_back(step[std::size_t(steps.position[last])]);
   }
   return states;
 }

@@ -76,6 +76,15 @@ struct Steps {
   // (the weights that passes lay side by side), which are the same at every step.
   std::vector<int> of;
   int count = 0;
+  // Each step's nodes in graph order, and each node's index there (-1 outside the steps). The
+  // models build every step alike, so the k-th node of one step mirrors the k-th of another.
+  std::vector<std::vector<int>> members;
+  std::vector<int> position;
+  bool alike() const {
+    for (const auto& m : members)
+      if (m.size() != members.front().size()) return false;
+    return true;
+  }
 };
 // With `with_backward`, the backward nodes grad() placed at a step count as that step's too.
 Steps find_steps(const Graph& g, bool with_backward = false);
