@@ -224,13 +224,19 @@ Outputs build(Graph& g, const Config& c) {
 
 void save_file(const Graph& g, const Config& config, const std::filesystem::path& path,
                const Recipe& meta, const io::TensorMap& extra) {
+  io::TensorMap weights;
+  for (int id : g.parameters()) weights.emplace(g.node(id).name, g.node(id).value);
+  save_file(weights, config, path, meta, extra);
+}
+
+void save_file(const io::TensorMap& weights, const Config& config,
+               const std::filesystem::path& path, const Recipe& meta, const io::TensorMap& extra) {
   Recipe all = recipe(config);
   for (const auto& [key, value] : meta) all[key] = value;
   io::TensorMap tensors = extra;
-  for (int id : g.parameters())
-    if (!tensors.emplace(g.node(id).name, g.node(id).value).second)
-      throw GraphError(
-          fmt::format("'{}' is both a parameter and an extra tensor", g.node(id).name));
+  for (const auto& [name, tensor] : weights)
+    if (!tensors.emplace(name, tensor).second)
+      throw GraphError(fmt::format("'{}' is both a parameter and an extra tensor", name));
   io::save_recipe(path, all, tensors);
 }
 
@@ -238,19 +244,13 @@ io::GraphFile load_file(const std::filesystem::path& path) {
   io::GraphFile file = io::read_graph_file(path);
   if (file.graph) return file;
   try {
-    Config config = config_from_recipe(file.meta);
+    const Config config = config_from_recipe(file.meta);
+    const io::TensorMap weights = recipe_weights(config, file.extra);
     file.graph = std::make_unique<Graph>();
     build(*file.graph, config);
-    for (int id : file.graph->parameters()) {
-      const Node& p = file.graph->node(id);
-      auto it = file.extra.find(p.name);
-      if (it == file.extra.end())
-        throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));
-      if (!(it->second.shape() == p.shape))
-        throw FormatError(fmt::format("'{}' is {} in the weights, the recipe makes it {}", p.name,
-                                      it->second.shape().str(), p.shape.str()));
-      file.graph->share_parameter(p.name, it->second);
-      file.extra.erase(it);
+    for (const auto& [name, tensor] : weights) {
+      file.graph->share_parameter(name, tensor);
+      file.extra.erase(name);
     }
   } catch (const FormatError& e) {
     throw FormatError(fmt::format("{}: {}", path.string(), e.what()));
@@ -258,6 +258,26 @@ io::GraphFile load_file(const std::filesystem::path& path) {
     throw FormatError(fmt::format("{}: the recipe does not build: {}", path.string(), e.what()));
   }
   return file;
+}
+
+io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored) {
+  Config one_step = config;  // the weights do not depend on the shape: build the smallest
+  one_step.steps = one_step.batch = 1;
+  one_step.masked = false;
+  Graph g;
+  build(g, one_step);
+  io::TensorMap weights;
+  for (int id : g.parameters()) {
+    const Node& p = g.node(id);
+    auto it = stored.find(p.name);
+    if (it == stored.end())
+      throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));
+    if (!(it->second.shape() == p.shape))
+      throw FormatError(fmt::format("'{}' is {} in the weights, the recipe makes it {}", p.name,
+                                    it->second.shape().str(), p.shape.str()));
+    weights.emplace(p.name, it->second);
+  }
+  return weights;
 }
 
 void carry_state(const Results& results, Feeds& feeds) {

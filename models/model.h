@@ -96,7 +96,15 @@ Config config_from_recipe(const Recipe& recipe);
 // written before recipes) as it is.
 void save_file(const Graph& g, const Config& config, const std::filesystem::path& path,
                const Recipe& meta = {}, const io::TensorMap& extra = {});
+// The same from the weights by name (models::Model keeps them so).
+void save_file(const io::TensorMap& weights, const Config& config,
+               const std::filesystem::path& path, const Recipe& meta = {},
+               const io::TensorMap& extra = {});
 io::GraphFile load_file(const std::filesystem::path& path);
+// The weights the recipe `config` makes (names and shapes, whatever its steps and batch), taken
+// from `stored` by name, shared rather than copied. FormatError for one missing or shaped
+// otherwise.
+io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored);
 
 struct ParameterSpec {
   std::string name;

@@ -18,39 +18,42 @@ struct Model::Unrolled {
 
 Model::Model(Config config) : config_(std::move(config)) {
   config_.masked = false;
+  Config one_step = config_;  // the weights do not depend on the shape: build the smallest
+  one_step.steps = one_step.batch = 1;
   Graph g;
-  build(g, config_);
+  build(g, one_step);
   weights_ = parameters(g);
 }
 
+Model::Model(Config config, io::TensorMap weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  config_.masked = false;
+}
+
 Model Model::load(const std::filesystem::path& path) {
-  return from_file(load_file(path), path.string());
+  return from_file(io::read_graph_file(path), path.string());
 }
 
 Model Model::from_file(const io::GraphFile& file, const std::string& path) {
   if (!file.meta.contains("cell"))
     throw FormatError(fmt::format(
         "{}: not a model file (no recipe: a hand-built graph runs at its own shape only)", path));
-  Model m(config_from_recipe(file.meta));
-  for (auto& [name, tensor] : m.weights_) {
-    const Tensor& stored = file.graph->param(name);
-    if (!(stored.shape() == tensor.shape()))
-      throw FormatError(fmt::format("{}: '{}' is {}, the recipe makes it {}", path, name,
-                                    stored.shape().str(), tensor.shape().str()));
-    tensor = stored;  // shared, not copied
+  // The weights by name: a recipe file's tensors, or a node-by-node file's parameters.
+  io::TensorMap stored = file.extra;
+  if (file.graph)
+    for (int id : file.graph->parameters())
+      stored.emplace(file.graph->node(id).name, file.graph->node(id).value);
+  try {
+    const Config config = config_from_recipe(file.meta);
+    return Model(config, recipe_weights(config, stored));
+  } catch (const FormatError& e) {
+    throw FormatError(fmt::format("{}: {}", path, e.what()));
   }
-  return m;
 }
 
 void Model::save(const std::filesystem::path& path, const Recipe& meta,
                  const io::TensorMap& extra) const {
-  Recipe all = recipe(config_);
-  for (const auto& [key, value] : meta) all[key] = value;
-  io::TensorMap tensors = extra;
-  for (const auto& [name, tensor] : weights_)
-    if (!tensors.emplace(name, tensor).second)
-      throw GraphError(fmt::format("'{}' is both a weight and an extra tensor", name));
-  io::save_recipe(path, all, tensors);
+  save_file(weights_, config_, path, meta, extra);
 }
 
 Model::Unrolled& Model::unrolled(int64_t steps, int64_t batch, bool masked) {

@@ -57,6 +57,8 @@ class Model {
   struct Unrolled;
   Unrolled& unrolled(int64_t steps, int64_t batch, bool masked);
 
+  Model(Config config, io::TensorMap weights);
+
   Config config_;
   io::TensorMap weights_;
   std::list<std::shared_ptr<Unrolled>> cache_;  // most recently used first
