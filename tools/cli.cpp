@@ -98,7 +98,8 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   const bool tokens = !g.contains("x") && g.contains("tokens");
   Feeds feeds{{tokens ? "tokens" : "x", read_array(args.require("--input"))}};
   if (tokens && feeds.at("tokens").shape().rank() == 3 && feeds.at("tokens").shape()[2] == 1)
-    feeds.at("tokens") = feeds.at("tokens").reshaped(g.find("tokens").shape);  // CSV: [T, 1, 1]
+    feeds.at("tokens") = feeds.at("tokens").reshaped(
+        {feeds.at("tokens").shape()[0], feeds.at("tokens").shape()[1]});  // CSV: [T, 1, 1]
   for (const char* state : {"h0", "c0"}) {
     if (auto path = args.get(fmt::format("--{}", state)))
       feeds.emplace(state, read_array(*path));
@@ -108,20 +109,24 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
-std::unique_ptr<Graph> model_graph_for(const io::GraphFile& file, const Args& args) {
-  models::Config c = models::config_from_recipe(file.meta);
-  const Shape input = read_array(args.require("--input")).shape();
+Feeds unrolled_feeds(io::GraphFile& file, const Args& args) {
+  Feeds feeds = model_feeds(*file.graph, args);
+  if (!file.meta.contains("cell")) return feeds;
+  const Shape input = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
   if (input.rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.str()));
+  models::Config c = models::config_from_recipe(file.meta);
   c.steps = input[0];
-  c.batch = c.tokens != models::TokenInput::None && input.rank() == 3 && input[2] == 1
-                ? 1  // tokens from CSV: [T, 1, 1]
-                : input[1];
+  c.batch = input[1];
   auto g = std::make_unique<Graph>();
   models::build(*g, c);
   for (int id : g->parameters())
     g->share_parameter(g->node(id).name, file.graph->param(g->node(id).name));
-  return g;
+  for (const char* state : {"h0", "c0"})  // zeros of the unrolled shape unless given
+    if (!args.has(fmt::format("--{}", state)) && g->contains(state))
+      feeds[state] = Tensor(g->find(state).shape);
+  file.graph = std::move(g);
+  return feeds;
 }
 
 std::vector<std::string> gradient_targets(const Graph& g, bool inputs) {

@@ -4,10 +4,7 @@
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/model.h>
-#include <rnngraph/models/model_runner.h>
 #include <rnngraph/tools/viz/diagram.h>
-
-#include <optional>
 
 #include "cli.h"
 
@@ -66,24 +63,14 @@ int dot_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--loss must be sum, mse or last, got '{}'", loss));
   if (gradflow && (loss == "mse") != args.has("--target"))
     throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
-  const io::GraphFile file = models::load_file(args.positional()[0]);
+  io::GraphFile file = models::load_file(args.positional()[0]);
   // Gradient flow on a model file: the model unrolled for the input's length and batch.
-  std::optional<models::Model> model;
-  const Graph* drawn = file.graph.get();
   Feeds feeds;
   if (gradflow) {
     if (!args.has("--input")) throw UsageError("--view gradflow needs --input X.npy");
-    feeds = model_feeds(*file.graph, args);
-    if (file.meta.contains("cell")) {
-      model.emplace(models::Model::from_file(file, args.positional()[0]));
-      const Shape x = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
-      if (x.rank() < 2) throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.str()));
-      drawn = &model->graph(x[0], x[1]);
-      for (const char* name : {"h0", "c0"})
-        if (!args.has(fmt::format("--{}", name)) && drawn->contains(name))
-          feeds[name] = Tensor(drawn->find(name).shape);  // zeros of the unrolled shape
-    }
+    feeds = unrolled_feeds(file, args);
   }
+  const Graph* drawn = file.graph.get();
   const auto optimized = args.has("--optimized") ? passes::optimize(*drawn) : nullptr;
   const Graph& g = optimized ? *optimized : *drawn;
   viz::GradientFlow flow;

@@ -67,10 +67,8 @@ int grad_main(const std::vector<std::string>& argv) {
   io::GraphFile file = models::load_file(args.positional()[0]);
   if (names == "torch" && !file.meta.contains("cell"))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
-  // A model file is unrolled for the input's length and batch, with the file's weights.
-  if (file.meta.contains("cell")) file.graph = model_graph_for(file, args);
+  Feeds feeds = unrolled_feeds(file, args);  // a model file: unrolled for the input's shape
   Graph& g = *file.graph;
-  Feeds feeds = model_feeds(g, args);
   const int y = g.output_id("y");
   if (y < 0) throw GraphError("the graph has no output 'y'");
   const Value yv(g, y);
