@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,15 @@ inline Outcome run_cli(const std::filesystem::path& dir, const std::string& args
                                           RNNGRAPH_CLI, args, out.string(), err.string());
   const int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, io::read_file(out), io::read_file(err)};
+}
+
+// A copy of rows [from, to) of a tensor's first axis (a chunk of a sequence).
+inline Tensor rows(const Tensor& t, int64_t from, int64_t to) {
+  const int64_t row = t.numel() / t.shape()[0];
+  std::vector<int64_t> dims(t.shape().dims().begin(), t.shape().dims().end());
+  dims[0] = to - from;
+  return Tensor::from(Shape(std::span<const int64_t>(dims)),
+                      t.values().subspan(std::size_t(from * row), std::size_t((to - from) * row)));
 }
 
 inline std::string fixture(const std::string& name) {

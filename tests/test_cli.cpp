@@ -17,12 +17,6 @@ using rnngraph::testing::Outcome;
 
 fs::path work_dir() { return rnngraph::testing::scratch_dir("cli"); }
 
-Tensor rows_of(const Tensor& t, int64_t from, int64_t to) {
-  const int64_t row = t.numel() / t.shape()[0];
-  return Tensor::from({to - from, t.shape()[1], t.shape()[2]},
-                      t.values().subspan(std::size_t(from * row), std::size_t((to - from) * row)));
-}
-
 Outcome rnngraph_cli(const std::string& args) {
   return rnngraph::testing::run_cli(work_dir(), args);
 }
@@ -178,8 +172,8 @@ BOOST_AUTO_TEST_CASE(run_takes_any_shape_lengths_and_a_stream) {
   rnngraph::testing::check_close(io::read_npy(work_dir() / "s_p.npy"),
                                  model.run({{"x", x}}, lengths)["y"], 1e-6f);
   // A stream: 4 steps, then 3, the state carried through one file.
-  io::write_npy(work_dir() / "s_a.npy", rows_of(x, 0, 4));
-  io::write_npy(work_dir() / "s_b.npy", rows_of(x, 4, 7));
+  io::write_npy(work_dir() / "s_a.npy", rnngraph::testing::rows(x, 0, 4));
+  io::write_npy(work_dir() / "s_b.npy", rnngraph::testing::rows(x, 4, 7));
   BOOST_REQUIRE_EQUAL(
       rnngraph_cli("run s.json --input s_a.npy --state-out st.safetensors -o s_ya.npy").code, 0);
   const Outcome second = rnngraph_cli(
@@ -187,8 +181,8 @@ BOOST_AUTO_TEST_CASE(run_takes_any_shape_lengths_and_a_stream) {
       "s_yb.npy");
   BOOST_REQUIRE_MESSAGE(second.code == 0, second.err);
   const Tensor whole = model.run({{"x", x}})["y"].clone();
-  rnngraph::testing::check_close(io::read_npy(work_dir() / "s_yb.npy"), rows_of(whole, 4, 7),
-                                 1e-5f);
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "s_yb.npy"),
+                                 rnngraph::testing::rows(whole, 4, 7), 1e-5f);
   const io::TensorMap state = io::read_safetensors(work_dir() / "st.safetensors");
   rnngraph::testing::check_close(state.at("h_n"), model.run({{"x", x}})["h_n"], 1e-5f);
   BOOST_CHECK(state.at("c_n").shape() == Shape({2, 2, 4}));

@@ -14,6 +14,7 @@ using namespace rnngraph;
 namespace fs = std::filesystem;
 using rnngraph::testing::check_close;
 using rnngraph::testing::fixture;
+using rnngraph::testing::rows;
 
 namespace {
 struct Case {
@@ -56,14 +57,6 @@ fs::path model_file(const Case& c) {
   return path;
 }
 
-// A Tensor holding a copy of rows [from, to) of the first axis.
-Tensor rows(const Tensor& t, int64_t from, int64_t to) {
-  const int64_t row = t.numel() / t.shape()[0];
-  std::vector<int64_t> dims(t.shape().dims().begin(), t.shape().dims().end());
-  dims[0] = to - from;
-  return Tensor::from(Shape(std::span<const int64_t>(dims)),
-                      t.values().subspan(std::size_t(from * row), std::size_t((to - from) * row)));
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sequences)
