@@ -121,9 +121,15 @@ void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
 
 bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_ih_l0"); }
 
-void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
+io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
+  io::TensorMap ours;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (bool reverse : {false, true})
+      if (!reverse || c.bidirectional)
+        for (const ParameterSpec& p :
+             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
+          ours.emplace(p.name, Tensor(p.shape));
   std::set<std::string, std::less<>> used;
-  auto ours = [&](const std::string& name) { return g.param(name).data(); };
   map_layers(
       Mode::Import, c,
       [&](const std::string& name, const Shape& shape, int64_t in) {
@@ -139,24 +145,40 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
         used.insert(name);
         return it->second.data();
       },
-      ours);
+      [&](const std::string& name) { return ours.at(name).data(); });
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(
           fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer{} model "
                       "(projections are not supported)",
                       to_string(c.cell), name, c.layers, c.bidirectional ? " bidirectional" : ""));
+  return ours;
 }
 
-io::TensorMap torch_state(const Graph& g, const Config& c) {
+void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
+  for (const auto& [name, tensor] : from_torch_state(c, state))
+    std::copy_n(tensor.data(), tensor.numel(), g.param(name).data());
+}
+
+io::TensorMap torch_state(const io::TensorMap& weights, const Config& c) {
   io::TensorMap out;
   map_layers(
       Mode::Export, c,
       [&](const std::string& name, const Shape& shape, int64_t) {
         return out.emplace(name, Tensor(shape)).first->second.data();
       },
-      [&](const std::string& name) { return g.param(name).data(); });
+      [&](const std::string& name) {
+        auto it = weights.find(name);
+        if (it == weights.end()) throw GraphError(fmt::format("the model has no weight '{}'", name));
+        return it->second.data();
+      });
   return out;
+}
+
+io::TensorMap torch_state(const Graph& g, const Config& c) {
+  io::TensorMap weights;
+  for (int id : g.parameters()) weights.emplace(g.node(id).name, g.node(id).value);
+  return torch_state(weights, c);
 }
 
 io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {

@@ -23,6 +23,10 @@ bool is_torch_state(const io::TensorMap& state);
 // FormatError for a missing, extra or mis-shaped tensor.
 void load_torch_state(Graph& g, const Config& config, const io::TensorMap& state);
 io::TensorMap torch_state(const Graph& g, const Config& config);
+// The same by name, without a graph: PyTorch's state → our weights (FormatError as above), and
+// our weights (models::Model::weights()) → PyTorch's state.
+io::TensorMap from_torch_state(const Config& config, const io::TensorMap& state);
+io::TensorMap torch_state(const io::TensorMap& weights, const Config& config);
 // Gradients by our parameter names → what PyTorch's param.grad holds after the same loss
 // (the bias gradient goes to both bias_ih and bias_hh, since b = b_ih + b_hh).
 io::TensorMap torch_gradients(const Config& config, const io::TensorMap& grads);

@@ -1,0 +1,188 @@
+// Any graph as ONNX ops, node by node, at its fixed shapes: what a hand-built graph (or one with
+// its backward part) exports as. One entry per op of ours; the fused ops that passes make have
+// no entry, since an exported graph is one before passes.
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/onnx/onnx.h>
+#include <rnngraph/ops/kernels.h>
+
+#include "proto_builder.h"
+
+namespace rnngraph::onnx {
+
+namespace {
+
+using ::onnx::TensorProto;
+
+// One of our nodes: its ONNX inputs (names) and shapes, and the name its result must have.
+struct Emit {
+  GraphBuilder& b;
+  const Node& node;
+  std::vector<std::string> in;
+  std::vector<Shape> shapes;
+  std::string out;
+
+  int64_t axis(int64_t fallback) const {
+    return kernels::normalize_axis(node.attrs.get("axis", fallback), shapes[0].rank());
+  }
+  void as(std::string_view op_type, std::initializer_list<Attribute> attrs = {}) const {
+    b.node(op_type, in, {out}, attrs);
+  }
+  std::string shape_tensor(const Shape& s) const { return b.int64s("shape", s.dims()); }
+  // sum and mean: over every element to [1], or over one axis, kept.
+  void reduce(std::string_view op_type, bool axes_as_input) const {
+    const bool all = !node.attrs.ints.contains("axis");
+    std::string x = in[0];
+    if (all) x = b.apply("Reshape", {x, shape_tensor(Shape{shapes[0].numel()})}, "flat");
+    const std::vector<int64_t> axes{all ? 0 : axis(0)};
+    if (axes_as_input)
+      b.node(op_type, {x, b.int64s("axes", axes)}, {out}, {{"keepdims", int64_t(1)}});
+    else
+      b.node(op_type, {x}, {out}, {{"axes", axes}, {"keepdims", int64_t(1)}});
+  }
+};
+
+using Emitter = std::function<void(const Emit&)>;
+
+const std::map<std::string_view, Emitter, std::less<>>& emitters() {
+  static const std::map<std::string_view, Emitter, std::less<>> table{
+      {"add", [](const Emit& e) { e.as("Add"); }},
+      {"sub", [](const Emit& e) { e.as("Sub"); }},
+      {"mul", [](const Emit& e) { e.as("Mul"); }},
+      {"div", [](const Emit& e) { e.as("Div"); }},
+      {"tanh", [](const Emit& e) { e.as("Tanh"); }},
+      {"sigmoid", [](const Emit& e) { e.as("Sigmoid"); }},
+      {"exp", [](const Emit& e) { e.as("Exp"); }},
+      {"log", [](const Emit& e) { e.as("Log"); }},
+      {"matmul",
+       [](const Emit& e) {
+         e.as("Gemm", {{"transA", e.node.attrs.get("transpose_a", 0)},
+                       {"transB", e.node.attrs.get("transpose_b", 0)}});
+       }},
+      {"concat", [](const Emit& e) { e.as("Concat", {{"axis", e.axis(0)}}); }},
+      {"stack",
+       [](const Emit& e) {
+         std::vector<std::string> rows;
+         const int64_t zero[] = {0};
+         const std::string axes = e.b.int64s("axes", zero);
+         for (const std::string& part : e.in) rows.push_back(e.b.apply("Unsqueeze", {part, axes}, "row"));
+         e.b.node("Concat", rows, {e.out}, {{"axis", int64_t(0)}});
+       }},
+      {"slice",
+       [](const Emit& e) {
+         const int64_t begin[] = {e.node.attrs.get("begin", 0)}, end[] = {e.node.attrs.get("end", 0)},
+                       axes[] = {e.axis(0)};
+         e.b.node("Slice", {e.in[0], e.b.int64s("begin", begin), e.b.int64s("end", end), e.b.int64s("axes", axes)},
+                  {e.out});
+       }},
+      {"select",  // x[index] drops the first axis, as Gather with a scalar index does
+       [](const Emit& e) {
+         e.b.node("Gather", {e.in[0], e.b.int64_scalar("index", e.node.attrs.get("index", 0))},
+                  {e.out}, {{"axis", int64_t(0)}});
+       }},
+      {"pad",
+       [](const Emit& e) {
+         const int rank = e.shapes[0].rank();
+         const int64_t ax = e.axis(0), begin = e.node.attrs.get("begin", 0);
+         std::vector<int64_t> pads(std::size_t(2 * rank), 0);
+         pads[std::size_t(ax)] = begin;
+         pads[std::size_t(rank + ax)] = e.node.attrs.get("size", 0) - begin - e.shapes[0][int(ax)];
+         e.b.node("Pad", {e.in[0], e.b.int64s("pads", pads)}, {e.out});
+       }},
+      {"reshape", [](const Emit& e) { e.b.node("Reshape", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out}); }},
+      {"broadcast_to", [](const Emit& e) { e.b.node("Expand", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out}); }},
+      {"sum_to",  // summed over the axes broadcasting would repeat, then given the target's shape
+       [](const Emit& e) {
+         const Shape &from = e.shapes[0], &to = e.node.shape;
+         std::vector<int64_t> axes;
+         for (int i = 0; i < from.rank(); ++i) {
+           const int j = i - (from.rank() - to.rank());
+           if (j < 0 || (to[j] == 1 && from[i] != 1)) axes.push_back(i);
+         }
+         const std::string summed = e.b.apply("ReduceSum", {e.in[0], e.b.int64s("axes", axes)}, "summed",
+                                              {{"keepdims", int64_t(1)}});
+         e.b.node("Reshape", {summed, e.shape_tensor(to)}, {e.out});
+       }},
+      {"sum", [](const Emit& e) { e.reduce("ReduceSum", true); }},
+      {"mean", [](const Emit& e) { e.reduce("ReduceMean", false); }},  // axes an attribute to opset 17
+      {"logsumexp",
+       [](const Emit& e) {
+         e.as("ReduceLogSumExp", {{"axes", std::vector<int64_t>{e.axis(-1)}}, {"keepdims", int64_t(1)}});
+       }},
+      {"softmax", [](const Emit& e) { e.as("Softmax", {{"axis", e.axis(-1)}}); }},
+      {"one_hot",  // our class ids are whole floats; ONNX's are integers
+       [](const Emit& e) {
+         const std::string ids = e.b.apply("Cast", {e.in[0]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
+         const float off_on[] = {0, 1};
+         const int64_t two[] = {2};
+         e.b.node("OneHot",
+                  {ids, e.b.int64_scalar("depth", e.node.attrs.get("depth", 0)), e.b.floats("off_on", two, off_on)},
+                  {e.out}, {{"axis", int64_t(-1)}});
+       }},
+      {"gather",  // x [N, C] at ids [N, 1]: each row's entry at its class id
+       [](const Emit& e) {
+         const std::string ids = e.b.apply("Cast", {e.in[1]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
+         e.b.node("GatherElements", {e.in[0], ids}, {e.out}, {{"axis", int64_t(1)}});
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::string export_graph(const Graph& g, const ExportOptions& options) {
+  if (g.outputs().empty()) throw GraphError("ONNX export: the graph declares no outputs");
+  ::onnx::ModelProto model = new_model(options.opset, "rnngraph_graph");
+  GraphBuilder b(*model.mutable_graph());
+  // Our node names are unique, so they name the ONNX values; output names are kept free for the
+  // graph's outputs.
+  for (const auto& [name, id] : g.outputs()) b.claim(name);
+  std::vector<std::string> value(g.size());
+  const std::vector<char> needed = [&] {
+    std::vector<int> ids;
+    for (const auto& [name, id] : g.outputs()) ids.push_back(id);
+    return g.ancestors(ids);
+  }();
+  for (const Node& n : g.nodes()) {
+    if (!needed[std::size_t(n.id)]) continue;
+    switch (n.kind) {
+      case NodeKind::Input:
+        value[std::size_t(n.id)] = n.name;
+        b.input(n.name, TensorProto::FLOAT, n.shape.dims());
+        break;
+      case NodeKind::Parameter:
+      case NodeKind::Constant:
+        value[std::size_t(n.id)] = b.tensor(n.name, n.value);
+        break;
+      case NodeKind::Op: {
+        auto it = emitters().find(n.op->name());
+        std::vector<Shape> shapes;
+        std::vector<std::string> in;
+        for (int i : n.inputs) shapes.push_back(g.node(i).shape), in.push_back(value[std::size_t(i)]);
+        if (it == emitters().end()) {
+          std::string inputs;
+          for (const Shape& s : shapes) inputs += (inputs.empty() ? "" : ", ") + s.str();
+          throw GraphError(fmt::format(
+              "ONNX export: node '{}' (op {}, inputs {}) has no ONNX form; export the graph "
+              "before passes fuse it",
+              n.path(), n.op->name(), inputs));
+        }
+        const std::string out = b.fresh(n.name);
+        it->second(Emit{b, n, in, shapes, out});
+        value[std::size_t(n.id)] = out;
+        break;
+      }
+    }
+  }
+  for (const auto& [name, id] : g.outputs()) {
+    b.node("Identity", {value[std::size_t(id)]}, {name});
+    b.output(name, TensorProto::FLOAT, g.node(id).shape.dims());
+  }
+  return serialize(model);
+}
+
+}  // namespace rnngraph::onnx
