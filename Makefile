@@ -7,9 +7,13 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-dev \
-            nlohmann-json3-dev libgraphviz-dev graphviz
+            nlohmann-json3-dev libgraphviz-dev graphviz libonnx-dev libprotobuf-dev
+# The ONNX Runtime tests run exported models in npm's onnxruntime-node (pinned in
+# tests/onnx/package-lock.json, installed with --ignore-scripts: its CPU library ships in the
+# package); Debian's nodejs and npm are installed only where node is missing.
+ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps build demo test test-asan format clean
+.PHONY: deps ort build demo test test-asan format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -22,6 +26,15 @@ deps:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+ort:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; \
+	fi
+	@[ -f $(ORT_MODULES)/package.json ] || \
+	  (cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
@@ -29,10 +42,10 @@ build: deps
 demo: build
 	$(BUILD)/rnngraph demo
 
-test: build
+test: build ort
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: deps
+test-asan: deps ort
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)

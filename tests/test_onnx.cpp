@@ -399,18 +399,39 @@ BOOST_AUTO_TEST_CASE(cli_export_and_import) {
   r = run_cli(dir, "import g.onnx -o back.json");
   BOOST_CHECK_EQUAL(r.code, 0);
   BOOST_CHECK_EQUAL(run_cli(dir, "info back.json").code, 0);
+  // The PyTorch road: the weights as a state_dict, which maps back onto the same weights.
+  BOOST_REQUIRE_EQUAL(run_cli(dir, "export g.json -o state.safetensors").code, 0);
+  {
+    const models::Model m = models::Model::load(dir / "g.json");
+    const io::TensorMap back = models::from_torch_state(m.config(), io::read_safetensors(dir / "state.safetensors"));
+    for (const auto& [key, t] : m.weights()) check_close(back.at(key), t, 1e-6f);
+  }
+  // A trained model's output layer as an nn.Linear: out.weight = W_outᵀ, out.bias = b_out.
+  BOOST_REQUIRE_EQUAL(run_cli(dir, "train --task sine --model rnn --hidden-size 3 --iterations 2 --save t.json").code, 0);
+  BOOST_REQUIRE_EQUAL(run_cli(dir, "export t.json -o t_state.safetensors").code, 0);
+  {
+    const models::Model m = models::Model::load(dir / "t.json");
+    const io::TensorMap state = io::read_safetensors(dir / "t_state.safetensors");
+    const Tensor &W = m.weights().at("W_out"), &Wt = state.at("out.weight");
+    BOOST_REQUIRE_EQUAL(Wt.shape().str(), Shape({W.shape()[1], W.shape()[0]}).str());
+    for (int64_t h = 0; h < W.shape()[0]; ++h)
+      for (int64_t o = 0; o < W.shape()[1]; ++o)
+        BOOST_CHECK_EQUAL(Wt.data()[o * W.shape()[0] + h], W.data()[h * W.shape()[1] + o]);
+    check_close(state.at("out.bias"), Tensor::from({W.shape()[1]}, m.weights().at("b_out").values()), 0);
+  }
   r = run_cli(dir, fmt::format("import '{}' -o torch.json", fixture("torch_onnx_lstm_L2.onnx")));
   BOOST_CHECK_EQUAL(r.code, 0);
   BOOST_CHECK(fs::exists(dir / "torch.json"));
   // Bad usage: exit 2, one line, nothing written.
   for (const char* args : {"export g.json -o bad.onnx --opset 18", "export g.json -o bad.onnx --opset 12",
                            "export missing.json -o bad.onnx", "export g.json", "import g.json -o bad.json",
-                           "import missing.onnx -o bad.json", "export g.json -o bad.onnx --frobnicate"}) {
+                           "import missing.onnx -o bad.json", "export g.json -o bad.onnx --frobnicate",
+                           "export g.json -o bad.safetensors --lengths", "export g.json -o g.safetensors"}) {
     BOOST_TEST_CONTEXT(args) {
       r = run_cli(dir, args);
       BOOST_CHECK_EQUAL(r.code, 2);
       BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
-      BOOST_CHECK(!fs::exists(dir / "bad.onnx") && !fs::exists(dir / "bad.json"));
+      for (const char* f : {"bad.onnx", "bad.json", "bad.safetensors"}) BOOST_CHECK(!fs::exists(dir / f));
     }
   }
 }
@@ -451,6 +472,28 @@ BOOST_AUTO_TEST_CASE(trained_models_run_in_onnx_runtime) {
     cases.push_back(model_case(std::string(file) + " lengths", m, 5, 2, {5, 3}));
   }
   run_in_onnx_runtime(cases, "ort_trained");
+}
+
+// examples/serve_onnx.js, as docs/deploy.md shows it: a stream of chunks with the state carried
+// equals the whole run, in ONNX Runtime.
+BOOST_AUTO_TEST_CASE(serving_example_streams_in_onnx_runtime) {
+  const fs::path dir = scratch_dir("ort_example");
+  using rnngraph::testing::run_cli;
+  for (const char* cell : {"lstm", "gru"}) {
+    BOOST_TEST_CONTEXT(cell) {
+      BOOST_REQUIRE_EQUAL(run_cli(dir, fmt::format("build {} --input-size 3 --hidden-size 8 --layers 2 -o m.json", cell)).code, 0);
+      const auto exported = run_cli(dir, "export m.json -o m.onnx");
+      BOOST_REQUIRE_EQUAL(exported.code, 0);
+      BOOST_CHECK(exported.out.find("h0 [2, B, 8]") != std::string::npos);
+      const std::string command =
+          fmt::format("cd '{}' && '{}' '{}/serve_onnx.js' m.onnx 3 2 8 > example.out 2>&1", dir.string(),
+                      std::getenv("RNNGRAPH_NODE"), RNNGRAPH_EXAMPLES);
+      const int status = std::system(command.c_str());
+      const std::string out = io::read_file(dir / "example.out");
+      BOOST_CHECK_MESSAGE(status == 0, out);
+      BOOST_CHECK(out.find("the 3-chunk stream and the whole run agree") != std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(hand_built_graph_runs_in_onnx_runtime) {
