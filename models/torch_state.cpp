@@ -169,7 +169,8 @@ io::TensorMap torch_state(const io::TensorMap& weights, const Config& c) {
       },
       [&](const std::string& name) {
         auto it = weights.find(name);
-        if (it == weights.end()) throw GraphError(fmt::format("the model has no weight '{}'", name));
+        if (it == weights.end())
+          throw GraphError(fmt::format("the model has no weight '{}'", name));
         return it->second.data();
       });
   return out;

@@ -63,20 +63,26 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
          e.as("Gemm", {{"transA", e.node.attrs.get("transpose_a", 0)},
                        {"transB", e.node.attrs.get("transpose_b", 0)}});
        }},
-      {"concat", [](const Emit& e) { e.as("Concat", {{"axis", e.axis(0)}}); }},
+      {"concat",
+       [](const Emit& e) {
+         e.as("Concat", {{"axis", e.axis(0)}});
+       }},
       {"stack",
        [](const Emit& e) {
          std::vector<std::string> rows;
          const int64_t zero[] = {0};
          const std::string axes = e.b.int64s("axes", zero);
-         for (const std::string& part : e.in) rows.push_back(e.b.apply("Unsqueeze", {part, axes}, "row"));
+         for (const std::string& part : e.in)
+           rows.push_back(e.b.apply("Unsqueeze", {part, axes}, "row"));
          e.b.node("Concat", rows, {e.out}, {{"axis", int64_t(0)}});
        }},
       {"slice",
        [](const Emit& e) {
-         const int64_t begin[] = {e.node.attrs.get("begin", 0)}, end[] = {e.node.attrs.get("end", 0)},
-                       axes[] = {e.axis(0)};
-         e.b.node("Slice", {e.in[0], e.b.int64s("begin", begin), e.b.int64s("end", end), e.b.int64s("axes", axes)},
+         const int64_t begin[] = {e.node.attrs.get("begin", 0)},
+                       end[] = {e.node.attrs.get("end", 0)}, axes[] = {e.axis(0)};
+         e.b.node("Slice",
+                  {e.in[0], e.b.int64s("begin", begin), e.b.int64s("end", end),
+                   e.b.int64s("axes", axes)},
                   {e.out});
        }},
       {"select",  // x[index] drops the first axis, as Gather with a scalar index does
@@ -93,8 +99,14 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
          pads[std::size_t(rank + ax)] = e.node.attrs.get("size", 0) - begin - e.shapes[0][int(ax)];
          e.b.node("Pad", {e.in[0], e.b.int64s("pads", pads)}, {e.out});
        }},
-      {"reshape", [](const Emit& e) { e.b.node("Reshape", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out}); }},
-      {"broadcast_to", [](const Emit& e) { e.b.node("Expand", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out}); }},
+      {"reshape",
+       [](const Emit& e) {
+         e.b.node("Reshape", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out});
+       }},
+      {"broadcast_to",
+       [](const Emit& e) {
+         e.b.node("Expand", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out});
+       }},
       {"sum_to",  // summed over the axes broadcasting would repeat, then given the target's shape
        [](const Emit& e) {
          const Shape &from = e.shapes[0], &to = e.node.shape;
@@ -103,29 +115,37 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
            const int j = i - (from.rank() - to.rank());
            if (j < 0 || (to[j] == 1 && from[i] != 1)) axes.push_back(i);
          }
-         const std::string summed = e.b.apply("ReduceSum", {e.in[0], e.b.int64s("axes", axes)}, "summed",
-                                              {{"keepdims", int64_t(1)}});
+         const std::string summed = e.b.apply("ReduceSum", {e.in[0], e.b.int64s("axes", axes)},
+                                              "summed", {{"keepdims", int64_t(1)}});
          e.b.node("Reshape", {summed, e.shape_tensor(to)}, {e.out});
        }},
       {"sum", [](const Emit& e) { e.reduce("ReduceSum", true); }},
-      {"mean", [](const Emit& e) { e.reduce("ReduceMean", false); }},  // axes an attribute to opset 17
+      {"mean",
+       [](const Emit& e) { e.reduce("ReduceMean", false); }},  // axes an attribute to opset 17
       {"logsumexp",
        [](const Emit& e) {
-         e.as("ReduceLogSumExp", {{"axes", std::vector<int64_t>{e.axis(-1)}}, {"keepdims", int64_t(1)}});
+         e.as("ReduceLogSumExp",
+              {{"axes", std::vector<int64_t>{e.axis(-1)}}, {"keepdims", int64_t(1)}});
        }},
-      {"softmax", [](const Emit& e) { e.as("Softmax", {{"axis", e.axis(-1)}}); }},
+      {"softmax",
+       [](const Emit& e) {
+         e.as("Softmax", {{"axis", e.axis(-1)}});
+       }},
       {"one_hot",  // our class ids are whole floats; ONNX's are integers
        [](const Emit& e) {
-         const std::string ids = e.b.apply("Cast", {e.in[0]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
+         const std::string ids =
+             e.b.apply("Cast", {e.in[0]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
          const float off_on[] = {0, 1};
          const int64_t two[] = {2};
          e.b.node("OneHot",
-                  {ids, e.b.int64_scalar("depth", e.node.attrs.get("depth", 0)), e.b.floats("off_on", two, off_on)},
+                  {ids, e.b.int64_scalar("depth", e.node.attrs.get("depth", 0)),
+                   e.b.floats("off_on", two, off_on)},
                   {e.out}, {{"axis", int64_t(-1)}});
        }},
       {"gather",  // x [N, C] at ids [N, 1]: each row's entry at its class id
        [](const Emit& e) {
-         const std::string ids = e.b.apply("Cast", {e.in[1]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
+         const std::string ids =
+             e.b.apply("Cast", {e.in[1]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
          e.b.node("GatherElements", {e.in[0], ids}, {e.out}, {{"axis", int64_t(1)}});
        }},
   };
@@ -162,7 +182,8 @@ std::string export_graph(const Graph& g, const ExportOptions& options) {
         auto it = emitters().find(n.op->name());
         std::vector<Shape> shapes;
         std::vector<std::string> in;
-        for (int i : n.inputs) shapes.push_back(g.node(i).shape), in.push_back(value[std::size_t(i)]);
+        for (int i : n.inputs)
+          shapes.push_back(g.node(i).shape), in.push_back(value[std::size_t(i)]);
         if (it == emitters().end()) {
           std::string inputs;
           for (const Shape& s : shapes) inputs += (inputs.empty() ? "" : ", ") + s.str();

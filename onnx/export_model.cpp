@@ -14,9 +14,9 @@ namespace rnngraph::onnx {
 
 namespace {
 
-using ::onnx::TensorProto;
 using models::Cell;
 using models::Config;
+using ::onnx::TensorProto;
 
 std::string_view op_type(Cell cell) {
   return cell == Cell::Rnn ? "RNN" : cell == Cell::Lstm ? "LSTM" : "GRU";
@@ -52,20 +52,22 @@ std::string model_input(GraphBuilder& b, const Config& c, const io::TensorMap& w
   }
   b.input("tokens", TensorProto::INT64, {"T", "B"});
   if (c.tokens == models::TokenInput::Embedding)
-    return b.apply("Gather", {b.tensor("embedding", weights.at("embedding")), "tokens"},
-                   "embedded", {{"axis", int64_t(0)}});
+    return b.apply("Gather", {b.tensor("embedding", weights.at("embedding")), "tokens"}, "embedded",
+                   {{"axis", int64_t(0)}});
   const float off_on[] = {0, 1};
   const int64_t two[] = {2};
-  return b.apply("OneHot",
-                 {"tokens", b.int64_scalar("vocab_size", c.vocab_size), b.floats("off_on", two, off_on)},
-                 "one_hot", {{"axis", int64_t(-1)}});
+  return b.apply(
+      "OneHot",
+      {"tokens", b.int64_scalar("vocab_size", c.vocab_size), b.floats("off_on", two, off_on)},
+      "one_hot", {{"axis", int64_t(-1)}});
 }
 
 }  // namespace
 
 std::string export_model(const Config& c, const io::TensorMap& weights,
                          const ExportOptions& options) {
-  ::onnx::ModelProto model = new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
+  ::onnx::ModelProto model =
+      new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
   GraphBuilder b(*model.mutable_graph());
   const io::TensorMap torch = models::torch_state(weights, c);
   const bool lstm = c.cell == Cell::Lstm;
@@ -81,7 +83,8 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
   auto rows = [&](const std::string& state, int64_t k) {
     if (L == 1) return state;
     const int64_t begin[] = {k * D}, end[] = {(k + 1) * D}, axes[] = {0};
-    return b.apply("Slice", {state, b.int64s("begin", begin), b.int64s("end", end), b.int64s("axes", axes)},
+    return b.apply("Slice",
+                   {state, b.int64s("begin", begin), b.int64s("end", end), b.int64s("axes", axes)},
                    fmt::format("{}_l{}", state, k));
   };
   const int64_t merged[] = {0, 0, -1};  // [T, B, D, H] → [T, B, D·H]
@@ -141,7 +144,8 @@ void save(const io::GraphFile& file, const std::filesystem::path& path,
     bytes = export_graph(*file.graph, options);
   }
   check(bytes);
-  io::write_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
+  io::write_atomically(
+      path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
 }
 
 }  // namespace rnngraph::onnx

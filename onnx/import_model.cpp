@@ -25,11 +25,11 @@ using models::Cell;
 
 // Ops that pass data along unchanged in value (first input → output): how one layer's output
 // reaches the next layer's input.
-const std::set<std::string, std::less<>> kPassThrough{"Transpose", "Reshape", "Squeeze",
+const std::set<std::string, std::less<>> kPassThrough{"Transpose", "Reshape",  "Squeeze",
                                                       "Unsqueeze", "Identity", "Cast"};
 // Ops that only make shapes, indices and zero states.
-const std::set<std::string, std::less<>> kShapeOps{"Constant", "Shape",  "Gather", "Concat",
-                                                   "Slice",    "ConstantOfShape", "Expand"};
+const std::set<std::string, std::less<>> kShapeOps{
+    "Constant", "Shape", "Gather", "Concat", "Slice", "ConstantOfShape", "Expand"};
 
 std::string printable(std::string_view s) {
   std::string out;
@@ -58,7 +58,8 @@ class Reader {
       for (const std::string& out : n.output()) producer_[out] = i;
       if (n.op_type() == "Constant")
         for (const ::onnx::AttributeProto& a : n.attribute())
-          if (a.name() == "value" && a.has_t() && n.output_size() == 1) constants_[n.output(0)] = &a.t();
+          if (a.name() == "value" && a.has_t() && n.output_size() == 1)
+            constants_[n.output(0)] = &a.t();
     }
     for (const ::onnx::ValueInfoProto& v : g.input())
       if (!constants_.contains(v.name())) inputs_.insert(v.name());
@@ -74,13 +75,15 @@ class Reader {
     for (int i = 0; i < g.node_size(); ++i) {
       const ::onnx::NodeProto& n = g.node(i);
       if (!n.domain().empty() && n.domain() != "ai.onnx")
-        fail(fmt::format("{} is in domain {}, not ONNX's own", node_label(n, i), printable(n.domain())));
+        fail(fmt::format("{} is in domain {}, not ONNX's own", node_label(n, i),
+                         printable(n.domain())));
       if (n.op_type() == "RNN" || n.op_type() == "LSTM" || n.op_type() == "GRU")
         layers.push_back({i, &n});
       else if (!kPassThrough.contains(n.op_type()) && !kShapeOps.contains(n.op_type()))
-        fail(fmt::format("{} is not part of a stack of RNN, LSTM or GRU layers, which is what "
-                         "rnngraph imports",
-                         node_label(n, i)));
+        fail(
+            fmt::format("{} is not part of a stack of RNN, LSTM or GRU layers, which is what "
+                        "rnngraph imports",
+                        node_label(n, i)));
     }
     if (layers.empty()) fail("the model has no RNN, LSTM or GRU node");
     for (const Layer& l : layers)
@@ -99,9 +102,10 @@ class Reader {
     }
     auto it = constants_.find(name);
     if (it == constants_.end())
-      fail(fmt::format("{}: input {} ({}) is computed at run time; rnngraph imports weights "
-                       "stored in the model",
-                       node_label(*l.node, l.index), slot, printable(name)));
+      fail(
+          fmt::format("{}: input {} ({}) is computed at run time; rnngraph imports weights "
+                      "stored in the model",
+                      node_label(*l.node, l.index), slot, printable(name)));
     return it->second;
   }
 
@@ -169,7 +173,7 @@ LayerAttributes read_attributes(const Reader& r, const Layer& l, Cell cell) {
       r.fail(fmt::format("{}: attribute {} is not supported", label, printable(name)));
   }
   const std::vector<std::string> defaults =
-      cell == Cell::Rnn ? std::vector<std::string>{"tanh"}
+      cell == Cell::Rnn    ? std::vector<std::string>{"tanh"}
       : cell == Cell::Lstm ? std::vector<std::string>{"sigmoid", "tanh", "tanh"}
                            : std::vector<std::string>{"sigmoid", "tanh"};
   if (!activations.empty()) {
@@ -181,9 +185,10 @@ LayerAttributes read_attributes(const Reader& r, const Layer& l, Cell cell) {
                          fmt::join(defaults, ", ")));
   }
   if (cell == Cell::Gru && !linear_before_reset)
-    r.fail(fmt::format("{}: a GRU without linear_before_reset = 1 computes another function "
-                       "than PyTorch's GRU (and rnngraph's)",
-                       label));
+    r.fail(
+        fmt::format("{}: a GRU without linear_before_reset = 1 computes another function "
+                    "than PyTorch's GRU (and rnngraph's)",
+                    label));
   return a;
 }
 
@@ -218,24 +223,27 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
       c.bidirectional = a.bidirectional;
       c.input_size = W.shape().rank() == 3 ? W.shape()[2] : 0;
     }
-    const int64_t D = models::directions(c), H = c.hidden_size, in = models::layer_input_size(c, int64_t(k));
+    const int64_t D = models::directions(c), H = c.hidden_size,
+                  in = models::layer_input_size(c, int64_t(k));
     if (a.bidirectional != c.bidirectional || (a.hidden_size && a.hidden_size != H))
-      reader.fail(fmt::format("{}: every layer must have the same hidden size and direction",
-                              label));
+      reader.fail(
+          fmt::format("{}: every layer must have the same hidden size and direction", label));
     if (H < 1 || in < 1) reader.fail(fmt::format("{}: W is {}", label, W.shape().str()));
     const Shape w_shape{D, G * H, in}, r_shape{D, G * H, H}, b_shape{D, 2 * G * H};
     const Tensor Bt = B ? read_float_tensor(*B, label + " B") : Tensor(b_shape);
     if (W.shape() != w_shape || R.shape() != r_shape || Bt.shape() != b_shape)
-      reader.fail(fmt::format(
-          "{}: W {}, R {}, B {} do not make a layer of hidden size {} on {} inputs "
-          "(expected {}, {}, {})",
-          label, W.shape().str(), R.shape().str(), Bt.shape().str(), H, in, w_shape.str(),
-          r_shape.str(), b_shape.str()));
+      reader.fail(
+          fmt::format("{}: W {}, R {}, B {} do not make a layer of hidden size {} on {} inputs "
+                      "(expected {}, {}, {})",
+                      label, W.shape().str(), R.shape().str(), Bt.shape().str(), H, in,
+                      w_shape.str(), r_shape.str(), b_shape.str()));
     const int source = reader.source_of_input(l);
     const int expected = k == 0 ? -1 : layers[k - 1].index;
     if (source != expected)
       reader.fail(fmt::format("{} reads {} rather than {}", label,
-                              source == -1 ? "a graph input" : source == -2 ? "a computed value" : "another layer",
+                              source == -1   ? "a graph input"
+                              : source == -2 ? "a computed value"
+                                             : "another layer",
                               k == 0 ? "a graph input" : "the layer before it"));
     for (int64_t d = 0; d < D; ++d) {
       auto tensor = [&](std::string_view base, Shape shape) {

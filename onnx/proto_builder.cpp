@@ -150,7 +150,8 @@ void check(const std::string& model_bytes) {
   for (const auto& n : model.graph().node()) known.insert(n.output().begin(), n.output().end());
   for (const auto& v : model.graph().output())
     if (!known.contains(v.name()))
-      throw FormatError(fmt::format("ONNX check: graph output '{}' is computed by no node", v.name()));
+      throw FormatError(
+          fmt::format("ONNX check: graph output '{}' is computed by no node", v.name()));
   try {
     ::onnx::checker::check_model(model);
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
@@ -187,8 +188,8 @@ void move_gates(bool to_onnx, models::Cell cell, float* onnx, float* torch, int6
 
 Tensor read_float_tensor(const ::onnx::TensorProto& t, std::string_view what) {
   if (t.data_type() != ::onnx::TensorProto::FLOAT)
-    throw FormatError(fmt::format("ONNX import: {} is not float32 (data type {})", what,
-                                  int(t.data_type())));
+    throw FormatError(
+        fmt::format("ONNX import: {} is not float32 (data type {})", what, int(t.data_type())));
   if (t.data_location() == ::onnx::TensorProto::EXTERNAL)
     throw FormatError(fmt::format("ONNX import: {} is stored outside the model file", what));
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
@@ -198,11 +199,11 @@ Tensor read_float_tensor(const ::onnx::TensorProto& t, std::string_view what) {
       throw FormatError(fmt::format("ONNX import: {} has a bad dimension {}", what, d));
     count *= d;
   }
-  const std::size_t stored = t.has_raw_data() ? t.raw_data().size() / sizeof(float)
-                                              : std::size_t(t.float_data_size());
+  const std::size_t stored =
+      t.has_raw_data() ? t.raw_data().size() / sizeof(float) : std::size_t(t.float_data_size());
   if ((t.has_raw_data() && t.raw_data().size() % sizeof(float)) || stored != std::size_t(count))
-    throw FormatError(fmt::format("ONNX import: {} holds {} values, its dims say {}", what,
-                                  stored, count));
+    throw FormatError(
+        fmt::format("ONNX import: {} holds {} values, its dims say {}", what, stored, count));
   Tensor out(dims.empty() ? Shape{1} : Shape(std::span<const int64_t>(dims)));
   if (t.has_raw_data())
     std::memcpy(out.data(), t.raw_data().data(), stored * sizeof(float));

@@ -28,7 +28,9 @@ using rnngraph::testing::fixture;
 using rnngraph::testing::scratch_dir;
 namespace fs = std::filesystem;
 
-Tensor random(const Shape& shape, uint64_t seed) { return init::uniform(-1, 1, seed).tensor(shape); }
+Tensor random(const Shape& shape, uint64_t seed) {
+  return init::uniform(-1, 1, seed).tensor(shape);
+}
 
 models::Config config(models::Cell cell, int64_t layers, bool bidirectional) {
   models::Config c;
@@ -49,7 +51,8 @@ Feeds model_feeds(const models::Config& c, int64_t T, int64_t B, uint64_t seed) 
     feeds["x"] = random({T, B, c.input_size}, seed);
   } else {
     Tensor ids({T, B});
-    for (int64_t i = 0; i < ids.numel(); ++i) ids.data()[i] = float((i * 7 + int64_t(seed)) % c.vocab_size);
+    for (int64_t i = 0; i < ids.numel(); ++i)
+      ids.data()[i] = float((i * 7 + int64_t(seed)) % c.vocab_size);
     feeds["tokens"] = ids;
   }
   feeds["h0"] = random({states, B, c.hidden_size}, seed + 1);
@@ -72,7 +75,8 @@ std::vector<std::string> op_types(const ::onnx::ModelProto& m) {
 std::string dims_of(const ::onnx::ValueInfoProto& v) {
   std::string s;
   for (const auto& d : v.type().tensor_type().shape().dim())
-    s += (s.empty() ? "" : ",") + (d.has_dim_param() ? d.dim_param() : std::to_string(d.dim_value()));
+    s += (s.empty() ? "" : ",") +
+         (d.has_dim_param() ? d.dim_param() : std::to_string(d.dim_value()));
   return v.name() + "[" + s + "]";
 }
 
@@ -85,14 +89,17 @@ struct OrtInput {
 };
 
 OrtInput float_input(const std::string& name, const Tensor& t) {
-  return {name, "float32", {t.shape().dims().begin(), t.shape().dims().end()},
+  return {name,
+          "float32",
+          {t.shape().dims().begin(), t.shape().dims().end()},
           std::string(reinterpret_cast<const char*>(t.data()), std::size_t(t.numel()) * 4)};
 }
 
 template <class Int>
 OrtInput int_input(const std::string& name, const Tensor& t) {
   std::vector<Int> values(t.values().begin(), t.values().end());
-  return {name, sizeof(Int) == 8 ? "int64" : "int32",
+  return {name,
+          sizeof(Int) == 8 ? "int64" : "int32",
           {t.shape().dims().begin(), t.shape().dims().end()},
           std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(Int))};
 }
@@ -107,8 +114,9 @@ struct OrtCase {
 // Runs every case in ONNX Runtime and checks each output against rnngraph's to 1e-5.
 void run_in_onnx_runtime(const std::vector<OrtCase>& cases, const std::string& suite) {
   const char* node = std::getenv("RNNGRAPH_NODE");
-  BOOST_REQUIRE_MESSAGE(node && *node,
-                        "RNNGRAPH_NODE is not set: run this suite through ctest (tests/onnx/ort_test.sh)");
+  BOOST_REQUIRE_MESSAGE(
+      node && *node,
+      "RNNGRAPH_NODE is not set: run this suite through ctest (tests/onnx/ort_test.sh)");
   const fs::path dir = scratch_dir(suite);
   nlohmann::json manifest{{"cases", nlohmann::json::array()}};
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -119,14 +127,16 @@ void run_in_onnx_runtime(const std::vector<OrtCase>& cases, const std::string& s
     for (const OrtInput& in : cases[i].inputs) {
       const fs::path file = d / (in.name + ".in");
       std::ofstream(file.string(), std::ios::binary) << in.bytes;
-      inputs.push_back({{"name", in.name}, {"type", in.type}, {"dims", in.dims}, {"file", file.string()}});
+      inputs.push_back(
+          {{"name", in.name}, {"type", in.type}, {"dims", in.dims}, {"file", file.string()}});
     }
-    manifest["cases"].push_back({{"model", (d / "model.onnx").string()}, {"out", d.string()}, {"inputs", inputs}});
+    manifest["cases"].push_back(
+        {{"model", (d / "model.onnx").string()}, {"out", d.string()}, {"inputs", inputs}});
   }
   std::ofstream((dir / "cases.json").string()) << manifest.dump();
-  const std::string command =
-      fmt::format("'{}' '{}' '{}' > '{}' 2> '{}'", node, RNNGRAPH_ORT_SCRIPT, (dir / "cases.json").string(),
-                  (dir / "ort.out").string(), (dir / "ort.err").string());
+  const std::string command = fmt::format("'{}' '{}' '{}' > '{}' 2> '{}'", node,
+                                          RNNGRAPH_ORT_SCRIPT, (dir / "cases.json").string(),
+                                          (dir / "ort.out").string(), (dir / "ort.err").string());
   const int status = std::system(command.c_str());
   BOOST_REQUIRE_MESSAGE(status == 0, "ONNX Runtime failed: " << io::read_file(dir / "ort.err"));
   const nlohmann::json results = nlohmann::json::parse(io::read_file(dir / "ort.out"));
@@ -154,7 +164,8 @@ OrtCase model_case(const std::string& label, models::Model& m, int64_t T, int64_
                    std::vector<int64_t> lengths = {}) {
   const models::Config& c = m.config();
   const Feeds feeds = model_feeds(c, T, B, uint64_t(T * 31 + B));
-  OrtCase out{label, rnngraph::onnx::export_model(c, m.weights(), {.lengths = !lengths.empty()}), {}, {}};
+  OrtCase out{
+      label, rnngraph::onnx::export_model(c, m.weights(), {.lengths = !lengths.empty()}), {}, {}};
   const Results& r = m.run(feeds, lengths);
   for (const auto& [name, t] : feeds)
     out.inputs.push_back(name == "tokens" ? int_input<int64_t>(name, t) : float_input(name, t));
@@ -164,7 +175,8 @@ OrtCase model_case(const std::string& label, models::Model& m, int64_t T, int64_
     out.inputs.push_back(int_input<int32_t>("lengths", l));
   }
   for (const char* name : {"y", "h_n", "c_n"})
-    if (c.cell == models::Cell::Lstm || std::string_view(name) != "c_n") out.expected.emplace(name, r[name].clone());
+    if (c.cell == models::Cell::Lstm || std::string_view(name) != "c_n")
+      out.expected.emplace(name, r[name].clone());
   return out;
 }
 
@@ -192,8 +204,8 @@ void hand_built(Graph& g) {
   g.output("dx", grads[2]);
   // The rest: softmax, logsumexp, mean, exp, log, sigmoid, slice, pad, reshape, broadcast_to,
   // sum_to, one_hot, gather, sub, and a matmul with transposes.
-  const Value last = hs.back();                                     // [B, H]
-  const Value logits = matmul(last, W, false, true);                // [B, H + I]
+  const Value last = hs.back();                       // [B, H]
+  const Value logits = matmul(last, W, false, true);  // [B, H + I]
   const Value p = softmax(logits, -1);
   const Value ids = g.constant("ids", Tensor({B, 1}, {2, 5}));
   g.output("picked", gather(p, ids));
@@ -214,34 +226,43 @@ BOOST_AUTO_TEST_CASE(model_export_is_checked_and_follows_the_contract) {
       for (bool bi : {false, true})
         for (bool lengths : {false, true}) {
           const models::Config c = config(cell, layers, bi);
-          BOOST_TEST_CONTEXT(to_string(cell) << " L" << layers << (bi ? " bi" : "") << (lengths ? " lengths" : "")) {
-            const std::string bytes = rnngraph::onnx::export_model(c, models::Model(c).weights(), {.lengths = lengths});
+          BOOST_TEST_CONTEXT(to_string(cell) << " L" << layers << (bi ? " bi" : "")
+                                             << (lengths ? " lengths" : "")) {
+            const std::string bytes =
+                rnngraph::onnx::export_model(c, models::Model(c).weights(), {.lengths = lengths});
             BOOST_CHECK_NO_THROW(rnngraph::onnx::check(bytes));
             const ::onnx::ModelProto m = parse(bytes);
             BOOST_CHECK_EQUAL(m.opset_import(0).version(), 17);
             const std::vector<std::string> ops = op_types(m);
-            const std::string op = cell == models::Cell::Rnn ? "RNN" : cell == models::Cell::Lstm ? "LSTM" : "GRU";
+            const std::string op = cell == models::Cell::Rnn    ? "RNN"
+                                   : cell == models::Cell::Lstm ? "LSTM"
+                                                                : "GRU";
             BOOST_CHECK_EQUAL(std::count(ops.begin(), ops.end(), op), layers);  // one op per layer
             const int64_t D = bi ? 2 : 1, LD = layers * D;
             std::vector<std::string> inputs, outputs;
             for (const auto& v : m.graph().input()) inputs.push_back(dims_of(v));
             for (const auto& v : m.graph().output()) outputs.push_back(dims_of(v));
             std::vector<std::string> want_in{"x[T,B,3]", fmt::format("h0[{},B,5]", LD)};
-            std::vector<std::string> want_out{fmt::format("y[T,B,{}]", 5 * D), fmt::format("h_n[{},B,5]", LD)};
+            std::vector<std::string> want_out{fmt::format("y[T,B,{}]", 5 * D),
+                                              fmt::format("h_n[{},B,5]", LD)};
             if (cell == models::Cell::Lstm) {
               want_in.push_back(fmt::format("c0[{},B,5]", LD));
               want_out.push_back(fmt::format("c_n[{},B,5]", LD));
             }
             if (lengths) want_in.push_back("lengths[B]");
-            BOOST_CHECK_EQUAL(fmt::format("{}", fmt::join(inputs, " ")), fmt::format("{}", fmt::join(want_in, " ")));
-            BOOST_CHECK_EQUAL(fmt::format("{}", fmt::join(outputs, " ")), fmt::format("{}", fmt::join(want_out, " ")));
+            BOOST_CHECK_EQUAL(fmt::format("{}", fmt::join(inputs, " ")),
+                              fmt::format("{}", fmt::join(want_in, " ")));
+            BOOST_CHECK_EQUAL(fmt::format("{}", fmt::join(outputs, " ")),
+                              fmt::format("{}", fmt::join(want_out, " ")));
             if (lengths)
-              BOOST_CHECK_EQUAL(m.graph().input(int(want_in.size()) - 1).type().tensor_type().elem_type(),
-                                int(::onnx::TensorProto::INT32));
+              BOOST_CHECK_EQUAL(
+                  m.graph().input(int(want_in.size()) - 1).type().tensor_type().elem_type(),
+                  int(::onnx::TensorProto::INT32));
             for (const auto& n : m.graph().node())
               if (n.op_type() == "GRU") {
                 bool lbr = false;
-                for (const auto& a : n.attribute()) lbr |= a.name() == "linear_before_reset" && a.i() == 1;
+                for (const auto& a : n.attribute())
+                  lbr |= a.name() == "linear_before_reset" && a.i() == 1;
                 BOOST_CHECK(lbr);
               }
           }
@@ -262,7 +283,8 @@ BOOST_AUTO_TEST_CASE(gate_order_and_bias_layout) {
   std::map<std::string, Tensor> init;
   for (const auto& t : m.graph().initializer())
     if (t.data_type() == ::onnx::TensorProto::FLOAT) {
-      Tensor v(Shape(std::span<const int64_t>(std::vector<int64_t>(t.dims().begin(), t.dims().end()))));
+      Tensor v(
+          Shape(std::span<const int64_t>(std::vector<int64_t>(t.dims().begin(), t.dims().end()))));
       std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
       init.emplace(t.name(), v);
     }
@@ -272,7 +294,7 @@ BOOST_AUTO_TEST_CASE(gate_order_and_bias_layout) {
     BOOST_CHECK_EQUAL(init.at("W_l0").data()[p * H * I], order[p]);
     BOOST_CHECK_EQUAL(init.at("R_l0").data()[p * H * H], order[p]);
     BOOST_CHECK_EQUAL(init.at("B_l0").data()[p * H], 10 * order[p]);  // the summed bias in Wb
-    BOOST_CHECK_EQUAL(init.at("B_l0").data()[4 * H + p * H], 0.0f);    // and zeros in Rb
+    BOOST_CHECK_EQUAL(init.at("B_l0").data()[4 * H + p * H], 0.0f);   // and zeros in Rb
   }
 }
 
@@ -282,8 +304,9 @@ BOOST_AUTO_TEST_CASE(hand_built_graph_exports_as_plain_ops) {
   const std::string bytes = rnngraph::onnx::export_graph(g);
   BOOST_CHECK_NO_THROW(rnngraph::onnx::check(bytes));
   const std::vector<std::string> ops = op_types(parse(bytes));
-  for (const char* op : {"Gemm", "Concat", "Add", "Tanh", "Mul", "Softmax", "GatherElements",
-                         "OneHot", "Pad", "Slice", "Expand", "ReduceSum", "ReduceMean", "ReduceLogSumExp"})
+  for (const char* op :
+       {"Gemm", "Concat", "Add", "Tanh", "Mul", "Softmax", "GatherElements", "OneHot", "Pad",
+        "Slice", "Expand", "ReduceSum", "ReduceMean", "ReduceLogSumExp"})
     BOOST_CHECK_MESSAGE(std::count(ops.begin(), ops.end(), op) > 0, "no " << op);
   for (int opset = rnngraph::onnx::kMinOpset; opset <= rnngraph::onnx::kMaxOpset; ++opset)
     BOOST_CHECK_NO_THROW(rnngraph::onnx::check(rnngraph::onnx::export_graph(g, {.opset = opset})));
@@ -300,17 +323,21 @@ BOOST_AUTO_TEST_CASE(unsupported_exports_are_graph_errors) {
     return m.find("lstm_cell") != std::string::npos && m.find("[2, 4]") != std::string::npos;
   });
   const models::Config cfg = config(models::Cell::Gru, 1, false);
-  BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, models::Model(cfg).weights(), {.opset = 12}), GraphError);
+  BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, models::Model(cfg).weights(), {.opset = 12}),
+                    GraphError);
   BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, {}, {}), GraphError);  // no weights
 }
 
 // PyTorch's torch.onnx.export of nn.LSTM / nn.GRU / nn.RNN, imported and run at another shape
 // than it was exported at (T = 7, B = 3): PyTorch's outputs, and PyTorch's weights.
 BOOST_AUTO_TEST_CASE(import_of_pytorch_exports_matches_pytorch) {
-  for (const std::string name : {"lstm_L1", "lstm_L2", "lstm_L1_bi", "gru_L1", "gru_L2", "gru_L2_bi", "rnn_L2"}) {
+  for (const std::string name :
+       {"lstm_L1", "lstm_L2", "lstm_L1_bi", "gru_L1", "gru_L2", "gru_L2_bi", "rnn_L2"}) {
     BOOST_TEST_CONTEXT(name) {
-      const rnngraph::onnx::Imported imported = rnngraph::onnx::import_model(fixture("torch_onnx_" + name + ".onnx"));
-      const io::TensorMap data = io::read_safetensors(fixture("torch_onnx_" + name + "_data.safetensors"));
+      const rnngraph::onnx::Imported imported =
+          rnngraph::onnx::import_model(fixture("torch_onnx_" + name + ".onnx"));
+      const io::TensorMap data =
+          io::read_safetensors(fixture("torch_onnx_" + name + "_data.safetensors"));
       const models::Config& c = imported.config;
       BOOST_CHECK_EQUAL(c.layers, name.find("L2") != std::string::npos ? 2 : 1);
       BOOST_CHECK_EQUAL(c.bidirectional, name.ends_with("_bi"));
@@ -324,7 +351,8 @@ BOOST_AUTO_TEST_CASE(import_of_pytorch_exports_matches_pytorch) {
       for (const auto& [key, t] : expected) check_close(imported.weights.at(key), t, 1e-6f);
       // And so are the outputs.
       models::Model m(c);
-      for (const auto& [key, t] : imported.weights) std::memcpy(m.weights().at(key).data(), t.data(), std::size_t(t.numel()) * 4);
+      for (const auto& [key, t] : imported.weights)
+        std::memcpy(m.weights().at(key).data(), t.data(), std::size_t(t.numel()) * 4);
       Feeds feeds{{"x", data.at("x")}};
       for (const char* s : {"h0", "c0"})
         if (data.contains(s)) feeds.emplace(s, data.at(s));
@@ -339,7 +367,8 @@ BOOST_AUTO_TEST_CASE(export_then_import_round_trips) {
   for (auto cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru}) {
     const models::Config c = config(cell, 2, true);
     const models::Model m(c);
-    const rnngraph::onnx::Imported back = rnngraph::onnx::import_bytes(rnngraph::onnx::export_model(c, m.weights(), {.lengths = true}), "round trip");
+    const rnngraph::onnx::Imported back = rnngraph::onnx::import_bytes(
+        rnngraph::onnx::export_model(c, m.weights(), {.lengths = true}), "round trip");
     BOOST_CHECK(back.config.cell == cell);
     BOOST_CHECK_EQUAL(back.config.layers, 2);
     BOOST_CHECK(back.config.bidirectional);
@@ -348,18 +377,23 @@ BOOST_AUTO_TEST_CASE(export_then_import_round_trips) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_onnx_files_are_format_errors) {
-  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes("not a protobuf \x01\x02\xff", "junk"), FormatError);
+  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes("not a protobuf \x01\x02\xff", "junk"),
+                    FormatError);
   BOOST_CHECK_THROW(rnngraph::onnx::import_bytes("", "empty"), FormatError);  // parses: no layers
   // A plain-op export is not a recurrent stack.
   Graph g;
   hand_built(g);
-  BOOST_CHECK_EXCEPTION(rnngraph::onnx::import_bytes(rnngraph::onnx::export_graph(g), "plain"), FormatError, [](const FormatError& e) {
-    return std::string(e.what()).find("not part of a stack") != std::string::npos;
-  });
+  BOOST_CHECK_EXCEPTION(rnngraph::onnx::import_bytes(rnngraph::onnx::export_graph(g), "plain"),
+                        FormatError, [](const FormatError& e) {
+                          return std::string(e.what()).find("not part of a stack") !=
+                                 std::string::npos;
+                        });
   // A trained model's output layer is more than a recurrent stack too.
   models::Config c = config(models::Cell::Lstm, 1, false);
   c.output_size = 2;
-  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(rnngraph::onnx::export_model(c, models::Model(c).weights()), "head"), FormatError);
+  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(
+                        rnngraph::onnx::export_model(c, models::Model(c).weights()), "head"),
+                    FormatError);
   // A GRU without linear_before_reset, an unsupported activation, weights truncated.
   const models::Config gru = config(models::Cell::Gru, 1, false);
   ::onnx::ModelProto m = parse(rnngraph::onnx::export_model(gru, models::Model(gru).weights()));
@@ -372,26 +406,35 @@ BOOST_AUTO_TEST_CASE(bad_onnx_files_are_format_errors) {
     return bytes;
   };
   BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto& n, auto&) {
-                      for (auto& a : *n.mutable_attribute())
-                        if (a.name() == "linear_before_reset") a.set_i(0);
-                    }), "lbr"), FormatError);
+                                                   for (auto& a : *n.mutable_attribute())
+                                                     if (a.name() == "linear_before_reset")
+                                                       a.set_i(0);
+                                                 }),
+                                                 "lbr"),
+                    FormatError);
   BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto& n, auto&) {
-                      auto* a = n.add_attribute();
-                      a->set_name("activations");
-                      a->set_type(::onnx::AttributeProto::STRINGS);
-                      a->add_strings("Relu");
-                      a->add_strings("Tanh");
-                    }), "relu"), FormatError);
-  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto&, ::onnx::ModelProto& copy) {
-                      for (auto& t : *copy.mutable_graph()->mutable_initializer())
-                        if (t.name() == "W_l0") t.mutable_raw_data()->resize(8);
-                    }), "short"), FormatError);
+                                                   auto* a = n.add_attribute();
+                                                   a->set_name("activations");
+                                                   a->set_type(::onnx::AttributeProto::STRINGS);
+                                                   a->add_strings("Relu");
+                                                   a->add_strings("Tanh");
+                                                 }),
+                                                 "relu"),
+                    FormatError);
+  BOOST_CHECK_THROW(
+      rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto&, ::onnx::ModelProto& copy) {
+                                     for (auto& t : *copy.mutable_graph()->mutable_initializer())
+                                       if (t.name() == "W_l0") t.mutable_raw_data()->resize(8);
+                                   }),
+                                   "short"),
+      FormatError);
 }
 
 BOOST_AUTO_TEST_CASE(cli_export_and_import) {
   const fs::path dir = scratch_dir("onnx_cli");
   using rnngraph::testing::run_cli;
-  BOOST_REQUIRE_EQUAL(run_cli(dir, "build gru --input-size 3 --hidden-size 4 --layers 2 -o g.json").code, 0);
+  BOOST_REQUIRE_EQUAL(
+      run_cli(dir, "build gru --input-size 3 --hidden-size 4 --layers 2 -o g.json").code, 0);
   auto r = run_cli(dir, "export g.json -o g.onnx --opset 15 --lengths");
   BOOST_CHECK_EQUAL(r.code, 0);
   BOOST_CHECK_NO_THROW(rnngraph::onnx::check(io::read_file(dir / "g.onnx")));
@@ -403,11 +446,15 @@ BOOST_AUTO_TEST_CASE(cli_export_and_import) {
   BOOST_REQUIRE_EQUAL(run_cli(dir, "export g.json -o state.safetensors").code, 0);
   {
     const models::Model m = models::Model::load(dir / "g.json");
-    const io::TensorMap back = models::from_torch_state(m.config(), io::read_safetensors(dir / "state.safetensors"));
+    const io::TensorMap back =
+        models::from_torch_state(m.config(), io::read_safetensors(dir / "state.safetensors"));
     for (const auto& [key, t] : m.weights()) check_close(back.at(key), t, 1e-6f);
   }
   // A trained model's output layer as an nn.Linear: out.weight = W_outᵀ, out.bias = b_out.
-  BOOST_REQUIRE_EQUAL(run_cli(dir, "train --task sine --model rnn --hidden-size 3 --iterations 2 --save t.json").code, 0);
+  BOOST_REQUIRE_EQUAL(
+      run_cli(dir, "train --task sine --model rnn --hidden-size 3 --iterations 2 --save t.json")
+          .code,
+      0);
   BOOST_REQUIRE_EQUAL(run_cli(dir, "export t.json -o t_state.safetensors").code, 0);
   {
     const models::Model m = models::Model::load(dir / "t.json");
@@ -417,21 +464,24 @@ BOOST_AUTO_TEST_CASE(cli_export_and_import) {
     for (int64_t h = 0; h < W.shape()[0]; ++h)
       for (int64_t o = 0; o < W.shape()[1]; ++o)
         BOOST_CHECK_EQUAL(Wt.data()[o * W.shape()[0] + h], W.data()[h * W.shape()[1] + o]);
-    check_close(state.at("out.bias"), Tensor::from({W.shape()[1]}, m.weights().at("b_out").values()), 0);
+    check_close(state.at("out.bias"),
+                Tensor::from({W.shape()[1]}, m.weights().at("b_out").values()), 0);
   }
   r = run_cli(dir, fmt::format("import '{}' -o torch.json", fixture("torch_onnx_lstm_L2.onnx")));
   BOOST_CHECK_EQUAL(r.code, 0);
   BOOST_CHECK(fs::exists(dir / "torch.json"));
   // Bad usage: exit 2, one line, nothing written.
-  for (const char* args : {"export g.json -o bad.onnx --opset 18", "export g.json -o bad.onnx --opset 12",
-                           "export missing.json -o bad.onnx", "export g.json", "import g.json -o bad.json",
-                           "import missing.onnx -o bad.json", "export g.json -o bad.onnx --frobnicate",
-                           "export g.json -o bad.safetensors --lengths", "export g.json -o g.safetensors"}) {
+  for (const char* args :
+       {"export g.json -o bad.onnx --opset 18", "export g.json -o bad.onnx --opset 12",
+        "export missing.json -o bad.onnx", "export g.json", "import g.json -o bad.json",
+        "import missing.onnx -o bad.json", "export g.json -o bad.onnx --frobnicate",
+        "export g.json -o bad.safetensors --lengths", "export g.json -o g.safetensors"}) {
     BOOST_TEST_CONTEXT(args) {
       r = run_cli(dir, args);
       BOOST_CHECK_EQUAL(r.code, 2);
       BOOST_CHECK_EQUAL(std::count(r.err.begin(), r.err.end(), '\n'), 1);
-      for (const char* f : {"bad.onnx", "bad.json", "bad.safetensors"}) BOOST_CHECK(!fs::exists(dir / f));
+      for (const char* f : {"bad.onnx", "bad.json", "bad.safetensors"})
+        BOOST_CHECK(!fs::exists(dir / f));
     }
   }
 }
@@ -462,8 +512,16 @@ BOOST_AUTO_TEST_CASE(trained_models_run_in_onnx_runtime) {
     std::ofstream text((dir / "text.txt").string());
     for (int i = 0; i < 20; ++i) text << "the quick brown fox jumps over the lazy dog\n";
   }
-  BOOST_REQUIRE_EQUAL(run_cli(dir, "train --task sine --model gru --hidden-size 6 --layers 2 --iterations 3 --save sine.json").code, 0);
-  BOOST_REQUIRE_EQUAL(run_cli(dir, "train --task text --text text.txt --model lstm --hidden-size 6 --steps 8 --batch 4 --iterations 3 --save text.json").code, 0);
+  BOOST_REQUIRE_EQUAL(run_cli(dir,
+                              "train --task sine --model gru --hidden-size 6 --layers 2 "
+                              "--iterations 3 --save sine.json")
+                          .code,
+                      0);
+  BOOST_REQUIRE_EQUAL(run_cli(dir,
+                              "train --task text --text text.txt --model lstm --hidden-size 6 "
+                              "--steps 8 --batch 4 --iterations 3 --save text.json")
+                          .code,
+                      0);
   std::vector<OrtCase> cases;
   for (const char* file : {"sine.json", "text.json"}) {
     models::Model m = models::Model::load(dir / file);
@@ -481,13 +539,17 @@ BOOST_AUTO_TEST_CASE(serving_example_streams_in_onnx_runtime) {
   using rnngraph::testing::run_cli;
   for (const char* cell : {"lstm", "gru"}) {
     BOOST_TEST_CONTEXT(cell) {
-      BOOST_REQUIRE_EQUAL(run_cli(dir, fmt::format("build {} --input-size 3 --hidden-size 8 --layers 2 -o m.json", cell)).code, 0);
+      BOOST_REQUIRE_EQUAL(
+          run_cli(dir,
+                  fmt::format("build {} --input-size 3 --hidden-size 8 --layers 2 -o m.json", cell))
+              .code,
+          0);
       const auto exported = run_cli(dir, "export m.json -o m.onnx");
       BOOST_REQUIRE_EQUAL(exported.code, 0);
       BOOST_CHECK(exported.out.find("h0 [2, B, 8]") != std::string::npos);
       const std::string command =
-          fmt::format("cd '{}' && '{}' '{}/serve_onnx.js' m.onnx 3 2 8 > example.out 2>&1", dir.string(),
-                      std::getenv("RNNGRAPH_NODE"), RNNGRAPH_EXAMPLES);
+          fmt::format("cd '{}' && '{}' '{}/serve_onnx.js' m.onnx 3 2 8 > example.out 2>&1",
+                      dir.string(), std::getenv("RNNGRAPH_NODE"), RNNGRAPH_EXAMPLES);
       const int status = std::system(command.c_str());
       const std::string out = io::read_file(dir / "example.out");
       BOOST_CHECK_MESSAGE(status == 0, out);
@@ -502,7 +564,10 @@ BOOST_AUTO_TEST_CASE(hand_built_graph_runs_in_onnx_runtime) {
   const Feeds feeds{{"x", random({3, 2, 3}, 11)}, {"h0", random({2, 4}, 12)}};
   Executor run(g);
   const Results& r = run(feeds);
-  OrtCase c{"hand-built", rnngraph::onnx::export_graph(g), {float_input("x", feeds.at("x")), float_input("h0", feeds.at("h0"))}, {}};
+  OrtCase c{"hand-built",
+            rnngraph::onnx::export_graph(g),
+            {float_input("x", feeds.at("x")), float_input("h0", feeds.at("h0"))},
+            {}};
   for (const auto& [name, id] : g.outputs()) c.expected.emplace(name, r[name].clone());
   run_in_onnx_runtime({c}, "ort_hand_built");
 }

@@ -15,7 +15,8 @@
 namespace rnngraph::cli {
 
 namespace {
-constexpr std::string_view kUsage = R"(usage: rnngraph export G.json -o model.onnx [--opset N] [--lengths]
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph export G.json -o model.onnx [--opset N] [--lengths]
        rnngraph export M.json -o state.safetensors
 
 Writes G.json as an ONNX model (checked by libonnx's checker before it is written).
@@ -63,7 +64,8 @@ int export_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"-o", "--opset"}, {"--lengths"});
   if (args.positional().size() != 1) throw UsageError("export takes one graph file");
   onnx::ExportOptions options;
-  options.opset = int(args.integer("--opset", onnx::kDefaultOpset, onnx::kMinOpset, onnx::kMaxOpset));
+  options.opset =
+      int(args.integer("--opset", onnx::kDefaultOpset, onnx::kMinOpset, onnx::kMaxOpset));
   options.lengths = args.has("--lengths");
   const std::string out = args.require("-o");
   const io::GraphFile file = models::load_file(args.positional()[0]);
@@ -71,26 +73,31 @@ int export_main(const std::vector<std::string>& argv) {
     std::error_code ignored;
     if (std::filesystem::weakly_canonical(out, ignored) ==
         std::filesystem::weakly_canonical(io::parameters_path(args.positional()[0]), ignored))
-      throw UsageError(fmt::format("'{}' holds the model's own weights; write the state_dict elsewhere", out));
+      throw UsageError(
+          fmt::format("'{}' holds the model's own weights; write the state_dict elsewhere", out));
     if (!file.meta.contains("cell"))
-      throw UsageError("a PyTorch state_dict is written for model files; this graph was built by hand");
+      throw UsageError(
+          "a PyTorch state_dict is written for model files; this graph was built by hand");
     if (args.has("--opset") || options.lengths)
       throw UsageError("--opset and --lengths are for ONNX files, not a .safetensors state_dict");
-    io::write_safetensors(out, pytorch_state_dict(models::Model::from_file(file, args.positional()[0])));
+    io::write_safetensors(out,
+                          pytorch_state_dict(models::Model::from_file(file, args.positional()[0])));
     fmt::print("wrote {} (a PyTorch state_dict)\n", out);
     return 0;
   }
   if (options.lengths && !file.meta.contains("cell"))
     throw UsageError("--lengths is for model files; this graph was built by hand");
   onnx::save(file, out, options);
-  fmt::print("wrote {} (opset {}{})\n", out, options.opset, options.lengths ? ", with lengths" : "");
+  fmt::print("wrote {} (opset {}{})\n", out, options.opset,
+             options.lengths ? ", with lengths" : "");
   if (file.meta.contains("cell")) {  // the contract, with this model's sizes
     const models::Config c = models::config_from_recipe(file.meta);
     const int64_t D = models::directions(c), rows = c.layers * D, H = c.hidden_size;
     const bool lstm = c.cell == models::Cell::Lstm;
     fmt::print("inputs:  {}, h0 [{}, B, {}]{}{}\n",
-               c.tokens == models::TokenInput::None ? fmt::format("x [T, B, {}] float32", c.input_size)
-                                                    : std::string("tokens [T, B] int64"),
+               c.tokens == models::TokenInput::None
+                   ? fmt::format("x [T, B, {}] float32", c.input_size)
+                   : std::string("tokens [T, B] int64"),
                rows, H, lstm ? fmt::format(", c0 [{}, B, {}]", rows, H) : "",
                options.lengths ? ", lengths [B] int32" : "");
     fmt::print("outputs: y [T, B, {}], h_n [{}, B, {}]{}\n", c.output_size ? c.output_size : D * H,
