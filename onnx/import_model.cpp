@@ -218,25 +218,34 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
     if (const ::onnx::TensorProto* P = reader.constant(l, 7, false))
       if (!all_zero(read_float_tensor(*P, label + " P")))
         reader.fail(fmt::format("{}: peephole weights are not supported", label));
+    // Sizes come from the stored tensors (whose data bounds them), never from attributes alone.
+    if (W.shape().rank() != 3 || R.shape().rank() != 3)
+      reader.fail(
+          fmt::format("{}: W {} and R {} must be [directions, gates·hidden, inputs] and "
+                      "[directions, gates·hidden, hidden]",
+                      label, W.shape().str(), R.shape().str()));
     if (k == 0) {
-      c.hidden_size = a.hidden_size ? a.hidden_size : (R.shape().rank() == 3 ? R.shape()[2] : 0);
+      c.hidden_size = R.shape()[2];
       c.bidirectional = a.bidirectional;
-      c.input_size = W.shape().rank() == 3 ? W.shape()[2] : 0;
+      c.input_size = W.shape()[2];
     }
     const int64_t D = models::directions(c), H = c.hidden_size,
                   in = models::layer_input_size(c, int64_t(k));
-    if (a.bidirectional != c.bidirectional || (a.hidden_size && a.hidden_size != H))
+    if (a.bidirectional != c.bidirectional || (a.hidden_size && a.hidden_size != R.shape()[2]) ||
+        R.shape()[2] != H)
       reader.fail(
-          fmt::format("{}: every layer must have the same hidden size and direction", label));
-    if (H < 1 || in < 1) reader.fail(fmt::format("{}: W is {}", label, W.shape().str()));
+          fmt::format("{}: every layer must have the same hidden size and direction "
+                      "(hidden_size {}, R {})",
+                      label, a.hidden_size, R.shape().str()));
     const Shape w_shape{D, G * H, in}, r_shape{D, G * H, H}, b_shape{D, 2 * G * H};
+    if (W.shape() != w_shape || R.shape() != r_shape)
+      reader.fail(fmt::format(
+          "{}: W {} and R {} do not make a layer of hidden size {} on {} "
+          "inputs (expected {} and {})",
+          label, W.shape().str(), R.shape().str(), H, in, w_shape.str(), r_shape.str()));
     const Tensor Bt = B ? read_float_tensor(*B, label + " B") : Tensor(b_shape);
-    if (W.shape() != w_shape || R.shape() != r_shape || Bt.shape() != b_shape)
-      reader.fail(
-          fmt::format("{}: W {}, R {}, B {} do not make a layer of hidden size {} on {} inputs "
-                      "(expected {}, {}, {})",
-                      label, W.shape().str(), R.shape().str(), Bt.shape().str(), H, in,
-                      w_shape.str(), r_shape.str(), b_shape.str()));
+    if (Bt.shape() != b_shape)
+      reader.fail(fmt::format("{}: B is {}, expected {}", label, Bt.shape().str(), b_shape.str()));
     const int source = reader.source_of_input(l);
     const int expected = k == 0 ? -1 : layers[k - 1].index;
     if (source != expected)

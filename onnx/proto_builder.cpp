@@ -204,7 +204,13 @@ Tensor read_float_tensor(const ::onnx::TensorProto& t, std::string_view what) {
   if ((t.has_raw_data() && t.raw_data().size() % sizeof(float)) || stored != std::size_t(count))
     throw FormatError(
         fmt::format("ONNX import: {} holds {} values, its dims say {}", what, stored, count));
-  Tensor out(dims.empty() ? Shape{1} : Shape(std::span<const int64_t>(dims)));
+  Shape shape;
+  try {
+    shape = dims.empty() ? Shape{1} : Shape(std::span<const int64_t>(dims));
+  } catch (const ShapeError& e) {  // rank above 4, or an empty dimension
+    throw FormatError(fmt::format("ONNX import: {}: {}", what, e.what()));
+  }
+  Tensor out(shape);
   if (t.has_raw_data())
     std::memcpy(out.data(), t.raw_data().data(), stored * sizeof(float));
   else

@@ -502,6 +502,20 @@ BOOST_AUTO_TEST_CASE(models_run_in_onnx_runtime_as_in_rnngraph) {
           cases.push_back(model_case(fmt::format("{} T={} B={}", label, T, B), m, T, B));
         cases.push_back(model_case(label + " lengths 6,2,5,1", m, 6, 4, {6, 2, 5, 1}));
       }
+  // Token input through an embedding, and an output layer on a bidirectional stack.
+  models::Config tokens = config(models::Cell::Gru, 2, false);
+  tokens.tokens = models::TokenInput::Embedding;
+  tokens.vocab_size = 7;
+  tokens.input_size = 4;
+  tokens.output_size = 7;
+  models::Model embedded(tokens);
+  cases.push_back(model_case("gru embedding + output layer", embedded, 6, 3));
+  cases.push_back(model_case("gru embedding + output layer, lengths", embedded, 6, 3, {6, 1, 4}));
+  models::Config head = config(models::Cell::Lstm, 2, true);
+  head.output_size = 3;
+  models::Model headed(head);
+  cases.push_back(model_case("lstm L2 bi + output layer", headed, 5, 2));
+  cases.push_back(model_case("lstm L2 bi + output layer, lengths", headed, 5, 2, {2, 5}));
   run_in_onnx_runtime(cases, "ort_models");
 }
 
