@@ -428,6 +428,15 @@ BOOST_AUTO_TEST_CASE(bad_onnx_files_are_format_errors) {
                                    }),
                                    "short"),
       FormatError);
+  // An absurd hidden_size with no B to check it against: refused before anything is allocated.
+  BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto& n, auto&) {
+                                                   n.set_input(3, "");
+                                                   for (auto& a : *n.mutable_attribute())
+                                                     if (a.name() == "hidden_size")
+                                                       a.set_i(int64_t(1) << 40);
+                                                 }),
+                                                 "huge"),
+                    FormatError);
 }
 
 BOOST_AUTO_TEST_CASE(cli_export_and_import) {
