@@ -30,8 +30,6 @@ std::vector<Gate> concat_gates(Cell cell) {
   return {};
 }
 
-int64_t gate_count(Cell cell) { return cell == Cell::Rnn ? 1 : cell == Cell::Lstm ? 4 : 3; }
-
 // The four tensors of one PyTorch layer, viewed as plain arrays.
 struct TorchLayer {
   float *w_ih, *w_hh, *b_ih, *b_hh;
@@ -90,8 +88,28 @@ void map_layer(Mode mode, Cell cell, const TorchLayer& t, Ours ours) {
   }
 }
 
-std::string torch_name(std::string_view base, int64_t layer, bool reverse) {
-  return fmt::format("{}_l{}{}", base, layer, reverse ? "_reverse" : "");
+// Every layer's and direction's parameters by name, with their shapes.
+std::map<std::string, Shape, std::less<>> recurrent_shapes(const Config& c) {
+  std::map<std::string, Shape, std::less<>> shapes;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (bool reverse : {false, true})
+      if (!reverse || c.bidirectional)
+        for (const ParameterSpec& p :
+             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
+          shapes.emplace(p.name, p.shape);
+  return shapes;
+}
+
+// Our tensor `name` from `tensors` (weights or gradients), checked against the recipe's shape.
+float* recipe_tensor(const io::TensorMap& tensors,
+                     const std::map<std::string, Shape, std::less<>>& shapes,
+                     const std::string& name, std::string_view kind) {
+  auto it = tensors.find(name);
+  if (it == tensors.end()) throw GraphError(fmt::format("no {} '{}'", kind, name));
+  if (it->second.shape() != shapes.at(name))
+    throw GraphError(fmt::format("the {} '{}' is {}, the model's recipe says {}", kind, name,
+                                 it->second.shape().str(), shapes.at(name).str()));
+  return it->second.data();
 }
 
 // Maps every layer and direction. `torch(name, shape, input_size)` gives the data of PyTorch's
@@ -121,14 +139,15 @@ void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
 
 bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_ih_l0"); }
 
+int64_t gate_count(Cell cell) { return cell == Cell::Rnn ? 1 : cell == Cell::Lstm ? 4 : 3; }
+
+std::string torch_name(std::string_view base, int64_t layer, bool reverse) {
+  return fmt::format("{}_l{}{}", base, layer, reverse ? "_reverse" : "");
+}
+
 io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
   io::TensorMap ours;
-  for (int64_t k = 0; k < c.layers; ++k)
-    for (bool reverse : {false, true})
-      if (!reverse || c.bidirectional)
-        for (const ParameterSpec& p :
-             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
-          ours.emplace(p.name, Tensor(p.shape));
+  for (const auto& [name, shape] : recurrent_shapes(c)) ours.emplace(name, Tensor(shape));
   std::set<std::string, std::less<>> used;
   map_layers(
       Mode::Import, c,
@@ -161,19 +180,38 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
 }
 
 io::TensorMap torch_state(const io::TensorMap& weights, const Config& c) {
+  const auto shapes = recurrent_shapes(c);
   io::TensorMap out;
   map_layers(
       Mode::Export, c,
       [&](const std::string& name, const Shape& shape, int64_t) {
         return out.emplace(name, Tensor(shape)).first->second.data();
       },
-      [&](const std::string& name) {
-        auto it = weights.find(name);
-        if (it == weights.end())
-          throw GraphError(fmt::format("the model has no weight '{}'", name));
-        return it->second.data();
-      });
+      [&](const std::string& name) { return recipe_tensor(weights, shapes, name, "weight"); });
   return out;
+}
+
+io::TensorMap torch_state_dict(const io::TensorMap& weights, const Config& c) {
+  io::TensorMap state = torch_state(weights, c);
+  auto weight = [&](const std::string& name, const Shape& shape) {
+    auto it = weights.find(name);
+    if (it == weights.end() || it->second.shape() != shape)
+      throw GraphError(fmt::format("the model has no weight '{}' {}", name, shape.str()));
+    return it->second;
+  };
+  if (c.output_size > 0) {
+    const int64_t H = directions(c) * c.hidden_size, O = c.output_size;
+    const Tensor W = weight("W_out", {H, O});
+    Tensor linear({O, H});  // nn.Linear keeps W_outᵀ
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t o = 0; o < O; ++o) linear.data()[o * H + h] = W.data()[h * O + o];
+    state.emplace("out.weight", linear);
+    const Tensor b = weight("b_out", {1, O});
+    state.emplace("out.bias", Tensor::from({O}, b.values()));
+  }
+  if (c.tokens == TokenInput::Embedding)
+    state.emplace("embedding.weight", weight("embedding", {c.vocab_size, c.input_size}).clone());
+  return state;
 }
 
 io::TensorMap torch_state(const Graph& g, const Config& c) {
@@ -183,27 +221,14 @@ io::TensorMap torch_state(const Graph& g, const Config& c) {
 }
 
 io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
-  std::map<std::string, Shape, std::less<>> expected;
-  for (int64_t k = 0; k < c.layers; ++k)
-    for (bool reverse : {false, true})
-      if (!reverse || c.bidirectional)
-        for (const ParameterSpec& p :
-             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
-          expected.emplace(p.name, p.shape);
+  const auto shapes = recurrent_shapes(c);
   io::TensorMap out;
   map_layers(
       Mode::Gradient, c,
       [&](const std::string& name, const Shape& shape, int64_t) {
         return out.emplace(name, Tensor(shape)).first->second.data();
       },
-      [&](const std::string& name) {
-        auto it = grads.find(name);
-        if (it == grads.end()) throw GraphError(fmt::format("no gradient of '{}'", name));
-        if (it->second.shape() != expected.at(name))  // the recipe must describe these tensors
-          throw GraphError(fmt::format("the gradient of '{}' is {}, the model's recipe says {}",
-                                       name, it->second.shape().str(), expected.at(name).str()));
-        return it->second.data();
-      });
+      [&](const std::string& name) { return recipe_tensor(grads, shapes, name, "gradient"); });
   return out;
 }
 

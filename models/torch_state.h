@@ -16,6 +16,11 @@
 
 namespace rnngraph::models {
 
+// Gates per layer: 1 (RNN), 4 (LSTM), 3 (GRU).
+int64_t gate_count(Cell cell);
+// PyTorch's name of layer `layer`'s tensor `base`: "weight_ih_l1", "bias_hh_l0_reverse".
+std::string torch_name(std::string_view base, int64_t layer, bool reverse);
+
 // True when the map uses PyTorch's names (weight_ih_l0, ...).
 bool is_torch_state(const io::TensorMap& state);
 
@@ -26,7 +31,12 @@ io::TensorMap torch_state(const Graph& g, const Config& config);
 // The same by name, without a graph: PyTorch's state → our weights (FormatError as above), and
 // our weights (models::Model::weights()) → PyTorch's state.
 io::TensorMap from_torch_state(const Config& config, const io::TensorMap& state);
+// GraphError for a weight the recipe needs that is missing or shaped otherwise.
 io::TensorMap torch_state(const io::TensorMap& weights, const Config& config);
+// torch_state plus the rest of a model's weights as PyTorch modules hold them: an output layer
+// as an nn.Linear's "out.weight" [O, D·H] (W_outᵀ) and "out.bias" [O], an embedding as an
+// nn.Embedding's "embedding.weight" [V, I]. What `rnngraph export M.json -o S.safetensors` writes.
+io::TensorMap torch_state_dict(const io::TensorMap& weights, const Config& config);
 // Gradients by our parameter names → what PyTorch's param.grad holds after the same loss
 // (the bias gradient goes to both bias_ih and bias_hh, since b = b_ih + b_hh).
 io::TensorMap torch_gradients(const Config& config, const io::TensorMap& grads);

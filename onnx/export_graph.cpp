@@ -21,6 +21,7 @@ using ::onnx::TensorProto;
 // One of our nodes: its ONNX inputs (names) and shapes, and the name its result must have.
 struct Emit {
   GraphBuilder& b;
+  int opset;
   const Node& node;
   std::vector<std::string> in;
   std::vector<Shape> shapes;
@@ -33,8 +34,10 @@ struct Emit {
     b.node(op_type, in, {out}, attrs);
   }
   std::string shape_tensor(const Shape& s) const { return b.int64s("shape", s.dims()); }
-  // sum and mean: over every element to [1], or over one axis, kept.
-  void reduce(std::string_view op_type, bool axes_as_input) const {
+  // sum and mean: over every element to [1], or over one axis, kept. ReduceSum's axes became an
+  // input in opset 13, the other reductions' in opset 18.
+  void reduce(std::string_view op_type) const {
+    const bool axes_as_input = op_type == "ReduceSum" ? opset >= 13 : opset >= 18;
     const bool all = !node.attrs.ints.contains("axis");
     std::string x = in[0];
     if (all) x = b.apply("Reshape", {x, shape_tensor(Shape{shapes[0].numel()})}, "flat");
@@ -85,10 +88,14 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
                    e.b.int64s("axes", axes)},
                   {e.out});
        }},
-      {"select",  // x[index] drops the first axis, as Gather with a scalar index does
+      {"select",  // x[index] drops the first axis, as Gather with a scalar index does; a
+                  // rank-1 x gives [1] (our tensors have rank 1 at least), a 1-D index
        [](const Emit& e) {
-         e.b.node("Gather", {e.in[0], e.b.int64_scalar("index", e.node.attrs.get("index", 0))},
-                  {e.out}, {{"axis", int64_t(0)}});
+         const int64_t index = e.node.attrs.get("index", 0);
+         const std::string at = e.shapes[0].rank() == 1
+                                    ? e.b.int64s("index", std::vector<int64_t>{index})
+                                    : e.b.int64_scalar("index", index);
+         e.b.node("Gather", {e.in[0], at}, {e.out}, {{"axis", int64_t(0)}});
        }},
       {"pad",
        [](const Emit& e) {
@@ -115,13 +122,15 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
            const int j = i - (from.rank() - to.rank());
            if (j < 0 || (to[j] == 1 && from[i] != 1)) axes.push_back(i);
          }
-         const std::string summed = e.b.apply("ReduceSum", {e.in[0], e.b.int64s("axes", axes)},
-                                              "summed", {{"keepdims", int64_t(1)}});
+         // No axes means every axis to ReduceSum: a sum_to that sums nothing is a reshape.
+         const std::string summed =
+             axes.empty() ? e.in[0]
+                          : e.b.apply("ReduceSum", {e.in[0], e.b.int64s("axes", axes)}, "summed",
+                                      {{"keepdims", int64_t(1)}});
          e.b.node("Reshape", {summed, e.shape_tensor(to)}, {e.out});
        }},
-      {"sum", [](const Emit& e) { e.reduce("ReduceSum", true); }},
-      {"mean",
-       [](const Emit& e) { e.reduce("ReduceMean", false); }},  // axes an attribute to opset 17
+      {"sum", [](const Emit& e) { e.reduce("ReduceSum"); }},
+      {"mean", [](const Emit& e) { e.reduce("ReduceMean"); }},
       {"logsumexp",
        [](const Emit& e) {
          e.as("ReduceLogSumExp",
@@ -135,12 +144,7 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
        [](const Emit& e) {
          const std::string ids =
              e.b.apply("Cast", {e.in[0]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
-         const float off_on[] = {0, 1};
-         const int64_t two[] = {2};
-         e.b.node("OneHot",
-                  {ids, e.b.int64_scalar("depth", e.node.attrs.get("depth", 0)),
-                   e.b.floats("off_on", two, off_on)},
-                  {e.out}, {{"axis", int64_t(-1)}});
+         e.b.one_hot(ids, e.node.attrs.get("depth", 0), e.out);
        }},
       {"gather",  // x [N, C] at ids [N, 1]: each row's entry at its class id
        [](const Emit& e) {
@@ -158,15 +162,24 @@ std::string export_graph(const Graph& g, const ExportOptions& options) {
   if (g.outputs().empty()) throw GraphError("ONNX export: the graph declares no outputs");
   ::onnx::ModelProto model = new_model(options.opset, "rnngraph_graph");
   GraphBuilder b(*model.mutable_graph());
-  // Our node names are unique, so they name the ONNX values; output names are kept free for the
-  // graph's outputs.
-  for (const auto& [name, id] : g.outputs()) b.claim(name);
-  std::vector<std::string> value(g.size());
+  // Our node names are unique, so they name the ONNX values. Input and output names are
+  // claimed first, so no helper value takes them; an output that is an input is the input.
   const std::vector<char> needed = [&] {
     std::vector<int> ids;
     for (const auto& [name, id] : g.outputs()) ids.push_back(id);
     return g.ancestors(ids);
   }();
+  for (const Node& n : g.nodes())
+    if (needed[std::size_t(n.id)] && n.kind == NodeKind::Input) b.claim(n.name);
+  for (const auto& [name, id] : g.outputs()) {
+    if (g.contains(name) && g.find(name).kind == NodeKind::Input && g.find(name).id != id)
+      throw GraphError(
+          fmt::format("ONNX export: output '{}' has the name of an input; ONNX "
+                      "values have one name each",
+                      name));
+    b.claim(name);
+  }
+  std::vector<std::string> value(g.size());
   for (const Node& n : g.nodes()) {
     if (!needed[std::size_t(n.id)]) continue;
     switch (n.kind) {
@@ -193,14 +206,14 @@ std::string export_graph(const Graph& g, const ExportOptions& options) {
               n.path(), n.op->name(), inputs));
         }
         const std::string out = b.fresh(n.name);
-        it->second(Emit{b, n, in, shapes, out});
+        it->second(Emit{b, options.opset, n, in, shapes, out});
         value[std::size_t(n.id)] = out;
         break;
       }
     }
   }
   for (const auto& [name, id] : g.outputs()) {
-    b.node("Identity", {value[std::size_t(id)]}, {name});
+    if (value[std::size_t(id)] != name) b.node("Identity", {value[std::size_t(id)]}, {name});
     b.output(name, TensorProto::FLOAT, g.node(id).shape.dims());
   }
   return serialize(model);

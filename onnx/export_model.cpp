@@ -18,22 +18,18 @@ using models::Cell;
 using models::Config;
 using ::onnx::TensorProto;
 
-std::string_view op_type(Cell cell) {
-  return cell == Cell::Rnn ? "RNN" : cell == Cell::Lstm ? "LSTM" : "GRU";
-}
-
 // Layer k's W [D, G·H, in], R [D, G·H, H] and B [D, 2·G·H] from PyTorch's tensors of that layer,
 // with the gates in ONNX's order and B = [input biases | hidden biases].
 struct LayerWeights {
   Tensor W, R, B;
 };
 LayerWeights layer_weights(const Config& c, const io::TensorMap& torch, int64_t k) {
-  const int64_t D = models::directions(c), G = gate_count(c.cell), H = c.hidden_size;
+  const int64_t D = models::directions(c), G = models::gate_count(c.cell), H = c.hidden_size;
   const int64_t in = models::layer_input_size(c, k);
   LayerWeights w{Tensor({D, G * H, in}), Tensor({D, G * H, H}), Tensor({D, 2 * G * H})};
   for (int64_t d = 0; d < D; ++d) {
     auto t = [&](std::string_view base) {
-      return torch.at(fmt::format("{}_l{}{}", base, k, d ? "_reverse" : "")).data();
+      return torch.at(models::torch_name(base, k, d == 1)).data();
     };
     move_gates(true, c.cell, w.W.data() + d * G * H * in, t("weight_ih"), H, in);
     move_gates(true, c.cell, w.R.data() + d * G * H * H, t("weight_hh"), H, H);
@@ -54,12 +50,9 @@ std::string model_input(GraphBuilder& b, const Config& c, const io::TensorMap& w
   if (c.tokens == models::TokenInput::Embedding)
     return b.apply("Gather", {b.tensor("embedding", weights.at("embedding")), "tokens"}, "embedded",
                    {{"axis", int64_t(0)}});
-  const float off_on[] = {0, 1};
-  const int64_t two[] = {2};
-  return b.apply(
-      "OneHot",
-      {"tokens", b.int64_scalar("vocab_size", c.vocab_size), b.floats("off_on", two, off_on)},
-      "one_hot", {{"axis", int64_t(-1)}});
+  const std::string hot = b.fresh("one_hot");
+  b.one_hot("tokens", c.vocab_size, hot);
+  return hot;
 }
 
 }  // namespace
@@ -69,6 +62,12 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
   ::onnx::ModelProto model =
       new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
   GraphBuilder b(*model.mutable_graph());
+  // Every weight the recipe makes, present and shaped as it says (GraphError otherwise).
+  try {
+    models::recipe_weights(c, weights);
+  } catch (const FormatError& e) {
+    throw GraphError(fmt::format("ONNX export: {}", e.what()));
+  }
   const io::TensorMap torch = models::torch_state(weights, c);
   const bool lstm = c.cell == Cell::Lstm;
   const int64_t D = models::directions(c), H = c.hidden_size, L = c.layers;
@@ -131,8 +130,8 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
   return serialize(model);
 }
 
-void save(const io::GraphFile& file, const std::filesystem::path& path,
-          const ExportOptions& options) {
+std::string save(const io::GraphFile& file, const std::filesystem::path& path,
+                 const ExportOptions& options) {
   std::string bytes;
   if (file.meta.contains("cell")) {
     const models::Model model = models::Model::from_file(file, "the model file");
@@ -146,6 +145,7 @@ void save(const io::GraphFile& file, const std::filesystem::path& path,
   check(bytes);
   io::write_atomically(
       path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
+  return bytes;
 }
 
 }  // namespace rnngraph::onnx

@@ -31,22 +31,18 @@ const std::set<std::string, std::less<>> kPassThrough{"Transpose", "Reshape",  "
 const std::set<std::string, std::less<>> kShapeOps{
     "Constant", "Shape", "Gather", "Concat", "Slice", "ConstantOfShape", "Expand"};
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char ch : s.substr(0, 80))
-    out += std::isprint(static_cast<unsigned char>(ch)) ? std::string(1, ch)
-                                                        : fmt::format("\\x{:02x}", uint8_t(ch));
-  return fmt::format("'{}'{}", out, s.size() > 80 ? "…" : "");
-}
-
 std::string node_label(const ::onnx::NodeProto& n, int index) {
-  return fmt::format("node {} {} (op {})", index, printable(n.name()), printable(n.op_type()));
+  return fmt::format("node {} {} (op {})", index, quote(n.name()), quote(n.op_type()));
 }
 
 struct Layer {
   int index;  // in the graph's node list
   const ::onnx::NodeProto* node;
 };
+
+bool all_zero(const Tensor& t) {
+  return std::all_of(t.values().begin(), t.values().end(), [](float v) { return v == 0; });
+}
 
 class Reader {
  public:
@@ -75,9 +71,9 @@ class Reader {
     for (int i = 0; i < g.node_size(); ++i) {
       const ::onnx::NodeProto& n = g.node(i);
       if (!n.domain().empty() && n.domain() != "ai.onnx")
-        fail(fmt::format("{} is in domain {}, not ONNX's own", node_label(n, i),
-                         printable(n.domain())));
-      if (n.op_type() == "RNN" || n.op_type() == "LSTM" || n.op_type() == "GRU")
+        fail(
+            fmt::format("{} is in domain {}, not ONNX's own", node_label(n, i), quote(n.domain())));
+      if (cell_of(n.op_type()))
         layers.push_back({i, &n});
       else if (!kPassThrough.contains(n.op_type()) && !kShapeOps.contains(n.op_type()))
         fail(
@@ -105,8 +101,51 @@ class Reader {
       fail(
           fmt::format("{}: input {} ({}) is computed at run time; rnngraph imports weights "
                       "stored in the model",
-                      node_label(*l.node, l.index), slot, printable(name)));
+                      node_label(*l.node, l.index), slot, quote(name)));
     return it->second;
+  }
+
+  // A constant input of a layer that must be zero when constant (initial states, peepholes);
+  // computed ones (a zero state built from Shape(x), a slice of h0) are what they say.
+  void require_zero_if_constant(const Layer& l, int slot, std::string_view what) const {
+    if (slot >= l.node->input_size()) return;
+    auto it = constants_.find(l.node->input(slot));
+    if (it != constants_.end() &&
+        !all_zero(
+            read_float_tensor(*it->second, node_label(*l.node, l.index) + " " + std::string(what))))
+      fail(
+          fmt::format("{}: a stored non-zero {} is not supported (rnngraph's models start from h0 "
+                      "and c0 inputs)",
+                      node_label(*l.node, l.index), what));
+  }
+
+  // The layers' outputs may only be moved (pass-through ops), joined into h_n / c_n (Concat of
+  // final states), read for their shape, or read by the next layer: a Slice, Gather or Expand
+  // of them (the last step of y, say) is a model that computes more than the stack.
+  void check_layer_outputs_only_move() const {
+    const ::onnx::GraphProto& g = model_.graph();
+    std::set<std::string, std::less<>> derived, final_states;
+    for (int i = 0; i < g.node_size(); ++i) {
+      const ::onnx::NodeProto& n = g.node(i);
+      if (cell_of(n.op_type())) {
+        for (int o = 0; o < n.output_size(); ++o) {
+          derived.insert(n.output(o));
+          if (o > 0) final_states.insert(n.output(o));
+        }
+        continue;
+      }
+      bool reads = false, only_final_states = true;
+      for (const std::string& in : n.input()) {
+        reads |= derived.contains(in);
+        only_final_states &= final_states.contains(in);
+      }
+      if (!reads || n.op_type() == "Shape") continue;
+      const bool moves = kPassThrough.contains(n.op_type());
+      if (!moves && !(n.op_type() == "Concat" && only_final_states))
+        fail(fmt::format("{} computes on a layer's output; rnngraph imports recurrent stacks only",
+                         node_label(n, i)));
+      for (const std::string& out : n.output()) derived.insert(out);
+    }
   }
 
   // Where a layer's input X comes from: a graph input (-1), or the layer whose output Y reaches
@@ -118,8 +157,7 @@ class Reader {
       auto it = producer_.find(name);
       if (it == producer_.end()) return -2;
       const ::onnx::NodeProto& p = model_.graph().node(it->second);
-      if (p.op_type() == "RNN" || p.op_type() == "LSTM" || p.op_type() == "GRU")
-        return p.output_size() && p.output(0) == name ? it->second : -2;
+      if (cell_of(p.op_type())) return p.output_size() && p.output(0) == name ? it->second : -2;
       if (!kPassThrough.contains(p.op_type()) || p.input_size() == 0) return -2;
       name = p.input(0);
     }
@@ -133,10 +171,6 @@ class Reader {
   std::map<std::string, int, std::less<>> producer_;
   std::set<std::string, std::less<>> inputs_;
 };
-
-bool all_zero(const Tensor& t) {
-  return std::all_of(t.values().begin(), t.values().end(), [](float v) { return v == 0; });
-}
 
 std::string lower(std::string s) {
   for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
@@ -162,7 +196,7 @@ LayerAttributes read_attributes(const Reader& r, const Layer& l, Cell cell) {
         a.bidirectional = true;
       else if (attr.s() != "forward")
         r.fail(fmt::format("{}: direction {} is not supported (forward or bidirectional)", label,
-                           printable(attr.s())));
+                           quote(attr.s())));
     } else if (name == "activations")
       for (const std::string& s : attr.strings()) activations.push_back(lower(s));
     else if (name == "linear_before_reset")
@@ -170,7 +204,7 @@ LayerAttributes read_attributes(const Reader& r, const Layer& l, Cell cell) {
     else if ((name == "input_forget" || name == "layout") && attr.i() == 0)
       continue;
     else
-      r.fail(fmt::format("{}: attribute {} is not supported", label, printable(name)));
+      r.fail(fmt::format("{}: attribute {} is not supported", label, quote(name)));
   }
   const std::vector<std::string> defaults =
       cell == Cell::Rnn    ? std::vector<std::string>{"tanh"}
@@ -203,10 +237,10 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
 
   Imported out;
   models::Config& c = out.config;
-  const std::string& op = layers[0].node->op_type();
-  c.cell = op == "RNN" ? Cell::Rnn : op == "LSTM" ? Cell::Lstm : Cell::Gru;
+  c.cell = *cell_of(layers[0].node->op_type());
+  reader.check_layer_outputs_only_move();
   c.layers = int64_t(layers.size());
-  const int64_t G = gate_count(c.cell);
+  const int64_t G = models::gate_count(c.cell);
   io::TensorMap torch;
   for (std::size_t k = 0; k < layers.size(); ++k) {
     const Layer& l = layers[k];
@@ -215,14 +249,16 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
     const Tensor W = read_float_tensor(*reader.constant(l, 1, true), label + " W");
     const Tensor R = read_float_tensor(*reader.constant(l, 2, true), label + " R");
     const ::onnx::TensorProto* B = reader.constant(l, 3, false);
+    reader.require_zero_if_constant(l, 5, "initial_h");
+    reader.require_zero_if_constant(l, 6, "initial_c");
     if (const ::onnx::TensorProto* P = reader.constant(l, 7, false))
       if (!all_zero(read_float_tensor(*P, label + " P")))
         reader.fail(fmt::format("{}: peephole weights are not supported", label));
     // Sizes come from the stored tensors (whose data bounds them), never from attributes alone.
     if (W.shape().rank() != 3 || R.shape().rank() != 3)
       reader.fail(
-          fmt::format("{}: W {} and R {} must be [directions, gates·hidden, inputs] and "
-                      "[directions, gates·hidden, hidden]",
+          fmt::format("{}: W {} and R {} must be [directions, gates*hidden, inputs] and "
+                      "[directions, gates*hidden, hidden]",
                       label, W.shape().str(), R.shape().str()));
     if (k == 0) {
       c.hidden_size = R.shape()[2];
@@ -256,7 +292,7 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
                               k == 0 ? "a graph input" : "the layer before it"));
     for (int64_t d = 0; d < D; ++d) {
       auto tensor = [&](std::string_view base, Shape shape) {
-        return torch.emplace(fmt::format("{}_l{}{}", base, k, d ? "_reverse" : ""), Tensor(shape))
+        return torch.emplace(models::torch_name(base, int64_t(k), d == 1), Tensor(shape))
             .first->second.data();
       };
       move_gates(false, c.cell, W.data() + d * G * H * in, tensor("weight_ih", {G * H, in}), H, in);
@@ -271,6 +307,16 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
 }
 
 Imported import_model(const std::filesystem::path& path) {
+  // Protobuf reads at most 2 GiB; anything else (a directory, a pipe, /dev/zero) is refused
+  // before it is read.
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    throw FormatError(fmt::format("ONNX import: {} is not a regular file", quote(path.string())));
+  if (std::filesystem::is_regular_file(status) &&
+      std::filesystem::file_size(path, error) > (std::uintmax_t(2) << 30))
+    throw FormatError(fmt::format("ONNX import: {} is over 2 GiB, the most protobuf reads",
+                                  quote(path.string())));
   return import_bytes(io::read_file(path), path.string());
 }
 

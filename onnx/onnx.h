@@ -10,8 +10,9 @@
 //            h0 [L·D, B, H] (and c0 for the LSTM), D = 2 when bidirectional, layer k's
 //            directions at rows k·D ..; lengths [B] int32 when exported with `lengths`
 //   outputs  y [T, B, D·H] (or [T, B, O] through the output layer), h_n [L·D, B, H] (and c_n),
-//            as PyTorch orders them; with lengths, y is 0 past each sample's length and h_n holds
-//            each sample's last valid state.
+//            as PyTorch orders them; with lengths, the layers' outputs are 0 past each sample's
+//            length (y is then b_out through an output layer) and h_n holds each sample's last
+//            valid state.
 // Export runs libonnx's checker (with shape inference) on the result before writing it.
 //
 // Import. An ONNX model made of RNN / LSTM / GRU operators stacked one per layer (what
@@ -49,9 +50,14 @@ std::string export_model(const models::Config& config, const io::TensorMap& weig
 std::string export_graph(const Graph& g, const ExportOptions& options = {});
 
 // A graph file (models::load_file) to `path`: a model file (one with a recipe) through
-// export_model, any other through export_graph. Checked, then written atomically.
-void save(const io::GraphFile& file, const std::filesystem::path& path,
-          const ExportOptions& options = {});
+// export_model, any other through export_graph. Checked, then written atomically; returns the
+// bytes written.
+std::string save(const io::GraphFile& file, const std::filesystem::path& path,
+                 const ExportOptions& options = {});
+
+// A model's interface, two lines: "inputs:  x [T, B, 3] float32, h0 [2, B, 8] float32\n" and
+// "outputs: ...". FormatError for bytes that are not a model.
+std::string signature(const std::string& model_bytes);
 
 // libonnx's checker with shape inference on serialized bytes; FormatError with its message.
 void check(const std::string& model_bytes);

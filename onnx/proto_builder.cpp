@@ -4,6 +4,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -83,6 +84,13 @@ std::string GraphBuilder::int64_scalar(std::string_view hint, int64_t value) {
   t.set_data_type(::onnx::TensorProto::INT64);
   t.add_int64_data(value);
   return t.name();
+}
+
+void GraphBuilder::one_hot(const std::string& ids, int64_t depth, const std::string& out) {
+  const float off_on[] = {0, 1};
+  const int64_t two[] = {2};
+  node("OneHot", {ids, int64_scalar("depth", depth), floats("off_on", two, off_on)}, {out},
+       {{"axis", int64_t(-1)}});
 }
 
 namespace {
@@ -173,7 +181,15 @@ std::vector<int64_t> onnx_gate_order(models::Cell cell) {
   return {};
 }
 
-int64_t gate_count(models::Cell cell) { return int64_t(onnx_gate_order(cell).size()); }
+std::string_view op_type(models::Cell cell) {
+  return cell == models::Cell::Rnn ? "RNN" : cell == models::Cell::Lstm ? "LSTM" : "GRU";
+}
+
+std::optional<models::Cell> cell_of(std::string_view op_type) {
+  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+    if (onnx::op_type(cell) == op_type) return cell;
+  return std::nullopt;
+}
 
 void move_gates(bool to_onnx, models::Cell cell, float* onnx, float* torch, int64_t H,
                 int64_t cols) {
@@ -216,6 +232,32 @@ Tensor read_float_tensor(const ::onnx::TensorProto& t, std::string_view what) {
   else
     std::copy(t.float_data().begin(), t.float_data().end(), out.data());
   return out;
+}
+
+}  // namespace rnngraph::onnx
+
+namespace rnngraph::onnx {
+
+std::string signature(const std::string& model_bytes) {
+  ::onnx::ModelProto model;
+  if (!model.ParseFromString(model_bytes)) throw FormatError("the bytes are not an ONNX model");
+  auto list = [](const auto& values) {
+    std::string out;
+    for (const ::onnx::ValueInfoProto& v : values) {
+      std::vector<std::string> dims;
+      for (const auto& d : v.type().tensor_type().shape().dim())
+        dims.push_back(d.has_dim_param() ? d.dim_param() : std::to_string(d.dim_value()));
+      const int type = v.type().tensor_type().elem_type();
+      out += fmt::format("{}{} [{}] {}", out.empty() ? "" : ", ", v.name(), fmt::join(dims, ", "),
+                         type == ::onnx::TensorProto::FLOAT   ? "float32"
+                         : type == ::onnx::TensorProto::INT64 ? "int64"
+                         : type == ::onnx::TensorProto::INT32 ? "int32"
+                                                              : "other");
+    }
+    return printable(out);
+  };
+  return fmt::format("inputs:  {}\noutputs: {}\n", list(model.graph().input()),
+                     list(model.graph().output()));
 }
 
 }  // namespace rnngraph::onnx

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -54,6 +55,8 @@ class GraphBuilder {
   std::string tensor(std::string_view hint, const Tensor& t);
   std::string int64s(std::string_view hint, std::span<const int64_t> values);
   std::string int64_scalar(std::string_view hint, int64_t value);
+  // `out` = one-hot rows of integer class ids, float 0 and 1, on a new last axis of size `depth`.
+  void one_hot(const std::string& ids, int64_t depth, const std::string& out);
 
   // Graph inputs and outputs (elem_type: ::onnx::TensorProto::FLOAT, INT64, INT32).
   void input(const std::string& name, int elem_type, std::initializer_list<Dim> dims);
@@ -74,7 +77,9 @@ std::string serialize(const ::onnx::ModelProto& model);
 // ONNX stacks a layer's gates as LSTM i, o, f, c and GRU z, r, h; PyTorch as i, f, g, o and r,
 // z, n. Position p of ONNX's order holds PyTorch's gate onnx_gate_order(cell)[p].
 std::vector<int64_t> onnx_gate_order(models::Cell cell);
-int64_t gate_count(models::Cell cell);
+// ONNX's operator for a cell ("RNN", "LSTM", "GRU"), and back (nullopt for another op type).
+std::string_view op_type(models::Cell cell);
+std::optional<models::Cell> cell_of(std::string_view op_type);
 // Copies gate blocks (H rows of `cols` values each) between ONNX's order and PyTorch's.
 void move_gates(bool to_onnx, models::Cell cell, float* onnx, float* torch, int64_t H,
                 int64_t cols);

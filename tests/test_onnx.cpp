@@ -214,6 +214,7 @@ void hand_built(Graph& g) {
   g.output("mix", pad(slice(exp(last), 1, 1, 3), 1, 0, H) + log(sigmoid(last)));
   g.output("spread", sum_to(broadcast_to(b, {B, H}) * last, {1, H}) + mean(last) + sum(last, 0));
   g.output("tt", matmul(last, last, true, false));
+  g.output("second", select(reshape(last, {B * H}), 1));  // a rank-1 select: [1]
 }
 
 }  // namespace
@@ -322,10 +323,18 @@ BOOST_AUTO_TEST_CASE(unsupported_exports_are_graph_errors) {
     const std::string m = e.what();
     return m.find("lstm_cell") != std::string::npos && m.find("[2, 4]") != std::string::npos;
   });
+  // Streaming by hand: input "h", output "h" (the next state) are two values with one name.
+  Graph s;
+  const Value h = s.input("h", {1, 2});
+  s.output("h", tanh(h));
+  BOOST_CHECK_THROW(rnngraph::onnx::export_graph(s), GraphError);
   const models::Config cfg = config(models::Cell::Gru, 1, false);
   BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, models::Model(cfg).weights(), {.opset = 12}),
                     GraphError);
   BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, {}, {}), GraphError);  // no weights
+  io::TensorMap wrong = models::Model(cfg).weights();
+  wrong.at("W_in_l0") = Tensor({2, 2});
+  BOOST_CHECK_THROW(rnngraph::onnx::export_model(cfg, wrong), GraphError);
 }
 
 // PyTorch's torch.onnx.export of nn.LSTM / nn.GRU / nn.RNN, imported and run at another shape
@@ -428,6 +437,38 @@ BOOST_AUTO_TEST_CASE(bad_onnx_files_are_format_errors) {
                                    }),
                                    "short"),
       FormatError);
+  // A stored non-zero initial state, and a Slice of the layer's output (y[-1]): more than a stack.
+  BOOST_CHECK_THROW(
+      rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto& n, ::onnx::ModelProto& copy) {
+                                     auto& t = *copy.mutable_graph()->add_initializer();
+                                     t.set_name("stored_h0");
+                                     t.set_data_type(::onnx::TensorProto::FLOAT);
+                                     for (int64_t d : {1, 1, 5}) t.add_dims(d);
+                                     for (int i = 0; i < 5; ++i) t.add_float_data(0.5f);
+                                     n.set_input(5, "stored_h0");
+                                   }),
+                                   "stored state"),
+      FormatError);
+  {
+    ::onnx::ModelProto picked = m;  // a Gather on the layer's Y: the last step, say
+    const std::string Y = [&] {
+      for (const auto& n : picked.graph().node())
+        if (n.op_type() == "GRU") return n.output(0);
+      return std::string();
+    }();
+    auto& last = *picked.mutable_graph()->add_node();
+    last.set_op_type("Gather");
+    last.add_input(Y);
+    last.add_input("h0");
+    last.add_output("picked");
+    std::string bytes;
+    picked.SerializeToString(&bytes);
+    BOOST_CHECK_EXCEPTION(rnngraph::onnx::import_bytes(bytes, "y[-1]"), FormatError,
+                          [](const FormatError& e) {
+                            return std::string(e.what()).find("computes on a layer's output") !=
+                                   std::string::npos;
+                          });
+  }
   // An absurd hidden_size with no B to check it against: refused before anything is allocated.
   BOOST_CHECK_THROW(rnngraph::onnx::import_bytes(mutate([](::onnx::NodeProto& n, auto&) {
                                                    n.set_input(3, "");
@@ -525,6 +566,11 @@ BOOST_AUTO_TEST_CASE(models_run_in_onnx_runtime_as_in_rnngraph) {
   models::Model headed(head);
   cases.push_back(model_case("lstm L2 bi + output layer", headed, 5, 2));
   cases.push_back(model_case("lstm L2 bi + output layer, lengths", headed, 5, 2, {2, 5}));
+  // The oldest opset export writes, in ONNX Runtime too.
+  models::Model old_opset(config(models::Cell::Lstm, 2, true));
+  cases.push_back(model_case("lstm L2 bi, opset 13", old_opset, 4, 2, {3, 4}));
+  cases.back().model = rnngraph::onnx::export_model(old_opset.config(), old_opset.weights(),
+                                                    {.opset = 13, .lengths = true});
   run_in_onnx_runtime(cases, "ort_models");
 }
 
@@ -592,7 +638,10 @@ BOOST_AUTO_TEST_CASE(hand_built_graph_runs_in_onnx_runtime) {
             {float_input("x", feeds.at("x")), float_input("h0", feeds.at("h0"))},
             {}};
   for (const auto& [name, id] : g.outputs()) c.expected.emplace(name, r[name].clone());
-  run_in_onnx_runtime({c}, "ort_hand_built");
+  OrtCase at13 = c;
+  at13.label = "hand-built, opset 13";
+  at13.model = rnngraph::onnx::export_graph(g, {.opset = 13});
+  run_in_onnx_runtime({c, at13}, "ort_hand_built");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,8 +16,8 @@ Command export_command();
 Command import_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{demo_command(), build_command(), run_command(),
-                                        grad_command(), train_command(), sample_command(),
+  static const std::vector<Command> all{demo_command(), build_command(),  run_command(),
+                                        grad_command(), train_command(),  sample_command(),
                                         dot_command(),  export_command(), import_command(),
                                         info_command(), bench_command()};
   return all;

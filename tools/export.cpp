@@ -32,33 +32,16 @@ shapes, with its own inputs and outputs.
 
   -o model.onnx   the file to write
   --opset N       ONNX opset, 13 to 17 (default 17)
-  --lengths       add the lengths input: per-sample lengths of a padded batch; y is 0 past each
-                  sample's length and h_n (c_n) hold each sample's last valid state
+  --lengths       add the lengths input: per-sample lengths of a padded batch; the layers'
+                  outputs are 0 past each sample's length (y is b_out there with an output
+                  layer) and h_n (c_n) hold each sample's last valid state
 
 To a .safetensors file, a model file's weights are written as a PyTorch state_dict instead:
 nn.RNN / nn.LSTM / nn.GRU's weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ... (and
-*_reverse), plus out.weight [O, H] and out.bias [O] for an output layer (an nn.Linear) and
+*_reverse), plus out.weight [O, D*H] and out.bias [O] for an output layer (an nn.Linear) and
 embedding.weight [V, I] for an embedding (an nn.Embedding). docs/deploy.md continues training
 from it in PyTorch.
 )";
-
-// A model's weights by PyTorch's names (torch_state), with the output layer as an nn.Linear's
-// weight (W_outᵀ) and bias, and the embedding as an nn.Embedding's weight.
-io::TensorMap pytorch_state_dict(const models::Model& m) {
-  io::TensorMap state = models::torch_state(m.weights(), m.config());
-  if (m.config().output_size > 0) {
-    const Tensor& W = m.weights().at("W_out");
-    const int64_t H = W.shape()[0], O = W.shape()[1];
-    Tensor weight({O, H});
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t o = 0; o < O; ++o) weight.data()[o * H + h] = W.data()[h * O + o];
-    state.emplace("out.weight", weight);
-    state.emplace("out.bias", Tensor::from({O}, m.weights().at("b_out").values()));
-  }
-  if (m.config().tokens == models::TokenInput::Embedding)
-    state.emplace("embedding.weight", m.weights().at("embedding"));
-  return state;
-}
 
 int export_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"-o", "--opset"}, {"--lengths"});
@@ -80,29 +63,16 @@ int export_main(const std::vector<std::string>& argv) {
           "a PyTorch state_dict is written for model files; this graph was built by hand");
     if (args.has("--opset") || options.lengths)
       throw UsageError("--opset and --lengths are for ONNX files, not a .safetensors state_dict");
-    io::write_safetensors(out,
-                          pytorch_state_dict(models::Model::from_file(file, args.positional()[0])));
+    const models::Model m = models::Model::from_file(file, args.positional()[0]);
+    io::write_safetensors(out, models::torch_state_dict(m.weights(), m.config()));
     fmt::print("wrote {} (a PyTorch state_dict)\n", out);
     return 0;
   }
   if (options.lengths && !file.meta.contains("cell"))
     throw UsageError("--lengths is for model files; this graph was built by hand");
-  onnx::save(file, out, options);
-  fmt::print("wrote {} (opset {}{})\n", out, options.opset,
-             options.lengths ? ", with lengths" : "");
-  if (file.meta.contains("cell")) {  // the contract, with this model's sizes
-    const models::Config c = models::config_from_recipe(file.meta);
-    const int64_t D = models::directions(c), rows = c.layers * D, H = c.hidden_size;
-    const bool lstm = c.cell == models::Cell::Lstm;
-    fmt::print("inputs:  {}, h0 [{}, B, {}]{}{}\n",
-               c.tokens == models::TokenInput::None
-                   ? fmt::format("x [T, B, {}] float32", c.input_size)
-                   : std::string("tokens [T, B] int64"),
-               rows, H, lstm ? fmt::format(", c0 [{}, B, {}]", rows, H) : "",
-               options.lengths ? ", lengths [B] int32" : "");
-    fmt::print("outputs: y [T, B, {}], h_n [{}, B, {}]{}\n", c.output_size ? c.output_size : D * H,
-               rows, H, lstm ? fmt::format(", c_n [{}, B, {}]", rows, H) : "");
-  }
+  const std::string bytes = onnx::save(file, out, options);
+  fmt::print("wrote {} (opset {}{})\n{}", out, options.opset,
+             options.lengths ? ", with lengths" : "", onnx::signature(bytes));
   return 0;
 }
 }  // namespace
