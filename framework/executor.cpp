@@ -1,5 +1,7 @@
 #include <rnngraph/framework/executor.h>
 
+#include <rnngraph/framework/memory.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -222,12 +224,12 @@ const Tensor& Results::operator[](std::string_view name) const {
 Executor::Executor(const Graph& graph, std::span<const std::string> outputs, PlanOptions options)
     : Executor(std::make_shared<const Plan>(graph, outputs, options)) {}
 
-Executor::Executor(std::shared_ptr<const Plan> plan)
-    : plan_(std::move(plan)), arena_(nullptr, std::free) {
+Executor::Executor(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {
   const Graph& graph = plan_->graph();
   if (plan_->arena_bytes() > 0) {
-    arena_.reset(static_cast<float*>(std::aligned_alloc(kTensorAlignment, plan_->arena_bytes())));
-    if (!arena_) throw std::bad_alloc();
+    arena_ = memory::allocate(plan_->arena_bytes(), [&] {
+      return fmt::format("the arena of a plan of {} ops", plan_->steps().size());
+    });
   }
   // Only the nodes the plan knows: the graph may have grown since.
   tensors_.resize(std::size_t(plan_->node_count()));

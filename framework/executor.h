@@ -104,9 +104,9 @@ class Executor {
   void bind_feeds(const Feeds& feeds);
 
   std::shared_ptr<const Plan> plan_;
-  std::unique_ptr<float, void (*)(void*)> arena_;
-  std::vector<Tensor> tensors_;  // per node: where its value is during a run
-  std::vector<Tensor> args_;     // scratch: the current step's inputs
+  std::shared_ptr<float> arena_;  // memory::allocate: counted against the memory limit
+  std::vector<Tensor> tensors_;   // per node: where its value is during a run
+  std::vector<Tensor> args_;      // scratch: the current step's inputs
   Results results_;
 };
 

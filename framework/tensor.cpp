@@ -1,5 +1,7 @@
 #include <rnngraph/framework/tensor.h>
 
+#include <rnngraph/framework/memory.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -73,21 +75,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return Shape(std::span<const int64_t>(out.data(), std::size_t(rank)));
 }
 
-namespace {
-std::shared_ptr<float> allocate(int64_t count) {
-  const std::size_t bytes = (std::size_t(count) * sizeof(float) + kTensorAlignment - 1) /
-                            kTensorAlignment * kTensorAlignment;
-  auto* p =
-      static_cast<float*>(std::aligned_alloc(kTensorAlignment, std::max(bytes, kTensorAlignment)));
-  if (!p) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  return std::shared_ptr<float>(p, [](float* q) { std::free(q); });
-}
-}  // namespace
-
 Tensor::Tensor(const Shape& shape) : shape_(shape) {
   if (shape.rank() == 0) throw ShapeError("a tensor needs a shape of rank 1 to 4");
-  storage_ = allocate(shape.numel());
+  storage_ = memory::allocate(std::size_t(shape.numel()) * sizeof(float),
+                              [&] { return fmt::format("a tensor of shape {}", shape.str()); });
   data_ = storage_.get();
 }
 

@@ -24,8 +24,8 @@ struct Matmul final : Op {
     const int64_t m = ta ? a[1] : a[0], k = ta ? a[0] : a[1];
     const int64_t kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
     if (k != kb)
-      throw ShapeError(fmt::format("inner dimensions differ: {}{} · {}{} ({} vs {})", a.str(),
-                                   ta ? "ᵀ" : "", b.str(), tb ? "ᵀ" : "", k, kb));
+      throw ShapeError(fmt::format("inner dimensions differ: {}{} x {}{} ({} vs {})", a.str(),
+                                   ta ? "^T" : "", b.str(), tb ? "^T" : "", k, kb));
     return Shape{m, n};
   }
 

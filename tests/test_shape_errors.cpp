@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(matmul_inner_dimensions) {
       [](Graph& g) {
         matmul(g.input("a", {2, 3}), g.input("b", {2, 3}), true, true);
       },
-      {"matmul", "[2, 3]ᵀ"});
+      {"matmul", "[2, 3]^T"});
   expect_shape_error(
       [](Graph& g) {
         matmul(g.input("a", {2, 3, 4}), g.input("b", {4, 3}));

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -32,7 +33,7 @@ Args::Args(std::span<const std::string> argv, std::set<std::string, std::less<>>
       if (values_.contains(name)) throw UsageError(fmt::format("{} given twice", name));
       values_[name] = value;
     } else {
-      throw UsageError(fmt::format("unknown option '{}'", name));
+      throw UsageError(fmt::format("unknown option {}", quote(name)));
     }
   }
 }
@@ -62,10 +63,42 @@ int64_t Args::integer(std::string_view flag, std::optional<int64_t> fallback, in
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || end != text->data() + text->size())
-    throw UsageError(fmt::format("{} expects a whole number, got '{}'", flag, *text));
+    throw UsageError(fmt::format("{} expects a whole number, got {}", flag, quote(*text)));
   if (v < min || v > max)
     throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
   return v;
+}
+
+std::size_t parse_bytes(std::string_view flag, std::string_view text) {
+  std::size_t at = 0, value = 0;
+  while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at]))) {
+    const std::size_t digit = std::size_t(text[at++] - '0');
+    if (value > (std::size_t(-1) - digit) / 10) at = text.size() + 1;  // overflow: refused below
+    value = value * 10 + digit;
+  }
+  std::string unit;
+  for (std::size_t i = at; i < text.size(); ++i)
+    unit += char(std::toupper(static_cast<unsigned char>(text[i])));
+  int shift = -1;
+  for (auto [suffix, bits] : {std::pair<std::string_view, int>{"", 0},
+                              {"B", 0},
+                              {"K", 10},
+                              {"KB", 10},
+                              {"KIB", 10},
+                              {"M", 20},
+                              {"MB", 20},
+                              {"MIB", 20},
+                              {"G", 30},
+                              {"GB", 30},
+                              {"GIB", 30},
+                              {"T", 40},
+                              {"TB", 40},
+                              {"TIB", 40}})
+    if (unit == suffix) shift = bits;
+  if (at == 0 || at > text.size() || shift < 0 || value == 0 || value > (std::size_t(-1) >> shift))
+    throw UsageError(
+        fmt::format("{} expects a byte count such as 4096, 512M or 2G, got {}", flag, quote(text)));
+  return value << shift;
 }
 
 double Args::number(std::string_view flag, double fallback, double min, double max) const {
@@ -74,7 +107,7 @@ double Args::number(std::string_view flag, double fallback, double min, double m
   double v = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
   if (ec != std::errc() || end != text->data() + text->size() || !std::isfinite(v))
-    throw UsageError(fmt::format("{} expects a number, got '{}'", flag, *text));
+    throw UsageError(fmt::format("{} expects a number, got {}", flag, quote(*text)));
   if (v < min || v > max)
     throw UsageError(fmt::format("{} must be between {} and {}, got {}", flag, min, max, v));
   return v;

@@ -46,6 +46,10 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// A byte count: a whole number, optionally with a K, M, G or T suffix (powers of 1024; "KB",
+// "KiB" and lower case are fine). UsageError naming `flag` otherwise.
+std::size_t parse_bytes(std::string_view flag, std::string_view text);
+
 struct Command {
   std::string_view name;
   std::string_view summary;

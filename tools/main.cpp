@@ -2,22 +2,53 @@
 // Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 1 internal error.
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <rnngraph/framework/memory.h>
 
 #include "cli.h"
 
 using namespace rnngraph;
 
 namespace {
+extern const std::string_view kCommonOptions;
 void print_overview() {
   fmt::print(
       "rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND "
       "[ARGS]\n\ncommands:\n");
   for (const cli::Command& c : cli::commands()) fmt::print("  {:<8} {}\n", c.name, c.summary);
-  fmt::print("\n'rnngraph COMMAND --help' describes a command.\n");
+  fmt::print("\n'rnngraph COMMAND --help' describes a command.\n\n{}", kCommonOptions);
+}
+
+const std::string_view kCommonOptions = R"(options of every command:
+  --max-memory BYTES  the most memory tensors and arenas may take at once (a number, or with
+                      a K, M, G or T suffix: 512M, 2G); default 75% of physical memory, or of
+                      the address-space limit (ulimit -v) when lower. Anything that would need
+                      more is refused before it is allocated, with exit code 2.
+)";
+
+// Takes the options every command shares out of `args` and applies them.
+std::vector<std::string> apply_common_options(std::vector<std::string> args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string value;
+    if (args[i] == "--max-memory") {
+      if (i + 1 == args.size()) throw cli::UsageError("--max-memory needs a value");
+      value = args[i + 1];
+      args.erase(args.begin() + std::ptrdiff_t(i), args.begin() + std::ptrdiff_t(i) + 2);
+    } else if (args[i].starts_with("--max-memory=")) {
+      value = args[i].substr(13);
+      args.erase(args.begin() + std::ptrdiff_t(i));
+    } else {
+      continue;
+    }
+    memory::set_limit(cli::parse_bytes("--max-memory", value));
+    --i;
+  }
+  return args;
 }
 }  // namespace
 
@@ -33,20 +64,20 @@ int main(int argc, char** argv) {
       const std::vector<std::string> rest(args.begin() + 1, args.end());
       for (const std::string& a : rest)
         if (a == "--help" || a == "-h") {
-          fmt::print("{}", c.usage);
+          fmt::print("{}\n{}", c.usage, kCommonOptions);
           return 0;
         }
-      return c.run(rest);
+      return c.run(apply_common_options(rest));
     }
     throw cli::UsageError(fmt::format("unknown command '{}' (try 'rnngraph --help')", args[0]));
-  } catch (const Error& e) {  // bad usage or bad input: one line, exit 2
-    std::string message = e.what();
-    for (char& ch : message)
-      if (ch == '\n') ch = ' ';
-    fmt::print(stderr, "rnngraph: {}\n", message);
+  } catch (const Error& e) {  // bad usage or bad input: one line (Error escapes it), exit 2
+    fmt::print(stderr, "rnngraph: {}\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {  // what the memory limit did not foresee
+    fmt::print(stderr, "rnngraph: out of memory (--max-memory sets the limit)\n");
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "rnngraph: internal error: {}\n", e.what());
+    fmt::print(stderr, "rnngraph: internal error: {}\n", printable(e.what()));
     return 1;
   }
 }

@@ -41,7 +41,7 @@ Tensor parse_csv(std::string_view text, std::string_view what) {
       if (field.empty() || ec != std::errc() || end != field.data() + field.size() ||
           !std::isfinite(v))
         throw FormatError(
-            fmt::format("{}:{}: '{}' is not a finite number", what, line_number, field));
+            fmt::format("{}:{}: {} is not a finite number", what, line_number, quote(field)));
       values.push_back(v);
       ++fields;
       if (comma == std::string_view::npos) break;

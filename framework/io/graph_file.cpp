@@ -21,7 +21,7 @@ json shape_json(const Shape& s) { return std::vector<int64_t>(s.dims().begin(), 
 NodeKind kind_from_string(std::string_view name) {
   for (NodeKind k : {NodeKind::Input, NodeKind::Parameter, NodeKind::Constant, NodeKind::Op})
     if (to_string(k) == name) return k;
-  throw FormatError(fmt::format("unknown node kind '{}'", name));
+  throw FormatError(fmt::format("unknown node kind {}", quote(name)));
 }
 
 // Files written before placements were stored: the step and layer from the scope's
@@ -238,7 +238,7 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
         case NodeKind::Op: {
           const std::string op_name = j.at("op").get<std::string>();
           spec.op = find_op(op_name);
-          if (!spec.op) throw FormatError(fmt::format("unknown op '{}'", op_name));
+          if (!spec.op) throw FormatError(fmt::format("unknown op {}", quote(op_name)));
           for (const json& in : j.at("inputs")) {
             const int id = in.get<int>();
             if (id < 0 || id >= int(nodes.size()))

@@ -86,9 +86,9 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
   const Header h = parse_header(bytes, what, "float32");
   if (h.descr != "<f4")
     throw FormatError(fmt::format(
-        "{}: not a float32 .npy file: dtype '{}' is not supported (only little-endian float32 "
+        "{}: not a float32 .npy file: dtype {} is not supported (only little-endian float32 "
         "'<f4')",
-        what, h.descr));
+        what, quote(h.descr)));
   Tensor t(h.shape);
   std::memcpy(t.data(), bytes.data() + h.data_at, std::size_t(h.shape.numel()) * sizeof(float));
   return t;
@@ -116,8 +116,8 @@ std::vector<double> read_npy_numbers(const std::filesystem::path& path) {
       out[i] = double(v);
     } else {
       throw FormatError(fmt::format(
-          "{}: dtype '{}' is not supported (little-endian int32, int64, float32 or float64)",
-          path.string(), h.descr));
+          "{}: dtype {} is not supported (little-endian int32, int64, float32 or float64)",
+          path.string(), quote(h.descr)));
     }
   }
   return out;

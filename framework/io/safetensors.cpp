@@ -56,7 +56,7 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
       continue;
     }
     auto bad = [&](std::string_view why) {
-      return fail(fmt::format("tensor '{}': {}", name, why));
+      return fail(fmt::format("tensor {}: {}", quote(name), why));
     };
     if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") ||
         !info.contains("data_offsets"))
@@ -64,7 +64,7 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     if (!info["dtype"].is_string()) throw bad("dtype is not a string");
     const std::string dtype = info["dtype"];
     if (std::find(kKnownDtypes.begin(), kKnownDtypes.end(), dtype) == kKnownDtypes.end())
-      throw bad(fmt::format("unknown dtype '{}'", dtype));
+      throw bad(fmt::format("unknown dtype {}", quote(dtype)));
     if (dtype != "F32") throw bad(fmt::format("dtype {} is not supported (only F32)", dtype));
 
     const auto& shape = info["shape"];

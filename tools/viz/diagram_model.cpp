@@ -54,7 +54,7 @@ Style style_of(Role role) {
 
 // The inside of a DOT double-quoted string (an escString: backslashes are escapes, "\n" a line
 // break); control bytes, which no tooltip needs, become '?'.
-std::string quoted(std::string_view text) {
+std::string quote(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '\n')
@@ -83,7 +83,7 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Layer) attrs += ", fontsize=13";
   if (n.role == Role::Block) attrs += ", margin=\"0.25,0.12\", fontsize=12";
   if (!n.group.empty()) attrs += fmt::format(", group=\"{}\"", n.group);
-  if (!n.tooltip.empty()) attrs += fmt::format(", tooltip=\"{}\"", quoted(n.tooltip));
+  if (!n.tooltip.empty()) attrs += fmt::format(", tooltip=\"{}\"", quote(n.tooltip));
   return fmt::format("{}{} [{}];\n", indent, n.id, attrs);
 }
 

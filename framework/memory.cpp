@@ -1,0 +1,74 @@
+#include <rnngraph/framework/memory.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <fmt/format.h>
+
+namespace rnngraph::memory {
+
+namespace {
+constexpr std::size_t kAlignment = 64;
+std::atomic<std::size_t> configured{0};  // 0: the default
+std::atomic<std::size_t> used{0};
+
+std::string bytes_text(std::size_t bytes) {
+  const double gib = double(bytes) / double(1 << 30);
+  return gib >= 0.1 ? fmt::format("{} bytes ({:.1f} GiB)", bytes, gib)
+                    : fmt::format("{} bytes ({:.1f} MiB)", bytes, double(bytes) / double(1 << 20));
+}
+}  // namespace
+
+std::size_t default_limit() {
+  static const std::size_t value = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    std::size_t total = pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
+    rlimit as{};
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+      total = total ? std::min<std::size_t>(total, as.rlim_cur) : std::size_t(as.rlim_cur);
+    return total ? total / 4 * 3 : std::size_t(-1);
+  }();
+  return value;
+}
+
+std::size_t limit() {
+  const std::size_t set = configured.load();
+  return set ? set : default_limit();
+}
+
+void set_limit(std::size_t bytes) { configured.store(bytes); }
+
+std::size_t in_use() { return used.load(); }
+
+std::shared_ptr<float> allocate(std::size_t bytes, const std::function<std::string()>& what) {
+  const std::size_t cap = limit();
+  const std::size_t rounded =
+      bytes > cap ? bytes
+                  : std::max((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
+  std::size_t before = used.load();
+  do {
+    if (rounded > cap || before > cap - rounded)
+      throw MemoryError(fmt::format(
+          "{} needs {}, over the memory limit of {} ({} in use; --max-memory raises it)", what(),
+          bytes_text(bytes), bytes_text(cap), bytes_text(before)));
+  } while (!used.compare_exchange_weak(before, before + rounded));
+  auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, rounded));
+  if (!p) {
+    used -= rounded;
+    throw MemoryError(fmt::format("{} needs {}: the system has no memory left for it", what(),
+                                  bytes_text(bytes)));
+  }
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<float>(p, [rounded](float* q) {
+    std::free(q);
+    used -= rounded;
+  });
+}
+
+}  // namespace rnngraph::memory
