@@ -2,9 +2,18 @@
 #   make demo   install missing packages, configure, build (Release), run `rnngraph demo`
 #   make test   the same, then the whole test suite through CTest
 # make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+# make test-tsan runs the thread tests (suite concurrency) under ThreadSanitizer.
+# make fuzz runs every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each (default 60) from its
+# seed corpus; make fuzz-smoke is the same for 30 seconds each (what CI runs).
 
+SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := npy safetensors csv graph_file checkpoint onnx_import cli_args
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 JOBS ?= $(shell nproc)
 PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-dev \
             nlohmann-json3-dev libgraphviz-dev graphviz libonnx-dev libprotobuf-dev
@@ -13,7 +22,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort build demo test test-asan format clean
+.PHONY: deps ort build demo test test-asan test-tsan fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -50,8 +59,31 @@ test-asan: deps ort
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_TSAN=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target rnngraph_concurrency_tests
+	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 \
+	  $(TSAN_BUILD)/tests/rnngraph_concurrency_tests --log_level=test_suite
+
+fuzz: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/fuzz_$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	    grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==|SUMMARY|Done)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=30
+
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -35,6 +35,11 @@ struct GraphError : Error {
   using Error::Error;
 };
 
+// A run produced a NaN or an infinity (Executor::check_numerics).
+struct NumericError : Error {
+  using Error::Error;
+};
+
 // A file (graph JSON, safetensors, .npy, CSV) is malformed or unsupported.
 struct FormatError : Error {
   using Error::Error;

@@ -3,6 +3,7 @@
 #include <rnngraph/framework/memory.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -271,6 +272,46 @@ void Executor::bind_feeds(const Feeds& feeds) {
   }
 }
 
+namespace {
+bool all_finite(const Tensor& t) {
+  // Summing x·0 is NaN exactly when some x is NaN or infinite: one branch-free pass.
+  float probe = 0;
+  for (float v : t.values()) probe += v * 0.0f;
+  return probe == 0;
+}
+
+// "[-1.5, 2.25]", with the count of NaNs and infinities when there are any.
+std::string value_range(const Tensor& t) {
+  float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+  int64_t nan = 0, inf = 0;
+  for (float v : t.values()) {
+    if (std::isnan(v))
+      ++nan;
+    else if (std::isinf(v))
+      ++inf;
+    else
+      lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+  std::string out = lo <= hi ? fmt::format("[{:.4g}, {:.4g}]", lo, hi) : "no finite value";
+  if (nan) out += fmt::format(", {} NaN", nan);
+  if (inf) out += fmt::format(", {} inf", inf);
+  return out;
+}
+}  // namespace
+
+void Executor::report_non_finite(const Node& node) const {
+  const Graph& graph = plan_->graph();
+  std::string inputs;
+  for (int in : node.inputs)
+    inputs += fmt::format("{}{} {} {}", inputs.empty() ? "" : "; ", graph.node(in).name,
+                          graph.node(in).shape.str(), value_range(tensors_[in]));
+  throw NumericError(
+      fmt::format("{} (op {}{}{}{}) produced {}; its inputs: {}", node.path(), node.op->name(),
+                  node.step >= 0 ? fmt::format(", step {}", node.step) : "",
+                  node.layer >= 0 ? fmt::format(", layer {}", node.layer) : "",
+                  node.backward ? ", backward" : "", value_range(tensors_[node.id]), inputs));
+}
+
 const Results& Executor::run(const Feeds& feeds) {
   bind_feeds(feeds);
   const Graph& graph = plan_->graph();
@@ -283,6 +324,7 @@ const Results& Executor::run(const Feeds& feeds) {
     } catch (const ShapeError& e) {  // data-dependent checks (class ids out of range)
       throw ShapeError(fmt::format("{} ({}): {}", node.path(), node.op->name(), e.what()));
     }
+    if (check_numerics_ && !all_finite(tensors_[id])) report_non_finite(node);
   }
   for (std::size_t i = 0; i < results_.items_.size(); ++i)
     results_.items_[i].second = tensors_[plan_->outputs()[i].second];

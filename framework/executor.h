@@ -100,13 +100,20 @@ class Executor {
   const Plan& plan() const { return *plan_; }
   std::size_t arena_bytes() const { return plan_->arena_bytes(); }
 
+  // Off by default. On, every op's result is scanned after it runs, and the first that holds a
+  // NaN or an infinity stops the run with a NumericError naming the node, its op, its step and
+  // layer, and the range of each of its inputs (one pass over every result: a debugging aid).
+  void check_numerics(bool on) { check_numerics_ = on; }
+
  private:
   void bind_feeds(const Feeds& feeds);
+  [[noreturn]] void report_non_finite(const Node& node) const;
 
   std::shared_ptr<const Plan> plan_;
-  std::shared_ptr<float> arena_;  // memory::allocate: counted against the memory limit
-  std::vector<Tensor> tensors_;   // per node: where its value is during a run
-  std::vector<Tensor> args_;      // scratch: the current step's inputs
+  std::shared_ptr<float> arena_;
+  bool check_numerics_ = false;  // memory::allocate: counted against the memory limit
+  std::vector<Tensor> tensors_;  // per node: where its value is during a run
+  std::vector<Tensor> args_;     // scratch: the current step's inputs
   Results results_;
 };
 

@@ -46,6 +46,20 @@ void set_limit(std::size_t bytes) { configured.store(bytes); }
 
 std::size_t in_use() { return used.load(); }
 
+namespace {
+[[noreturn]] void refuse(std::size_t bytes, std::size_t cap, std::size_t in_use,
+                         const std::function<std::string()>& what) {
+  throw MemoryError(
+      fmt::format("{} needs {}, over the memory limit of {} ({} in use; --max-memory raises it)",
+                  what(), bytes_text(bytes), bytes_text(cap), bytes_text(in_use)));
+}
+}  // namespace
+
+void require(std::size_t bytes, const std::function<std::string()>& what) {
+  const std::size_t cap = limit(), now = used.load();
+  if (bytes > cap || now > cap - bytes) refuse(bytes, cap, now, what);
+}
+
 std::shared_ptr<float> allocate(std::size_t bytes, const std::function<std::string()>& what) {
   const std::size_t cap = limit();
   const std::size_t rounded =
@@ -53,10 +67,7 @@ std::shared_ptr<float> allocate(std::size_t bytes, const std::function<std::stri
                   : std::max((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
   std::size_t before = used.load();
   do {
-    if (rounded > cap || before > cap - rounded)
-      throw MemoryError(fmt::format(
-          "{} needs {}, over the memory limit of {} ({} in use; --max-memory raises it)", what(),
-          bytes_text(bytes), bytes_text(cap), bytes_text(before)));
+    if (rounded > cap || before > cap - rounded) refuse(bytes, cap, before, what);
   } while (!used.compare_exchange_weak(before, before + rounded));
   auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, rounded));
   if (!p) {

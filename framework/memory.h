@@ -29,6 +29,10 @@ std::size_t limit();
 void set_limit(std::size_t bytes);
 std::size_t in_use();
 
+// MemoryError unless `bytes` more would fit under the limit now; nothing is reserved. For memory
+// that is not tensor data, such as a graph's nodes, checked before building them.
+void require(std::size_t bytes, const std::function<std::string()>& what);
+
 // `bytes` zeroed bytes aligned to 64, released to the budget when the last owner lets go.
 // MemoryError when they would take the bytes in use past the limit; `what` names the
 // allocation in its message ("a tensor of shape [4, 1000000]"), and is only called then.

@@ -6,7 +6,6 @@
 // OpenBLAS keeps its own default.
 #pragma once
 
-
 namespace rnngraph {
 
 // Threads of the pool that runs the large products (n >= 1); OpenBLAS is set to one thread.

@@ -1,5 +1,7 @@
 #include <rnngraph/models/model.h>
 
+#include <rnngraph/framework/memory.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -129,6 +131,15 @@ Outputs build(Graph& g, const Config& c) {
                                  c.vocabulary.size(), c.vocab_size));
   const bool lstm = c.cell == Cell::Lstm;
   const int64_t D = directions(c);
+  // The graph itself (nodes, names, edges: about 1 KB a node, some 30 nodes per cell step)
+  // is checked against the memory limit before it is built: a recipe of 10^9 steps is refused,
+  // not built until the machine runs out.
+  constexpr double kNodeBytes = 1024, kNodesPerCellStep = 30;
+  const double graph_bytes =
+      double(c.steps) * double(c.layers * D) * kNodesPerCellStep * kNodeBytes;
+  memory::require(graph_bytes >= 1e18 ? std::size_t(1e18) : std::size_t(graph_bytes), [&] {
+    return fmt::format("a {} graph of {} steps, {} layer(s)", to_string(c.cell), c.steps, c.layers);
+  });
   const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, c.batch, c.input_size})
                                                : token_input(g, c);
   const Value h0 = g.input("h0", {c.layers * D, c.batch, c.hidden_size});

@@ -1,6 +1,8 @@
 #include <rnngraph/models/model_runner.h>
 
 #include <cmath>
+#include <mutex>
+#include <shared_mutex>
 
 #include <fmt/format.h>
 
@@ -9,14 +11,49 @@
 
 namespace rnngraph::models {
 
-struct Model::Unrolled {
+struct Model::Planned {
   int64_t steps = 0, batch = 0;
   bool masked = false;
   Graph graph;
+  std::shared_ptr<const Plan> plan;
+};
+
+struct Model::Shared {
+  std::mutex plans_mutex;
+  std::list<std::shared_ptr<const Planned>> plans;  // most recently used first
+  std::shared_mutex weights;                        // runs hold it shared, update() exclusively
+
+  // The graph for a shape, built and planned by the first copy that needs it; a copy asking for
+  // it meanwhile waits for it rather than building its own.
+  std::shared_ptr<const Planned> plan(const Config& config, const io::TensorMap& weights,
+                                      int64_t steps, int64_t batch, bool masked) {
+    const std::lock_guard lock(plans_mutex);
+    for (auto it = plans.begin(); it != plans.end(); ++it)
+      if ((*it)->steps == steps && (*it)->batch == batch && (*it)->masked == masked) {
+        plans.splice(plans.begin(), plans, it);
+        return plans.front();
+      }
+    auto p = std::make_shared<Planned>();
+    p->steps = steps, p->batch = batch, p->masked = masked;
+    Config c = config;
+    c.steps = steps;
+    c.batch = batch;
+    c.masked = masked;
+    build(p->graph, c);
+    for (const auto& [name, tensor] : weights) p->graph.share_parameter(name, tensor);
+    p->plan = std::make_shared<const Plan>(p->graph);
+    plans.push_front(std::move(p));
+    if (plans.size() > 2 * kCachedShapes) plans.pop_back();  // copies in use keep theirs alive
+    return plans.front();
+  }
+};
+
+struct Model::Unrolled {
+  std::shared_ptr<const Planned> planned;
   std::unique_ptr<Executor> run;
 };
 
-Model::Model(Config config) : config_(std::move(config)) {
+Model::Model(Config config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
   config_.masked = false;
   Config one_step = config_;  // the weights do not depend on the shape: build the smallest
   one_step.steps = one_step.batch = 1;
@@ -26,8 +63,23 @@ Model::Model(Config config) : config_(std::move(config)) {
 }
 
 Model::Model(Config config, io::TensorMap weights)
-    : config_(std::move(config)), weights_(std::move(weights)) {
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      shared_(std::make_shared<Shared>()) {
   config_.masked = false;
+}
+
+Model::Model(const Model& other)
+    : config_(other.config_),
+      weights_(other.weights_),  // the same tensors: TensorMap holds shared storage
+      shared_(other.shared_),
+      check_numerics_(other.check_numerics_) {}
+
+Model::~Model() = default;
+
+void Model::update(const std::function<void(const io::TensorMap& weights)>& write) {
+  const std::unique_lock lock(shared_->weights);
+  write(weights_);
 }
 
 Model Model::load(const std::filesystem::path& path) {
@@ -57,27 +109,29 @@ void Model::save(const std::filesystem::path& path, const Recipe& meta,
 }
 
 Model::Unrolled& Model::unrolled(int64_t steps, int64_t batch, bool masked) {
-  for (auto it = cache_.begin(); it != cache_.end(); ++it)
-    if ((*it)->steps == steps && (*it)->batch == batch && (*it)->masked == masked) {
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    const Planned& p = *(*it)->planned;
+    if (p.steps == steps && p.batch == batch && p.masked == masked) {
       cache_.splice(cache_.begin(), cache_, it);  // most recently used first
       return *cache_.front();
     }
+  }
   auto u = std::make_shared<Unrolled>();
-  u->steps = steps, u->batch = batch, u->masked = masked;
-  Config c = config_;
-  c.steps = steps;
-  c.batch = batch;
-  c.masked = masked;
-  build(u->graph, c);
-  for (const auto& [name, tensor] : weights_) u->graph.share_parameter(name, tensor);
-  u->run = std::make_unique<Executor>(u->graph);
+  u->planned = shared_->plan(config_, weights_, steps, batch, masked);
+  u->run = std::make_unique<Executor>(u->planned->plan);
+  u->run->check_numerics(check_numerics_);
   cache_.push_front(std::move(u));
   if (cache_.size() > kCachedShapes) cache_.pop_back();
   return *cache_.front();
 }
 
+void Model::check_numerics(bool on) {
+  check_numerics_ = on;
+  for (const auto& u : cache_) u->run->check_numerics(on);
+}
+
 const Graph& Model::graph(int64_t steps, int64_t batch, bool masked) {
-  return unrolled(steps, batch, masked).graph;
+  return unrolled(steps, batch, masked).planned->graph;
 }
 
 const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) {
@@ -99,7 +153,9 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
     if (!all.contains(name) && (name[0] == 'h' || config_.cell == Cell::Lstm))
       all.emplace(name, Tensor(state));
   if (!lengths.empty()) all["mask"] = length_mask(lengths, steps);
-  return unrolled(steps, batch, !lengths.empty()).run->run(all);
+  Unrolled& u = unrolled(steps, batch, !lengths.empty());
+  const std::shared_lock lock(shared_->weights);  // no update() while the run reads the weights
+  return u.run->run(all);
 }
 
 Tensor length_mask(std::span<const int64_t> lengths, int64_t steps) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <memory>
 #include <span>
@@ -23,8 +24,12 @@
 
 namespace rnngraph::models {
 
-// Not thread-safe: run() reuses the cached plans' buffers; use one Model per thread (they may
-// share weights by loading the same file).
+// Threads. One Model runs on one thread at a time: run() reuses its buffers, and its results
+// stay valid until its next run. For several threads, give each a copy: copies share the weights
+// and the planned graphs (each shape is built and planned once, under a lock, by whichever copy
+// needs it first) and have buffers of their own. Weights written through update() are never
+// read half-written: update() waits for the runs in progress on every copy and holds new ones
+// back until it returns. (Writing through weights() directly has no such guarantee.)
 class Model {
  public:
   // Random weights from config.seed, as build() makes them.
@@ -34,6 +39,13 @@ class Model {
   static Model load(const std::filesystem::path& path);
   // The same from a file read already (models::load_file); `path` names it in messages.
   static Model from_file(const io::GraphFile& file, const std::string& path);
+  // Another handle on the same weights and planned graphs, with buffers of its own: one per
+  // thread.
+  Model(const Model& other);
+  Model& operator=(const Model&) = delete;
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+  ~Model();
   // Writes a recipe file: the recipe (with `meta`) and the weights (with `extra`).
   void save(const std::filesystem::path& path, const Recipe& meta = {},
             const io::TensorMap& extra = {}) const;
@@ -41,6 +53,9 @@ class Model {
   const Config& config() const { return config_; }
   // By our parameter names; the tensors every unrolled graph reads.
   const io::TensorMap& weights() const { return weights_; }
+
+  // Writes the weights (an optimizer step, new values) while no copy of this model runs.
+  void update(const std::function<void(const io::TensorMap& weights)>& write);
 
   // Runs on feeds["x"] [T, B, I] (or "tokens" [T, B]) of any T and B; "h0" (and "c0")
   // [L, B, H] default to zeros. With `lengths` (one per sample, 1 ≤ length ≤ T) the batch is
@@ -51,17 +66,25 @@ class Model {
   // or built and planned now.
   const Graph& graph(int64_t steps, int64_t batch, bool masked = false);
 
+  // Executor::check_numerics for every run from now on: a NaN or an infinity stops the run with a
+  // NumericError naming the op that made it.
+  void check_numerics(bool on);
+
   static constexpr std::size_t kCachedShapes = 4;
 
  private:
-  struct Unrolled;
+  struct Planned;   // a graph unrolled for one shape and its plan: shared by copies
+  struct Shared;    // the planned graphs by shape, and the weights' lock
+  struct Unrolled;  // a Planned and this Model's executor for it
   Unrolled& unrolled(int64_t steps, int64_t batch, bool masked);
 
   Model(Config config, io::TensorMap weights);
 
   Config config_;
   io::TensorMap weights_;
+  std::shared_ptr<Shared> shared_;
   std::list<std::shared_ptr<Unrolled>> cache_;  // most recently used first
+  bool check_numerics_ = false;
 };
 
 // Per-sample lengths as a mask [T, B, 1] (1 where t < length); ShapeError unless there is one

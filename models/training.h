@@ -60,6 +60,9 @@ class Trainer {
   // What each step runs: the optimized model, its loss and the backward graph.
   const Graph& training_graph() const { return *trained_; }
   std::size_t arena_bytes() const { return run_->arena_bytes(); }
+  // Executor::check_numerics for every step: the first op whose result holds a NaN or an
+  // infinity stops training with a NumericError naming it, instead of a loss of nan.
+  void check_numerics(bool on) { run_->check_numerics(on); }
 
   // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
   // settings) and M.safetensors (the parameters, and under "optim/" the optimizer state and the

@@ -132,32 +132,6 @@ BOOST_AUTO_TEST_CASE(a_value_used_twice_is_freed_once) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(one_plan_runs_on_several_threads) {
-  // Each thread has its own executor (its own arena) over one shared plan.
-  Graph g;
-  models::build(g, {.cell = models::Cell::Lstm,
-                    .input_size = 3,
-                    .hidden_size = 8,
-                    .steps = 20,
-                    .batch = 2,
-                    .layers = 2,
-                    .seed = 5});
-  const auto plan = std::make_shared<const Plan>(g);
-  const Feeds feeds{{"x", init::normal(0, 1, 3).tensor({20, 2, 3})},
-                    {"h0", init::normal(0, 1, 4).tensor({2, 2, 8})},
-                    {"c0", init::normal(0, 1, 5).tensor({2, 2, 8})}};
-  const Tensor expected = Executor(plan)(feeds)["y"].clone();
-  std::vector<Tensor> got(4);
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < got.size(); ++i)
-    threads.emplace_back([&, i] {
-      Executor run(plan);
-      for (int k = 0; k < 10; ++k) got[i] = run(feeds)["y"].clone();
-    });
-  for (std::thread& t : threads) t.join();
-  for (const Tensor& t : got) check_close(t, expected, 0.0f);
-}
-
 BOOST_AUTO_TEST_CASE(outputs_are_assembled_in_place_so_working_memory_is_flat_in_T) {
   // y = stack(h_1 ... h_T): each h_t is computed straight into its row of y, so the arena less
   // the outputs' bytes is the same for T = 100 and T = 1000 (from T = 32 on, when the hoisted

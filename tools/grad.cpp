@@ -39,14 +39,18 @@ Runs the graph forward and backward and writes the gradient of a loss of its out
   --wrt W        params: every parameter (default); all: the inputs x, h0 and c0 too, saved as
                  "x", "h0", "c0"
   --threads N    threads for the large products and fused cells (default 1)
+  --check-numerics  stop at the first op (forward or backward) whose result holds a NaN or an
+                 infinity, naming it, its step and layer, and the ranges of its inputs
   -o GRADS       the safetensors file to write
 
 Prints "loss: X" on stdout.
 )";
 
 int grad_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--input", "--h0", "--c0", "--loss", "--target", "--names", "--wrt",
-                         "--threads", "-o"});
+  const Args args(
+      argv,
+      {"--input", "--h0", "--c0", "--loss", "--target", "--names", "--wrt", "--threads", "-o"},
+      {"--check-numerics"});
   if (args.positional().size() != 1) throw UsageError("grad takes one graph file");
   const std::string out = args.require("-o");
   if (!out.ends_with(".safetensors"))
@@ -86,6 +90,7 @@ int grad_main(const std::vector<std::string>& argv) {
   std::vector<std::string> wanted{"loss"};
   for (const std::string& name : wrt) wanted.push_back("grad/" + name);
   Executor run(*trained, wanted, {.optimize = false});
+  run.check_numerics(args.has("--check-numerics"));
   const Results& r = run(feeds);
 
   io::TensorMap grads;

@@ -36,6 +36,8 @@ a hand-built graph file on inputs of its own shapes.
   --state-out S   writes h_n (and c_n) [L, B, H] to a state file; the same file as --state-in
                   is fine, so a long sequence runs in chunks with the one run's outputs
   --threads N     threads for the large products and fused cells (default 1)
+  --check-numerics  stop at the first op whose result holds a NaN or an infinity, naming it,
+                  its step and layer, and the ranges of its inputs (exit code 2)
   -o Y            where to write y, the top layer's output at every step, [T, B, H]
                   (.npy, or .csv when B = 1); without -o, y is printed
 )";
@@ -55,6 +57,7 @@ void print_or_write(const Args& args, const std::string& name, const Tensor& y) 
 // A model file: any length and batch, lengths, streaming state.
 int run_model(const Args& args, const io::GraphFile& file) {
   models::Model model = models::Model::from_file(file, args.positional()[0]);
+  model.check_numerics(args.has("--check-numerics"));
   const models::Config& c = model.config();
   const bool tokens = c.tokens != models::TokenInput::None;
   Feeds feeds{{tokens ? "tokens" : "x", read_array(args.require("--input"))}};
@@ -99,8 +102,10 @@ int run_model(const Args& args, const io::GraphFile& file) {
 }
 
 int run_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--input", "--h0", "--c0", "--lengths", "--state-in", "--state-out",
-                         "--threads", "-o"});
+  const Args args(
+      argv,
+      {"--input", "--h0", "--c0", "--lengths", "--state-in", "--state-out", "--threads", "-o"},
+      {"--check-numerics"});
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   if (args.positional().size() != 1) throw UsageError("run takes one graph file");
   // A model file needs no graph at its default shape: the model unrolls for the input.
@@ -117,6 +122,7 @@ int run_main(const std::vector<std::string>& argv) {
   if (outputs.empty()) throw GraphError("the graph declares no outputs");
   const std::vector<std::string> wanted{g.output_id("y") >= 0 ? "y" : outputs.front().first};
   Executor run(g, wanted);
+  run.check_numerics(args.has("--check-numerics"));
   print_or_write(args, wanted[0], run(feeds)[wanted[0]]);
   return 0;
 }

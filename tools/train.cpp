@@ -22,7 +22,7 @@ constexpr std::string_view kUsage =
     R"(usage: rnngraph train --task sine|text [--text FILE] --model rnn|lstm|gru --hidden-size H
                       [--layers L] [--steps T] [--batch B] --iterations N [--lr LR]
                       [--optimizer adam|sgd] [--clip C] [--seed S] [--log loss.csv]
-                      [--save M.json] [--threads N]
+                      [--save M.json [--checkpoint-every N]] [--threads N] [--check-numerics]
        rnngraph train --resume M.json [--iterations N] [--text FILE] [--log loss.csv]
                       [--save M.json] [--threads N]
 
@@ -48,9 +48,15 @@ Trains a recurrent model with backpropagation through time.
                      F.svg beside it
   --save M.json      write the trained model (M.json and M.safetensors, with the optimizer
                      state under optim/); run, grad, dot, info and sample read it
+  --checkpoint-every N  also save to --save (or --resume) every N iterations; each save
+                     replaces the last one crash-safely (killed at any moment, the files hold
+                     the previous checkpoint or the new one)
   --resume M.json    continue a saved run exactly where it stopped; without --save, M.json
                      is updated
   --threads N        threads for the large products and fused cells (default 1)
+  --check-numerics   stop training at the first op whose result holds a NaN or an infinity
+                     (naming it, its step and layer, and its inputs' ranges) instead of going
+                     on with a loss of nan
 
 On a terminal a progress line shows the iteration, loss, speed and time left; otherwise a line
 is printed every few seconds. The last line is "final loss: X", the mean loss of the last 20
@@ -100,9 +106,11 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
 }
 
 int train_main(const std::vector<std::string>& argv) {
-  const Args args(argv, {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps",
-                         "--batch", "--iterations", "--lr", "--optimizer", "--clip", "--seed",
-                         "--log", "--save", "--resume", "--threads"});
+  const Args args(argv,
+                  {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps", "--batch",
+                   "--iterations", "--lr", "--optimizer", "--clip", "--seed", "--log", "--save",
+                   "--resume", "--threads", "--checkpoint-every"},
+                  {"--check-numerics"});
   if (!args.positional().empty())
     throw UsageError(
         fmt::format("train takes no positional arguments (got '{}')", args.positional()[0]));
@@ -114,9 +122,12 @@ int train_main(const std::vector<std::string>& argv) {
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
   std::unique_ptr<models::Trainer> trainer = make_trainer(args);
+  trainer->check_numerics(args.has("--check-numerics"));
   const models::TrainConfig& c = trainer->config();
   const std::optional<std::string> save =
       args.get("--save") ? args.get("--save") : args.get("--resume");
+  const int64_t every = args.integer("--checkpoint-every", 0, 0, int64_t(1) << 40);
+  if (every && !save) throw UsageError("--checkpoint-every needs --save (or --resume)");
 
   std::ofstream log;
   if (auto path = args.get("--log")) {
@@ -145,6 +156,7 @@ int train_main(const std::vector<std::string>& argv) {
       throw Error(fmt::format("the loss became {} at iteration {}: lower --lr or set --clip", loss,
                               trainer->iteration()));
     recent.push_back(loss);
+    if (every && trainer->iteration() % every == 0 && !trainer->done()) trainer->save(*save);
     const double elapsed = seconds_since(start);
     if (log)
       log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;

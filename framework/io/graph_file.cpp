@@ -13,6 +13,7 @@
 namespace rnngraph::io {
 
 namespace {
+constexpr const char* kEmbeddedRecipe = "rnngraph.recipe";
 using nlohmann::json;
 constexpr std::string_view kFormat = "rnngraph.graph";
 
@@ -93,14 +94,24 @@ std::filesystem::path parameters_path(const std::filesystem::path& graph_path) {
 
 namespace {
 // The tensors first: a graph file never points at a missing or partial parameters file.
+// The safetensors file first, then the JSON, each written atomically. A recipe file's JSON is
+// also stored inside the safetensors file's metadata ("rnngraph.recipe"), which makes the pair
+// crash-safe: killed between the two renames, the folder holds the new tensors beside the old
+// JSON, and read_graph_file takes the JSON the tensors carry, so a reader always sees the old
+// pair or the new one, never a mix. (Node-by-node files, whose JSON can be large, do not embed
+// it; on a failed JSON write their new tensors are removed.)
 void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc) {
   const std::filesystem::path tensors = parameters_path(path);
-  write_safetensors(tensors, data);
+  const bool recipe = doc.value("recipe", false);
+  const std::string text = doc.dump(1) + "\n";
+  write_safetensors(tensors, data, recipe ? Metadata{{kEmbeddedRecipe, text}} : Metadata{});
   try {
-    write_atomically(path, [&](std::ostream& out) { out << doc.dump(1) << '\n'; });
+    write_atomically(path, [&](std::ostream& out) { out << text; });
   } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tensors, ignored);
+    if (!recipe) {
+      std::error_code ignored;
+      std::filesystem::remove(tensors, ignored);
+    }
     throw;
   }
 }
@@ -187,9 +198,27 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
       for (const auto& [key, value] : doc["meta"].items())
         file.meta[key] = value.get<std::string>();
 
-    const std::filesystem::path tensors_path =
-        path.parent_path() / doc.at("parameters").get<std::string>();
-    const TensorMap tensors = read_safetensors(tensors_path);
+    const std::string parameters = doc.at("parameters").get<std::string>();
+    if (parameters.empty() || parameters.find('/') != std::string::npos || parameters == "." ||
+        parameters == "..")
+      throw FormatError(fmt::format("\"parameters\" must name a file beside the graph file, got {}",
+                                    quote(parameters)));
+    const std::filesystem::path tensors_path = path.parent_path() / parameters;
+    Metadata tensor_meta;
+    const TensorMap tensors = read_safetensors(tensors_path, &tensor_meta);
+    // A recipe file's tensors carry the JSON they were written with: when it differs, a save was
+    // cut between the two files and the tensors are the newer half (see write_pair).
+    if (auto embedded = tensor_meta.find(kEmbeddedRecipe);
+        embedded != tensor_meta.end() && doc.value("recipe", false) &&
+        json::parse(embedded->second, nullptr, false) != doc) {
+      const json newer = json::parse(embedded->second, nullptr, false);
+      if (!newer.is_object() || !newer.value("recipe", false) || !newer.contains("meta"))
+        throw FormatError(
+            fmt::format("{} carries a recipe that is not one", tensors_path.string()));
+      file.meta.clear();
+      for (const auto& [key, value] : newer["meta"].items())
+        file.meta[key] = value.get<std::string>();
+    }
     auto tensor = [&](const std::string& name, const Shape& shape) {
       auto it = tensors.find(name);
       if (it == tensors.end())

@@ -45,6 +45,9 @@ Header parse_header(std::string_view bytes, std::string_view what, std::string_v
   const std::size_t header_len = little_endian(bytes.substr(8, len_bytes));
   const std::size_t data_at = 8 + len_bytes + header_len;
   if (data_at > bytes.size()) throw fail("header length runs past the end of the file");
+  // numpy writes headers of a few hundred bytes; a longer one is refused before std::regex,
+  // whose backtracking recurses as deep as its input is long.
+  if (header_len > 4096) throw fail(fmt::format("header of {} bytes (at most 4096)", header_len));
   const std::string header(bytes.substr(8 + len_bytes, header_len));
 
   std::smatch m;
@@ -58,6 +61,7 @@ Header parse_header(std::string_view bytes, std::string_view what, std::string_v
     throw fail("no 'shape' in header");
   std::vector<int64_t> dims;
   const std::string shape_text = m[1];
+  if (shape_text.size() > 128) throw fail("shape text too long");
   if (!std::regex_match(shape_text, std::regex(R"(\s*(\d+\s*,\s*)*(\d+\s*,?)?\s*)")))
     throw fail(fmt::format("malformed shape ({})", shape_text));
   const std::regex number(R"(\s*(\d+)\s*(,|$))");
@@ -95,8 +99,11 @@ Tensor parse_npy(std::string_view bytes, std::string_view what) {
 }
 
 std::vector<double> read_npy_numbers(const std::filesystem::path& path) {
-  const std::string bytes = read_file(path);
-  const Header h = parse_header(bytes, path.string(), "numeric");
+  return parse_npy_numbers(read_file(path), path.string());
+}
+
+std::vector<double> parse_npy_numbers(std::string_view bytes, std::string_view what) {
+  const Header h = parse_header(bytes, what, "numeric");
   const char* data = bytes.data() + h.data_at;
   std::vector<double> out(std::size_t(h.shape.numel()));
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -116,8 +123,8 @@ std::vector<double> read_npy_numbers(const std::filesystem::path& path) {
       out[i] = double(v);
     } else {
       throw FormatError(fmt::format(
-          "{}: dtype {} is not supported (little-endian int32, int64, float32 or float64)",
-          path.string(), quote(h.descr)));
+          "{}: dtype {} is not supported (little-endian int32, int64, float32 or float64)", what,
+          quote(h.descr)));
     }
   }
   return out;

@@ -15,6 +15,7 @@ Tensor parse_npy(std::string_view bytes, std::string_view what);
 // Any of int32, int64, float32, float64 ('<i4', '<i8', '<f4', '<f8'), as doubles in C order:
 // for small integer arrays such as per-sample lengths.
 std::vector<double> read_npy_numbers(const std::filesystem::path& path);
+std::vector<double> parse_npy_numbers(std::string_view bytes, std::string_view what);
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
 
 }  // namespace rnngraph::io
