@@ -46,7 +46,9 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     uint64_t begin, end;
   };
   std::vector<Entry> entries;
-  for (const auto& [name, info] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();
+    const auto& info = item.value();
     if (name == "__metadata__") {
       if (!info.is_object()) throw fail("__metadata__ is not an object");
       for (const auto& [key, value] : info.items()) {

@@ -2,6 +2,7 @@
 // it builds), beside a fixed, valid safetensors file. The input is the JSON.
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/models/model.h>
+#include <rnngraph/ops/ops.h>
 
 #include "fuzz.h"
 
