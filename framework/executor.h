@@ -110,8 +110,8 @@ class Executor {
   [[noreturn]] void report_non_finite(const Node& node) const;
 
   std::shared_ptr<const Plan> plan_;
-  std::shared_ptr<float> arena_;
-  bool check_numerics_ = false;  // memory::allocate: counted against the memory limit
+  std::shared_ptr<float> arena_;  // memory::allocate: counted against the memory limit
+  bool check_numerics_ = false;
   std::vector<Tensor> tensors_;  // per node: where its value is during a run
   std::vector<Tensor> args_;     // scratch: the current step's inputs
   Results results_;

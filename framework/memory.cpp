@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <new>
 
 #include <fmt/format.h>
@@ -29,9 +30,14 @@ std::size_t default_limit() {
   static const std::size_t value = [] {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     std::size_t total = pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
+    auto lower = [&](std::size_t bound) { total = total ? std::min(total, bound) : bound; };
     rlimit as{};
-    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
-      total = total ? std::min<std::size_t>(total, as.rlim_cur) : std::size_t(as.rlim_cur);
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) lower(as.rlim_cur);
+    // A container's memory (cgroup v2 memory.max, "max" when unlimited): the OOM killer's
+    // bound there.
+    std::ifstream cgroup("/sys/fs/cgroup/memory.max");
+    unsigned long long cap = 0;
+    if (cgroup >> cap && cap > 0) lower(std::size_t(cap));
     return total ? total / 4 * 3 : std::size_t(-1);
   }();
   return value;
@@ -69,17 +75,19 @@ std::shared_ptr<float> allocate(std::size_t bytes, const std::function<std::stri
   do {
     if (rounded > cap || before > cap - rounded) refuse(bytes, cap, before, what);
   } while (!used.compare_exchange_weak(before, before + rounded));
-  auto* p = static_cast<float*>(std::aligned_alloc(kAlignment, rounded));
+  auto release = [rounded](float* q) {
+    std::free(q);
+    used -= rounded;
+  };
+  std::unique_ptr<float, decltype(release)> p(
+      static_cast<float*>(std::aligned_alloc(kAlignment, rounded)), release);
   if (!p) {
     used -= rounded;
     throw MemoryError(fmt::format("{} needs {}: the system has no memory left for it", what(),
                                   bytes_text(bytes)));
   }
-  std::memset(p, 0, rounded);
-  return std::shared_ptr<float>(p, [rounded](float* q) {
-    std::free(q);
-    used -= rounded;
-  });
+  std::memset(p.get(), 0, rounded);
+  return std::shared_ptr<float>(std::move(p));  // the deleter moves with it
 }
 
 }  // namespace rnngraph::memory

@@ -22,6 +22,10 @@ struct Model::Shared {
   std::mutex plans_mutex;
   std::list<std::shared_ptr<const Planned>> plans;  // most recently used first
   std::shared_mutex weights;                        // runs hold it shared, update() exclusively
+  // A writer waiting for `weights` holds this, and a run passes through it before taking its
+  // shared lock: runs back to back on several copies cannot keep an update() out for ever
+  // (glibc's rwlock prefers readers).
+  std::mutex turnstile;
 
   // The graph for a shape, built and planned by the first copy that needs it; a copy asking for
   // it meanwhile waits for it rather than building its own.
@@ -78,6 +82,7 @@ Model::Model(const Model& other)
 Model::~Model() = default;
 
 void Model::update(const std::function<void(const io::TensorMap& weights)>& write) {
+  const std::lock_guard turn(shared_->turnstile);
   const std::unique_lock lock(shared_->weights);
   write(weights_);
 }
@@ -105,6 +110,7 @@ Model Model::from_file(const io::GraphFile& file, const std::string& path) {
 
 void Model::save(const std::filesystem::path& path, const Recipe& meta,
                  const io::TensorMap& extra) const {
+  const std::shared_lock lock(shared_->weights);  // never a half-updated set of weights
   save_file(weights_, config_, path, meta, extra);
 }
 
@@ -154,6 +160,7 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
       all.emplace(name, Tensor(state));
   if (!lengths.empty()) all["mask"] = length_mask(lengths, steps);
   Unrolled& u = unrolled(steps, batch, !lengths.empty());
+  { const std::lock_guard turn(shared_->turnstile); }  // behind any update() already waiting
   const std::shared_lock lock(shared_->weights);  // no update() while the run reads the weights
   return u.run->run(all);
 }

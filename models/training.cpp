@@ -168,6 +168,16 @@ float Trainer::step() {
   const std::vector<Tensor> grads = optimizer_->gradients(r);
   if (config_.clip > 0) clip_grad_norm(grads, float(config_.clip));
   optimizer_->step(grads);
+  if (check_numerics_)
+    for (int id : graph_->parameters()) {
+      const Node& p = graph_->node(id);
+      for (float v : p.value.values())
+        if (!std::isfinite(v))
+          throw NumericError(fmt::format(
+              "the optimizer step of iteration {} made parameter '{}' {} {} (loss {}): lower "
+              "--lr or set --clip",
+              iteration_ + 1, p.name, p.shape.str(), v, loss));
+    }
   // truncated BPTT: this chunk's final state starts the next
   if (config_.task == Task::Text) carry_state(r, feeds_);
   ++iteration_;

@@ -62,7 +62,12 @@ class Trainer {
   std::size_t arena_bytes() const { return run_->arena_bytes(); }
   // Executor::check_numerics for every step: the first op whose result holds a NaN or an
   // infinity stops training with a NumericError naming it, instead of a loss of nan.
-  void check_numerics(bool on) { run_->check_numerics(on); }
+  // The optimizer's updates are checked too: a weight it makes non-finite stops training there,
+  // named, before anything is saved.
+  void check_numerics(bool on) {
+    check_numerics_ = on;
+    run_->check_numerics(on);
+  }
 
   // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
   // settings) and M.safetensors (the parameters, and under "optim/" the optimizer state and the
@@ -74,6 +79,7 @@ class Trainer {
 
   TrainConfig config_;
   Config model_;
+  bool check_numerics_ = false;
   std::string corpus_;      // text task: the file's bytes as class ids...
   std::vector<float> ids_;  // ...one per character
   std::unique_ptr<Graph> graph_;

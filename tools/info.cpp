@@ -39,7 +39,9 @@ int info_main(const std::vector<std::string>& argv) {
     if (n.kind == NodeKind::Parameter) parameter_count += n.shape.numel();
   }
   fmt::print("graph: {}\n", args.positional()[0]);
-  for (const auto& [key, value] : file.meta) fmt::print("  {}: {}\n", key, value);
+  // Names and values from the file are printed escaped, like every message.
+  for (const auto& [key, value] : file.meta)
+    fmt::print("  {}: {}\n", printable(key, 200), printable(value, 200));
   if (file.meta.contains("cell")) {
     const bool bi = file.meta.contains("bidirectional") && file.meta.at("bidirectional") == "true";
     fmt::print(
@@ -58,13 +60,14 @@ int info_main(const std::vector<std::string>& argv) {
   for (const auto& [op, count] : by_op) fmt::print("  {:<10} {}\n", op, count);
   fmt::print("inputs:\n");
   for (const Node& n : g.nodes())
-    if (n.kind == NodeKind::Input) fmt::print("  {:<10} {}\n", n.name, n.shape.str());
+    if (n.kind == NodeKind::Input)
+      fmt::print("  {:<10} {}\n", printable(n.name, 200), n.shape.str());
   fmt::print("parameters: {} values\n", parameter_count);
   for (int id : g.parameters())
-    fmt::print("  {:<10} {}\n", g.node(id).name, g.node(id).shape.str());
+    fmt::print("  {:<10} {}\n", printable(g.node(id).name, 200), g.node(id).shape.str());
   fmt::print("outputs:\n");
   for (const auto& [name, id] : g.outputs())
-    fmt::print("  {:<10} {}\n", name, g.node(id).shape.str());
+    fmt::print("  {:<10} {}\n", printable(name, 200), g.node(id).shape.str());
   fmt::print("arena bytes: {}\n", Plan(g).arena_bytes());
 
   // Training memory: the same graph with the backward pass of sum(y) appended and planned.

@@ -33,6 +33,7 @@ const std::string_view kCommonOptions = R"(options of every command:
 
 // Takes the options every command shares out of `args` and applies them.
 std::vector<std::string> apply_common_options(std::vector<std::string> args) {
+  bool seen = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string value;
     if (args[i] == "--max-memory") {
@@ -45,6 +46,8 @@ std::vector<std::string> apply_common_options(std::vector<std::string> args) {
     } else {
       continue;
     }
+    if (seen) throw cli::UsageError("--max-memory given twice");
+    seen = true;
     memory::set_limit(cli::parse_bytes("--max-memory", value));
     --i;
   }
@@ -53,8 +56,9 @@ std::vector<std::string> apply_common_options(std::vector<std::string> args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> args(argv + 1, argv + argc);
   try {
+    // Options every command shares may come anywhere, before the command too.
+    const std::vector<std::string> args = apply_common_options({argv + 1, argv + argc});
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
       print_overview();
       return args.empty() ? 2 : 0;
@@ -67,7 +71,7 @@ int main(int argc, char** argv) {
           fmt::print("{}\n{}", c.usage, kCommonOptions);
           return 0;
         }
-      return c.run(apply_common_options(rest));
+      return c.run(rest);
     }
     throw cli::UsageError(fmt::format("unknown command '{}' (try 'rnngraph --help')", args[0]));
   } catch (const Error& e) {  // bad usage or bad input: one line (Error escapes it), exit 2

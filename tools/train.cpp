@@ -24,7 +24,7 @@ constexpr std::string_view kUsage =
                       [--optimizer adam|sgd] [--clip C] [--seed S] [--log loss.csv]
                       [--save M.json [--checkpoint-every N]] [--threads N] [--check-numerics]
        rnngraph train --resume M.json [--iterations N] [--text FILE] [--log loss.csv]
-                      [--save M.json] [--threads N]
+                      [--save M.json] [--checkpoint-every N] [--threads N] [--check-numerics]
 
 Trains a recurrent model with backpropagation through time.
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <random>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -103,7 +105,10 @@ namespace {
 void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc) {
   const std::filesystem::path tensors = parameters_path(path);
   const bool recipe = doc.value("recipe", false);
-  const std::string text = doc.dump(1) + "\n";
+  json stamped = doc;
+  if (recipe)
+    stamped["save"] = fmt::format("{:08x}{:08x}", std::random_device{}(), std::random_device{}());
+  const std::string text = stamped.dump(1) + "\n";
   write_safetensors(tensors, data, recipe ? Metadata{{kEmbeddedRecipe, text}} : Metadata{});
   try {
     write_atomically(path, [&](std::ostream& out) { out << text; });
@@ -206,13 +211,16 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
     const std::filesystem::path tensors_path = path.parent_path() / parameters;
     Metadata tensor_meta;
     const TensorMap tensors = read_safetensors(tensors_path, &tensor_meta);
-    // A recipe file's tensors carry the JSON they were written with: when it differs, a save was
-    // cut between the two files and the tensors are the newer half (see write_pair).
-    if (auto embedded = tensor_meta.find(kEmbeddedRecipe);
-        embedded != tensor_meta.end() && doc.value("recipe", false) &&
-        json::parse(embedded->second, nullptr, false) != doc) {
-      const json newer = json::parse(embedded->second, nullptr, false);
-      if (!newer.is_object() || !newer.value("recipe", false) || !newer.contains("meta"))
+    // A recipe file's tensors carry the JSON they were written with, stamped with a save id:
+    // another id than the JSON's means a save was cut between the two files, and the tensors
+    // are the newer half (see write_pair). The same id with other content is an edit of the
+    // JSON by hand, which stands.
+    const auto embedded = tensor_meta.find(kEmbeddedRecipe);
+    const json newer =
+        embedded == tensor_meta.end() ? json() : json::parse(embedded->second, nullptr, false);
+    if (newer.is_object() && doc.value("recipe", false) &&
+        newer.value("save", std::string()) != doc.value("save", std::string())) {
+      if (!newer.value("recipe", false) || !newer.contains("meta") || !newer["meta"].is_object())
         throw FormatError(
             fmt::format("{} carries a recipe that is not one", tensors_path.string()));
       file.meta.clear();
