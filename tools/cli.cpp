@@ -9,6 +9,7 @@
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/io/csv.h>
 #include <rnngraph/framework/io/npy.h>
+#include <rnngraph/framework/memory.h>
 
 namespace rnngraph::cli {
 
@@ -99,6 +100,28 @@ std::size_t parse_bytes(std::string_view flag, std::string_view text) {
     throw UsageError(
         fmt::format("{} expects a byte count such as 4096, 512M or 2G, got {}", flag, quote(text)));
   return value << shift;
+}
+
+std::vector<std::string> apply_common_options(std::vector<std::string> args) {
+  bool seen = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string value;
+    if (args[i] == "--max-memory") {
+      if (i + 1 == args.size()) throw UsageError("--max-memory needs a value");
+      value = args[i + 1];
+      args.erase(args.begin() + std::ptrdiff_t(i), args.begin() + std::ptrdiff_t(i) + 2);
+    } else if (args[i].starts_with("--max-memory=")) {
+      value = args[i].substr(13);
+      args.erase(args.begin() + std::ptrdiff_t(i));
+    } else {
+      continue;
+    }
+    if (seen) throw UsageError("--max-memory given twice");
+    seen = true;
+    memory::set_limit(parse_bytes("--max-memory", value));
+    --i;
+  }
+  return args;
 }
 
 double Args::number(std::string_view flag, double fallback, double min, double max) const {

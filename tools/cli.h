@@ -50,6 +50,10 @@ class Args {
 // "KiB" and lower case are fine). UsageError naming `flag` otherwise.
 std::size_t parse_bytes(std::string_view flag, std::string_view text);
 
+// Takes the options every command shares (--max-memory, anywhere on the line, once) out of
+// `args` and applies them; UsageError for a bad value.
+std::vector<std::string> apply_common_options(std::vector<std::string> args);
+
 struct Command {
   std::string_view name;
   std::string_view summary;

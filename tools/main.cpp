@@ -27,38 +27,16 @@ void print_overview() {
 const std::string_view kCommonOptions = R"(options of every command:
   --max-memory BYTES  the most memory tensors and arenas may take at once (a number, or with
                       a K, M, G or T suffix: 512M, 2G); default 75% of physical memory, or of
-                      the address-space limit (ulimit -v) when lower. Anything that would need
+                      the address-space limit (ulimit -v) or cgroup memory.max when lower. Anything that would need
                       more is refused before it is allocated, with exit code 2.
 )";
 
-// Takes the options every command shares out of `args` and applies them.
-std::vector<std::string> apply_common_options(std::vector<std::string> args) {
-  bool seen = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string value;
-    if (args[i] == "--max-memory") {
-      if (i + 1 == args.size()) throw cli::UsageError("--max-memory needs a value");
-      value = args[i + 1];
-      args.erase(args.begin() + std::ptrdiff_t(i), args.begin() + std::ptrdiff_t(i) + 2);
-    } else if (args[i].starts_with("--max-memory=")) {
-      value = args[i].substr(13);
-      args.erase(args.begin() + std::ptrdiff_t(i));
-    } else {
-      continue;
-    }
-    if (seen) throw cli::UsageError("--max-memory given twice");
-    seen = true;
-    memory::set_limit(cli::parse_bytes("--max-memory", value));
-    --i;
-  }
-  return args;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     // Options every command shares may come anywhere, before the command too.
-    const std::vector<std::string> args = apply_common_options({argv + 1, argv + argc});
+    const std::vector<std::string> args = cli::apply_common_options({argv + 1, argv + argc});
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
       print_overview();
       return args.empty() ? 2 : 0;

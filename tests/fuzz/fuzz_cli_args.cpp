@@ -1,5 +1,6 @@
-// The CLI's argument parsing: the input is an argument list (NUL-separated), parsed against the
-// flags `run` and `build` take, then read as their numbers, byte counts and model sizes.
+// The CLI's argument parsing: the input is an argument list (NUL-separated), stripped of the
+// options every command shares (as main() does), parsed against the flags `run` and `build`
+// take, then read as their numbers, byte counts and model sizes.
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   argv.push_back(arg);
   fuzz::expect_typed_errors([&] {
+    argv = cli::apply_common_options(argv);  // --max-memory, as main() takes it
+    memory::set_limit(std::size_t(512) << 20);
     const cli::Args args(argv,
                          {"--input-size", "--hidden-size", "--steps", "--batch", "--layers", "--lr",
                           "--max-memory", "-o"},
