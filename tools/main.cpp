@@ -26,9 +26,10 @@ void print_overview() {
 
 const std::string_view kCommonOptions = R"(options of every command:
   --max-memory BYTES  the most memory tensors and arenas may take at once (a number, or with
-                      a K, M, G or T suffix: 512M, 2G); default 75% of physical memory, or of
-                      the address-space limit (ulimit -v) or cgroup memory.max when lower. Anything that would need
-                      more is refused before it is allocated, with exit code 2.
+                      a K, M, G or T suffix: 512M, 2G); default 75% of physical memory, of
+                      the address-space limit (ulimit -v) or of cgroup memory.max, whichever
+                      is lowest. Anything that would need more is refused before it is
+                      allocated, with exit code 2.
 )";
 
 }  // namespace
