@@ -68,9 +68,9 @@ void require(std::size_t bytes, const std::function<std::string()>& what) {
 
 std::shared_ptr<float> allocate(std::size_t bytes, const std::function<std::string()>& what) {
   const std::size_t cap = limit();
+  if (bytes > cap || bytes > std::size_t(-1) - kAlignment) refuse(bytes, cap, used.load(), what);
   const std::size_t rounded =
-      bytes > cap ? bytes
-                  : std::max((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
+      std::max((bytes + kAlignment - 1) / kAlignment * kAlignment, kAlignment);
   std::size_t before = used.load();
   do {
     if (rounded > cap || before > cap - rounded) refuse(bytes, cap, before, what);
