@@ -102,8 +102,21 @@ namespace {
 // JSON, and read_graph_file takes the JSON the tensors carry, so a reader always sees the old
 // pair or the new one, never a mix. (Node-by-node files, whose JSON can be large, do not embed
 // it; on a failed JSON write their new tensors are removed.)
+// Temporary files an earlier save of this pair left when it was killed ("<name>.tmp-*"), removed
+// so that repeated kills do not pile them up.
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  std::error_code error;
+  const std::filesystem::path folder = path.parent_path().empty() ? "." : path.parent_path();
+  const std::string prefix = path.filename().string() + ".tmp-";
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error))
+    if (entry.path().filename().string().starts_with(prefix))
+      std::filesystem::remove(entry.path(), error);
+}
+
 void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc) {
   const std::filesystem::path tensors = parameters_path(path);
+  remove_stale_temporaries(path);
+  remove_stale_temporaries(tensors);
   const bool recipe = doc.value("recipe", false);
   json stamped = doc;
   if (recipe)
