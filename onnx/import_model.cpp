@@ -307,13 +307,10 @@ Imported import_bytes(const std::string& model_bytes, std::string_view name) {
 }
 
 Imported import_model(const std::filesystem::path& path) {
-  // Protobuf reads at most 2 GiB; anything else (a directory, a pipe, /dev/zero) is refused
-  // before it is read.
+  // Protobuf reads at most 2 GiB. (io::read_file refuses what is not a regular file and checks
+  // the size against the memory limit.)
   std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (!error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
-    throw FormatError(fmt::format("ONNX import: {} is not a regular file", quote(path.string())));
-  if (std::filesystem::is_regular_file(status) &&
+  if (std::filesystem::is_regular_file(path, error) &&
       std::filesystem::file_size(path, error) > (std::uintmax_t(2) << 30))
     throw FormatError(fmt::format("ONNX import: {} is over 2 GiB, the most protobuf reads",
                                   quote(path.string())));

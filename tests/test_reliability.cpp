@@ -27,15 +27,20 @@ namespace {
 
 fs::path dir() { return rnngraph::testing::scratch_dir("reliability"); }
 
+// A .npy file written byte by byte: `dict` the header's dictionary, padded as numpy pads it
+// (magic, version 1.0, length, header, newline: a multiple of 64 bytes), then `data`.
+void write_raw_npy(const fs::path& path, std::string dict, const std::string& data) {
+  dict += std::string((64 - (10 + dict.size() + 1) % 64) % 64, ' ') + "\n";
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += char(dict.size() & 0xff);
+  bytes += char(dict.size() >> 8);
+  std::ofstream(path, std::ios::binary) << bytes << dict << data;
+}
+
 // A .npy whose dtype holds an ESC sequence and a carriage return.
 void write_hostile_npy(const fs::path& path) {
-  std::string header = "{'descr': '<f4\x1b[31mRED\r', 'fortran_order': False, 'shape': (2,), }";
-  header += std::string(64 - 10 - header.size() % 64 - 1, ' ') + "\n";
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += char(header.size() & 0xff);
-  bytes += char(header.size() >> 8);
-  bytes += header + std::string(8, '\0');
-  std::ofstream(path, std::ios::binary) << bytes;
+  write_raw_npy(path, "{'descr': '<f4\x1b[31mRED\r', 'fortran_order': False, 'shape': (2,), }",
+                std::string(8, '\0'));
 }
 
 bool printable_line(const std::string& s) {
@@ -259,13 +264,9 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
   std::ofstream(d / "text.txt") << std::string(4000, 'a');
   fs::create_directories(d / "folder.json");
   fs::create_directories(d / "folder.npy");
-  {
-    std::ofstream f8(d / "x_f8.npy", std::ios::binary);  // the right shape, float64
-    std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 2, 3), }";
-    header += std::string((64 - (10 + header.size() + 1) % 64) % 64, ' ') + "\n";
-    f8 << std::string("\x93NUMPY\x01\x00", 8) << char(header.size()) << char(0) << header
-       << std::string(5 * 2 * 3 * 8, '\0');
-  }
+  write_raw_npy(d / "x_f8.npy",  // the right shape, float64
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 2, 3), }",
+                std::string(5 * 2 * 3 * 8, '\0'));
   const std::vector<std::string> cases{
       // unknown flags, missing values, out-of-range numbers
       "build lstm --input-size 3 --hidden-size 4 -o o.json --bogus",

@@ -15,15 +15,6 @@
 using namespace rnngraph;
 
 namespace {
-extern const std::string_view kCommonOptions;
-void print_overview() {
-  fmt::print(
-      "rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND "
-      "[ARGS]\n\ncommands:\n");
-  for (const cli::Command& c : cli::commands()) fmt::print("  {:<8} {}\n", c.name, c.summary);
-  fmt::print("\n'rnngraph COMMAND --help' describes a command.\n\n{}", kCommonOptions);
-}
-
 const std::string_view kCommonOptions = R"(options of every command:
   --max-memory BYTES  the most memory tensors and arenas may take at once (a number, or with
                       a K, M, G or T suffix: 512M, 2G); default 75% of physical memory, of
@@ -31,6 +22,13 @@ const std::string_view kCommonOptions = R"(options of every command:
                       is lowest. Anything that would need more is refused before it is
                       allocated, with exit code 2.
 )";
+void print_overview() {
+  fmt::print(
+      "rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND "
+      "[ARGS]\n\ncommands:\n");
+  for (const cli::Command& c : cli::commands()) fmt::print("  {:<8} {}\n", c.name, c.summary);
+  fmt::print("\n'rnngraph COMMAND --help' describes a command.\n\n{}", kCommonOptions);
+}
 
 }  // namespace
 
