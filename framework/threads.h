@@ -6,6 +6,8 @@
 // OpenBLAS keeps its own default.
 #pragma once
 
+#include <cstdint>
+
 namespace rnngraph {
 
 // Threads of the pool that runs the large products (n >= 1); OpenBLAS is set to one thread.
@@ -14,6 +16,16 @@ int compute_threads();
 
 namespace detail {
 void run_in_pool(int n, void (*call)(const void* task, int index), const void* task);
+}
+
+// Part `part` of `parts` of the indices [0, total): the parts cover every index once, in order,
+// and their sizes differ by at most one (for total = 7 and 3 parts: [0, 2), [2, 4), [4, 7)).
+// Every split of work over the pool goes through it.
+struct Range {
+  int64_t begin, end;
+};
+inline Range split(int64_t total, int parts, int part) {
+  return {total * part / parts, total * (part + 1) / parts};
 }
 
 // Runs task(0) … task(n − 1) at once, task(0) on the calling thread and the rest on pool

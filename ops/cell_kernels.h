@@ -89,7 +89,8 @@ void for_each_row(int64_t B, int64_t H, std::size_t floats, Row row) {
   }
   parallel_for(threads, [&](int t) {
     float* own = scratch(floats);
-    for (int64_t b = B * t / threads; b < B * (t + 1) / threads; ++b) row(b, own);
+    const auto [begin, end] = split(B, threads, t);
+    for (int64_t b = begin; b < end; ++b) row(b, own);
   });
 }
 

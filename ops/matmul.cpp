@@ -41,15 +41,14 @@ struct Matmul final : Op {
         int64_t(m) * n * k < (int64_t(1) << 20) ? 1 : std::min(compute_threads(), std::max(m, n));
     const bool by_rows = m >= n;
     parallel_for(threads, [&](int t) {
-      const int total = by_rows ? m : n, begin = total * t / threads,
-                end = total * (t + 1) / threads;
+      const auto [begin, end] = split(by_rows ? m : n, threads, t);
       // op(A)'s rows begin.. are A's rows (or columns, transposed); op(B)'s columns likewise.
-      const float* pa = a.data() + (by_rows ? (ta ? begin : int64_t(begin) * lda) : 0);
-      const float* pb = b.data() + (by_rows ? 0 : (tb ? int64_t(begin) * ldb : begin));
-      float* pc = out.data() + (by_rows ? int64_t(begin) * n : begin);
+      const float* pa = a.data() + (by_rows ? (ta ? begin : begin * lda) : 0);
+      const float* pb = b.data() + (by_rows ? 0 : (tb ? begin * ldb : begin));
+      float* pc = out.data() + (by_rows ? begin * n : begin);
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                  by_rows ? end - begin : m, by_rows ? n : end - begin, k, 1.0f, pa, lda, pb, ldb,
-                  0.0f, pc, n);
+                  by_rows ? int(end - begin) : m, by_rows ? n : int(end - begin), k, 1.0f, pa, lda,
+                  pb, ldb, 0.0f, pc, n);
     });
   }
 

@@ -193,7 +193,7 @@ void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float*
       m * n * k < (int64_t(1) << 20) ? 1 : int(std::min<int64_t>(compute_threads(), panels));
   if (threads == 1) return packed_gemm_columns(a, lda, m, k, packed, n, c, ldc, tile, 0, n);
   parallel_for(threads, [&](int t) {
-    const int64_t first = panels * t / threads, last = panels * (t + 1) / threads;
+    const auto [first, last] = split(panels, threads, t);
     packed_gemm_columns(a, lda, m, k, packed, n, c, ldc, tile, first * kPanel,
                         std::min(n, last * kPanel));
   });

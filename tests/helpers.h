@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/test/unit_test.hpp>
 
 #include <rnngraph/rnngraph.h>
@@ -63,13 +64,75 @@ inline std::string fixture(const std::string& name) {
   return std::string(RNNGRAPH_FIXTURES) + "/" + name;
 }
 
-inline void check_close(const Tensor& got, const Tensor& expected, float tolerance) {
-  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(),
-                        "shape " << got.shape().str() << " != " << expected.shape().str());
-  for (int64_t i = 0; i < got.numel(); ++i)
-    BOOST_CHECK_MESSAGE(
-        std::fabs(got.values()[i] - expected.values()[i]) <= tolerance,
-        "element " << i << ": " << got.values()[i] << " != " << expected.values()[i]);
+// The largest error over many comparisons, NaN-safe: a NaN or infinite error is the worst there
+// is (std::max would drop a NaN), and within() is written so that NaN fails it.
+struct Worst {
+  double error = 0;
+  std::string where;  // what add() was told about the worst one
+  int64_t nonfinite = 0;
+
+  template <class Describe>
+  void add(double err, Describe&& describe) {
+    if (!std::isfinite(err)) ++nonfinite, err = INFINITY;
+    if (where.empty() || err > error) error = err, where = describe();
+  }
+  bool within(double tolerance) const { return nonfinite == 0 && error <= tolerance; }
+};
+
+// Where `got` differs most from `expected`, element by element; a non-finite value on either
+// side is an infinite difference.
+struct Difference {
+  Worst worst;              // largest |got − expected|, and where (index, both values)
+  double max_expected = 0;  // largest finite |expected|: the scale of a relative tolerance
+  std::string str() const {
+    return fmt::format("max difference {} at {}{}", worst.error, worst.where,
+                       worst.nonfinite ? fmt::format(" ({} non-finite)", worst.nonfinite) : "");
+  }
+};
+
+inline std::string index_str(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> index(std::size_t(shape.rank()));
+  for (int64_t d = shape.rank() - 1; d >= 0; --d) {
+    index[std::size_t(d)] = flat % std::max<int64_t>(shape[d], 1);
+    flat /= std::max<int64_t>(shape[d], 1);
+  }
+  return fmt::format("[{}]", fmt::join(index, ", "));
+}
+
+inline Difference difference(const Tensor& got, const Tensor& expected) {
+  Difference d;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const double a = got.values()[std::size_t(i)], e = expected.values()[std::size_t(i)];
+    if (std::isfinite(e)) d.max_expected = std::max(d.max_expected, std::fabs(e));
+    d.worst.add(std::fabs(a - e),
+                [&] { return fmt::format("{}: {} vs {}", index_str(got.shape(), i), a, e); });
+  }
+  return d;
+}
+
+// |got − expected| ≤ tolerance everywhere and every value finite (0: bit for bit); one check per
+// tensor, naming its worst element.
+inline void check_close(const Tensor& got, const Tensor& expected, double tolerance,
+                        const std::string& what = "") {
+  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), what << (what.empty() ? "" : ": ")
+                                                              << "shape " << got.shape().str()
+                                                              << " != " << expected.shape().str());
+  const Difference d = difference(got, expected);
+  BOOST_CHECK_MESSAGE(d.worst.within(tolerance), what << (what.empty() ? "" : ": ") << d.str()
+                                                      << " (tolerance " << tolerance << ")");
+}
+
+// The same with the tolerance scaled to the expected tensor: tolerance · (1 + max |expected|).
+inline void check_relative(const Tensor& got, const Tensor& expected, double tolerance,
+                           const std::string& what = "") {
+  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), what << (what.empty() ? "" : ": ")
+                                                              << "shape " << got.shape().str()
+                                                              << " != " << expected.shape().str());
+  const Difference d = difference(got, expected);
+  const double bound = tolerance * (1 + d.max_expected);
+  BOOST_CHECK_MESSAGE(d.worst.within(bound), what << (what.empty() ? "" : ": ") << d.str()
+                                                  << " (bound " << bound << ", max |expected| "
+                                                  << d.max_expected << ")");
 }
 
 inline void check_values(const Tensor& got, const Shape& shape, std::vector<float> expected,

@@ -1,98 +1,145 @@
-// Gradients against central finite differences, for every op and for unrolled models; a
-// deliberately broken vjp that the check must catch; the backward plan's memory.
+// Gradients against finite differences, for every op and for unrolled models, on the graph as
+// built and on the optimized graph (fused cells, packed and merged products: passes on); vjps
+// deliberately off by 1% or missing a term, which the check must catch; the backward plan's
+// memory.
 //
 // The check: loss = Σ y ⊙ R with a fixed random R (so every output element weighs differently and
-// a transposed or misplaced gradient shows), and for every element θ of every tensor checked,
-//   |analytic - (loss(θ + ε) - loss(θ - ε)) / 2ε| ≤ 1e-2 · (1 + |numeric|)   with ε = 1e-2.
-// Why this tolerance: central differences err by O(ε²·f''') ≈ 1e-4 here, and float32 rounding
-// of the loss by about 1e-7·|loss|/ε ≈ 1e-4; a wrong sign errs by 2|g| and a missing term by the
-// term itself, both of order 0.1 to 1 for these inputs (check_gradients demands that the
-// gradient it checks is not tiny, so that such an error cannot hide).
+// a transposed or misplaced gradient shows). For every element θ of every tensor checked, the
+// numeric derivative is Richardson's extrapolation of central differences,
+//   D(h) = (loss(θ + h) − loss(θ − h)) / 2h,   numeric = (4·D(h/2) − D(h)) / 3,
+// whose truncation error is O(h⁴) instead of O(h²). The loss is summed in double from y, so the
+// noise left is float32 rounding inside the forward pass (about 1e-7·|y| per element of y),
+// which reaches the derivative divided by the step. Each tensor's error is
+//   max |analytic − numeric| / max |numeric|     (over the tensor's elements)
+// Measured (the test log prints each check's worst): the error falls as the step grows while
+// rounding dominates and rises from h ≈ 0.12 on, where truncation does; at h = 0.08 the worst
+// of every check here is 2.9e-4 (a GRU's W_r, whose gradients are the smallest, about 0.03),
+// most are 1e-6 to 1e-4. kTolerance = 1e-3 is three times that worst and ten times under what
+// a vjp scaled by 1.01 gives (1e-2: a_vjp_off_by_one_percent_is_caught). Every tensor's largest
+// numeric derivative must be at least kNotTiny, so that no tensor passes by having nothing to
+// compare.
 #include <cmath>
 #include <functional>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/ops/kernels.h>
 
 #include "helpers.h"
 
 using namespace rnngraph;
+using rnngraph::testing::Worst;
 
 namespace {
 
+constexpr double kTolerance = 1e-3;
+constexpr double kNotTiny = 1e-2;
+constexpr float kStep = 8e-2f;
+
 struct GradCheck {
-  double worst = 0;    // largest error / (1 + |numeric|)
-  double largest = 0;  // largest |analytic| seen: a check of zeros proves nothing
-  std::string where;
+  Worst error;      // the worst tensor's relative error, and where
+  Worst tiny;       // 1 / the smallest tensor's largest |numeric|: above 1/kNotTiny fails
+  int tensors = 0;  // tensors compared
+  bool passes(double tolerance = kTolerance) const {
+    return tensors > 0 && error.within(tolerance) && tiny.within(1 / kNotTiny);
+  }
 };
 
 using Build = std::function<Value(Graph&)>;
+enum class Passes { Off, On };
 
-// Builds y = build(g), loss = Σ y ⊙ R, gradients of every parameter and input, and compares
-// each element with central differences. Inputs are fed from `feeds` (missing ones: N(0, 1)).
-GradCheck check_gradients(const Build& build, Feeds feeds = {}) {
+// Inputs that hold class ids or a mask: no derivative to take.
+bool not_differentiable(const std::string& input) {
+  return input == "ids" || input == "tokens" || input == "mask";
+}
+
+// Builds y = build(g), loss = Σ y ⊙ R, gradients of every parameter and input (through
+// passes::training_graph: the graph as built, or optimized), and compares each element with
+// finite differences of the same forward graph. Inputs are fed from `feeds` (missing ones:
+// N(0, 1)).
+GradCheck check_gradients(const Build& build, Feeds feeds = {}, Passes passes = Passes::Off) {
   Graph g;
   const Value y = build(g);
-  const Value weights = g.constant("R", init::normal(0, 1, 99).tensor(y.shape()));
-  const Value loss = sum(y * weights);
-  g.output("loss", loss);
-  std::vector<Value> wrt;
+  const Tensor R = init::normal(0, 1, 99).tensor(y.shape());
+  if (g.output_id("y") < 0) g.output("y", y);
+  g.output("loss", sum(y * g.constant("R", R)));
+  std::vector<std::string> wrt;
   for (const Node& n : g.nodes()) {
-    if (n.kind == NodeKind::Parameter) wrt.emplace_back(g, n.id);
-    if (n.kind == NodeKind::Input) {
-      wrt.emplace_back(g, n.id);
-      if (!feeds.contains(n.name))
-        feeds.emplace(n.name, init::normal(0, 1, 7 + uint64_t(n.id)).tensor(n.shape));
-    }
+    if (n.kind == NodeKind::Parameter) wrt.push_back(n.name);
+    if (n.kind != NodeKind::Input) continue;
+    if (!feeds.contains(n.name))
+      feeds.emplace(n.name, init::normal(0, 1, 7 + uint64_t(n.id)).tensor(n.shape));
+    if (!not_differentiable(n.name)) wrt.push_back(n.name);
   }
-  grad(loss, wrt);
-  Executor run(g);
-  const Results& first = run(feeds);
-  std::vector<Tensor> analytic;
-  for (const Value& w : wrt) analytic.push_back(first["grad/" + g.node(w.id()).name].clone());
+  const bool optimized = passes == Passes::On;
+  const auto trained = passes::training_graph(g, "loss", wrt, optimized);
+  Executor backward(*trained, {}, {.optimize = false});
+  const Results& first = backward(feeds);
+  std::map<std::string, Tensor> analytic;
+  for (const std::string& name : wrt) analytic.emplace(name, first["grad/" + name].clone());
 
+  Executor forward(g, std::vector<std::string>{"y"}, {.optimize = optimized});
+  auto loss = [&] {
+    const Tensor& out = forward(feeds)["y"];
+    double total = 0;
+    for (int64_t i = 0; i < out.numel(); ++i)
+      total += double(out.values()[std::size_t(i)]) * R.values()[std::size_t(i)];
+    return total;
+  };
   GradCheck result;
-  const float eps = 1e-2f;
-  for (std::size_t k = 0; k < wrt.size(); ++k) {
-    const Node& n = g.node(wrt[k].id());
-    const Tensor data = n.kind == NodeKind::Parameter ? n.value : feeds.at(n.name);
-    if (n.name == "ids" || n.name == "tokens") continue;  // class ids: no gradient
+  for (const std::string& name : wrt) {
+    const Node& n = g.find(name);
+    const Tensor data = n.kind == NodeKind::Parameter ? n.value : feeds.at(name);
+    std::vector<double> numeric(std::size_t(data.numel()));
+    double scale = 0;
     for (int64_t i = 0; i < data.numel(); ++i) {
       float& v = data.data()[i];
       const float saved = v;
-      v = saved + eps;
-      const double up = run(feeds)["loss"].values()[0];
-      v = saved - eps;
-      const double down = run(feeds)["loss"].values()[0];
-      v = saved;
-      const double numeric = (up - down) / (2 * eps);
-      const double got = analytic[k].values()[i];
-      const double err = std::fabs(got - numeric) / (1 + std::fabs(numeric));
-      result.largest = std::max(result.largest, std::fabs(got));
-      if (err > result.worst) {
-        result.worst = err;
-        result.where = fmt::format("{}[{}]: analytic {} vs numeric {}", n.name, i, got, numeric);
-      }
+      auto central = [&](float h) {
+        v = saved + h;
+        const double up = loss();
+        v = saved - h;
+        const double down = loss();
+        v = saved;
+        // the step actually taken, after rounding θ ± h to float
+        return (up - down) / (double(saved + h) - double(saved - h));
+      };
+      numeric[std::size_t(i)] = (4 * central(kStep / 2) - central(kStep)) / 3;
+      scale = std::max(scale, std::fabs(numeric[std::size_t(i)]));
     }
+    result.tiny.add(1 / scale, [&] { return fmt::format("{}: max |numeric| {}", name, scale); });
+    const Tensor& got = analytic.at(name);
+    for (int64_t i = 0; i < data.numel(); ++i) {
+      const double a = got.values()[std::size_t(i)], e = numeric[std::size_t(i)];
+      result.error.add(std::fabs(a - e) / scale, [&] {
+        return fmt::format("{}{}: analytic {} vs numeric {} (max |numeric| {})", name,
+                           rnngraph::testing::index_str(data.shape(), i), a, e, scale);
+      });
+    }
+    ++result.tensors;
   }
   return result;
 }
 
-void expect_correct(const Build& build, Feeds feeds = {}) {
-  const GradCheck r = check_gradients(build, std::move(feeds));
-  BOOST_TEST_MESSAGE("worst " << r.worst << " at " << r.where);
-  BOOST_CHECK_MESSAGE(r.worst <= 1e-2, "gradient mismatch: " << r.where);
-  BOOST_CHECK_MESSAGE(r.largest > 0.05, "the gradients checked are all tiny: " << r.largest);
+void expect_correct(const Build& build, Feeds feeds = {}, Passes passes = Passes::Off) {
+  const GradCheck r = check_gradients(build, std::move(feeds), passes);
+  BOOST_TEST_MESSAGE((passes == Passes::On ? "passes on: " : "passes off: ")
+                     << r.tensors << " tensors, worst " << r.error.error << " at " << r.error.where
+                     << "; smallest scale " << r.tiny.where);
+  BOOST_CHECK_MESSAGE(r.tensors > 0, "no tensor was checked");
+  BOOST_CHECK_MESSAGE(r.error.within(kTolerance),
+                      "gradient mismatch: " << r.error.error << " at " << r.error.where);
+  BOOST_CHECK_MESSAGE(r.tiny.within(1 / kNotTiny),
+                      "a tensor's gradients are all tiny: " << r.tiny.where);
 }
 
 Value param(Graph& g, const char* name, const Shape& s, uint64_t seed, float scale = 1) {
   return g.parameter(name, s, init::uniform(-scale, scale, seed));
 }
 
-// tanh with a sign error in its vjp (grad · (1 + y²) instead of (1 - y²)): what the check exists
-// to catch.
+// tanh with a sign error in its vjp (grad · (1 + y²) instead of (1 - y²)).
 struct BrokenTanh final : kernels::UnaryOp<BrokenTanh> {
   std::string_view name() const override { return "broken_tanh"; }
   static float apply(float x) { return std::tanh(x); }
@@ -100,6 +147,55 @@ struct BrokenTanh final : kernels::UnaryOp<BrokenTanh> {
     return {a.grad * (a.output * a.output + 1.0f)};
   }
 };
+
+// An op computed as `inner` computes it, with a deliberately wrong vjp: every input's gradient
+// scaled by `factor`, or the gradient of input `dropped` left out (a missing term of the product
+// rule). The negative controls: the check must fail both.
+struct WrongVjp final : Op {
+  const Op& inner;
+  float factor = 1;
+  int dropped = -1;
+  std::string label;
+  WrongVjp(const Op& op, float scale, int drop)
+      : inner(op), factor(scale), dropped(drop), label(fmt::format("wrong_{}", op.name())) {}
+  std::string_view name() const override { return label; }
+  Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
+    return inner.infer(in, attrs);
+  }
+  void forward(std::span<const Tensor> in, const Tensor& out, const Attrs& attrs) const override {
+    inner.forward(in, out, attrs);
+  }
+  std::vector<Value> vjp(const VjpArgs& a) const override {
+    std::vector<Value> grads = inner.vjp(a);
+    for (std::size_t k = 0; k < grads.size(); ++k)
+      if (int(k) == dropped)
+        grads[k] = Value();
+      else if (grads[k])
+        grads[k] = grads[k] * factor;
+    return grads;
+  }
+};
+
+// An LSTM (2 inputs, 3 hidden, 4 steps, batch 3) copied into g with each node of op `target`
+// replaced by `wrong`: a model whose gradient is wrong in one kind of node.
+Value lstm_with(Graph& g, const Op& target, const Op& wrong) {
+  Graph source;
+  models::build(source, {.cell = models::Cell::Lstm,
+                         .input_size = 2,
+                         .hidden_size = 3,
+                         .steps = 4,
+                         .batch = 3,
+                         .seed = 5});
+  std::vector<Value> copied;
+  for (const Node& n : source.nodes()) {
+    std::vector<Value> in;
+    for (int id : n.inputs) in.push_back(copied[std::size_t(id)]);
+    NodeSpec spec = NodeSpec::of(n);
+    if (n.op == &target) spec.op = &wrong;
+    copied.push_back(g.add(spec, in));
+  }
+  return copied[std::size_t(source.output_id("y"))];
+}
 
 }  // namespace
 
@@ -151,7 +247,7 @@ BOOST_AUTO_TEST_CASE(concat_stack_select_slice_pad_reshape) {
   expect_correct([](Graph& g) {  // a negative axis as a file may store it
     const Value a = param(g, "a", {2, 1}, 41), b = param(g, "b", {2, 2}, 42);
     const Value joined = g.apply(concat_op(), {a, b}, {{"axis", -1}});
-    return g.apply(slice_op(), {joined}, {{"axis", -1}, {"begin", 1}, {"end", 3}});
+    return g.apply(slice_op(), {joined}, {{"axis", -1}, {"begin", 0}, {"end", 2}});
   });
   expect_correct([](Graph& g) {
     const Value x = g.input("x", {4, 2, 3});
@@ -219,46 +315,99 @@ BOOST_AUTO_TEST_CASE(one_hot_ids_get_no_gradient) {
   rnngraph::testing::check_values(r["grad/ids"], {3}, {0, 0, 0});
 }
 
-BOOST_AUTO_TEST_CASE(unrolled_models_one_and_two_layers_batch_three) {
+// Every cell, one and two layers, one and two directions, with and without lengths (the
+// mask), on the graph as built and optimized (fused cells and their fused vjps).
+BOOST_AUTO_TEST_CASE(unrolled_models_every_cell_layers_directions_lengths_passes) {
+  const int64_t T = 4, B = 3;
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
-    for (int64_t layers : {1, 2}) {
-      BOOST_TEST_MESSAGE(models::to_string(cell) << " with " << layers << " layer(s)");
-      expect_correct([&](Graph& g) {
-        return models::build(g, {.cell = cell,
-                                 .input_size = 2,
-                                 .hidden_size = 3,
-                                 .steps = 4,
-                                 .batch = 3,
-                                 .layers = layers,
-                                 .seed = 5})
-            .y;
-      });
-    }
+    for (int64_t layers : {1, 2})
+      for (bool bidirectional : {false, true})
+        for (bool masked : {false, true})
+          for (Passes passes : {Passes::Off, Passes::On}) {
+            if (bidirectional && masked && layers == 1) continue;  // 2 layers cover it
+            BOOST_TEST_CONTEXT(models::to_string(cell)
+                               << " L" << layers << (bidirectional ? " bidirectional" : "")
+                               << (masked ? " masked" : "")
+                               << (passes == Passes::On ? " passes on" : " passes off")) {
+              Feeds feeds;
+              if (masked) {  // lengths 4, 2, 3: padded steps in the middle of the batch
+                const int64_t lengths[] = {4, 2, 3};
+                feeds.emplace("mask", models::length_mask(lengths, T));
+              }
+              expect_correct(
+                  [&](Graph& g) {
+                    return models::build(g, {.cell = cell,
+                                             .input_size = 2,
+                                             .hidden_size = 3,
+                                             .steps = T,
+                                             .batch = B,
+                                             .layers = layers,
+                                             .seed = 5,
+                                             .masked = masked,
+                                             .bidirectional = bidirectional})
+                        .y;
+                  },
+                  feeds, passes);
+            }
+          }
 }
 
 BOOST_AUTO_TEST_CASE(model_with_embedding_and_output_layer) {
-  expect_correct(
-      [](Graph& g) {
-        return models::build(g, {.cell = models::Cell::Lstm,
-                                 .input_size = 3,
-                                 .hidden_size = 3,
-                                 .steps = 3,
-                                 .batch = 2,
-                                 .output_size = 4,
-                                 .tokens = models::TokenInput::Embedding,
-                                 .vocab_size = 5})
-            .y;
-      },
-      {{"tokens", Tensor({3, 2}, {0, 4, 2, 2, 1, 3})}});
+  for (Passes passes : {Passes::Off, Passes::On})
+    expect_correct(
+        [](Graph& g) {
+          return models::build(g, {.cell = models::Cell::Lstm,
+                                   .input_size = 3,
+                                   .hidden_size = 3,
+                                   .steps = 3,
+                                   .batch = 2,
+                                   .output_size = 4,
+                                   .tokens = models::TokenInput::Embedding,
+                                   .vocab_size = 5})
+              .y;
+        },
+        {{"tokens", Tensor({3, 2}, {0, 4, 2, 2, 1, 3})}}, passes);
 }
 
+// Negative controls: a check that cannot fail proves nothing.
 BOOST_AUTO_TEST_CASE(a_broken_vjp_is_caught) {
   static const BrokenTanh broken;
   const GradCheck r = check_gradients([](Graph& g) {
     return g.apply(broken, {param(g, "a", {3, 4}, 40, 2)});
   });
-  BOOST_TEST_MESSAGE("broken tanh: worst " << r.worst << " at " << r.where);
-  BOOST_CHECK_GT(r.worst, 0.1);  // ten times the tolerance at least
+  BOOST_TEST_MESSAGE("broken tanh: worst " << r.error.error << " at " << r.error.where);
+  BOOST_CHECK(!r.passes());
+  BOOST_CHECK_GT(r.error.error, 100 * kTolerance);
+}
+
+BOOST_AUTO_TEST_CASE(a_vjp_off_by_one_percent_is_caught) {
+  static const WrongVjp tanh_1_01(tanh_op(), 1.01f, -1), sigmoid_1_01(sigmoid_op(), 1.01f, -1);
+  const GradCheck op = check_gradients([](Graph& g) {
+    return g.apply(tanh_1_01, {param(g, "a", {3, 4}, 40, 2)});
+  });
+  BOOST_TEST_MESSAGE("tanh vjp x 1.01: worst " << op.error.error << " at " << op.error.where);
+  BOOST_CHECK(!op.passes());
+  // In a model, where the sigmoid is one term of many: every LSTM gate's sigmoid
+  const GradCheck model =
+      check_gradients([](Graph& g) { return lstm_with(g, sigmoid_op(), sigmoid_1_01); });
+  BOOST_TEST_MESSAGE("LSTM sigmoid vjp x 1.01: worst " << model.error.error << " at "
+                                                       << model.error.where);
+  BOOST_CHECK(!model.passes());
+  // and the same model with the right sigmoid passes, so the difference is the 1%
+  static const WrongVjp sigmoid_right(sigmoid_op(), 1.0f, -1);
+  BOOST_CHECK(
+      check_gradients([](Graph& g) { return lstm_with(g, sigmoid_op(), sigmoid_right); }).passes());
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_term_is_caught) {
+  // mul without its second input's gradient: in the LSTM, c_t = f ⊙ c_{t-1} + i ⊙ c̃ loses the
+  // path through c_{t-1} (the forget gate's factor) and h_t = o ⊙ tanh(c_t) the one to c_t.
+  static const WrongVjp mul_dropping(mul_op(), 1.0f, 1);
+  const GradCheck r =
+      check_gradients([](Graph& g) { return lstm_with(g, mul_op(), mul_dropping); });
+  BOOST_TEST_MESSAGE("LSTM mul without its second gradient: worst " << r.error.error << " at "
+                                                                    << r.error.where);
+  BOOST_CHECK(!r.passes());
 }
 
 BOOST_AUTO_TEST_CASE(shared_parameter_gets_the_sum_of_its_uses) {

@@ -1,6 +1,4 @@
 // The executor: repeatable runs, O(1)-in-T inference memory, persistent parameters, views.
-#include <atomic>
-#include <thread>
 
 #include "helpers.h"
 
@@ -157,45 +155,6 @@ BOOST_AUTO_TEST_CASE(outputs_are_assembled_in_place_so_working_memory_is_flat_in
   const Results& r = run({{"a", Tensor({1, 2}, {0, 1})}, {"b", Tensor({2, 2}, {1, 2, 3, 4})}});
   rnngraph::testing::check_values(r["y"], {3, 2}, {0, std::tanh(1.0f), 2, 4, 6, 8});
   rnngraph::testing::check_values(r["z"], {2, 1, 2}, {0, 3, 0, 3});
-}
-
-BOOST_AUTO_TEST_CASE(parallel_for_runs_every_task_once) {
-  set_compute_threads(4);
-  for (int n : {1, 2, 3, 4})
-    for (int round = 0; round < 200; ++round) {
-      std::vector<std::atomic<int>> runs(static_cast<std::size_t>(n));
-      parallel_for(n, [&](int t) { runs[std::size_t(t)].fetch_add(1); });
-      for (const auto& r : runs) BOOST_REQUIRE_EQUAL(r.load(), 1);
-    }
-  set_compute_threads(1);
-}
-
-BOOST_AUTO_TEST_CASE(two_threads_compute_what_one_does) {
-  // Large enough that the pool splits the products (sgemm and packed), the fused cells' rows
-  // and their gradients; forward and backward are compared.
-  Graph g;
-  const models::Outputs out = models::build(
-      g,
-      {.cell = models::Cell::Lstm, .input_size = 64, .hidden_size = 256, .steps = 3, .batch = 32});
-  g.output("loss", models::sum_loss(out.y));
-  const auto trained = passes::training_graph(g, "loss", parameter_names(g));
-  const Feeds feeds{{"x", init::normal(0, 1, 1).tensor({3, 32, 64})},
-                    {"h0", init::normal(0, 1, 2).tensor({1, 32, 256})},
-                    {"c0", init::normal(0, 1, 3).tensor({1, 32, 256})}};
-  std::map<std::string, Tensor> one;
-  set_compute_threads(1);
-  {
-    Executor run(*trained, {}, {.optimize = false});
-    for (const auto& [name, t] : run(feeds)) one.emplace(name, t.clone());
-  }
-  set_compute_threads(2);
-  Executor run(*trained, {}, {.optimize = false});
-  const Results& two = run(feeds);
-  set_compute_threads(1);
-  BOOST_CHECK_GT(one.size(), 10u);
-  for (const auto& [name, t] : one) {
-    BOOST_TEST_CONTEXT(name) { check_close(two[name], t, 1e-4f); }
-  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

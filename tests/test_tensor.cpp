@@ -106,4 +106,31 @@ BOOST_AUTO_TEST_CASE(graph_scopes_and_names) {
   BOOST_CHECK_THROW((void)g.scope("a/b"), GraphError);
 }
 
+// The tests' comparison helpers (tests/helpers.h): a NaN or an infinity never passes, and the
+// report names the worst element.
+BOOST_AUTO_TEST_CASE(test_comparisons_fail_on_nan_and_name_the_worst_element) {
+  using rnngraph::testing::difference;
+  const float nan = std::nanf(""), inf = INFINITY;
+  const Tensor expected({2, 3}, {1, 2, 3, 4, 5, 6});
+  const auto d = difference(Tensor({2, 3}, {1, 2, 3.5f, 4, 5.25f, 6}), expected);
+  BOOST_CHECK_EQUAL(d.worst.error, 0.5);
+  BOOST_CHECK(d.worst.where.starts_with("[0, 2]: 3.5 vs 3"));
+  BOOST_CHECK(d.worst.within(0.5) && !d.worst.within(0.25));
+  BOOST_CHECK_EQUAL(d.max_expected, 6.0);
+  for (float bad : {nan, inf, -inf}) {
+    const auto got = difference(Tensor({2, 3}, {1, 2, 3, bad, 5, 6}), expected);
+    BOOST_CHECK(!got.worst.within(1e30));
+    BOOST_CHECK_EQUAL(got.worst.nonfinite, 1);
+    BOOST_CHECK(got.worst.where.starts_with("[1, 0]"));
+    BOOST_CHECK(!difference(expected, Tensor({2, 3}, {1, 2, 3, bad, 5, 6})).worst.within(1e30));
+  }
+  const Tensor all_nan({2, 3}, {nan, nan, nan, nan, nan, nan});
+  BOOST_CHECK(!difference(all_nan, expected).worst.within(1e30));
+  rnngraph::testing::Worst worst;  // a NaN after a finite error still counts
+  worst.add(0.1, [] { return std::string("first"); });
+  worst.add(nan, [] { return std::string("second"); });
+  BOOST_CHECK(!worst.within(1));
+  BOOST_CHECK_EQUAL(worst.where, "second");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,6 +12,7 @@
 
 using namespace rnngraph;
 namespace fs = std::filesystem;
+using rnngraph::testing::check_relative;
 using rnngraph::testing::fixture;
 
 namespace {
@@ -19,25 +20,6 @@ namespace {
 fs::path work_dir() { return rnngraph::testing::scratch_dir("training"); }
 rnngraph::testing::Outcome cli(const std::string& args) {
   return rnngraph::testing::run_cli(work_dir(), args);
-}
-
-float max_abs(const Tensor& t) {
-  float m = 0;
-  for (float v : t.values()) m = std::max(m, std::fabs(v));
-  return m;
-}
-
-// max |ours − theirs| ≤ tolerance · (1 + max |theirs|)
-void check_relative(const std::string& what, const Tensor& ours, const Tensor& theirs,
-                    float tolerance) {
-  BOOST_REQUIRE_MESSAGE(ours.shape() == theirs.shape(),
-                        what << ": " << ours.shape().str() << " vs " << theirs.shape().str());
-  float worst = 0;
-  for (int64_t i = 0; i < ours.numel(); ++i)
-    worst = std::max(worst, std::fabs(ours.values()[i] - theirs.values()[i]));
-  BOOST_CHECK_MESSAGE(worst <= tolerance * (1 + max_abs(theirs)), what << ": max difference "
-                                                                       << worst << " (max |torch| "
-                                                                       << max_abs(theirs) << ")");
 }
 
 void check_torch_gradients(const std::string& cell, int layers, const std::string& loss) {
@@ -68,7 +50,7 @@ void check_torch_gradients(const std::string& cell, int layers, const std::strin
       }
       auto it = ours.find(key);
       BOOST_REQUIRE_MESSAGE(it != ours.end(), key << " is missing from our gradients");
-      check_relative(key, it->second, expected, 1e-4f);
+      check_relative(it->second, expected, 1e-4f, key);
       ++compared;
     }
     BOOST_CHECK_EQUAL(compared, int(ours.size()));  // nothing extra, nothing missing
@@ -111,12 +93,12 @@ BOOST_AUTO_TEST_CASE(optimizers_match_torch_optim_for_20_steps) {
         if (!c["max_norm"].is_null()) models::clip_grad_norm(grads, c["max_norm"].get<float>());
         opt->step(grads);
         if (t == 0) {
-          check_relative("p0 after one step", p0, f.at(name + "/p0_step1"), 1e-6f);
-          check_relative("p1 after one step", p1, f.at(name + "/p1_step1"), 1e-6f);
+          check_relative(p0, f.at(name + "/p0_step1"), 1e-6f, "p0 after one step");
+          check_relative(p1, f.at(name + "/p1_step1"), 1e-6f, "p1 after one step");
         }
       }
-      check_relative("p0 after 20 steps", p0, f.at(name + "/p0"), 1e-6f);
-      check_relative("p1 after 20 steps", p1, f.at(name + "/p1"), 1e-6f);
+      check_relative(p0, f.at(name + "/p0"), 1e-6f, "p0 after 20 steps");
+      check_relative(p1, f.at(name + "/p1"), 1e-6f, "p1 after 20 steps");
     }
   }
 }
