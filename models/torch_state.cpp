@@ -165,6 +165,28 @@ io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
         return it->second.data();
       },
       [&](const std::string& name) { return ours.at(name).data(); });
+  // The modules torch_state_dict writes beside the recurrent ones, where the recipe has them.
+  auto module = [&](const std::string& name, const Shape& shape) -> const Tensor* {
+    auto it = state.find(name);
+    if (it == state.end()) return nullptr;
+    if (!(it->second.shape() == shape))
+      throw FormatError(fmt::format("PyTorch state: '{}' is {}, expected {}", name,
+                                    it->second.shape().str(), shape.str()));
+    used.insert(name);
+    return &it->second;
+  };
+  const int64_t D = directions(c) * c.hidden_size, O = c.output_size;
+  if (const Tensor* linear = O > 0 ? module("out.weight", {O, D}) : nullptr) {
+    Tensor W({D, O});  // nn.Linear keeps W_outᵀ
+    for (int64_t h = 0; h < D; ++h)
+      for (int64_t o = 0; o < O; ++o) W.data()[h * O + o] = linear->data()[o * D + h];
+    ours.emplace("W_out", W);
+  }
+  if (const Tensor* bias = O > 0 ? module("out.bias", {O}) : nullptr)
+    ours.emplace("b_out", Tensor::from({1, O}, bias->values()));
+  if (c.tokens == TokenInput::Embedding)
+    if (const Tensor* table = module("embedding.weight", {c.vocab_size, c.input_size}))
+      ours.emplace("embedding", table->clone());
   for (const auto& [name, tensor] : state)
     if (!used.contains(name))
       throw FormatError(

@@ -28,7 +28,9 @@ bool is_torch_state(const io::TensorMap& state);
 // FormatError for a missing, extra or mis-shaped tensor.
 void load_torch_state(Graph& g, const Config& config, const io::TensorMap& state);
 io::TensorMap torch_state(const Graph& g, const Config& config);
-// The same by name, without a graph: PyTorch's state → our weights (FormatError as above), and
+// The same by name, without a graph: PyTorch's state → our weights (FormatError as above; the
+// modules torch_state_dict adds, out.weight, out.bias and embedding.weight, are taken too where
+// the recipe has an output layer or an embedding), and
 // our weights (models::Model::weights()) → PyTorch's state.
 io::TensorMap from_torch_state(const Config& config, const io::TensorMap& state);
 // GraphError for a weight the recipe needs that is missing or shaped otherwise.

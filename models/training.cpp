@@ -161,6 +161,13 @@ void Trainer::make_batch() {
     }
 }
 
+void Trainer::load_weights(const io::TensorMap& state) {
+  if (iteration_ > 0)
+    throw GraphError(fmt::format(
+        "train: weights can be loaded before the first iteration, not after {}", iteration_));
+  models::load_weights(*graph_, model_, state);
+}
+
 float Trainer::step() {
   make_batch();
   const Results& r = run_->run(feeds_);

@@ -48,6 +48,11 @@ class Trainer {
                                          std::optional<int64_t> iterations = std::nullopt,
                                          std::optional<std::filesystem::path> text = std::nullopt);
 
+  // Replaces the initial weights, by our names or PyTorch's (a state_dict as `rnngraph export`
+  // writes it: the recurrent tensors, out.weight and out.bias), before the first iteration.
+  // FormatError for a missing, extra or mis-shaped tensor; GraphError once training has begun.
+  void load_weights(const io::TensorMap& state);
+
   // One iteration: the next batch, forward and backward, clipping, an optimizer step. Returns
   // the batch's loss (before the step).
   float step();
