@@ -3,6 +3,8 @@
 #   make test   the same, then the whole test suite through CTest
 # make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
 # make test-tsan runs the thread tests (suite concurrency) under ThreadSanitizer.
+# make mutants applies each one-line bug of tests/mutants/mutants.txt in a scratch copy
+# (build-mutants/), rebuilds, runs the whole suite and reports the bugs it missed (not in CI).
 # make fuzz runs every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each (default 60) from its
 # seed corpus; make fuzz-smoke is the same for 30 seconds each (what CI runs).
 
@@ -22,7 +24,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort build demo test test-asan test-tsan fuzz fuzz-smoke format clean
+.PHONY: deps ort build demo test test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -65,6 +67,10 @@ test-tsan: deps
 	OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 \
 	  $(TSAN_BUILD)/tests/rnngraph_concurrency_tests --log_level=test_suite
 
+mutants: deps ort
+	@$(MAKE) --no-print-directory deps PACKAGES="python3"
+	python3 tests/mutants/run.py --jobs $(JOBS)
+
 fuzz: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_FUZZ=ON
@@ -86,4 +92,4 @@ format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-mutants

@@ -8,7 +8,8 @@ Same shapes, same thread count, same machine: for every configuration and thread
   - ONNX Runtime (npm's onnxruntime-node, CPU; forward only): the PyTorch module exported with
     torch.onnx.export, run by bench/ort_bench.js with intra-op threads = the thread count.
 It also measures OpenBLAS's sgemm peak (`rnngraph bench sgemm`, 1024³) per thread count, and
-prints a Markdown table: times in ms, rnngraph's GFLOP/s (the gate products' work; backward
+prints a Markdown table: times in ms (rnngraph's steady state, and its first run of a new shape:
+build + passes + plan + the first, cold run), rnngraph's GFLOP/s (the gate products' work; backward
 counted as twice the forward's) and its share of that peak, and each peer's time over ours
 (above 1: rnngraph is faster).
 
@@ -133,16 +134,16 @@ def main():
 def print_header(repeat):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
           f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs\n")
-    print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph GFLOP/s "
-          "| share of sgemm peak | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph new shape ms "
+          "| rnngraph GFLOP/s | share of sgemm peak | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
 
 
 def rows(args, counts, cells, node_path):
     for threads in counts:
         torch.set_num_threads(threads)
         peak = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
-        print(f"| sgemm 1024³ | | | {threads} | | | | {peak:.1f} | 100% | | |", flush=True)
+        print(f"| sgemm 1024³ | | | {threads} | | | | | {peak:.1f} | 100% | | |", flush=True)
         for train in (False, True):
             for cell in cells:
                 for batch, inputs, hidden, steps in SHAPES:
@@ -156,7 +157,8 @@ def rows(args, counts, cells, node_path):
                     ort_cell = "—" if ort_ms is None else f"{ort_ms:.3f}"
                     ort_ratio = "—" if ort_ms is None else f"{ort_ms / ms:.2f}"
                     print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {'train' if train else 'forward'} | "
-                          f"{threads} | {torch_ms:.3f} | {ort_cell} | {ms:.3f} | {ours['gflops']:.1f} | "
+                          f"{threads} | {torch_ms:.3f} | {ort_cell} | {ms:.3f} | {ours['new_shape_ms']:.3f} | "
+                          f"{ours['gflops']:.1f} | "
                           f"{100 * ours['gflops'] / peak:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
 
 

@@ -26,7 +26,8 @@ constexpr std::string_view kUsage =
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
 
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights: one warm-up
-run, then R timed runs (default 20); prints the median and the fastest.
+run, then R timed runs (default 20); prints the median and the fastest, and what the first run
+of a new shape costs: building the graph, the passes and the plan, and the first (cold) run.
 
   --threads N   threads for the large products and fused cells (default 1)
   --json        one JSON object instead of the text line (bench/compare.py reads it)
@@ -40,16 +41,23 @@ run, then R timed runs (default 20); prints the median and the fastest.
 (default N = 1024), the yardstick for the share of peak that bench/compare.py reports.
 )";
 
-// Milliseconds of `repeat` calls of `once`, fastest first, after one untimed warm-up call (the
-// first touch of the arena and of OpenBLAS's buffers).
-std::vector<double> timed_runs(int repeat, const std::function<void()>& once) {
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Milliseconds of `repeat` calls of `once`, fastest first, after one warm-up call (the first
+// touch of the arena and of OpenBLAS's buffers), whose time goes to `first_ms` when given.
+std::vector<double> timed_runs(int repeat, const std::function<void()>& once,
+                               double* first_ms = nullptr) {
+  const auto first = std::chrono::steady_clock::now();
   once();
+  if (first_ms) *first_ms = ms_since(first);
   std::vector<double> ms;
   for (int i = 0; i < repeat; ++i) {
     const auto start = std::chrono::steady_clock::now();
     once();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
+    ms.push_back(ms_since(start));
   }
   std::sort(ms.begin(), ms.end());
   return ms;
@@ -111,8 +119,13 @@ int bench_main(const std::vector<std::string>& argv) {
               {"h0", Tensor({c.layers, c.batch, c.hidden_size})}};
   if (c.cell == models::Cell::Lstm) feeds.emplace("c0", Tensor({c.layers, c.batch, c.hidden_size}));
 
-  const std::vector<double> ms = timed_runs(repeat, [&] { run(feeds); });
+  double first_run_ms = 0;
+  const std::vector<double> ms = timed_runs(
+      repeat, [&] { run(feeds); }, &first_run_ms);
   const double median = ms[ms.size() / 2], fastest = ms.front();
+  // What a shape the process has not seen costs before its first result: build, passes and
+  // plan, then the first run (cold arena and caches).
+  const double new_shape_ms = build_ms + plan_ms + first_run_ms;
   // The products' floating-point work: per step and layer, G gate products of [B, I_k + H] by
   // [I_k + H, H]; backward does twice the forward's products.
   const double gates = c.cell == models::Cell::Rnn ? 1 : c.cell == models::Cell::Lstm ? 4 : 3;
@@ -132,19 +145,20 @@ int bench_main(const std::vector<std::string>& argv) {
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
         "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
-        "\"plan_ms\": {:.3f}, \"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, "
-        "\"passes\": {}}}\n",
+        "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
+        "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        repeat, median, fastest, gflops, build_ms, plan_ms, run.arena_bytes(), output_bytes, train,
-        optimized);
+        repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms,
+        run.arena_bytes(), output_bytes, train, optimized);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "
-        "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; built in {:.1f} ms, "
-        "planned in {:.1f} ms\n",
+        "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
+        "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         optimized ? " (passes)" : "", median, train ? "forward + backward" : "forward", repeat,
-        fastest, gflops, 1000.0 * double(c.batch) / median, run.arena_bytes(), build_ms, plan_ms);
+        fastest, gflops, 1000.0 * double(c.batch) / median, run.arena_bytes(), build_ms, plan_ms,
+        first_run_ms, new_shape_ms);
   }
   return 0;
 }
