@@ -110,29 +110,33 @@ inline Difference difference(const Tensor& got, const Tensor& expected) {
   return d;
 }
 
+// Checks `got` against `expected` with the bound that `bound(difference)` gives; the body of
+// check_close and check_relative.
+template <class Bound>
+void check_difference(const Tensor& got, const Tensor& expected, const std::string& what,
+                      Bound bound) {
+  const std::string label = what.empty() ? "" : what + ": ";
+  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), label << "shape " << got.shape().str()
+                                                               << " != " << expected.shape().str());
+  const Difference d = difference(got, expected);
+  const double limit = bound(d);
+  BOOST_CHECK_MESSAGE(d.worst.within(limit), label << d.str() << " (bound " << limit
+                                                   << ", max |expected| " << d.max_expected
+                                                   << ")");
+}
+
 // |got − expected| ≤ tolerance everywhere and every value finite (0: bit for bit); one check per
 // tensor, naming its worst element.
 inline void check_close(const Tensor& got, const Tensor& expected, double tolerance,
                         const std::string& what = "") {
-  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), what << (what.empty() ? "" : ": ")
-                                                              << "shape " << got.shape().str()
-                                                              << " != " << expected.shape().str());
-  const Difference d = difference(got, expected);
-  BOOST_CHECK_MESSAGE(d.worst.within(tolerance), what << (what.empty() ? "" : ": ") << d.str()
-                                                      << " (tolerance " << tolerance << ")");
+  check_difference(got, expected, what, [&](const Difference&) { return tolerance; });
 }
 
 // The same with the tolerance scaled to the expected tensor: tolerance · (1 + max |expected|).
 inline void check_relative(const Tensor& got, const Tensor& expected, double tolerance,
                            const std::string& what = "") {
-  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), what << (what.empty() ? "" : ": ")
-                                                              << "shape " << got.shape().str()
-                                                              << " != " << expected.shape().str());
-  const Difference d = difference(got, expected);
-  const double bound = tolerance * (1 + d.max_expected);
-  BOOST_CHECK_MESSAGE(d.worst.within(bound), what << (what.empty() ? "" : ": ") << d.str()
-                                                  << " (bound " << bound << ", max |expected| "
-                                                  << d.max_expected << ")");
+  check_difference(got, expected, what,
+                   [&](const Difference& d) { return tolerance * (1 + d.max_expected); });
 }
 
 inline void check_values(const Tensor& got, const Shape& shape, std::vector<float> expected,
