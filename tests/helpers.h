@@ -116,13 +116,12 @@ template <class Bound>
 void check_difference(const Tensor& got, const Tensor& expected, const std::string& what,
                       Bound bound) {
   const std::string label = what.empty() ? "" : what + ": ";
-  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(), label << "shape " << got.shape().str()
-                                                               << " != " << expected.shape().str());
+  BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(),
+                        label << "shape " << got.shape().str() << " != " << expected.shape().str());
   const Difference d = difference(got, expected);
   const double limit = bound(d);
   BOOST_CHECK_MESSAGE(d.worst.within(limit), label << d.str() << " (bound " << limit
-                                                   << ", max |expected| " << d.max_expected
-                                                   << ")");
+                                                   << ", max |expected| " << d.max_expected << ")");
 }
 
 // |got − expected| ≤ tolerance everywhere and every value finite (0: bit for bit); one check per
