@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE(concat_stack_select_slice_pad_reshape) {
     const Value a = param(g, "a", {2, 6}, 18);
     return tanh(reshape(a, {3, 4}));
   });
-  // select's own vjp (pad of one row), used when the tensor is not an input being gathered
+  // select of a computed tensor: grad() gathers its rows (autodiff.cpp) as for an input's
   expect_correct([](Graph& g) {
     const Value a = tanh(param(g, "a", {3, 2, 2}, 19));
     return select(a, 1) * select(a, 2);
