@@ -255,6 +255,7 @@ io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
 }
 
 void load_parameters(Graph& g, const io::TensorMap& state) {
+  // Everything is checked before anything is copied, so a bad state leaves g as it was.
   std::set<std::string, std::less<>> expected;
   for (int id : g.parameters()) {
     const Node& p = g.node(id);
@@ -265,11 +266,14 @@ void load_parameters(Graph& g, const io::TensorMap& state) {
     if (!(it->second.shape() == p.shape))
       throw FormatError(fmt::format("parameter '{}' is {} in the file, {} in the graph", p.name,
                                     it->second.shape().str(), p.shape.str()));
-    std::copy_n(it->second.data(), p.shape.numel(), p.value.data());
   }
   for (const auto& [name, tensor] : state)
     if (!expected.contains(name))
       throw FormatError(fmt::format("'{}' is not a parameter of the graph", name));
+  for (int id : g.parameters()) {
+    const Node& p = g.node(id);
+    std::copy_n(state.find(p.name)->second.data(), p.shape.numel(), p.value.data());
+  }
 }
 
 io::TensorMap parameters(const Graph& g) {

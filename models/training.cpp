@@ -165,7 +165,9 @@ void Trainer::load_weights(const io::TensorMap& state) {
   if (iteration_ > 0)
     throw GraphError(fmt::format(
         "train: weights can be loaded before the first iteration, not after {}", iteration_));
-  models::load_weights(*graph_, model_, state);
+  // Every parameter from the file: a state without the output layer is an error, not a
+  // partial start.
+  load_parameters(*graph_, is_torch_state(state) ? from_torch_state(model_, state) : state);
 }
 
 float Trainer::step() {

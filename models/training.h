@@ -50,7 +50,8 @@ class Trainer {
 
   // Replaces the initial weights, by our names or PyTorch's (a state_dict as `rnngraph export`
   // writes it: the recurrent tensors, out.weight and out.bias), before the first iteration.
-  // FormatError for a missing, extra or mis-shaped tensor; GraphError once training has begun.
+  // Every parameter must be given: FormatError for a missing, extra or mis-shaped tensor;
+  // GraphError once training has begun.
   void load_weights(const io::TensorMap& state);
 
   // One iteration: the next batch, forward and backward, clipping, an optimizer step. Returns

@@ -156,6 +156,12 @@ BOOST_AUTO_TEST_CASE(trainer_follows_pytorchs_exact_trajectory) {
                            .lr = 5e-3,
                            .clip = clip,
                            .seed = 0});
+  io::TensorMap headless = step_state("initial");
+  headless.erase("out.weight");
+  const io::TensorMap before = models::parameters(trainer.graph());
+  BOOST_CHECK_THROW(trainer.load_weights(headless), FormatError);    // no partial start...
+  for (const auto& [name, t] : models::parameters(trainer.graph()))  // ...and nothing changed
+    rnngraph::testing::check_close(t, before.at(name), 0, name);
   trainer.load_weights(step_state("initial"));
   const Tensor& losses = f.at("losses");
   const Tensor& norms = f.at("grad_norms");
