@@ -39,9 +39,10 @@ constexpr double kNotTiny = 1e-2;
 constexpr float kStep = 8e-2f;
 
 struct GradCheck {
-  Worst error;      // the worst tensor's relative error, and where
-  Worst tiny;       // 1 / the smallest tensor's largest |numeric|: above 1/kNotTiny fails
-  int tensors = 0;  // tensors compared
+  Worst error;                // the worst tensor's relative error, and where
+  Worst tiny;                 // 1 / the smallest tensor's largest |numeric|: above 1/kNotTiny fails
+  int tensors = 0;            // tensors compared
+  std::set<std::string> ops;  // the ops whose gradients the check went through
   bool passes(double tolerance = kTolerance) const {
     return tensors > 0 && error.within(tolerance) && tiny.within(1 / kNotTiny);
   }
@@ -75,6 +76,9 @@ GradCheck check_gradients(const Build& build, Feeds feeds = {}, Passes passes = 
   }
   const bool optimized = passes == Passes::On;
   const auto trained = passes::training_graph(g, "loss", wrt, optimized);
+  GradCheck result;
+  for (const Node& n : trained->nodes())
+    if (n.kind == NodeKind::Op && !n.backward) result.ops.insert(std::string(n.op->name()));
   Executor backward(*trained, {}, {.optimize = false});
   const Results& first = backward(feeds);
   std::map<std::string, Tensor> analytic;
@@ -88,7 +92,6 @@ GradCheck check_gradients(const Build& build, Feeds feeds = {}, Passes passes = 
       total += double(out.values()[std::size_t(i)]) * R.values()[std::size_t(i)];
     return total;
   };
-  GradCheck result;
   for (const std::string& name : wrt) {
     const Node& n = g.find(name);
     const Tensor data = n.kind == NodeKind::Parameter ? n.value : feeds.at(name);
@@ -123,8 +126,15 @@ GradCheck check_gradients(const Build& build, Feeds feeds = {}, Passes passes = 
   return result;
 }
 
+// The ops whose gradients a passing check of this suite went through.
+std::set<std::string>& ops_checked() {
+  static std::set<std::string> ops;
+  return ops;
+}
+
 void expect_correct(const Build& build, Feeds feeds = {}, Passes passes = Passes::Off) {
   const GradCheck r = check_gradients(build, std::move(feeds), passes);
+  if (r.passes()) ops_checked().insert(r.ops.begin(), r.ops.end());
   BOOST_TEST_MESSAGE((passes == Passes::On ? "passes on: " : "passes off: ")
                      << r.tensors << " tensors, worst " << r.error.error << " at " << r.error.where
                      << "; smallest scale " << r.tiny.where);
@@ -408,6 +418,38 @@ BOOST_AUTO_TEST_CASE(a_dropped_term_is_caught) {
   BOOST_TEST_MESSAGE("LSTM mul without its second gradient: worst " << r.error.error << " at "
                                                                     << r.error.where);
   BOOST_CHECK(!r.passes());
+}
+
+// Every registered op's gradient went through a passing finite-difference check above (the
+// fused cells and packed products through the models with passes on), or the op has none by
+// design. A new op fails here until it has a check. Run alone, it runs the checks it depends on.
+BOOST_AUTO_TEST_CASE(
+    every_registered_op_has_its_gradient_checked,
+    *boost::unit_test::depends_on("autodiff/elementwise_ops_with_broadcasting") *
+        boost::unit_test::depends_on("autodiff/activations_exp_and_log") *
+        boost::unit_test::depends_on("autodiff/matmul_with_every_transpose") *
+        boost::unit_test::depends_on("autodiff/concat_stack_select_slice_pad_reshape") *
+        boost::unit_test::depends_on("autodiff/reductions_and_broadcasts") *
+        boost::unit_test::depends_on("autodiff/softmax_logsumexp_gather_and_losses") *
+        boost::unit_test::depends_on(
+            "autodiff/unrolled_models_every_cell_layers_directions_lengths_passes") *
+        boost::unit_test::depends_on("autodiff/model_with_embedding_and_output_layer")) {
+  // Ops without a gradient: class ids in (one_hot), a packed copy of a weight whose gradient
+  // goes to the weight itself (pack_columns), and the fused cells' gradient ops (no second
+  // derivatives).
+  const std::set<std::string> none{"one_hot", "pack_columns", "lstm_cell_grad", "lstm_hidden_grad",
+                                   "gru_cell_grad"};
+  int checked = 0;
+  for (const Op* op : all_ops()) {
+    const std::string name(op->name());
+    if (none.contains(name)) continue;
+    BOOST_CHECK_MESSAGE(ops_checked().contains(name),
+                        "op '" << name << "' has no finite-difference check in this suite");
+    ++checked;
+  }
+  BOOST_TEST_MESSAGE(checked << " ops checked against finite differences, " << none.size()
+                             << " without a gradient");
+  BOOST_CHECK_GE(checked, 25);
 }
 
 BOOST_AUTO_TEST_CASE(shared_parameter_gets_the_sum_of_its_uses) {
