@@ -110,11 +110,11 @@ inline Difference difference(const Tensor& got, const Tensor& expected) {
   return d;
 }
 
-// Checks `got` against `expected` with the bound that `bound(difference)` gives; the body of
-// check_close and check_relative.
+// Checks `got` against `expected` with the bound that `bound(difference)` gives, and returns
+// the difference (for a caller that also reports it); the body of check_close and check_relative.
 template <class Bound>
-void check_difference(const Tensor& got, const Tensor& expected, const std::string& what,
-                      Bound bound) {
+Difference check_difference(const Tensor& got, const Tensor& expected, const std::string& what,
+                            Bound bound) {
   const std::string label = what.empty() ? "" : what + ": ";
   BOOST_REQUIRE_MESSAGE(got.shape() == expected.shape(),
                         label << "shape " << got.shape().str() << " != " << expected.shape().str());
@@ -122,20 +122,21 @@ void check_difference(const Tensor& got, const Tensor& expected, const std::stri
   const double limit = bound(d);
   BOOST_CHECK_MESSAGE(d.worst.within(limit), label << d.str() << " (bound " << limit
                                                    << ", max |expected| " << d.max_expected << ")");
+  return d;
 }
 
 // |got − expected| ≤ tolerance everywhere and every value finite (0: bit for bit); one check per
 // tensor, naming its worst element.
-inline void check_close(const Tensor& got, const Tensor& expected, double tolerance,
-                        const std::string& what = "") {
-  check_difference(got, expected, what, [&](const Difference&) { return tolerance; });
+inline Difference check_close(const Tensor& got, const Tensor& expected, double tolerance,
+                              const std::string& what = "") {
+  return check_difference(got, expected, what, [&](const Difference&) { return tolerance; });
 }
 
 // The same with the tolerance scaled to the expected tensor: tolerance · (1 + max |expected|).
-inline void check_relative(const Tensor& got, const Tensor& expected, double tolerance,
-                           const std::string& what = "") {
-  check_difference(got, expected, what,
-                   [&](const Difference& d) { return tolerance * (1 + d.max_expected); });
+inline Difference check_relative(const Tensor& got, const Tensor& expected, double tolerance,
+                                 const std::string& what = "") {
+  return check_difference(got, expected, what,
+                          [&](const Difference& d) { return tolerance * (1 + d.max_expected); });
 }
 
 inline void check_values(const Tensor& got, const Shape& shape, std::vector<float> expected,
