@@ -8,6 +8,7 @@
 #pragma once
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/models/cell.h>
 
 namespace rnngraph::models {
 
@@ -17,5 +18,8 @@ struct GruWeights {
 };
 
 Value gru_step(const Value& h, const Value& x, const GruWeights& w);
+
+// The cell "gru", as registered.
+CellDefinition gru_cell();
 
 }  // namespace rnngraph::models

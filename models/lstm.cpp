@@ -15,3 +15,41 @@ LstmState lstm_step(const LstmState& state, const Value& x, const LstmWeights& w
 }
 
 }  // namespace rnngraph::models
+
+namespace rnngraph::models {
+
+CellDefinition lstm_cell() {
+  return {
+      .name = "lstm",
+      .state =
+          [](const CellSizes& s) {
+            return std::vector<StateVariable>{{"h", s.hidden}, {"c", s.hidden}};
+          },
+      .parameters =
+          [](const CellSizes& s) {
+            const Shape on_hx{s.hidden + s.input, s.hidden}, bias{1, s.hidden};
+            return std::vector<CellParameter>{{"W_f", on_hx}, {"W_i", on_hx}, {"W_o", on_hx},
+                                              {"W_c", on_hx}, {"b_f", bias},  {"b_i", bias},
+                                              {"b_o", bias},  {"b_c", bias}};
+          },
+      .step =
+          [](const CellState& s, const Value& x, const CellWeights& w) {
+            const LstmState next = lstm_step({s[0], s[1]}, x,
+                                             {w["W_f"], w["W_i"], w["W_o"], w["W_c"], w["b_f"],
+                                              w["b_i"], w["b_o"], w["b_c"]});
+            return CellState{next.h, next.c};
+          },
+      // PyTorch stacks i, f, g (our c̃), o; ONNX i, o, f, c.
+      .torch = TorchLayout{{{.W = "W_i", .b = "b_i"},
+                            {.W = "W_f", .b = "b_f"},
+                            {.W = "W_c", .b = "b_c"},
+                            {.W = "W_o", .b = "b_o"}}},
+      .onnx = OnnxLayout{.op_type = "LSTM", .order = {0, 3, 1, 2}},
+      .roles = {{"W_f", "forget gate"},
+                {"W_i", "input gate"},
+                {"W_o", "output gate"},
+                {"W_c", "tanh layer"}},
+  };
+}
+
+}  // namespace rnngraph::models

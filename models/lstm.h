@@ -8,6 +8,7 @@
 #pragma once
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/models/cell.h>
 
 namespace rnngraph::models {
 
@@ -21,5 +22,8 @@ struct LstmState {
 };
 
 LstmState lstm_step(const LstmState& state, const Value& x, const LstmWeights& w);
+
+// The cell "lstm", as registered.
+CellDefinition lstm_cell();
 
 }  // namespace rnngraph::models

@@ -6,86 +6,56 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
-#include <variant>
 
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/models/gru.h>
-#include <rnngraph/models/lstm.h>
-#include <rnngraph/models/rnn.h>
 #include <rnngraph/ops/ops.h>
 
 namespace rnngraph::models {
 
-std::string_view to_string(Cell cell) {
-  switch (cell) {
-    case Cell::Rnn:
-      return "rnn";
-    case Cell::Lstm:
-      return "lstm";
-    case Cell::Gru:
-      return "gru";
-  }
-  return "?";
-}
+const std::string& to_string(const Cell& cell) { return cell.name(); }
 
-Cell cell_from_string(std::string_view name) {
-  for (Cell c : {Cell::Rnn, Cell::Lstm, Cell::Gru})
-    if (to_string(c) == name) return c;
-  throw GraphError(fmt::format("unknown cell '{}' (expected rnn, lstm or gru)", name));
-}
+Cell cell_from_string(std::string_view name) { return find_cell(name); }
 
 std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t in, int64_t H,
                                             bool reverse) {
-  const std::string l = fmt::format("_l{}{}", layer, reverse ? "_reverse" : "");
-  const Shape on_hx{H + in, H}, bias{1, H};
-  switch (cell) {
-    case Cell::Rnn:
-      return {{"W" + l, on_hx}, {"b" + l, bias}};
-    case Cell::Lstm:
-      return {{"W_f" + l, on_hx}, {"W_i" + l, on_hx}, {"W_o" + l, on_hx}, {"W_c" + l, on_hx},
-              {"b_f" + l, bias},  {"b_i" + l, bias},  {"b_o" + l, bias},  {"b_c" + l, bias}};
-    case Cell::Gru:
-      return {{"W_r" + l, on_hx},    {"W_z" + l, on_hx}, {"b_r" + l, bias},    {"b_z" + l, bias},
-              {"W_in" + l, {in, H}}, {"b_in" + l, bias}, {"W_hn" + l, {H, H}}, {"b_hn" + l, bias}};
-  }
-  return {};
+  const std::string suffix = fmt::format("_l{}{}", layer, reverse ? "_reverse" : "");
+  std::vector<ParameterSpec> specs;
+  for (CellParameter& p : cell_parameters(cell, {in, H}))
+    specs.push_back({p.role + suffix, p.shape, p.init});
+  return specs;
+}
+
+int64_t cell_output_size(const Config& c) { return model_state(c)[0].size; }
+
+int64_t layer_input_size(const Config& c, int64_t layer) {
+  return layer == 0 ? c.input_size : directions(c) * cell_output_size(c);
+}
+
+std::vector<StateVariable> model_state(const Config& c) {
+  return cell_state(c.cell, {c.input_size, c.hidden_size});
 }
 
 namespace {
 
-using LayerWeights = std::variant<RnnWeights, LstmWeights, GruWeights>;
-
-// Creates one layer's parameters, then wires them into the cell's weight struct (the order of
-// layer_parameters()).
-LayerWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
+// Creates one layer and direction's parameters (seeded by model, layer and position, as
+// PyTorch's U(-1/sqrt(H), 1/sqrt(H)) unless the cell gives an initialiser).
+CellWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
   const float k = 1.0f / std::sqrt(float(c.hidden_size));
-  std::vector<Value> p;
+  CellWeights w;
   uint64_t index = reverse ? 500 : 0;
-  for (const ParameterSpec& spec :
-       layer_parameters(c.cell, layer, layer_input_size(c, layer), c.hidden_size, reverse))
-    p.push_back(
-        g.parameter(spec.name, spec.shape,
-                    init::uniform(-k, k, c.seed * 1000003 + uint64_t(layer) * 1000 + index++)));
-  switch (c.cell) {
-    case Cell::Rnn:
-      return RnnWeights{p[0], p[1]};
-    case Cell::Lstm:
-      return LstmWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
-    case Cell::Gru:
-      return GruWeights{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+  const int64_t in = layer_input_size(c, layer);
+  std::vector<CellParameter> roles = cell_parameters(c.cell, {in, c.hidden_size});
+  const std::vector<ParameterSpec> specs =
+      layer_parameters(c.cell, layer, in, c.hidden_size, reverse);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const uint64_t seed = c.seed * 1000003 + uint64_t(layer) * 1000 + index++;
+    Init init = specs[i].init.value_or(init::uniform(-k, k, 0));
+    init.seed = seed;
+    w.add(roles[i].role, g.parameter(specs[i].name, specs[i].shape, init));
   }
-  throw GraphError("unknown cell");
-}
-
-// The recurrent state of one layer: h, and c for the LSTM.
-using State = LstmState;
-
-State step(const LayerWeights& weights, const State& s, const Value& x) {
-  if (auto* w = std::get_if<RnnWeights>(&weights)) return {rnn_step(s.h, x, w->W, w->b), {}};
-  if (auto* w = std::get_if<GruWeights>(&weights)) return {gru_step(s.h, x, *w), {}};
-  return lstm_step(s, x, std::get<LstmWeights>(weights));
+  return w;
 }
 
 }  // namespace
@@ -103,7 +73,7 @@ Value token_input(Graph& g, const Config& c) {
 
 // y_t = h_t · W_out + b_out for all steps in one product: [T·B, H] · [H, O].
 Value output_layer(Graph& g, const Config& c, const Value& hs) {
-  const int64_t T = c.steps, B = c.batch, H = directions(c) * c.hidden_size, O = c.output_size;
+  const int64_t T = c.steps, B = c.batch, H = directions(c) * cell_output_size(c), O = c.output_size;
   const float k = 1.0f / std::sqrt(float(H));
   const uint64_t seed = c.seed * 1000003 + uint64_t(c.layers) * 1000;
   const Value W = g.parameter("W_out", {H, O}, init::uniform(-k, k, seed));
@@ -129,44 +99,47 @@ Outputs build(Graph& g, const Config& c) {
   if (!c.vocabulary.empty() && int64_t(c.vocabulary.size()) != c.vocab_size)
     throw GraphError(fmt::format("the vocabulary has {} symbols, the vocabulary size is {}",
                                  c.vocabulary.size(), c.vocab_size));
-  const bool lstm = c.cell == Cell::Lstm;
-  const int64_t D = directions(c);
+  const int64_t D = directions(c), L = c.layers, B = c.batch;
   // The graph itself (nodes, names, edges: about 1 KB a node, some 30 nodes per cell step)
   // is checked against the memory limit before it is built: a recipe of 10^9 steps is refused,
   // not built until the machine runs out.
   constexpr double kNodeBytes = 1024, kNodesPerCellStep = 30;
-  const double graph_bytes =
-      double(c.steps) * double(c.layers * D) * kNodesPerCellStep * kNodeBytes;
+  const double graph_bytes = double(c.steps) * double(L * D) * kNodesPerCellStep * kNodeBytes;
   memory::require(graph_bytes >= 1e18 ? std::size_t(1e18) : std::size_t(graph_bytes), [&] {
     return fmt::format("a {} graph of {} steps, {} layer(s)", to_string(c.cell), c.steps, c.layers);
   });
-  const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, c.batch, c.input_size})
+  const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, B, c.input_size})
                                                : token_input(g, c);
-  const Value h0 = g.input("h0", {c.layers * D, c.batch, c.hidden_size});
-  const Value c0 = lstm ? g.input("c0", {c.layers * D, c.batch, c.hidden_size}) : Value();
+  // Every state variable s comes in as "<s>0" [L·D, B, size].
+  const std::vector<StateVariable> state_vars = model_state(c);
+  std::vector<Value> initial;
+  for (const StateVariable& s : state_vars) initial.push_back(g.input(s.name + "0", {L * D, B, s.size}));
 
   // Index k·D + d: layer k, direction d (0 left to right, 1 right to left).
-  std::vector<LayerWeights> weights;
-  std::vector<State> state;
-  for (int64_t k = 0; k < c.layers; ++k)
+  std::vector<CellWeights> weights;
+  std::vector<CellState> state;
+  for (int64_t k = 0; k < L; ++k)
     for (int64_t d = 0; d < D; ++d) {
       weights.push_back(make_layer(g, c, k, d == 1));
-      state.push_back({h0[k * D + d], lstm ? c0[k * D + d] : Value()});
+      CellState s;
+      for (const Value& v : initial) s.push_back(v[k * D + d]);
+      state.push_back(std::move(s));
     }
 
-  const Value mask = c.masked ? g.input("mask", {c.steps, c.batch, 1}) : Value();
-  // One step of one layer and direction: the new state and what it hands up. Masked, past its
-  // length a sample keeps its state (s + m·(s' - s)) and hands up 0 (m·h').
+  const Value mask = c.masked ? g.input("mask", {c.steps, B, 1}) : Value();
+  // One step of one layer and direction: the new state and what it hands up (its first state
+  // value). Masked, past its length a sample keeps its state (s + m·(s' - s)) and hands up 0
+  // (m·h').
   auto advance = [&](std::size_t at, const Value& in, int64_t t) {
-    State next = step(weights[at], state[at], in);
+    CellState next = cell_step(c.cell, state[at], in, weights[at]);
     if (!c.masked) {
       state[at] = next;
-      return next.h;
+      return next[0];
     }
     const Value m = mask[t];  // [B, 1]: 1 within the sample's length
-    const Value up = next.h * m;
-    next.h = state[at].h + m * (next.h - state[at].h);
-    if (lstm) next.c = state[at].c + m * (next.c - state[at].c);
+    const Value up = next[0] * m;
+    for (std::size_t i = 0; i < next.size(); ++i)
+      next[i] = state[at][i] + m * (next[i] - state[at][i]);
     state[at] = next;
     return up;
   };
@@ -219,19 +192,73 @@ Outputs build(Graph& g, const Config& c) {
   out.y = stack(ys);
   if (c.output_size > 0) out.y = output_layer(g, c, out.y);
   g.output("y", out.y);
-  std::vector<Value> hn, cn;
-  for (const State& s : state) {
-    hn.push_back(s.h);
-    if (lstm) cn.push_back(s.c);
+  for (std::size_t i = 0; i < state_vars.size(); ++i) {
+    std::vector<Value> finals;
+    for (const CellState& s : state) finals.push_back(s[i]);
+    out.final.push_back(stack(finals));
+    g.output(state_vars[i].name + "_n", out.final.back());
+    if (state_vars[i].name == "h") out.h_n = out.final.back();
+    if (state_vars[i].name == "c") out.c_n = out.final.back();
   }
-  out.h_n = stack(hn);
-  g.output("h_n", out.h_n);
-  if (lstm) {
-    out.c_n = stack(cn);
-    g.output("c_n", out.c_n);
-  }
+  if (!out.h_n) out.h_n = out.final[0];
   return out;
 }
+
+std::unique_ptr<Graph> unroll(const Config& config, const io::TensorMap& weights, int64_t steps,
+                              int64_t batch, bool masked) {
+  Config c = config;
+  c.steps = steps;
+  c.batch = batch;
+  c.masked = masked;
+  auto g = std::make_unique<Graph>();
+  build(*g, c);
+  for (int id : g->parameters()) {
+    const Node& p = g->node(id);
+    auto it = weights.find(p.name);
+    if (it == weights.end())
+      throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));
+    if (!(it->second.shape() == p.shape))
+      throw FormatError(fmt::format("'{}' is {} in the weights, the recipe makes it {}", p.name,
+                                    it->second.shape().str(), p.shape.str()));
+    g->share_parameter(p.name, it->second);
+  }
+  return g;
+}
+
+namespace {
+constexpr std::string_view kStoredStep = "cell_step_input";
+
+// A cell that is not built in travels with its step graphs: one per layer input width.
+io::NamedGraphs stored_cell_graphs(const Config& c) {
+  io::NamedGraphs graphs;
+  if (c.cell->built_in) return graphs;
+  for (int64_t k = 0; k < c.layers; ++k) {
+    const int64_t in = layer_input_size(c, k);
+    graphs.emplace(fmt::format("{}{}", kStoredStep, in), step_graph(c.cell, {in, c.hidden_size}));
+  }
+  return graphs;
+}
+
+// The recipe's cell: registered, or stored with the file.
+Cell recipe_cell(const std::string& name, const io::NamedGraphs& stored) {
+  if (is_registered(name)) return find_cell(name);
+  std::vector<std::shared_ptr<const Graph>> steps;
+  for (const auto& [key, graph] : stored)
+    if (key.starts_with(kStoredStep)) steps.push_back(graph);
+  if (steps.empty()) {
+    std::string names;
+    for (const std::string& n : registered_cells()) names += (names.empty() ? "" : ", ") + n;
+    throw FormatError(fmt::format(
+        "the model recipe's cell {} is neither registered (registered: {}) nor stored in the file",
+        quote(name), names));
+  }
+  try {
+    return stored_cell(name, std::move(steps));
+  } catch (const GraphError& e) {
+    throw FormatError(e.what());
+  }
+}
+}  // namespace
 
 void save_file(const Graph& g, const Config& config, const std::filesystem::path& path,
                const Recipe& meta, const io::TensorMap& extra) {
@@ -248,14 +275,14 @@ void save_file(const io::TensorMap& weights, const Config& config,
   for (const auto& [name, tensor] : weights)
     if (!tensors.emplace(name, tensor).second)
       throw GraphError(fmt::format("'{}' is both a parameter and an extra tensor", name));
-  io::save_recipe(path, all, tensors);
+  io::save_recipe(path, all, tensors, stored_cell_graphs(config));
 }
 
 io::GraphFile load_file(const std::filesystem::path& path) {
   io::GraphFile file = io::read_graph_file(path);
   if (file.graph) return file;
   try {
-    const Config config = config_from_recipe(file.meta);
+    const Config config = config_from_file(file);
     const io::TensorMap weights = recipe_weights(config, file.extra);
     file.graph = std::make_unique<Graph>();
     build(*file.graph, config);
@@ -292,14 +319,16 @@ io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored) 
 }
 
 void carry_state(const Results& results, Feeds& feeds) {
-  for (const auto& [initial, final] : {std::pair{"h0", "h_n"}, std::pair{"c0", "c_n"}})
-    if (auto it = feeds.find(initial); it != feeds.end()) {
-      const Tensor& from = results[final];
-      if (!(from.shape() == it->second.shape()))
-        throw ShapeError(fmt::format("carry_state: {} is {} but {} is {}", final,
-                                     from.shape().str(), initial, it->second.shape().str()));
-      std::copy_n(from.data(), from.numel(), it->second.data());
-    }
+  for (const auto& [final, from] : results) {
+    if (!final.ends_with("_n")) continue;
+    const std::string initial = final.substr(0, final.size() - 2) + "0";
+    auto it = feeds.find(initial);
+    if (it == feeds.end()) continue;
+    if (!(from.shape() == it->second.shape()))
+      throw ShapeError(fmt::format("carry_state: {} is {} but {} is {}", final, from.shape().str(),
+                                   initial, it->second.shape().str()));
+    std::copy_n(from.data(), from.numel(), it->second.data());
+  }
 }
 
 namespace {
@@ -323,7 +352,7 @@ int64_t recipe_int(const Recipe& r, std::string_view key, std::optional<int64_t>
 }  // namespace
 
 Recipe recipe(const Config& c) {
-  Recipe r{{"cell", std::string(to_string(c.cell))},
+  Recipe r{{"cell", to_string(c.cell)},
            {"input_size", std::to_string(c.input_size)},
            {"hidden_size", std::to_string(c.hidden_size)},
            {"steps", std::to_string(c.steps)},
@@ -345,15 +374,15 @@ Recipe recipe(const Config& c) {
   return r;
 }
 
-Config config_from_recipe(const Recipe& r) {
+Config config_from_file(const io::GraphFile& file) {
+  return config_from_recipe(file.meta, file.graphs);
+}
+
+Config config_from_recipe(const Recipe& r, const io::NamedGraphs& stored) {
   Config c;
   auto cell = r.find("cell");
   if (cell == r.end()) throw FormatError("the model recipe has no 'cell'");
-  try {
-    c.cell = cell_from_string(cell->second);
-  } catch (const GraphError& e) {
-    throw FormatError(fmt::format("the model recipe's cell: {}", e.what()));
-  }
+  c.cell = recipe_cell(cell->second, stored);
   c.input_size = recipe_int(r, "input_size", std::nullopt);
   c.hidden_size = recipe_int(r, "hidden_size", std::nullopt);
   c.steps = recipe_int(r, "steps", 1);

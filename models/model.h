@@ -1,16 +1,20 @@
-// Complete recurrent models: a cell (RNN, LSTM, GRU), L stacked layers (layer k+1 reads layer
+// Complete recurrent models: a cell (rnn, lstm, gru or a registered one: models/cell.h), L
+// stacked layers (layer k+1 reads layer
 // k's h_t), batch B, unrolled over T steps; optionally a token input in front and a linear
 // output layer on top (what training tasks need).
 //
 // Graph contract (the CLI and graph files rely on it):
 //   inputs      "x" [T, B, I], or "tokens" [T, B] (class ids) with a token input;
-//               "h0" [L, B, H], and "c0" [L, B, H] for the LSTM; "mask" [T, B, 1] when masked
-//   parameters  per layer k, suffixed "_l<k>": RNN W, b; LSTM W_f, W_i, W_o, W_c, b_f, b_i, b_o,
-//               b_c; GRU W_r, W_z, b_r, b_z, W_in, b_in, W_hn, b_hn (shapes: see each cell);
+//               "<s>0" [L, B, size] for each state variable s of the cell: "h0" (and "c0" for
+//               the LSTM); "mask" [T, B, 1] when masked
+//   parameters  per layer k, the cell's parameter roles suffixed "_l<k>": RNN W, b; LSTM W_f,
+//               W_i, W_o, W_c, b_f, b_i, b_o, b_c; GRU W_r, W_z, b_r, b_z, W_in, b_in, W_hn,
+//               b_hn (shapes: see each cell);
 //               "embedding" [V, I] with an embedded token input; "W_out" [H, O] and "b_out"
 //               [1, O] with an output layer
 //   outputs     "y" [T, B, H] (the top layer's h_t at every step), or [T, B, O] through the
-//               output layer; "h_n" [L, B, H] (final states), and "c_n" [L, B, H] for the LSTM
+//               output layer; "<s>_n" [L, B, size] per state variable: "h_n" (final states),
+//               and "c_n" for the LSTM
 // Step t's nodes are placed at step t (scope "step<t>"), layer k's at layer k ("step<t>/layer<k>"
 // when L > 1).
 //
@@ -21,6 +25,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,12 +36,13 @@
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/models/cell.h>
 
 namespace rnngraph::models {
 
-enum class Cell { Rnn, Lstm, Gru };
-std::string_view to_string(Cell cell);
-Cell cell_from_string(std::string_view name);  // "rnn", "lstm", "gru"; GraphError otherwise
+// The cell's name, and a registered cell by name (find_cell: GraphError otherwise).
+const std::string& to_string(const Cell& cell);
+Cell cell_from_string(std::string_view name);
 
 enum class TokenInput { None, OneHot, Embedding };
 
@@ -67,17 +74,27 @@ struct Config {
 
 // 2 for a bidirectional model, else 1.
 inline int64_t directions(const Config& c) { return c.bidirectional ? 2 : 1; }
+// The width of what a layer hands up per direction: the size of the cell's first state (H).
+int64_t cell_output_size(const Config& c);
 // Layer k's input width: the input size, or what the layer below hands up (D·H).
-inline int64_t layer_input_size(const Config& c, int64_t layer) {
-  return layer == 0 ? c.input_size : directions(c) * c.hidden_size;
-}
+int64_t layer_input_size(const Config& c, int64_t layer);
+// The cell's state variables (as layer 0 has them): the model's "<s>0" inputs and "<s>_n"
+// outputs.
+std::vector<StateVariable> model_state(const Config& c);
 
 // The model's results, also declared as the graph outputs of the contract.
 struct Outputs {
-  Value y, h_n, c_n;  // c_n only for the LSTM
+  Value y, h_n, c_n;         // c_n only for a cell with a state "c" (the LSTM)
+  std::vector<Value> final;  // every state variable's "<s>_n", in the cell's order
 };
 
 Outputs build(Graph& g, const Config& config);
+
+// The one unroller every command goes through: the model `config` built for `steps` and `batch`
+// (masked: with the "mask" input of per-sample lengths) on the given weights, shared rather than
+// copied. FormatError for a weight the recipe needs that is missing or shaped otherwise.
+std::unique_ptr<Graph> unroll(const Config& config, const io::TensorMap& weights, int64_t steps,
+                              int64_t batch, bool masked = false);
 
 // Carries a run's final state into the next run: h_n (and c_n) of `results` copied into the
 // feeds h0 (and c0), where `feeds` holds them. Truncated BPTT and step-by-step sampling use it.
@@ -86,11 +103,16 @@ void carry_state(const Results& results, Feeds& feeds);
 // The recipe as a graph file's "meta" (cell, sizes, options, vocabulary), and back. FormatError
 // for a recipe that is missing a field or holds a bad value.
 using Recipe = std::map<std::string, std::string, std::less<>>;
+// A recipe names its cell: a registered one, or one whose step graphs `stored` holds (a model
+// file of a user cell, io::GraphFile::graphs; a registered cell of that name comes first).
 Recipe recipe(const Config& config);
-Config config_from_recipe(const Recipe& recipe);
+Config config_from_recipe(const Recipe& recipe, const io::NamedGraphs& stored = {});
+// The same for a file read already: its recipe and stored cell.
+Config config_from_file(const io::GraphFile& file);
 
 // Model files. save_file writes a recipe file (io::save_recipe): recipe(config) plus `meta`,
-// and g's parameters plus `extra`; it is independent of the length and batch. load_file reads
+// and g's parameters plus `extra`, and for a cell that is not built in its step graphs; it is
+// independent of the length and batch. load_file reads
 // any graph file: a recipe file comes back built by build() for the recipe's default steps and
 // batch, with the file's weights; a node-by-node file (hand-built graphs, and model files
 // written before recipes) as it is.
@@ -109,6 +131,7 @@ io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored);
 struct ParameterSpec {
   std::string name;
   Shape shape;
+  std::optional<Init> init;  // the cell's own initialiser, if it has one
 };
 // The parameters of layer `layer` (whose input has `input_size` features), in a fixed order;
 // `reverse`: the right-to-left direction's, named "<name>_l<k>_reverse".

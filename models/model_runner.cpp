@@ -14,7 +14,7 @@ namespace rnngraph::models {
 struct Model::Planned {
   int64_t steps = 0, batch = 0;
   bool masked = false;
-  Graph graph;
+  std::unique_ptr<Graph> graph;
   std::shared_ptr<const Plan> plan;
 };
 
@@ -39,13 +39,8 @@ struct Model::Shared {
       }
     auto p = std::make_shared<Planned>();
     p->steps = steps, p->batch = batch, p->masked = masked;
-    Config c = config;
-    c.steps = steps;
-    c.batch = batch;
-    c.masked = masked;
-    build(p->graph, c);
-    for (const auto& [name, tensor] : weights) p->graph.share_parameter(name, tensor);
-    p->plan = std::make_shared<const Plan>(p->graph);
+    p->graph = unroll(config, weights, steps, batch, masked);
+    p->plan = std::make_shared<const Plan>(*p->graph);
     plans.push_front(std::move(p));
     if (plans.size() > 2 * kCachedShapes) plans.pop_back();  // copies in use keep theirs alive
     return plans.front();
@@ -137,7 +132,7 @@ void Model::check_numerics(bool on) {
 }
 
 const Graph& Model::graph(int64_t steps, int64_t batch, bool masked) {
-  return unrolled(steps, batch, masked).planned->graph;
+  return *unrolled(steps, batch, masked).planned->graph;
 }
 
 const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) {
@@ -154,10 +149,9 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
   if (steps < 1 || batch < 1)
     throw ShapeError(fmt::format("input '{}' {} has no steps or no samples", input, shape.str()));
   Feeds all = feeds;
-  const Shape state{config_.layers * directions(config_), batch, config_.hidden_size};
-  for (const char* name : {"h0", "c0"})
-    if (!all.contains(name) && (name[0] == 'h' || config_.cell == Cell::Lstm))
-      all.emplace(name, Tensor(state));
+  for (const StateVariable& s : model_state(config_))  // the initial state defaults to zeros
+    if (!all.contains(s.name + "0"))
+      all.emplace(s.name + "0", Tensor({config_.layers * directions(config_), batch, s.size}));
   if (!lengths.empty()) all["mask"] = length_mask(lengths, steps);
   Unrolled& u = unrolled(steps, batch, !lengths.empty());
   { const std::lock_guard turn(shared_->turnstile); }  // behind any update() already waiting

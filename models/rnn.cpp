@@ -21,3 +21,23 @@ std::vector<Value> rnn_unroll(const Value& x, const Value& h0, const Value& W, c
 }
 
 }  // namespace rnngraph::models
+
+namespace rnngraph::models {
+
+CellDefinition rnn_cell() {
+  return {
+      .name = "rnn",
+      .state = [](const CellSizes& s) { return std::vector<StateVariable>{{"h", s.hidden}}; },
+      .parameters =
+          [](const CellSizes& s) {
+            return std::vector<CellParameter>{{"W", {s.hidden + s.input, s.hidden}},
+                                              {"b", {1, s.hidden}}};
+          },
+      .step = [](const CellState& s, const Value& x,
+                 const CellWeights& w) { return CellState{rnn_step(s[0], x, w["W"], w["b"])}; },
+      .torch = TorchLayout{{{.W = "W", .b = "b"}}},
+      .onnx = OnnxLayout{.op_type = "RNN", .order = {0}},
+  };
+}
+
+}  // namespace rnngraph::models

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <rnngraph/framework/graph.h>
+#include <rnngraph/models/cell.h>
 
 namespace rnngraph::models {
 
@@ -21,5 +22,8 @@ Value rnn_step(const Value& h, const Value& x, const Value& W, const Value& b);
 // A complete model (layers, batches, a file format) is models::build with Cell::Rnn, whose
 // W_l0 and b_l0 are the seed's W and b (see models/model.h).
 std::vector<Value> rnn_unroll(const Value& x, const Value& h0, const Value& W, const Value& b);
+
+// The cell "rnn": state h, parameters W and b, as registered.
+CellDefinition rnn_cell();
 
 }  // namespace rnngraph::models

@@ -12,22 +12,13 @@ namespace rnngraph::models {
 
 namespace {
 
-struct Gate {
-  int64_t index;  // position in PyTorch's stacked gates
-  const char* W;  // our (H + I) × H matrix on concat([h, x])
-  const char* b;
-};
-
-std::vector<Gate> concat_gates(Cell cell) {
-  switch (cell) {
-    case Cell::Rnn:
-      return {{0, "W", "b"}};
-    case Cell::Lstm:
-      return {{0, "W_i", "b_i"}, {1, "W_f", "b_f"}, {2, "W_c", "b_c"}, {3, "W_o", "b_o"}};
-    case Cell::Gru:
-      return {{0, "W_r", "b_r"}, {1, "W_z", "b_z"}};  // n: see below
-  }
-  return {};
+// The cell's PyTorch layout; GraphError for a cell PyTorch has no module for.
+const TorchLayout& torch_layout(const Cell& cell) {
+  if (!cell->torch)
+    throw GraphError(fmt::format(
+        "cell '{}' has no PyTorch layout (nn.RNN, nn.LSTM and nn.GRU hold rnn, lstm and gru)",
+        cell.name()));
+  return *cell->torch;
 }
 
 // The four tensors of one PyTorch layer, viewed as plain arrays.
@@ -59,32 +50,36 @@ enum class Mode { Import, Export, Gradient };
 
 // One layer in either direction; `ours(name)` gives our parameter's data.
 template <class Ours>
-void map_layer(Mode mode, Cell cell, const TorchLayer& t, Ours ours) {
+void map_layer(Mode mode, const TorchLayout& layout, const TorchLayer& t, Ours ours) {
   const bool to_torch = mode != Mode::Import;
   const int64_t H = t.H;
-  for (const Gate& gate : concat_gates(cell)) {
+  for (std::size_t index = 0; index < layout.gates.size(); ++index) {
+    const TorchGate& gate = layout.gates[index];
+    const int64_t g = int64_t(index);
+    if (gate.apart()) {  // x's and h's products, and their biases, kept as PyTorch keeps them
+      move_block(to_torch, t.w_ih, t.in, g, ours(gate.W_x), 0, H);
+      move_block(to_torch, t.w_hh, H, g, ours(gate.W_h), 0, H);
+      float *b_x = ours(gate.b_x), *b_h = ours(gate.b_h);
+      for (int64_t c = 0; c < H; ++c) {
+        float &a = t.b_ih[g * H + c], &b = t.b_hh[g * H + c];
+        if (to_torch)
+          a = b_x[c], b = b_h[c];
+        else
+          b_x[c] = a, b_h[c] = b;
+      }
+      continue;
+    }
     float* W = ours(gate.W);
-    move_block(to_torch, t.w_hh, H, gate.index, W, 0, H);     // rows 0..H-1: h's part
-    move_block(to_torch, t.w_ih, t.in, gate.index, W, H, H);  // rows H..H+I-1: x's part
+    move_block(to_torch, t.w_hh, H, g, W, 0, H);     // rows 0..H-1: h's part
+    move_block(to_torch, t.w_ih, t.in, g, W, H, H);  // rows H..H+I-1: x's part
     float* b = ours(gate.b);
     for (int64_t c = 0; c < H; ++c) {
-      const int64_t k = gate.index * H + c;
+      const int64_t k = g * H + c;
       if (to_torch)
         t.b_ih[k] = b[c], t.b_hh[k] = mode == Mode::Gradient ? b[c] : 0;
       else
         b[c] = t.b_ih[k] + t.b_hh[k];
     }
-  }
-  if (cell != Cell::Gru) return;
-  move_block(to_torch, t.w_ih, t.in, 2, ours("W_in"), 0, H);
-  move_block(to_torch, t.w_hh, H, 2, ours("W_hn"), 0, H);
-  float *b_in = ours("b_in"), *b_hn = ours("b_hn");
-  for (int64_t c = 0; c < H; ++c) {
-    float &a = t.b_ih[2 * H + c], &b = t.b_hh[2 * H + c];
-    if (to_torch)
-      a = b_in[c], b = b_hn[c];
-    else
-      b_in[c] = a, b_hn[c] = b;
   }
 }
 
@@ -130,7 +125,7 @@ void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
                          tensor("bias_hh", {G * H}),
                          in,
                          H};
-      map_layer(mode, c.cell, t,
+      map_layer(mode, torch_layout(c.cell), t,
                 [&](std::string_view base) { return ours(torch_name(base, k, reverse)); });
     }
 }
@@ -139,7 +134,7 @@ void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
 
 bool is_torch_state(const io::TensorMap& state) { return state.contains("weight_ih_l0"); }
 
-int64_t gate_count(Cell cell) { return cell == Cell::Rnn ? 1 : cell == Cell::Lstm ? 4 : 3; }
+int64_t gate_count(const Cell& cell) { return int64_t(torch_layout(cell).gates.size()); }
 
 std::string torch_name(std::string_view base, int64_t layer, bool reverse) {
   return fmt::format("{}_l{}{}", base, layer, reverse ? "_reverse" : "");

@@ -16,8 +16,9 @@
 
 namespace rnngraph::models {
 
-// Gates per layer: 1 (RNN), 4 (LSTM), 3 (GRU).
-int64_t gate_count(Cell cell);
+// Gates per layer in PyTorch's layout: 1 (RNN), 4 (LSTM), 3 (GRU); GraphError for a cell
+// without one.
+int64_t gate_count(const Cell& cell);
 // PyTorch's name of layer `layer`'s tensor `base`: "weight_ih_l1", "bias_hh_l0_reverse".
 std::string torch_name(std::string_view base, int64_t layer, bool reverse);
 

@@ -69,7 +69,8 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
     throw GraphError(fmt::format("ONNX export: {}", e.what()));
   }
   const io::TensorMap torch = models::torch_state(weights, c);
-  const bool lstm = c.cell == Cell::Lstm;
+  const models::OnnxLayout& layout = onnx_layout(c.cell);
+  const bool lstm = layout.op_type == "LSTM";
   const int64_t D = models::directions(c), H = c.hidden_size, L = c.layers;
 
   std::string x = model_input(b, c, weights);
@@ -103,11 +104,11 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
     std::vector<std::string> out{Y, h_n.back()};
     if (lstm) in.push_back(rows("c0", k)), out.push_back(c_n.back());
     const std::string direction = c.bidirectional ? "bidirectional" : "forward";
-    if (c.cell == Cell::Gru)
-      b.node(op_type(c.cell), in, out,
+    if (layout.linear_before_reset)
+      b.node(layout.op_type, in, out,
              {{"hidden_size", H}, {"direction", direction}, {"linear_before_reset", int64_t(1)}});
     else
-      b.node(op_type(c.cell), in, out, {{"hidden_size", H}, {"direction", direction}});
+      b.node(layout.op_type, in, out, {{"hidden_size", H}, {"direction", direction}});
     // ONNX's Y is [T, D, B, H]; ours (and the next layer's input) [T, B, D·H].
     const bool top = k + 1 == L;
     const std::string seq = b.apply("Transpose", {Y}, fmt::format("Y_l{}_seq_first", k),

@@ -169,29 +169,23 @@ void check(const std::string& model_bytes) {
   }
 }
 
-std::vector<int64_t> onnx_gate_order(models::Cell cell) {
-  switch (cell) {
-    case models::Cell::Rnn:
-      return {0};
-    case models::Cell::Lstm:
-      return {0, 3, 1, 2};  // i, o, f, c from PyTorch's i, f, g, o
-    case models::Cell::Gru:
-      return {1, 0, 2};  // z, r, h from PyTorch's r, z, n
-  }
-  return {};
+const models::OnnxLayout& onnx_layout(const models::Cell& cell) {
+  if (!cell->onnx)
+    throw GraphError(fmt::format("cell '{}' has no ONNX operator", cell.name()));
+  return *cell->onnx;
 }
 
-std::string_view op_type(models::Cell cell) {
-  return cell == models::Cell::Rnn ? "RNN" : cell == models::Cell::Lstm ? "LSTM" : "GRU";
-}
+std::vector<int64_t> onnx_gate_order(const models::Cell& cell) { return onnx_layout(cell).order; }
+
+std::string_view op_type(const models::Cell& cell) { return onnx_layout(cell).op_type; }
 
 std::optional<models::Cell> cell_of(std::string_view op_type) {
-  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+  for (const models::Cell& cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
     if (onnx::op_type(cell) == op_type) return cell;
   return std::nullopt;
 }
 
-void move_gates(bool to_onnx, models::Cell cell, float* onnx, float* torch, int64_t H,
+void move_gates(bool to_onnx, const models::Cell& cell, float* onnx, float* torch, int64_t H,
                 int64_t cols) {
   const std::vector<int64_t> order = onnx_gate_order(cell);
   const std::size_t block = std::size_t(H * cols);

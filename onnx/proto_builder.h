@@ -76,12 +76,15 @@ std::string serialize(const ::onnx::ModelProto& model);
 
 // ONNX stacks a layer's gates as LSTM i, o, f, c and GRU z, r, h; PyTorch as i, f, g, o and r,
 // z, n. Position p of ONNX's order holds PyTorch's gate onnx_gate_order(cell)[p].
-std::vector<int64_t> onnx_gate_order(models::Cell cell);
-// ONNX's operator for a cell ("RNN", "LSTM", "GRU"), and back (nullopt for another op type).
-std::string_view op_type(models::Cell cell);
+// GraphError for a cell without an ONNX operator (its layout: models::OnnxLayout).
+const models::OnnxLayout& onnx_layout(const models::Cell& cell);
+std::vector<int64_t> onnx_gate_order(const models::Cell& cell);
+// ONNX's operator for a cell ("RNN", "LSTM", "GRU"), and back to the built-in cell (nullopt for
+// another op type).
+std::string_view op_type(const models::Cell& cell);
 std::optional<models::Cell> cell_of(std::string_view op_type);
 // Copies gate blocks (H rows of `cols` values each) between ONNX's order and PyTorch's.
-void move_gates(bool to_onnx, models::Cell cell, float* onnx, float* torch, int64_t H,
+void move_gates(bool to_onnx, const models::Cell& cell, float* onnx, float* torch, int64_t H,
                 int64_t cols);
 
 // The float data of a TensorProto (float_data or raw_data, little-endian), and its dims;

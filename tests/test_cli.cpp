@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   io::write_npy(work_dir() / "x_wrong.npy", Tensor({5, 1, 2}));
   expect_rejected("run r.json --input x_wrong.npy -o y.npy",
                   "input 'x' must be [T, B, 3], got [5, 1, 2]", {"y.npy"});
-  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "--c0 is for LSTM models",
+  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "--c0 is for cells with a state c",
                   {"y.npy"});
   expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
   std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";

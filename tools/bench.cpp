@@ -115,9 +115,9 @@ int bench_main(const std::vector<std::string>& argv) {
   const double build_ms =
       std::chrono::duration<double, std::milli>(plan_start - build_start).count();
   const double plan_ms = std::chrono::duration<double, std::milli>(plan_end - plan_start).count();
-  Feeds feeds{{"x", init::normal(0, 1, 1).tensor({c.steps, c.batch, c.input_size})},
-              {"h0", Tensor({c.layers, c.batch, c.hidden_size})}};
-  if (c.cell == models::Cell::Lstm) feeds.emplace("c0", Tensor({c.layers, c.batch, c.hidden_size}));
+  Feeds feeds{{"x", init::normal(0, 1, 1).tensor({c.steps, c.batch, c.input_size})}};
+  for (const models::StateVariable& s : models::model_state(c))
+    feeds.emplace(s.name + "0", Tensor({c.layers, c.batch, s.size}));
 
   double first_run_ms = 0;
   const std::vector<double> ms = timed_runs(
@@ -126,14 +126,14 @@ int bench_main(const std::vector<std::string>& argv) {
   // What a shape the process has not seen costs before its first result: build, passes and
   // plan, then the first run (cold arena and caches).
   const double new_shape_ms = build_ms + plan_ms + first_run_ms;
-  // The products' floating-point work: per step and layer, G gate products of [B, I_k + H] by
-  // [I_k + H, H]; backward does twice the forward's products.
-  const double gates = c.cell == models::Cell::Rnn ? 1 : c.cell == models::Cell::Lstm ? 4 : 3;
+  // The products' floating-point work: per step, layer and matrix parameter [R, C] of the cell
+  // (not the bias rows), a [B, R] by [R, C] product; backward does twice the forward's products.
   double flops = 0;
   for (int64_t k = 0; k < c.layers; ++k)
-    flops += 2.0 * double(c.steps * c.batch) * gates *
-             double((k == 0 ? c.input_size : c.hidden_size) + c.hidden_size) *
-             double(c.hidden_size);
+    for (const models::ParameterSpec& p :
+         models::layer_parameters(c.cell, k, models::layer_input_size(c, k), c.hidden_size))
+      if (p.shape.rank() == 2 && p.shape[0] > 1)
+        flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
   std::size_t output_bytes = 0;  // the part of the arena the requested outputs hold

@@ -10,6 +10,7 @@
 #include <rnngraph/framework/io/csv.h>
 #include <rnngraph/framework/io/npy.h>
 #include <rnngraph/framework/memory.h>
+#include <rnngraph/models/torch_state.h>
 
 namespace rnngraph::cli {
 
@@ -150,18 +151,30 @@ models::Config model_config(const Args& args, std::string_view command,
   return c;
 }
 
+namespace {
+// The inputs that hold an initial state: h0 and c0, and "<s>0" for every output "<s>_n" (the
+// state variables of a model's cell).
+std::vector<std::string> state_inputs(const Graph& g) {
+  std::vector<std::string> names;
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input && n.name.ends_with('0') &&
+        (n.name == "h0" || n.name == "c0" ||
+         g.output_id(n.name.substr(0, n.name.size() - 1) + "_n") >= 0))
+      names.push_back(n.name);
+  return names;
+}
+}  // namespace
+
 Feeds model_feeds(const Graph& g, const Args& args) {
   const bool tokens = !g.contains("x") && g.contains("tokens");
   Feeds feeds{{tokens ? "tokens" : "x", read_array(args.require("--input"))}};
   if (tokens && feeds.at("tokens").shape().rank() == 3 && feeds.at("tokens").shape()[2] == 1)
     feeds.at("tokens") = feeds.at("tokens").reshaped(
         {feeds.at("tokens").shape()[0], feeds.at("tokens").shape()[1]});  // CSV: [T, 1, 1]
-  for (const char* state : {"h0", "c0"}) {
-    if (auto path = args.get(fmt::format("--{}", state)))
-      feeds.emplace(state, read_array(*path));
-    else if (g.contains(state) && g.find(state).kind == NodeKind::Input)
-      feeds.emplace(state, Tensor(g.find(state).shape));  // zeros
-  }
+  for (const char* state : {"h0", "c0"})
+    if (auto path = args.get(fmt::format("--{}", state))) feeds.emplace(state, read_array(*path));
+  for (const std::string& state : state_inputs(g))
+    feeds.emplace(state, Tensor(g.find(state).shape));  // zeros, unless given above
   return feeds;
 }
 
@@ -171,25 +184,20 @@ Feeds unrolled_feeds(io::GraphFile& file, const Args& args) {
   const Shape input = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
   if (input.rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.str()));
-  models::Config c = models::config_from_recipe(file.meta);
-  c.steps = input[0];
-  c.batch = input[1];
-  auto g = std::make_unique<Graph>();
-  models::build(*g, c);
-  for (int id : g->parameters())
-    g->share_parameter(g->node(id).name, file.graph->param(g->node(id).name));
-  for (const char* state : {"h0", "c0"})  // zeros of the unrolled shape unless given
-    if (!args.has(fmt::format("--{}", state)) && g->contains(state))
-      feeds[state] = Tensor(g->find(state).shape);
+  auto g = models::unroll(models::config_from_file(file), models::parameters(*file.graph),
+                         input[0], input[1]);
+  for (const std::string& state : state_inputs(*g))  // zeros of the unrolled shape unless given
+    if (!args.has(fmt::format("--{}", state))) feeds[state] = Tensor(g->find(state).shape);
   file.graph = std::move(g);
   return feeds;
 }
 
 std::vector<std::string> gradient_targets(const Graph& g, bool inputs) {
   std::vector<std::string> names = parameter_names(g);
-  if (inputs)
-    for (const char* name : {"x", "h0", "c0"})
-      if (g.contains(name) && g.find(name).kind == NodeKind::Input) names.emplace_back(name);
+  if (inputs) {
+    if (g.contains("x") && g.find("x").kind == NodeKind::Input) names.emplace_back("x");
+    for (const std::string& state : state_inputs(g)) names.push_back(state);
+  }
   return names;
 }
 

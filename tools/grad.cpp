@@ -96,7 +96,7 @@ int grad_main(const std::vector<std::string>& argv) {
   io::TensorMap grads;
   for (const std::string& name : wrt) grads.emplace(name, r["grad/" + name].clone());
   if (names == "torch") {
-    const models::Config config = models::config_from_recipe(file.meta);
+    const models::Config config = models::config_from_file(file);
     io::TensorMap torch = models::torch_gradients(config, grads);
     std::set<std::string, std::less<>> recurrent;
     for (int64_t k = 0; k < config.layers; ++k)

@@ -67,24 +67,27 @@ int run_model(const Args& args, const io::GraphFile& file) {
   if (x.shape().rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.shape().str()));
   const int64_t steps = x.shape()[0], batch = x.shape()[1];
-  const bool lstm = c.cell == models::Cell::Lstm;
+  const std::vector<models::StateVariable> state_vars = models::model_state(c);
+  const bool has_c = std::any_of(state_vars.begin(), state_vars.end(),
+                                 [](const models::StateVariable& s) { return s.name == "c"; });
   if (c.bidirectional && (args.has("--state-in") || args.has("--state-out")))
     throw UsageError(
         "a bidirectional model cannot stream: its reverse direction starts from the end of the "
         "sequence");
   if (args.has("--state-in") && (args.has("--h0") || args.has("--c0")))
     throw UsageError("--state-in gives h0 (and c0): not with --h0 or --c0");
-  if (!lstm && args.has("--c0")) throw UsageError("--c0 is for LSTM models");
+  if (!has_c && args.has("--c0"))
+    throw UsageError(fmt::format("--c0 is for cells with a state c (an LSTM); {} has none",
+                                 models::to_string(c.cell)));
   for (const char* state : {"h0", "c0"})
     if (auto path = args.get(fmt::format("--{}", state))) feeds.emplace(state, read_array(*path));
   if (auto path = args.get("--state-in")) {
     const io::TensorMap state = io::read_safetensors(*path);
-    for (const auto& [from, to] : {std::pair{"h_n", "h0"}, std::pair{"c_n", "c0"}}) {
-      if (to[0] == 'c' && !lstm) continue;
-      auto it = state.find(from);
+    for (const models::StateVariable& s : state_vars) {
+      auto it = state.find(s.name + "_n");
       if (it == state.end())
-        throw FormatError(fmt::format("{}: no '{}' in the state file", *path, from));
-      feeds.emplace(to, it->second.clone());
+        throw FormatError(fmt::format("{}: no '{}_n' in the state file", *path, s.name));
+      feeds.emplace(s.name + "0", it->second.clone());
     }
   }
   std::vector<int64_t> lengths;
@@ -92,10 +95,14 @@ int run_model(const Args& args, const io::GraphFile& file) {
     lengths = models::lengths_from(io::read_npy_numbers(*path), batch, steps);
   const Results& r = model.run(feeds, lengths);
   if (auto path = args.get("--state-out")) {
-    io::TensorMap state{{"h_n", r["h_n"]}};
-    if (lstm) state.emplace("c_n", r["c_n"]);
+    io::TensorMap state;
+    std::vector<std::string> names;
+    for (const models::StateVariable& s : state_vars) {
+      names.push_back(s.name + "_n");
+      state.emplace(names.back(), r[names.back()]);
+    }
     io::write_safetensors(*path, state);
-    fmt::print(stderr, "wrote the state ({}) to {}\n", lstm ? "h_n, c_n" : "h_n", *path);
+    fmt::print(stderr, "wrote the state ({}) to {}\n", fmt::join(names, ", "), *path);
   }
   print_or_write(args, "y", r["y"]);
   return 0;

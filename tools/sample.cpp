@@ -41,22 +41,19 @@ int sample_main(const std::vector<std::string>& argv) {
   if (!file.meta.contains("cell") || !file.meta.contains("vocabulary"))
     throw UsageError(
         fmt::format("'{}' is not a text model (train one with --task text)", args.positional()[0]));
-  models::Config c = models::config_from_recipe(file.meta);
+  const models::Config c = models::config_from_file(file);
   if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
     throw UsageError("sample needs a model with a token input and an output over its alphabet");
-  c.steps = c.batch = 1;
-  Graph g;
-  models::build(g, c);
-  models::load_parameters(g, models::parameters(*file.graph));
-  Executor run(g);
+  const auto g = models::unroll(c, models::parameters(*file.graph), 1, 1);
+  Executor run(*g);
 
   const std::string& alphabet = c.vocabulary;
   std::string prime = args.get("--prime").value_or(
       alphabet.find('\n') != std::string::npos ? std::string("\n") : alphabet.substr(0, 1));
   if (prime.empty()) throw UsageError("--prime must not be empty");
   Feeds feeds{{"tokens", Tensor({1, 1})}};
-  for (const char* state : {"h0", "c0"})
-    if (g.contains(state)) feeds.emplace(state, Tensor(g.find(state).shape));
+  for (const models::StateVariable& s : models::model_state(c))
+    feeds.emplace(s.name + "0", Tensor(g->find(s.name + "0").shape));
   auto feed = [&](char ch) -> const Results& {
     const std::size_t id = alphabet.find(ch);
     if (id == std::string::npos)

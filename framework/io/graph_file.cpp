@@ -1,6 +1,7 @@
 #include <rnngraph/framework/io/graph_file.h>
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include <random>
@@ -135,11 +136,12 @@ void write_pair(const std::filesystem::path& path, const TensorMap& data, const 
 }
 }  // namespace
 
-void save_graph(const Graph& graph, const std::filesystem::path& path,
-                const std::map<std::string, std::string, std::less<>>& meta,
-                const TensorMap& extra) {
+namespace {
+// The nodes and outputs of `graph` as JSON. With `data`, parameters and constants go there by
+// name; without (a graph stored inside another file, such as a cell's step graph), parameters
+// keep only their shape and constants carry their values inline.
+json graph_json(const Graph& graph, TensorMap* data) {
   json nodes = json::array();
-  TensorMap data = extra;
   for (const Node& n : graph.nodes()) {
     json j = {{"id", n.id},
               {"kind", to_string(n.kind)},
@@ -154,33 +156,128 @@ void save_graph(const Graph& graph, const std::filesystem::path& path,
       j["inputs"] = n.inputs;
       j["attrs"] = attrs_json(n.attrs);
     }
-    if (n.kind == NodeKind::Parameter || n.kind == NodeKind::Constant)
-      if (!data.emplace(n.name, n.value).second)
+    if (n.kind == NodeKind::Constant && !data)
+      j["value"] = std::vector<float>(n.value.data(), n.value.data() + n.value.numel());
+    else if ((n.kind == NodeKind::Parameter || n.kind == NodeKind::Constant) && data)
+      if (!data->emplace(n.name, n.value).second)
         throw GraphError(fmt::format("'{}' is both a node and an extra tensor", n.name));
     nodes.push_back(std::move(j));
   }
   json outputs = json::array();
   for (const auto& [name, id] : graph.outputs()) outputs.push_back({{"name", name}, {"node", id}});
+  return {{"nodes", std::move(nodes)}, {"outputs", std::move(outputs)}};
+}
+}  // namespace
+
+void save_graph(const Graph& graph, const std::filesystem::path& path,
+                const std::map<std::string, std::string, std::less<>>& meta,
+                const TensorMap& extra) {
+  TensorMap data = extra;
+  json doc = graph_json(graph, &data);
   const std::filesystem::path tensors = parameters_path(path);
   write_pair(path, data,
              {{"format", kFormat},
               {"version", kGraphFormatVersion},
               {"parameters", tensors.filename().string()},
               {"meta", meta},
-              {"nodes", std::move(nodes)},
-              {"outputs", std::move(outputs)}});
+              {"nodes", std::move(doc["nodes"])},
+              {"outputs", std::move(doc["outputs"])}});
 }
 
 void save_recipe(const std::filesystem::path& path,
                  const std::map<std::string, std::string, std::less<>>& meta,
-                 const TensorMap& tensors) {
-  write_pair(path, tensors,
-             {{"format", kFormat},
+                 const TensorMap& tensors, const NamedGraphs& graphs) {
+  json doc = {{"format", kFormat},
               {"version", kGraphFormatVersion},
               {"parameters", parameters_path(path).filename().string()},
               {"meta", meta},
-              {"recipe", true}});
+              {"recipe", true}};
+  for (const auto& [name, graph] : graphs) doc["graphs"][name] = graph_json(*graph, nullptr);
+  write_pair(path, tensors, doc);
 }
+
+
+namespace {
+// The nodes and outputs of `doc` into `g`, through the ordinary builder. `tensor(name, shape)`
+// gives a parameter's or constant's data; without it (a graph stored inside another file) a
+// parameter is made from its shape and a constant carries its values inline. `current` is the
+// node being read, for messages.
+Tensor inline_constant(const json& j, const Shape& shape) {
+  const json& values = j.at("value");
+  if (!values.is_array() || int64_t(values.size()) != shape.numel())
+    throw FormatError(fmt::format("a constant {} needs {} values", shape.str(), shape.numel()));
+  Tensor t(shape);
+  for (std::size_t i = 0; i < values.size(); ++i) t.data()[i] = values[i].get<float>();
+  return t;
+}
+
+using TensorLookup = std::function<Tensor(const std::string&, const Shape&)>;
+void read_nodes(const json& doc, Graph& g, const TensorLookup& tensor, int& current) {
+  const json& nodes = doc.at("nodes");
+  if (!nodes.is_array()) throw FormatError("\"nodes\" is not an array");
+  for (const json& j : nodes) {
+    ++current;
+    if (j.at("id").get<int>() != current)
+    throw FormatError(fmt::format("node ids must count up from 0; found {} at position {}",
+                    j.at("id").dump(), current));
+    NodeSpec spec;
+    spec.kind = kind_from_string(j.at("kind").get<std::string>());
+    spec.shape = read_shape(j.at("shape"));
+    spec.name = j.at("name").get<std::string>();
+    Placement& at = spec.placement;
+    at.scope = j.value("scope", "");
+    at.step = j.contains("step") ? j["step"].get<int>() : legacy_index(at.scope, "step");
+    at.layer = j.contains("layer") ? j["layer"].get<int>() : legacy_index(at.scope, "layer");
+    at.backward = j.value("backward", false);
+    constexpr int kMaxIndex = 1 << 30;
+    if (at.step < -1 || at.layer < -1 || at.step > kMaxIndex || at.layer > kMaxIndex)
+    throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));
+    std::vector<Value> inputs;
+    switch (spec.kind) {
+    case NodeKind::Input:
+      break;
+    case NodeKind::Parameter:
+    case NodeKind::Constant:
+      // The file's tensor, whose size backs the shape: nothing is allocated from a shape
+      // the data does not back. A stored graph's parameter is a placeholder (zeros, within
+      // the memory limit); its constants are inline.
+      if (tensor)
+        spec.value = tensor(spec.name, spec.shape);
+      else if (spec.kind == NodeKind::Constant)
+        spec.value = inline_constant(j, spec.shape);
+      break;
+    case NodeKind::Op: {
+      const std::string op_name = j.at("op").get<std::string>();
+      spec.op = find_op(op_name);
+      if (!spec.op) throw FormatError(fmt::format("unknown op {}", quote(op_name)));
+      for (const json& in : j.at("inputs")) {
+      const int id = in.get<int>();
+      if (id < 0 || id >= int(nodes.size()))
+        throw FormatError(fmt::format("input {} is a dangling node id", id));
+      if (id >= current)
+        throw FormatError(fmt::format("input {} is not an earlier node (a cycle)", id));
+      inputs.emplace_back(g, id);
+      }
+      spec.attrs = read_attrs(j.value("attrs", json::object()));
+      break;
+    }
+    }
+    const Value v = g.add(spec, inputs);
+    if (!(v.shape() == spec.shape))
+    throw FormatError(
+      fmt::format("the file says {}, the op gives {}", spec.shape.str(), v.shape().str()));
+  }
+  current = -1;
+  for (const json& o : doc.at("outputs")) {
+    const int id = o.at("node").get<int>();
+    if (id < 0 || id >= int(g.size()))
+    throw FormatError(
+      fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
+    g.output(o.at("name").get<std::string>(), Value(g, id));
+  }
+}
+
+}  // namespace
 
 GraphFile load_graph(const std::filesystem::path& path) {
   GraphFile file = read_graph_file(path);
@@ -231,8 +328,9 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
     const auto embedded = tensor_meta.find(kEmbeddedRecipe);
     const json newer =
         embedded == tensor_meta.end() ? json() : json::parse(embedded->second, nullptr, false);
-    if (newer.is_object() && doc.value("recipe", false) &&
-        newer.value("save", std::string()) != doc.value("save", std::string())) {
+    const bool newer_wins = newer.is_object() && doc.value("recipe", false) &&
+                            newer.value("save", std::string()) != doc.value("save", std::string());
+    if (newer_wins) {
       if (!newer.value("recipe", false) || !newer.contains("meta") || !newer["meta"].is_object())
         throw FormatError(
             fmt::format("{} carries a recipe that is not one", tensors_path.string()));
@@ -252,68 +350,25 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
 
     if (doc.value("recipe", false)) {  // no nodes: models::load_file builds them
       if (file.meta.empty()) throw FormatError("a recipe file without a recipe (\"meta\")");
+      const json& source = newer_wins ? newer : doc;
+      if (source.contains("graphs")) {
+        if (!source["graphs"].is_object()) throw FormatError("\"graphs\" is not an object");
+        for (const auto& [name, stored] : source["graphs"].items()) {
+          auto graph = std::make_shared<Graph>();
+          try {
+            int node = -1;
+            read_nodes(stored, *graph, nullptr, node);
+          } catch (const Error& e) {
+            throw FormatError(fmt::format("stored graph '{}': {}", name, e.what()));
+          }
+          file.graphs.emplace(name, std::move(graph));
+        }
+      }
       file.graph.reset();
       file.extra = tensors;
       return file;
     }
-    const json& nodes = doc.at("nodes");
-    if (!nodes.is_array()) throw FormatError("\"nodes\" is not an array");
-    for (const json& j : nodes) {
-      ++current;
-      if (j.at("id").get<int>() != current)
-        throw FormatError(fmt::format("node ids must count up from 0; found {} at position {}",
-                                      j.at("id").dump(), current));
-      NodeSpec spec;
-      spec.kind = kind_from_string(j.at("kind").get<std::string>());
-      spec.shape = read_shape(j.at("shape"));
-      spec.name = j.at("name").get<std::string>();
-      Placement& at = spec.placement;
-      at.scope = j.value("scope", "");
-      at.step = j.contains("step") ? j["step"].get<int>() : legacy_index(at.scope, "step");
-      at.layer = j.contains("layer") ? j["layer"].get<int>() : legacy_index(at.scope, "layer");
-      at.backward = j.value("backward", false);
-      constexpr int kMaxIndex = 1 << 30;
-      if (at.step < -1 || at.layer < -1 || at.step > kMaxIndex || at.layer > kMaxIndex)
-        throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));
-      std::vector<Value> inputs;
-      switch (spec.kind) {
-        case NodeKind::Input:
-          break;
-        case NodeKind::Parameter:
-        case NodeKind::Constant:
-          // The file's tensor, whose size backs the shape: nothing is allocated from a shape
-          // the data does not back.
-          spec.value = tensor(spec.name, spec.shape);
-          break;
-        case NodeKind::Op: {
-          const std::string op_name = j.at("op").get<std::string>();
-          spec.op = find_op(op_name);
-          if (!spec.op) throw FormatError(fmt::format("unknown op {}", quote(op_name)));
-          for (const json& in : j.at("inputs")) {
-            const int id = in.get<int>();
-            if (id < 0 || id >= int(nodes.size()))
-              throw FormatError(fmt::format("input {} is a dangling node id", id));
-            if (id >= current)
-              throw FormatError(fmt::format("input {} is not an earlier node (a cycle)", id));
-            inputs.emplace_back(g, id);
-          }
-          spec.attrs = read_attrs(j.value("attrs", json::object()));
-          break;
-        }
-      }
-      const Value v = g.add(spec, inputs);
-      if (!(v.shape() == spec.shape))
-        throw FormatError(
-            fmt::format("the file says {}, the op gives {}", spec.shape.str(), v.shape().str()));
-    }
-    current = -1;
-    for (const json& o : doc.at("outputs")) {
-      const int id = o.at("node").get<int>();
-      if (id < 0 || id >= int(g.size()))
-        throw FormatError(
-            fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
-      g.output(o.at("name").get<std::string>(), Value(g, id));
-    }
+    read_nodes(doc, g, tensor, current);
     for (const auto& [name, t] : tensors)
       if (!g.contains(name)) file.extra.emplace(name, t);
   } catch (const json::exception& e) {

@@ -26,12 +26,17 @@ namespace rnngraph::io {
 
 inline constexpr int kGraphFormatVersion = 1;
 
+using NamedGraphs = std::map<std::string, std::shared_ptr<const Graph>, std::less<>>;
+
 struct GraphFile {
   // Null from read_graph_file for a recipe file (save_recipe): models::load_file builds the
   // graph from the recipe in `meta`, with the tensors of `extra` as its parameters.
   std::unique_ptr<Graph> graph;
   std::map<std::string, std::string, std::less<>> meta;  // the recipe and free-form facts
   TensorMap extra;  // tensors of the safetensors file that are not nodes (optimizer state)
+  // Graphs a recipe file stores beside its recipe, by name (a user cell's step graphs): their
+  // parameters are placeholders of the right shape, their constants hold their values.
+  NamedGraphs graphs;
 };
 
 std::filesystem::path parameters_path(const std::filesystem::path& graph_path);
@@ -52,6 +57,6 @@ GraphFile read_graph_file(const std::filesystem::path& path);
 // save_graph.
 void save_recipe(const std::filesystem::path& path,
                  const std::map<std::string, std::string, std::less<>>& meta,
-                 const TensorMap& tensors);
+                 const TensorMap& tensors, const NamedGraphs& graphs = {});
 
 }  // namespace rnngraph::io
