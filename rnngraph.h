@@ -14,6 +14,7 @@
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/models/cell.h>
 #include <rnngraph/models/gru.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/lstm.h>

@@ -32,8 +32,8 @@ namespace {
 void check_definition(const CellDefinition& d) {
   if (d.name.empty()) throw GraphError("a cell definition needs a name");
   if (!d.state || !d.parameters || !d.step)
-    throw GraphError(fmt::format("cell '{}': a definition needs its state, parameters and step",
-                                 d.name));
+    throw GraphError(
+        fmt::format("cell '{}': a definition needs its state, parameters and step", d.name));
 }
 
 struct Registry {
@@ -100,10 +100,11 @@ std::vector<std::string> registered_cells() {
 namespace {
 void check_names(const Cell& cell, std::string_view what, std::set<std::string, std::less<>>& seen,
                  const std::string& name) {
-  if (name.empty()) throw GraphError(fmt::format("cell '{}': a {} without a name", cell.name(), what));
+  if (name.empty())
+    throw GraphError(fmt::format("cell '{}': a {} without a name", cell.name(), what));
   if (!seen.insert(name).second)
-    throw GraphError(fmt::format("cell '{}': '{}' names two of its state and parameters",
-                                 cell.name(), name));
+    throw GraphError(
+        fmt::format("cell '{}': '{}' names two of its state and parameters", cell.name(), name));
 }
 }  // namespace
 
@@ -114,7 +115,8 @@ std::vector<StateVariable> cell_state(const Cell& cell, const CellSizes& sizes) 
   for (const StateVariable& s : state) {
     check_names(cell, "state variable", seen, s.name);
     if (s.size < 1)
-      throw GraphError(fmt::format("cell '{}': state '{}' has size {}", cell.name(), s.name, s.size));
+      throw GraphError(
+          fmt::format("cell '{}': state '{}' has size {}", cell.name(), s.name, s.size));
   }
   return state;
 }
@@ -131,8 +133,8 @@ CellState cell_step(const Cell& cell, const CellState& previous, const Value& x,
                     const CellWeights& w) {
   CellState next = cell->step(previous, x, w);
   if (next.size() != previous.size())
-    throw GraphError(fmt::format("cell '{}': its step returns {} state values for {}",
-                                 cell.name(), next.size(), previous.size()));
+    throw GraphError(fmt::format("cell '{}': its step returns {} state values for {}", cell.name(),
+                                 next.size(), previous.size()));
   for (std::size_t i = 0; i < next.size(); ++i)
     if (!next[i] || next[i].shape() != previous[i].shape())
       throw GraphError(fmt::format("cell '{}': its step returns state {} as {}, it came in as {}",
@@ -158,16 +160,16 @@ std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes) {
 namespace {
 
 // The stored step graph for input width `input`.
-const Graph& step_for(const std::string& name, const std::vector<std::shared_ptr<const Graph>>& steps,
-                      int64_t input) {
+const Graph& step_for(const std::string& name,
+                      const std::vector<std::shared_ptr<const Graph>>& steps, int64_t input) {
   std::string widths;
   for (const auto& g : steps) {
     const int64_t width = g->find("x").shape[1];
     if (width == input) return *g;
     widths += fmt::format("{}{}", widths.empty() ? "" : ", ", width);
   }
-  throw GraphError(fmt::format("cell '{}' (stored) has steps for input widths {}, not {}", name,
-                               widths, input));
+  throw GraphError(
+      fmt::format("cell '{}' (stored) has steps for input widths {}, not {}", name, widths, input));
 }
 
 // A stored step graph's nodes appended to the graph of `x`, on the given state and weights.
@@ -243,7 +245,8 @@ Cell stored_cell(std::string name, std::vector<std::shared_ptr<const Graph>> ste
   d.parameters = [name, steps](const CellSizes& sizes) {
     const Graph& step = step_for(name, steps, sizes.input);
     std::vector<CellParameter> parameters;
-    for (int id : step.parameters()) parameters.push_back({step.node(id).name, step.node(id).shape});
+    for (int id : step.parameters())
+      parameters.push_back({step.node(id).name, step.node(id).shape});
     return parameters;
   };
   d.step = [name, steps](const CellState& previous, const Value& x, const CellWeights& w) {

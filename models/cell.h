@@ -5,14 +5,15 @@
 //
 //   models::CellDefinition minimal_gru() {
 //     return {.name = "minimal_gru",
-//             .state = [](const CellSizes& s) { return std::vector<StateVariable>{{"h", s.hidden}}; },
-//             .parameters = [](const CellSizes& s) { return std::vector<CellParameter>{
+//             .state = [](const CellSizes& s) { return std::vector<StateVariable>{{"h", s.hidden}};
+//             }, .parameters = [](const CellSizes& s) { return std::vector<CellParameter>{
 //                 {"W_f", {s.hidden + s.input, s.hidden}}, {"b_f", {1, s.hidden}}, ...}; },
 //             .step = [](const CellState& prev, const Value& x, const CellWeights& w) {
 //                 const Value f = sigmoid(matmul(concat({prev[0], x}, 1), w["W_f"]) + w["b_f"]);
 //                 ...; return CellState{h}; }};
 //   }
-//   models::register_cell(minimal_gru());   // then Config{.cell = models::find_cell("minimal_gru")}
+//   models::register_cell(minimal_gru());   // then Config{.cell =
+//   models::find_cell("minimal_gru")}
 //
 // A model file of a cell that is not built in stores the cell's one-step graph (step_graph),
 // so the CLI runs, trains and draws it without the C++ that defined it (stored_cell).

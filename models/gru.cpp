@@ -19,21 +19,23 @@ namespace rnngraph::models {
 CellDefinition gru_cell() {
   return {
       .name = "gru",
-      .state = [](const CellSizes& s) { return std::vector<StateVariable>{{"h", s.hidden}}; },
+      .state =
+          [](const CellSizes& s) {
+            return std::vector<StateVariable>{{"h", s.hidden}};
+          },
       .parameters =
           [](const CellSizes& s) {
             const int64_t H = s.hidden;
             const Shape on_hx{H + s.input, H}, bias{1, H};
-            return std::vector<CellParameter>{{"W_r", on_hx},        {"W_z", on_hx},
-                                              {"b_r", bias},         {"b_z", bias},
-                                              {"W_in", {s.input, H}}, {"b_in", bias},
-                                              {"W_hn", {H, H}},      {"b_hn", bias}};
+            return std::vector<CellParameter>{
+                {"W_r", on_hx},         {"W_z", on_hx}, {"b_r", bias},    {"b_z", bias},
+                {"W_in", {s.input, H}}, {"b_in", bias}, {"W_hn", {H, H}}, {"b_hn", bias}};
           },
       .step =
           [](const CellState& s, const Value& x, const CellWeights& w) {
             return CellState{gru_step(s[0], x,
-                                      {w["W_r"], w["W_z"], w["b_r"], w["b_z"], w["W_in"],
-                                       w["b_in"], w["W_hn"], w["b_hn"]})};
+                                      {w["W_r"], w["W_z"], w["b_r"], w["b_z"], w["W_in"], w["b_in"],
+                                       w["W_hn"], w["b_hn"]})};
           },
       // PyTorch stacks r, z, n (n's two products kept apart); ONNX z, r, h.
       .torch = TorchLayout{{{.W = "W_r", .b = "b_r"},

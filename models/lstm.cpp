@@ -34,9 +34,9 @@ CellDefinition lstm_cell() {
           },
       .step =
           [](const CellState& s, const Value& x, const CellWeights& w) {
-            const LstmState next = lstm_step({s[0], s[1]}, x,
-                                             {w["W_f"], w["W_i"], w["W_o"], w["W_c"], w["b_f"],
-                                              w["b_i"], w["b_o"], w["b_c"]});
+            const LstmState next = lstm_step(
+                {s[0], s[1]}, x,
+                {w["W_f"], w["W_i"], w["W_o"], w["W_c"], w["b_f"], w["b_i"], w["b_o"], w["b_c"]});
             return CellState{next.h, next.c};
           },
       // PyTorch stacks i, f, g (our c̃), o; ONNX i, o, f, c.

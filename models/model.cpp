@@ -73,7 +73,8 @@ Value token_input(Graph& g, const Config& c) {
 
 // y_t = h_t · W_out + b_out for all steps in one product: [T·B, H] · [H, O].
 Value output_layer(Graph& g, const Config& c, const Value& hs) {
-  const int64_t T = c.steps, B = c.batch, H = directions(c) * cell_output_size(c), O = c.output_size;
+  const int64_t T = c.steps, B = c.batch, H = directions(c) * cell_output_size(c),
+                O = c.output_size;
   const float k = 1.0f / std::sqrt(float(H));
   const uint64_t seed = c.seed * 1000003 + uint64_t(c.layers) * 1000;
   const Value W = g.parameter("W_out", {H, O}, init::uniform(-k, k, seed));
@@ -108,12 +109,13 @@ Outputs build(Graph& g, const Config& c) {
   memory::require(graph_bytes >= 1e18 ? std::size_t(1e18) : std::size_t(graph_bytes), [&] {
     return fmt::format("a {} graph of {} steps, {} layer(s)", to_string(c.cell), c.steps, c.layers);
   });
-  const Value x = c.tokens == TokenInput::None ? g.input("x", {c.steps, B, c.input_size})
-                                               : token_input(g, c);
+  const Value x =
+      c.tokens == TokenInput::None ? g.input("x", {c.steps, B, c.input_size}) : token_input(g, c);
   // Every state variable s comes in as "<s>0" [L·D, B, size].
   const std::vector<StateVariable> state_vars = model_state(c);
   std::vector<Value> initial;
-  for (const StateVariable& s : state_vars) initial.push_back(g.input(s.name + "0", {L * D, B, s.size}));
+  for (const StateVariable& s : state_vars)
+    initial.push_back(g.input(s.name + "0", {L * D, B, s.size}));
 
   // Index k·D + d: layer k, direction d (0 left to right, 1 right to left).
   std::vector<CellWeights> weights;

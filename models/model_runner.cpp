@@ -96,7 +96,7 @@ Model Model::from_file(const io::GraphFile& file, const std::string& path) {
     for (int id : file.graph->parameters())
       stored.emplace(file.graph->node(id).name, file.graph->node(id).value);
   try {
-    const Config config = config_from_recipe(file.meta);
+    const Config config = config_from_file(file);
     return Model(config, recipe_weights(config, stored));
   } catch (const FormatError& e) {
     throw FormatError(fmt::format("{}: {}", path, e.what()));

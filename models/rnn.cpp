@@ -27,7 +27,10 @@ namespace rnngraph::models {
 CellDefinition rnn_cell() {
   return {
       .name = "rnn",
-      .state = [](const CellSizes& s) { return std::vector<StateVariable>{{"h", s.hidden}}; },
+      .state =
+          [](const CellSizes& s) {
+            return std::vector<StateVariable>{{"h", s.hidden}};
+          },
       .parameters =
           [](const CellSizes& s) {
             return std::vector<CellParameter>{{"W", {s.hidden + s.input, s.hidden}},

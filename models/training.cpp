@@ -222,7 +222,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   if (!file.meta.contains("task"))
     throw FormatError(
         fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));
-  const Config m = config_from_recipe(file.meta);
+  const Config m = config_from_file(file);
   TrainConfig c{.task = task_from_string(file.meta.at("task")),
                 .cell = m.cell,
                 .hidden_size = m.hidden_size,

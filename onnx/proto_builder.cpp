@@ -170,8 +170,7 @@ void check(const std::string& model_bytes) {
 }
 
 const models::OnnxLayout& onnx_layout(const models::Cell& cell) {
-  if (!cell->onnx)
-    throw GraphError(fmt::format("cell '{}' has no ONNX operator", cell.name()));
+  if (!cell->onnx) throw GraphError(fmt::format("cell '{}' has no ONNX operator", cell.name()));
   return *cell->onnx;
 }
 

@@ -184,8 +184,8 @@ Feeds unrolled_feeds(io::GraphFile& file, const Args& args) {
   const Shape input = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
   if (input.rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.str()));
-  auto g = models::unroll(models::config_from_file(file), models::parameters(*file.graph),
-                         input[0], input[1]);
+  auto g = models::unroll(models::config_from_file(file), models::parameters(*file.graph), input[0],
+                          input[1]);
   for (const std::string& state : state_inputs(*g))  // zeros of the unrolled shape unless given
     if (!args.has(fmt::format("--{}", state))) feeds[state] = Tensor(g->find(state).shape);
   file.graph = std::move(g);

@@ -196,7 +196,6 @@ void save_recipe(const std::filesystem::path& path,
   write_pair(path, tensors, doc);
 }
 
-
 namespace {
 // The nodes and outputs of `doc` into `g`, through the ordinary builder. `tensor(name, shape)`
 // gives a parameter's or constant's data; without it (a graph stored inside another file) a
@@ -218,8 +217,8 @@ void read_nodes(const json& doc, Graph& g, const TensorLookup& tensor, int& curr
   for (const json& j : nodes) {
     ++current;
     if (j.at("id").get<int>() != current)
-    throw FormatError(fmt::format("node ids must count up from 0; found {} at position {}",
-                    j.at("id").dump(), current));
+      throw FormatError(fmt::format("node ids must count up from 0; found {} at position {}",
+                                    j.at("id").dump(), current));
     NodeSpec spec;
     spec.kind = kind_from_string(j.at("kind").get<std::string>());
     spec.shape = read_shape(j.at("shape"));
@@ -231,48 +230,48 @@ void read_nodes(const json& doc, Graph& g, const TensorLookup& tensor, int& curr
     at.backward = j.value("backward", false);
     constexpr int kMaxIndex = 1 << 30;
     if (at.step < -1 || at.layer < -1 || at.step > kMaxIndex || at.layer > kMaxIndex)
-    throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));
+      throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));
     std::vector<Value> inputs;
     switch (spec.kind) {
-    case NodeKind::Input:
-      break;
-    case NodeKind::Parameter:
-    case NodeKind::Constant:
-      // The file's tensor, whose size backs the shape: nothing is allocated from a shape
-      // the data does not back. A stored graph's parameter is a placeholder (zeros, within
-      // the memory limit); its constants are inline.
-      if (tensor)
-        spec.value = tensor(spec.name, spec.shape);
-      else if (spec.kind == NodeKind::Constant)
-        spec.value = inline_constant(j, spec.shape);
-      break;
-    case NodeKind::Op: {
-      const std::string op_name = j.at("op").get<std::string>();
-      spec.op = find_op(op_name);
-      if (!spec.op) throw FormatError(fmt::format("unknown op {}", quote(op_name)));
-      for (const json& in : j.at("inputs")) {
-      const int id = in.get<int>();
-      if (id < 0 || id >= int(nodes.size()))
-        throw FormatError(fmt::format("input {} is a dangling node id", id));
-      if (id >= current)
-        throw FormatError(fmt::format("input {} is not an earlier node (a cycle)", id));
-      inputs.emplace_back(g, id);
+      case NodeKind::Input:
+        break;
+      case NodeKind::Parameter:
+      case NodeKind::Constant:
+        // The file's tensor, whose size backs the shape: nothing is allocated from a shape
+        // the data does not back. A stored graph's parameter is a placeholder (zeros, within
+        // the memory limit); its constants are inline.
+        if (tensor)
+          spec.value = tensor(spec.name, spec.shape);
+        else if (spec.kind == NodeKind::Constant)
+          spec.value = inline_constant(j, spec.shape);
+        break;
+      case NodeKind::Op: {
+        const std::string op_name = j.at("op").get<std::string>();
+        spec.op = find_op(op_name);
+        if (!spec.op) throw FormatError(fmt::format("unknown op {}", quote(op_name)));
+        for (const json& in : j.at("inputs")) {
+          const int id = in.get<int>();
+          if (id < 0 || id >= int(nodes.size()))
+            throw FormatError(fmt::format("input {} is a dangling node id", id));
+          if (id >= current)
+            throw FormatError(fmt::format("input {} is not an earlier node (a cycle)", id));
+          inputs.emplace_back(g, id);
+        }
+        spec.attrs = read_attrs(j.value("attrs", json::object()));
+        break;
       }
-      spec.attrs = read_attrs(j.value("attrs", json::object()));
-      break;
-    }
     }
     const Value v = g.add(spec, inputs);
     if (!(v.shape() == spec.shape))
-    throw FormatError(
-      fmt::format("the file says {}, the op gives {}", spec.shape.str(), v.shape().str()));
+      throw FormatError(
+          fmt::format("the file says {}, the op gives {}", spec.shape.str(), v.shape().str()));
   }
   current = -1;
   for (const json& o : doc.at("outputs")) {
     const int id = o.at("node").get<int>();
     if (id < 0 || id >= int(g.size()))
-    throw FormatError(
-      fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
+      throw FormatError(
+          fmt::format("output '{}' names dangling node id {}", o.at("name").dump(), id));
     g.output(o.at("name").get<std::string>(), Value(g, id));
   }
 }

@@ -51,8 +51,9 @@ std::string top_id(const Layout& at, int t) {
   return t >= 0 && at.shown(t) ? fmt::format("top{}", t) : "topfold";
 }
 
-// "LSTM", "GRU" or "RNN", from the graph's structure: fused cell ops name themselves; otherwise an
-// LSTM carries two states, a GRU multiplies by several weights per step, an RNN by one.
+// For a hand-built graph, "LSTM", "GRU" or "RNN" from its structure: fused cell ops name
+// themselves; otherwise an LSTM carries two states, a GRU multiplies by several weights per step,
+// an RNN by one. (A model's own cell comes in Options::cell.)
 std::string cell_name(const Graph& g, const Steps& steps, const std::vector<char>& fixed,
                       int state_count) {
   int products = 0;
@@ -61,7 +62,7 @@ std::string cell_name(const Graph& g, const Steps& steps, const std::vector<char
     const std::string_view op = n.op->name();
     if (op.starts_with("lstm_")) return "LSTM";
     if (op.starts_with("gru_")) return "GRU";
-    if (op == "matmul" || op == "packed_matmul")
+    if (op == "matmul" || op == "matmul_packed")
       for (int in : n.inputs) products += fixed[in];
   }
   if (state_count >= 2) return "LSTM";
@@ -206,7 +207,9 @@ Diagram block_view(const Graph& g, const Options& options) {
   for (int s : state_inputs)
     for (int r : readers[s])
       if (steps.of[r] == 0 && layer_of(r) == 0) layer0_states.insert(state_name(g, g.node(s)));
-  const std::string cell = cell_name(g, steps, fixed, int(layer0_states.size()));
+  const std::string cell = !options.cell.empty()
+                               ? options.cell
+                               : cell_name(g, steps, fixed, int(layer0_states.size()));
 
   // Gradient flow: one norm per box, shaded on a common log scale.
   const GradientFlow* flow = options.view == View::Gradflow ? options.flow : nullptr;

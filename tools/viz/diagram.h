@@ -39,6 +39,9 @@ struct Options {
   // (of every output, for graphs without y) with respect to every parameter.
   bool grad = false;
   std::string title;  // drawn above the diagram when not empty
+  // Blocks: what each box is called, the model's cell ("LSTM", "mgu"); empty for a graph built
+  // by hand, whose cell is then recognised from its ops.
+  std::string cell;
   // Gradflow: the norms that shade the boxes (from gradient_flow), and the colour scale's ends;
   // both 0: the norms' own smallest and largest (side-by-side panels pass a common scale).
   const GradientFlow* flow = nullptr;
