@@ -27,6 +27,7 @@
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/ops/kernels.h>
 
+#include "custom_cells.h"
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -325,11 +326,12 @@ BOOST_AUTO_TEST_CASE(one_hot_ids_get_no_gradient) {
   rnngraph::testing::check_values(r["grad/ids"], {3}, {0, 0, 0});
 }
 
-// Every cell, one and two layers, one and two directions, with and without lengths (the
-// mask), on the graph as built and optimized (fused cells and their fused vjps).
+// Every cell (the built-in ones and a user's, tests/custom_cells.h), one and two layers, one and
+// two directions, with and without lengths (the mask), on the graph as built and optimized
+// (fused cells and their fused vjps).
 BOOST_AUTO_TEST_CASE(unrolled_models_every_cell_layers_directions_lengths_passes) {
   const int64_t T = 4, B = 3;
-  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru})
+  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru, testing::cifg()})
     for (int64_t layers : {1, 2})
       for (bool bidirectional : {false, true})
         for (bool masked : {false, true})
