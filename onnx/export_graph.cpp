@@ -140,6 +140,25 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
        [](const Emit& e) {
          e.as("Softmax", {{"axis", e.axis(-1)}});
        }},
+      {"layer_norm",  // spelt out (LayerNormalization needs opset 17): (x - μ) / sqrt(σ² + ε)
+       [](const Emit& e) {
+         const std::vector<int64_t> last{e.shapes[0].rank() - 1};
+         auto row_mean = [&](const std::string& v, std::string_view hint) {
+           if (e.opset >= 18)
+             return e.b.apply("ReduceMean", {v, e.b.int64s("axes", last)}, hint,
+                              {{"keepdims", int64_t(1)}});
+           return e.b.apply("ReduceMean", {v}, hint, {{"axes", last}, {"keepdims", int64_t(1)}});
+         };
+         const std::string centred =
+             e.b.apply("Sub", {e.in[0], row_mean(e.in[0], "row_mean")}, "centred");
+         const std::string variance =
+             row_mean(e.b.apply("Mul", {centred, centred}, "squares"), "variance");
+         const Tensor eps({1}, {float(e.node.attrs.get_float("epsilon", 1e-5))});
+         const std::string deviation = e.b.apply(
+             "Sqrt", {e.b.apply("Add", {variance, e.b.tensor("epsilon", eps)}, "shifted")},
+             "deviation");
+         e.b.node("Div", {centred, deviation}, {e.out});
+       }},
       {"one_hot",  // our class ids are whole floats; ONNX's are integers
        [](const Emit& e) {
          const std::string ids =

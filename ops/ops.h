@@ -19,6 +19,7 @@
   X(gather)             \
   X(gru_cell)           \
   X(gru_cell_grad)      \
+  X(layer_norm)         \
   X(log)                \
   X(logsumexp)          \
   X(lstm_cell)          \
@@ -97,6 +98,8 @@ Value sum_to(const Value& x, const Shape& shape);
 Value logsumexp(const Value& x, int axis);
 // exp(x) / Σ exp(x) along `axis`.
 Value softmax(const Value& x, int axis);
+// Each row (the last axis) to mean 0, variance 1: (x - mean) / sqrt(var + epsilon).
+Value layer_norm(const Value& x, float epsilon = 1e-5f);
 // Class ids → one-hot rows: ids of shape S (whole numbers stored as floats) → S + [depth].
 Value one_hot(const Value& ids, int64_t depth);
 // x[n, ids[n]] for x [N, C] and ids [N, 1]: each row's entry at its class id, as [N, 1].

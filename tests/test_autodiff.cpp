@@ -296,6 +296,8 @@ BOOST_AUTO_TEST_CASE(softmax_logsumexp_gather_and_losses) {
   expect_correct([](Graph& g) { return logsumexp(param(g, "a", {3, 5}, 27, 3), 1); });
   expect_correct([](Graph& g) { return softmax(param(g, "a", {3, 5}, 28, 3), 1); });
   expect_correct([](Graph& g) { return softmax(param(g, "a", {4, 2}, 29, 3), 0); });
+  expect_correct([](Graph& g) { return layer_norm(param(g, "a", {3, 7}, 33, 2)); });
+  expect_correct([](Graph& g) { return layer_norm(param(g, "a", {2, 3, 4}, 34, 2), 0.1f); });
   const Feeds ids{{"ids", Tensor({4, 1}, {2, 0, 4, 4})}};
   expect_correct(
       [](Graph& g) {

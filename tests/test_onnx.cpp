@@ -204,7 +204,7 @@ void hand_built(Graph& g) {
   g.output("db", grads[1]);
   g.output("dx", grads[2]);
   // The rest: softmax, logsumexp, mean, exp, log, sigmoid, slice, pad, reshape, broadcast_to,
-  // sum_to, one_hot, gather, sub, div, and a matmul with transposes.
+  // sum_to, one_hot, gather, sub, div, layer_norm, and a matmul with transposes.
   const Value last = hs.back();                       // [B, H]
   const Value logits = matmul(last, W, false, true);  // [B, H + I]
   const Value p = softmax(logits, -1);
@@ -214,6 +214,7 @@ void hand_built(Graph& g) {
   g.output("hot", one_hot(reshape(ids, {B}), H + I) * sigmoid(logits));
   g.output("mix", pad(slice(exp(last), 1, 1, 3), 1, 0, H) + log(sigmoid(last)));
   g.output("ratio", last / (exp(last) + 1.0f));
+  g.output("normed", layer_norm(last));
   g.output("spread", sum_to(broadcast_to(b, {B, H}) * last, {1, H}) + mean(last) + sum(last, 0));
   g.output("tt", matmul(last, last, true, false));
   g.output("second", select(reshape(last, {B * H}), 1));  // a rank-1 select: [1]
