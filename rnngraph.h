@@ -17,10 +17,12 @@
 #include <rnngraph/models/cell.h>
 #include <rnngraph/models/gru.h>
 #include <rnngraph/models/losses.h>
+#include <rnngraph/models/ln_lstm.h>
 #include <rnngraph/models/lstm.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/optim.h>
+#include <rnngraph/models/peephole_lstm.h>
 #include <rnngraph/models/rnn.h>
 #include <rnngraph/models/torch_state.h>
 #include <rnngraph/models/training.h>

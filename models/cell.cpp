@@ -8,7 +8,9 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/models/gru.h>
+#include <rnngraph/models/ln_lstm.h>
 #include <rnngraph/models/lstm.h>
+#include <rnngraph/models/peephole_lstm.h>
 #include <rnngraph/models/rnn.h>
 
 namespace rnngraph::models {
@@ -55,7 +57,8 @@ struct Registry {
 Registry& registry() {
   static Registry* r = [] {
     auto* made = new Registry;
-    for (CellDefinition d : {rnn_cell(), lstm_cell(), gru_cell()}) {
+    for (CellDefinition d :
+         {rnn_cell(), lstm_cell(), gru_cell(), peephole_lstm_cell(), ln_lstm_cell()}) {
       d.built_in = true;
       made->add(std::move(d));
     }

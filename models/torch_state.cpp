@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <rnngraph/framework/errors.h>
 
@@ -19,6 +20,23 @@ const TorchLayout& torch_layout(const Cell& cell) {
         "cell '{}' has no PyTorch layout (nn.RNN, nn.LSTM and nn.GRU hold rnn, lstm and gru)",
         cell.name()));
   return *cell->torch;
+}
+
+// The layout, when it holds every parameter of the cell: GraphError naming those PyTorch has no
+// place for (a peephole LSTM's p_i, p_f, p_o).
+const TorchLayout& complete_torch_layout(const Config& c) {
+  const TorchLayout& layout = torch_layout(c.cell);
+  std::set<std::string, std::less<>> placed;
+  for (const TorchGate& g : layout.gates)
+    for (const std::string* role : {&g.W, &g.b, &g.W_x, &g.W_h, &g.b_x, &g.b_h})
+      if (!role->empty()) placed.insert(*role);
+  std::vector<std::string> missing;
+  for (const CellParameter& p : cell_parameters(c.cell, {c.input_size, c.hidden_size}))
+    if (!placed.contains(p.role)) missing.push_back(p.role);
+  if (!missing.empty())
+    throw GraphError(fmt::format("cell '{}': PyTorch's modules have no place for {}", c.cell.name(),
+                                 fmt::join(missing, ", ")));
+  return layout;
 }
 
 // The four tensors of one PyTorch layer, viewed as plain arrays.
@@ -110,7 +128,8 @@ float* recipe_tensor(const io::TensorMap& tensors,
 // Maps every layer and direction. `torch(name, shape, input_size)` gives the data of PyTorch's
 // tensor `name` (checked on import, created on export); `ours(name)` ours.
 template <class TorchTensor, class Ours>
-void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
+void map_layers(Mode mode, const Config& c, const TorchLayout& layout, TorchTensor torch,
+                Ours ours) {
   const int64_t G = gate_count(c.cell), H = c.hidden_size;
   for (int64_t k = 0; k < c.layers; ++k)
     for (bool reverse : {false, true}) {
@@ -125,7 +144,7 @@ void map_layers(Mode mode, const Config& c, TorchTensor torch, Ours ours) {
                          tensor("bias_hh", {G * H}),
                          in,
                          H};
-      map_layer(mode, torch_layout(c.cell), t,
+      map_layer(mode, layout, t,
                 [&](std::string_view base) { return ours(torch_name(base, k, reverse)); });
     }
 }
@@ -145,7 +164,7 @@ io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
   for (const auto& [name, shape] : recurrent_shapes(c)) ours.emplace(name, Tensor(shape));
   std::set<std::string, std::less<>> used;
   map_layers(
-      Mode::Import, c,
+      Mode::Import, c, complete_torch_layout(c),
       [&](const std::string& name, const Shape& shape, int64_t in) {
         auto it = state.find(name);
         if (it == state.end())
@@ -196,16 +215,27 @@ void load_torch_state(Graph& g, const Config& c, const io::TensorMap& state) {
     std::copy_n(tensor.data(), tensor.numel(), g.param(name).data());
 }
 
-io::TensorMap torch_state(const io::TensorMap& weights, const Config& c) {
+namespace {
+io::TensorMap export_gates(const io::TensorMap& weights, const Config& c,
+                           const TorchLayout& layout) {
   const auto shapes = recurrent_shapes(c);
   io::TensorMap out;
   map_layers(
-      Mode::Export, c,
+      Mode::Export, c, layout,
       [&](const std::string& name, const Shape& shape, int64_t) {
         return out.emplace(name, Tensor(shape)).first->second.data();
       },
       [&](const std::string& name) { return recipe_tensor(weights, shapes, name, "weight"); });
   return out;
+}
+}  // namespace
+
+io::TensorMap torch_state(const io::TensorMap& weights, const Config& c) {
+  return export_gates(weights, c, complete_torch_layout(c));
+}
+
+io::TensorMap torch_gate_state(const io::TensorMap& weights, const Config& c) {
+  return export_gates(weights, c, torch_layout(c.cell));
 }
 
 io::TensorMap torch_state_dict(const io::TensorMap& weights, const Config& c) {
@@ -241,7 +271,7 @@ io::TensorMap torch_gradients(const Config& c, const io::TensorMap& grads) {
   const auto shapes = recurrent_shapes(c);
   io::TensorMap out;
   map_layers(
-      Mode::Gradient, c,
+      Mode::Gradient, c, complete_torch_layout(c),
       [&](const std::string& name, const Shape& shape, int64_t) {
         return out.emplace(name, Tensor(shape)).first->second.data();
       },

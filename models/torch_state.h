@@ -34,8 +34,12 @@ io::TensorMap torch_state(const Graph& g, const Config& config);
 // the recipe has an output layer or an embedding), and
 // our weights (models::Model::weights()) → PyTorch's state.
 io::TensorMap from_torch_state(const Config& config, const io::TensorMap& state);
-// GraphError for a weight the recipe needs that is missing or shaped otherwise.
+// GraphError for a weight the recipe needs that is missing or shaped otherwise, and for a cell
+// with parameters PyTorch has no place for.
 io::TensorMap torch_state(const io::TensorMap& weights, const Config& config);
+// The gates' tensors alone, in PyTorch's layout, whatever else the cell has (a peephole LSTM's
+// p_i, p_f, p_o): what ONNX's operators start from.
+io::TensorMap torch_gate_state(const io::TensorMap& weights, const Config& config);
 // torch_state plus the rest of a model's weights as PyTorch modules hold them: an output layer
 // as an nn.Linear's "out.weight" [O, D·H] (W_outᵀ) and "out.bias" [O], an embedding as an
 // nn.Embedding's "embedding.weight" [V, I]. What `rnngraph export M.json -o S.safetensors` writes.

@@ -40,6 +40,20 @@ LayerWeights layer_weights(const Config& c, const io::TensorMap& torch, int64_t 
   return w;
 }
 
+// Layer k's peephole weights P [D, 3H] in ONNX's order (i, o, f), from the roles the layout
+// names.
+Tensor peepholes(const Config& c, const io::TensorMap& weights, int64_t k) {
+  const std::vector<std::string>& roles = c.cell->onnx->peepholes;
+  const int64_t D = models::directions(c), H = c.hidden_size, n = int64_t(roles.size());
+  Tensor P({D, n * H});
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t r = 0; r < n; ++r) {
+      const Tensor& p = weights.at(models::torch_name(roles[std::size_t(r)], k, d == 1));
+      std::copy_n(p.data(), H, P.data() + (d * n + r) * H);
+    }
+  return P;
+}
+
 // The layer input: x, or the token ids turned into it (one-hot rows, or embedding rows).
 std::string model_input(GraphBuilder& b, const Config& c, const io::TensorMap& weights) {
   if (c.tokens == models::TokenInput::None) {
@@ -59,6 +73,7 @@ std::string model_input(GraphBuilder& b, const Config& c, const io::TensorMap& w
 
 std::string export_model(const Config& c, const io::TensorMap& weights,
                          const ExportOptions& options) {
+  const models::OnnxLayout& layout = onnx_layout(c.cell);
   ::onnx::ModelProto model =
       new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
   GraphBuilder b(*model.mutable_graph());
@@ -68,8 +83,7 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
   } catch (const FormatError& e) {
     throw GraphError(fmt::format("ONNX export: {}", e.what()));
   }
-  const io::TensorMap torch = models::torch_state(weights, c);
-  const models::OnnxLayout& layout = onnx_layout(c.cell);
+  const io::TensorMap torch = models::torch_gate_state(weights, c);
   const bool lstm = layout.op_type == "LSTM";
   const int64_t D = models::directions(c), H = c.hidden_size, L = c.layers;
 
@@ -103,6 +117,7 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
                                 rows("h0", k)};
     std::vector<std::string> out{Y, h_n.back()};
     if (lstm) in.push_back(rows("c0", k)), out.push_back(c_n.back());
+    if (!layout.peepholes.empty()) in.push_back(b.tensor(fmt::format("P_l{}", k), peepholes(c, weights, k)));
     const std::string direction = c.bidirectional ? "bidirectional" : "forward";
     if (layout.linear_before_reset)
       b.node(layout.op_type, in, out,

@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(unknown_cells_and_bad_definitions_are_named) {
   const Outcome unknown = run_cli(dir, "build nocell --input-size 2 --hidden-size 3 -o n.json");
   BOOST_TEST(unknown.code == 2);
   BOOST_TEST(
-      unknown.err.find("unknown cell 'nocell' (registered: gru, lstm, rnn)") != std::string::npos,
+      unknown.err.find("unknown cell 'nocell' (registered: gru, ln_lstm, lstm, peephole_lstm, rnn)") != std::string::npos,
       unknown.err);
 
   models::Recipe recipe = models::recipe(cifg_config(1, false));
@@ -173,6 +173,96 @@ BOOST_AUTO_TEST_CASE(a_registered_cell_is_found_by_name) {
   BOOST_TEST(!registered->built_in);
   const std::vector<std::string> names = models::registered_cells();
   BOOST_TEST(std::count(names.begin(), names.end(), "cifg_registered") == 1);
+}
+
+// The variants registered beside lstm (models/peephole_lstm.h, models/ln_lstm.h). ONNX Runtime
+// checks the peephole LSTM's exact function (suite onnx_runtime); autodiff their gradients.
+BOOST_AUTO_TEST_CASE(peephole_lstm_without_peepholes_is_the_lstm) {
+  models::Config c{.cell = models::find_cell("peephole_lstm"),
+                   .input_size = 3,
+                   .hidden_size = 4,
+                   .layers = 2,
+                   .seed = 5,
+                   .bidirectional = true};
+  models::Model peephole(c);
+  c.cell = models::Cell::Lstm;
+  models::Model lstm(c);
+  for (const auto& [name, w] : lstm.weights())
+    std::copy_n(peephole.weights().at(name).data(), w.numel(), w.data());
+  const Tensor x = init::normal(0, 1, 6).tensor({6, 2, 3});
+  const Tensor with = peephole.run({{"x", x}})["y"].clone();
+  for (const auto& [name, w] : peephole.weights())
+    if (name.starts_with("p_")) std::fill_n(w.data(), w.numel(), 0.0f);
+  check_close(peephole.run({{"x", x}})["y"], lstm.run({{"x", x}})["y"], 1e-6, "p = 0");
+  BOOST_TEST(difference(with, lstm.run({{"x", x}})["y"]).worst.error > 1e-3);
+}
+
+BOOST_AUTO_TEST_CASE(ln_lstm_matches_a_plain_loop_reference) {
+  const int64_t T = 4, B = 2, I = 3, H = 4;
+  models::Model m(
+      {.cell = models::find_cell("ln_lstm"), .input_size = I, .hidden_size = H, .seed = 9});
+  uint64_t seed = 40;
+  for (const auto& [name, w] : m.weights())  // gains and biases away from 1 and 0
+    init::normal(0.5, 0.5, ++seed).apply(w);
+  const Tensor x = init::normal(0, 1, 7).tensor({T, B, I});
+  const Results& r = m.run({{"x", x}});
+  auto w = [&](const char* role, int64_t i, int64_t j) {
+    const Tensor& t = m.weights().at(fmt::format("{}_l0", role));
+    return double(t.data()[i * t.shape()[1] + j]);
+  };
+  auto normalised = [](std::vector<double> v) {
+    double mean = 0, var = 0;
+    for (double e : v) mean += e / double(v.size());
+    for (double e : v) var += (e - mean) * (e - mean) / double(v.size());
+    for (double& e : v) e = (e - mean) / std::sqrt(var + 1e-5);
+    return v;
+  };
+  auto sigmoid = [](double v) { return 1 / (1 + std::exp(-v)); };
+  Tensor y({T, B, H});
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<double> h(static_cast<std::size_t>(H)), c(static_cast<std::size_t>(H));
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<double> xw(static_cast<std::size_t>(4 * H)), hw(static_cast<std::size_t>(4 * H));
+      for (int64_t j = 0; j < 4 * H; ++j) {
+        for (int64_t i = 0; i < I; ++i)
+          xw[std::size_t(j)] += x.data()[(t * B + b) * I + i] * w("W_x", i, j);
+        for (int64_t k = 0; k < H; ++k) hw[std::size_t(j)] += h[std::size_t(k)] * w("W_h", k, j);
+      }
+      xw = normalised(xw), hw = normalised(hw);
+      std::vector<double> a(static_cast<std::size_t>(4 * H));
+      for (int64_t j = 0; j < 4 * H; ++j)
+        a[std::size_t(j)] = xw[std::size_t(j)] * w("g_x", 0, j) + w("beta_x", 0, j) +
+                            hw[std::size_t(j)] * w("g_h", 0, j) + w("beta_h", 0, j) + w("b", 0, j);
+      for (int64_t j = 0; j < H; ++j)
+        c[std::size_t(j)] = sigmoid(a[std::size_t(H + j)]) * c[std::size_t(j)] +
+                            sigmoid(a[std::size_t(j)]) * std::tanh(a[std::size_t(3 * H + j)]);
+      const std::vector<double> cn = normalised(c);
+      for (int64_t j = 0; j < H; ++j) {
+        h[std::size_t(j)] = sigmoid(a[std::size_t(2 * H + j)]) *
+                            std::tanh(cn[std::size_t(j)] * w("g_c", 0, j) + w("beta_c", 0, j));
+        y.data()[(t * B + b) * H + j] = float(h[std::size_t(j)]);
+      }
+    }
+  }
+  check_close(r["y"], y, kTolerance, "ln_lstm y");
+}
+
+BOOST_AUTO_TEST_CASE(variants_build_from_the_cli) {
+  const fs::path dir = scratch_dir("custom_cell_variants");
+  for (const char* flag : {"--peepholes", "--layer-norm"}) {
+    const Outcome built =
+        run_cli(dir, fmt::format("build lstm {} --input-size 2 --hidden-size 3 -o v.json", flag));
+    BOOST_TEST(built.code == 0, built.err);
+    BOOST_TEST(run_cli(dir, "info v.json")
+                   .out.find(std::string(flag) == "--peepholes" ? "peephole_lstm" : "ln_lstm") !=
+               std::string::npos);
+  }
+  const Outcome both =
+      run_cli(dir, "build lstm --peepholes --layer-norm --input-size 2 --hidden-size 3 -o b.json");
+  BOOST_TEST(both.code == 2);
+  BOOST_TEST(run_cli(dir, "build gru --peepholes --input-size 2 --hidden-size 3 -o b.json").code ==
+             2);
+  BOOST_TEST(!fs::exists(dir / "b.json"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -56,8 +56,9 @@ Feeds model_feeds(const models::Config& c, int64_t T, int64_t B, uint64_t seed) 
       ids.data()[i] = float((i * 7 + int64_t(seed)) % c.vocab_size);
     feeds["tokens"] = ids;
   }
-  feeds["h0"] = random({states, B, c.hidden_size}, seed + 1);
-  if (c.cell == models::Cell::Lstm) feeds["c0"] = random({states, B, c.hidden_size}, seed + 2);
+  uint64_t next = seed;
+  for (const models::StateVariable& s : models::model_state(c))
+    feeds[s.name + "0"] = random({states, B, s.size}, ++next);
   return feeds;
 }
 
@@ -175,9 +176,9 @@ OrtCase model_case(const std::string& label, models::Model& m, int64_t T, int64_
     for (int64_t b = 0; b < B; ++b) l.data()[b] = float(lengths[std::size_t(b)]);
     out.inputs.push_back(int_input<int32_t>("lengths", l));
   }
-  for (const char* name : {"y", "h_n", "c_n"})
-    if (c.cell == models::Cell::Lstm || std::string_view(name) != "c_n")
-      out.expected.emplace(name, r[name].clone());
+  out.expected.emplace("y", r["y"].clone());
+  for (const models::StateVariable& s : models::model_state(c))
+    out.expected.emplace(s.name + "_n", r[s.name + "_n"].clone());
   return out;
 }
 
@@ -594,6 +595,13 @@ BOOST_AUTO_TEST_CASE(models_run_in_onnx_runtime_as_in_rnngraph) {
   models::Model headed(head);
   cases.push_back(model_case("lstm L2 bi + output layer", headed, 5, 2));
   cases.push_back(model_case("lstm L2 bi + output layer, lengths", headed, 5, 2, {2, 5}));
+  // The peephole LSTM: ONNX's LSTM with its P input (i, o, f), stacked, both directions, lengths.
+  for (bool bi : {false, true}) {
+    models::Model peep(config(models::find_cell("peephole_lstm"), 2, bi));
+    const std::string label = fmt::format("peephole_lstm L2{}", bi ? " bi" : "");
+    cases.push_back(model_case(label + " T=5 B=3", peep, 5, 3));
+    cases.push_back(model_case(label + " lengths 6,2,5,1", peep, 6, 4, {6, 2, 5, 1}));
+  }
   // The oldest opset export writes, in ONNX Runtime too.
   models::Model old_opset(config(models::Cell::Lstm, 2, true));
   cases.push_back(model_case("lstm L2 bi, opset 13", old_opset, 4, 2, {3, 4}));

@@ -13,14 +13,19 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph build {rnn|lstm|gru} --input-size I --hidden-size H [--steps T]
-                      [--batch B] [--layers L] [--bidirectional] [--weights W.safetensors]
-                      [--seed N] -o G.json
+    R"(usage: rnngraph build CELL --input-size I --hidden-size H [--steps T]
+                      [--batch B] [--layers L] [--bidirectional] [--peepholes | --layer-norm]
+                      [--weights W.safetensors] [--seed N] -o G.json
 
 Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
 G.safetensors beside it.
 
-  rnn|lstm|gru       the cell: the seed's tanh RNN, the textbook LSTM, PyTorch's GRU
+  CELL               the cell: rnn (the seed's tanh RNN), lstm (the textbook LSTM), gru
+                     (PyTorch's GRU), peephole_lstm, ln_lstm, or a cell a program registered
+  --peepholes        with lstm: the LSTM with peephole connections as ONNX defines them
+                     (peephole_lstm: p_i, p_f, p_o; exports as an ONNX LSTM with P)
+  --layer-norm       with lstm: the layer-normalised LSTM of Ba et al. 2016, as DyNet's
+                     ln_lstm (ln_lstm)
   --input-size I     features per step
   --hidden-size H    hidden units per layer
   --steps T          the default length (default 1): the model runs on any length and batch,
@@ -46,8 +51,16 @@ int build_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--input-size", "--hidden-size", "--steps", "--batch", "--layers", "--weights",
                    "--seed", "-o"},
-                  {"--bidirectional"});
+                  {"--bidirectional", "--peepholes", "--layer-norm"});
   models::Config c = model_config(args, "build", 1, 1);
+  for (const auto& [flag, variant] : {std::pair{"--peepholes", "peephole_lstm"},
+                                      std::pair{"--layer-norm", "ln_lstm"}})
+    if (args.has(flag)) {
+      if (c.cell != models::Cell::Lstm || (args.has("--peepholes") && args.has("--layer-norm")))
+        throw UsageError("--peepholes and --layer-norm each make a variant of lstm: one of them, "
+                         "with lstm");
+      c.cell = models::find_cell(variant);
+    }
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   c.bidirectional = args.has("--bidirectional");
   const std::string out = args.require("-o");
@@ -74,7 +87,8 @@ int build_main(const std::vector<std::string>& argv) {
 }  // namespace
 
 Command build_command() {
-  return {"build", "build a model graph (rnn, lstm, gru) into G.json", kUsage, build_main};
+  return {"build", "build a model (rnn, lstm, gru, a variant or a registered cell) into G.json",
+          kUsage, build_main};
 }
 
 }  // namespace rnngraph::cli

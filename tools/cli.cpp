@@ -140,7 +140,7 @@ double Args::number(std::string_view flag, double fallback, double min, double m
 models::Config model_config(const Args& args, std::string_view command,
                             std::optional<int64_t> batch, std::optional<int64_t> steps) {
   if (args.positional().size() != 1)
-    throw UsageError(fmt::format("{} takes one cell name: rnn, lstm or gru", command));
+    throw UsageError(fmt::format("{} takes one cell name: rnn, lstm, gru or a registered cell", command));
   models::Config c;
   c.cell = models::cell_from_string(args.positional()[0]);
   c.input_size = args.integer("--input-size", std::nullopt);

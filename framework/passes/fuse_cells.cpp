@@ -89,7 +89,7 @@ class FuseCells final : public Rewriter {
         Cell cell{.state = state};
         cell.gates[2] = o;
         if (match_forget(c.inputs[swap_c], cell) && match_input(c.inputs[1 - swap_c], cell) &&
-            same_shapes(cell)) {
+            same_shapes(cell) && gates_precede(cell)) {
           by_hidden_[h.id] = state;
           by_state_[state] = cell;
           return;
@@ -125,6 +125,14 @@ class FuseCells final : public Rewriter {
       }
     }
     return false;
+  }
+
+  // Every gate is computed before the new state: a gate that reads it (a peephole LSTM's output
+  // gate, on c_t) cannot be an input of the fused loop that makes it.
+  static bool gates_precede(const Cell& cell) {
+    for (int a : cell.gates)
+      if (a > cell.state) return false;
+    return true;
   }
 
   bool same_shapes(const Cell& cell) const {
