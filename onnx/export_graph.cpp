@@ -177,6 +177,40 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
 
 }  // namespace
 
+void emit_nodes(GraphBuilder& b, int opset, const Graph& g, const std::vector<char>& needed,
+                std::vector<std::string>& value) {
+  for (const Node& n : g.nodes()) {
+    if (!needed[std::size_t(n.id)] || !value[std::size_t(n.id)].empty()) continue;
+    switch (n.kind) {
+      case NodeKind::Input:
+        throw GraphError(fmt::format("ONNX export: input '{}' has no ONNX value", n.name));
+      case NodeKind::Parameter:
+      case NodeKind::Constant:
+        value[std::size_t(n.id)] = b.tensor(n.name, n.value);
+        break;
+      case NodeKind::Op: {
+        auto it = emitters().find(n.op->name());
+        std::vector<Shape> shapes;
+        std::vector<std::string> in;
+        for (int i : n.inputs)
+          shapes.push_back(g.node(i).shape), in.push_back(value[std::size_t(i)]);
+        if (it == emitters().end()) {
+          std::string inputs;
+          for (const Shape& s : shapes) inputs += (inputs.empty() ? "" : ", ") + s.str();
+          throw GraphError(fmt::format(
+              "ONNX export: node '{}' (op {}, inputs {}) has no ONNX form; export the graph "
+              "before passes fuse it",
+              n.path(), n.op->name(), inputs));
+        }
+        const std::string out = b.fresh(n.name);
+        it->second(Emit{b, opset, n, in, shapes, out});
+        value[std::size_t(n.id)] = out;
+        break;
+      }
+    }
+  }
+}
+
 std::string export_graph(const Graph& g, const ExportOptions& options) {
   if (g.outputs().empty()) throw GraphError("ONNX export: the graph declares no outputs");
   ::onnx::ModelProto model = new_model(options.opset, "rnngraph_graph");
@@ -199,38 +233,12 @@ std::string export_graph(const Graph& g, const ExportOptions& options) {
     b.claim(name);
   }
   std::vector<std::string> value(g.size());
-  for (const Node& n : g.nodes()) {
-    if (!needed[std::size_t(n.id)]) continue;
-    switch (n.kind) {
-      case NodeKind::Input:
-        value[std::size_t(n.id)] = n.name;
-        b.input(n.name, TensorProto::FLOAT, n.shape.dims());
-        break;
-      case NodeKind::Parameter:
-      case NodeKind::Constant:
-        value[std::size_t(n.id)] = b.tensor(n.name, n.value);
-        break;
-      case NodeKind::Op: {
-        auto it = emitters().find(n.op->name());
-        std::vector<Shape> shapes;
-        std::vector<std::string> in;
-        for (int i : n.inputs)
-          shapes.push_back(g.node(i).shape), in.push_back(value[std::size_t(i)]);
-        if (it == emitters().end()) {
-          std::string inputs;
-          for (const Shape& s : shapes) inputs += (inputs.empty() ? "" : ", ") + s.str();
-          throw GraphError(fmt::format(
-              "ONNX export: node '{}' (op {}, inputs {}) has no ONNX form; export the graph "
-              "before passes fuse it",
-              n.path(), n.op->name(), inputs));
-        }
-        const std::string out = b.fresh(n.name);
-        it->second(Emit{b, options.opset, n, in, shapes, out});
-        value[std::size_t(n.id)] = out;
-        break;
-      }
+  for (const Node& n : g.nodes())
+    if (needed[std::size_t(n.id)] && n.kind == NodeKind::Input) {
+      value[std::size_t(n.id)] = n.name;
+      b.input(n.name, TensorProto::FLOAT, n.shape.dims());
     }
-  }
+  emit_nodes(b, options.opset, g, needed, value);
   for (const auto& [name, id] : g.outputs()) {
     if (value[std::size_t(id)] != name) b.node("Identity", {value[std::size_t(id)]}, {name});
     b.output(name, TensorProto::FLOAT, g.node(id).shape.dims());

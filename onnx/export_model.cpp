@@ -1,9 +1,11 @@
 // A model (recipe + weights) as ONNX's RNN / LSTM / GRU operators, one per layer, with dynamic T
-// and B; and writing any graph file as ONNX.
+// and B, or, for a cell without an operator, as Scans over its step graph; and writing any graph
+// file as ONNX.
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
+#include <rnngraph/models/cell.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/torch_state.h>
 #include <rnngraph/onnx/onnx.h>
@@ -71,8 +73,178 @@ std::string model_input(GraphBuilder& b, const Config& c, const io::TensorMap& w
 
 }  // namespace
 
+// A cell without an ONNX operator (a user's cell, ln_lstm) runs as ONNX Scans, one per layer and
+// direction, whose body is the cell's step graph: any T and B, like the operators.
+namespace {
+
+// Layer k's direction d over the sequence x_seq [T, B, in] (and the mask [T, B, 1] with
+// lengths): the Scan, and its outputs: y_seq [T, B, out] and each state variable's final value
+// [B, size], from the initial values `initial` [B, size].
+struct ScanLayer {
+  std::string y;
+  std::vector<std::string> finals;
+};
+ScanLayer scan_layer(GraphBuilder& b, const Config& c, int opset, int64_t k, bool reverse,
+                     const std::string& x_seq, const std::string& mask,
+                     const std::vector<std::string>& initial) {
+  const int64_t in = models::layer_input_size(c, k);
+  const std::unique_ptr<Graph> step = models::step_graph(c.cell, {in, c.hidden_size});
+  const std::vector<models::StateVariable> state = models::cell_state(c.cell, {in, c.hidden_size});
+  ::onnx::GraphProto body;
+  body.set_name(b.fresh(fmt::format("{}_l{}{}_step", c.cell.name(), k, reverse ? "_reverse" : "")));
+  GraphBuilder s(body, b);
+  std::vector<std::string> value(step->size());
+  std::vector<std::string> previous;
+  for (const models::StateVariable& v : state) {
+    previous.push_back(s.fresh(v.name + "_prev"));
+    s.input(previous.back(), TensorProto::FLOAT, {"B", v.size});
+    value[std::size_t(step->find(v.name).id)] = previous.back();
+  }
+  const std::string x_t = s.fresh("x_t");
+  s.input(x_t, TensorProto::FLOAT, {"B", in});
+  value[std::size_t(step->find("x").id)] = x_t;
+  std::string m_t;
+  if (!mask.empty()) {
+    m_t = s.fresh("m_t");
+    s.input(m_t, TensorProto::FLOAT, {"B", int64_t(1)});
+  }
+  for (int id : step->parameters())  // the weights, from the model graph's initializers
+    value[std::size_t(id)] = models::torch_name(step->node(id).name, k, reverse);
+  emit_nodes(s, opset, *step, std::vector<char>(step->size(), 1), value);
+  // Past a sample's length its state stays and it hands up 0, as models::build does.
+  std::vector<std::string> outputs;
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    std::string next = value[std::size_t(step->outputs()[i].second)];
+    if (!m_t.empty())
+      next = s.apply(
+          "Add",
+          {previous[i],
+           s.apply("Mul", {m_t, s.apply("Sub", {next, previous[i]}, "change")}, "kept_change")},
+          state[i].name + "_masked");
+    outputs.push_back(s.fresh(state[i].name + "_next"));
+    s.node("Identity", {next}, {outputs.back()});
+    s.output(outputs.back(), TensorProto::FLOAT, {"B", state[i].size});
+  }
+  std::string up = value[std::size_t(step->outputs()[0].second)];
+  if (!m_t.empty()) up = s.apply("Mul", {up, m_t}, "handed_up");
+  outputs.push_back(s.fresh("y_t"));
+  s.node("Identity", {up}, {outputs.back()});
+  s.output(outputs.back(), TensorProto::FLOAT, {"B", state[0].size});
+  b.adopt(s);
+
+  ScanLayer layer;
+  std::vector<std::string> scan_in = initial, scan_out;
+  scan_in.push_back(x_seq);
+  if (!mask.empty()) scan_in.push_back(mask);
+  for (const models::StateVariable& v : state)
+    layer.finals.push_back(
+        b.fresh(fmt::format("{}_n_l{}{}", v.name, k, reverse ? "_reverse" : "")));
+  layer.y = b.fresh(fmt::format("y_l{}{}", k, reverse ? "_reverse" : ""));
+  scan_out = layer.finals;
+  scan_out.push_back(layer.y);
+  const int64_t scans = mask.empty() ? 1 : 2, direction = reverse ? 1 : 0;
+  b.node("Scan", scan_in, scan_out,
+         {{"num_scan_inputs", scans},
+          {"scan_input_directions", std::vector<int64_t>(std::size_t(scans), direction)},
+          {"scan_output_directions", std::vector<int64_t>{direction}}});
+  ::onnx::AttributeProto& a = *b.last_node().add_attribute();
+  a.set_name("body");
+  a.set_type(::onnx::AttributeProto::GRAPH);
+  *a.mutable_g() = std::move(body);
+  return layer;
+}
+
+// The mask [T, B, 1] (1 where t < lengths[b]) from the input "lengths" [B] and x's T.
+std::string length_mask(GraphBuilder& b, const std::string& x_seq) {
+  const int64_t zero[] = {0}, one[] = {1}, two[] = {2};
+  const std::string T = b.apply(
+      "Gather", {b.apply("Shape", {x_seq}, "x_shape"), b.int64_scalar("time_axis", 0)}, "T");
+  const std::string t =
+      b.apply("Range", {b.int64_scalar("range_start", 0), T, b.int64_scalar("range_step", 1)}, "t");
+  const std::string column = b.apply("Unsqueeze", {t, b.int64s("axes", one)}, "t_column");
+  const std::string lengths =
+      b.apply("Unsqueeze",
+              {b.apply("Cast", {"lengths"}, "lengths_64", {{"to", int64_t(TensorProto::INT64)}}),
+               b.int64s("axes", zero)},
+              "lengths_row");
+  const std::string within = b.apply("Less", {column, lengths}, "within");
+  return b.apply("Unsqueeze",
+                 {b.apply("Cast", {within}, "within_float", {{"to", int64_t(TensorProto::FLOAT)}}),
+                  b.int64s("axes", two)},
+                 "mask");
+}
+
+std::string export_scan_model(const Config& c, const io::TensorMap& weights,
+                              const ExportOptions& options) {
+  ::onnx::ModelProto model =
+      new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
+  GraphBuilder b(*model.mutable_graph());
+  try {
+    models::recipe_weights(c, weights);
+  } catch (const FormatError& e) {
+    throw GraphError(fmt::format("ONNX export: {}", e.what()));
+  }
+  const int64_t D = models::directions(c), L = c.layers;
+  const std::vector<models::StateVariable> state = models::model_state(c);
+  std::string x = model_input(b, c, weights);
+  for (const models::StateVariable& v : state)
+    b.input(v.name + "0", TensorProto::FLOAT, {L * D, "B", v.size});
+  if (options.lengths) b.input("lengths", TensorProto::INT32, {"B"});
+  b.claim("y");
+  for (const models::StateVariable& v : state) b.claim(v.name + "_n");
+  // Every recurrent weight as an initializer under its own name, which the bodies read.
+  for (const auto& [name, tensor] : weights)
+    if (name != "W_out" && name != "b_out" && name != "embedding") {
+      if (b.tensor(name, tensor) != name)
+        throw GraphError(fmt::format("ONNX export: the weight name '{}' is taken", name));
+    }
+  const std::string mask = options.lengths ? length_mask(b, x) : std::string();
+  std::vector<std::vector<std::string>> finals(state.size());
+  for (int64_t k = 0; k < L; ++k) {
+    std::vector<std::string> ys;
+    for (int64_t d = 0; d < D; ++d) {
+      std::vector<std::string> initial;
+      for (const models::StateVariable& v : state)
+        initial.push_back(b.apply("Gather", {v.name + "0", b.int64_scalar("row", k * D + d)},
+                                  fmt::format("{}0_l{}{}", v.name, k, d ? "_reverse" : ""),
+                                  {{"axis", int64_t(0)}}));
+      const ScanLayer layer = scan_layer(b, c, options.opset, k, d == 1, x, mask, initial);
+      for (std::size_t i = 0; i < state.size(); ++i) finals[i].push_back(layer.finals[i]);
+      ys.push_back(layer.y);
+    }
+    const bool top = k + 1 == L;
+    const std::string out =
+        top && c.output_size == 0 ? std::string("y") : b.fresh(fmt::format("h_l{}", k));
+    if (D == 1)
+      b.node("Identity", {ys[0]}, {out});
+    else
+      b.node("Concat", ys, {out}, {{"axis", int64_t(2)}});
+    x = out;
+  }
+  if (c.output_size > 0) {
+    const std::string product =
+        b.apply("MatMul", {x, b.tensor("W_out", weights.at("W_out"))}, "output_product");
+    b.node("Add", {product, b.tensor("b_out", weights.at("b_out"))}, {"y"});
+  }
+  const int64_t zero[] = {0};
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    std::vector<std::string> rows;
+    for (const std::string& f : finals[i])
+      rows.push_back(b.apply("Unsqueeze", {f, b.int64s("axes", zero)}, f + "_row"));
+    b.node("Concat", rows, {state[i].name + "_n"}, {{"axis", int64_t(0)}});
+  }
+  b.output("y", TensorProto::FLOAT,
+           {"T", "B", c.output_size > 0 ? c.output_size : D * models::cell_output_size(c)});
+  for (const models::StateVariable& v : state)
+    b.output(v.name + "_n", TensorProto::FLOAT, {L * D, "B", v.size});
+  return serialize(model);
+}
+
+}  // namespace
+
 std::string export_model(const Config& c, const io::TensorMap& weights,
                          const ExportOptions& options) {
+  if (!c.cell->onnx) return export_scan_model(c, weights, options);
   const models::OnnxLayout& layout = onnx_layout(c.cell);
   ::onnx::ModelProto model =
       new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
@@ -117,7 +289,8 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
                                 rows("h0", k)};
     std::vector<std::string> out{Y, h_n.back()};
     if (lstm) in.push_back(rows("c0", k)), out.push_back(c_n.back());
-    if (!layout.peepholes.empty()) in.push_back(b.tensor(fmt::format("P_l{}", k), peepholes(c, weights, k)));
+    if (!layout.peepholes.empty())
+      in.push_back(b.tensor(fmt::format("P_l{}", k), peepholes(c, weights, k)));
     const std::string direction = c.bidirectional ? "bidirectional" : "forward";
     if (layout.linear_before_reset)
       b.node(layout.op_type, in, out,

@@ -3,11 +3,15 @@
 // includes none of their headers.
 //
 // Export. A model (a recipe and its weights) becomes ONNX's own RNN / LSTM / GRU operators, one per
-// layer, with a dynamic sequence length T and batch B; any other graph becomes its ops one by one
+// layer (the peephole LSTM with the LSTM's P input), with a dynamic sequence length T and batch B;
+// a model of a cell without an operator (a user's cell, ln_lstm) becomes one ONNX Scan per layer
+// and direction whose body is the cell's step graph, for any T and B too, its weights read from
+// the model graph's initializers by name; any other graph becomes its ops one by one
 // (MatMul, Gemm, Concat, Add, Tanh, Slice, ...) at its fixed shapes. The interface of an exported
 // model is a contract:
 //   inputs   x [T, B, I] float (or tokens [T, B] int64 for a model with a token input);
-//            h0 [L·D, B, H] (and c0 for the LSTM), D = 2 when bidirectional, layer k's
+//            h0 [L·D, B, H] (and c0 for the LSTM; "<s>0" for each state variable s of the
+//            cell), D = 2 when bidirectional, layer k's
 //            directions at rows k·D ..; lengths [B] int32 when exported with `lengths`
 //   outputs  y [T, B, D·H] (or [T, B, O] through the output layer), h_n [L·D, B, H] (and c_n),
 //            as PyTorch orders them; with lengths, the layers' outputs are 0 past each sample's

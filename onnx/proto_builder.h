@@ -36,6 +36,13 @@ struct Attribute {
 class GraphBuilder {
  public:
   explicit GraphBuilder(::onnx::GraphProto& graph) : graph_(graph) {}
+  // A subgraph's builder (a Scan's body): it takes no name `outer` has taken, and outer.adopt()
+  // takes back the names it made, so that no name is defined twice across the scopes.
+  GraphBuilder(::onnx::GraphProto& graph, const GraphBuilder& outer)
+      : graph_(graph), used_(outer.used_) {}
+  void adopt(const GraphBuilder& inner) { used_.insert(inner.used_.begin(), inner.used_.end()); }
+  // The last node appended (to add attributes the helpers do not write, such as a body graph).
+  ::onnx::NodeProto& last_node() { return *graph_.mutable_node(graph_.node_size() - 1); }
 
   // A name no value of the graph has yet, `hint` when it is free.
   std::string fresh(std::string_view hint);
@@ -86,6 +93,12 @@ std::optional<models::Cell> cell_of(std::string_view op_type);
 // Copies gate blocks (H rows of `cols` values each) between ONNX's order and PyTorch's.
 void move_gates(bool to_onnx, const models::Cell& cell, float* onnx, float* torch, int64_t H,
                 int64_t cols);
+
+// Our nodes of `g` that `needed` marks as ONNX nodes of `b`, in order, through one emitter per
+// op: value[id] holds the ONNX name of each input (and of any parameter the caller names itself)
+// on entry, and of every emitted node on return. GraphError for an op without an ONNX form.
+void emit_nodes(GraphBuilder& b, int opset, const Graph& g, const std::vector<char>& needed,
+                std::vector<std::string>& value);
 
 // The float data of a TensorProto (float_data or raw_data, little-endian), and its dims;
 // FormatError naming `what` for another type, external data or a size that disagrees with dims.

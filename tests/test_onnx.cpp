@@ -16,6 +16,7 @@
 #include <rnngraph/onnx/onnx.h>
 #include <rnngraph/ops/ops.h>
 
+#include "custom_cells.h"
 #include "helpers.h"
 
 // The parsed model, to look inside exported files.
@@ -602,6 +603,20 @@ BOOST_AUTO_TEST_CASE(models_run_in_onnx_runtime_as_in_rnngraph) {
     cases.push_back(model_case(label + " T=5 B=3", peep, 5, 3));
     cases.push_back(model_case(label + " lengths 6,2,5,1", peep, 6, 4, {6, 2, 5, 1}));
   }
+  // Cells without an ONNX operator (a user's cell, defined in the test and not registered; the
+  // layer-normalised LSTM) export as Scans over their step graph: other lengths and batches than
+  // the model's default, lengths, stacked, both directions, and the oldest opset.
+  for (const models::Cell& cell : {rnngraph::testing::cifg(), models::find_cell("ln_lstm")})
+    for (bool bi : {false, true}) {
+      models::Model m(config(cell, 2, bi));
+      const std::string label = fmt::format("{} L2{} (Scan)", cell.name(), bi ? " bi" : "");
+      for (auto [T, B] : {std::pair<int64_t, int64_t>{3, 2}, {11, 3}})
+        cases.push_back(model_case(fmt::format("{} T={} B={}", label, T, B), m, T, B));
+      cases.push_back(model_case(label + " lengths 6,2,5,1", m, 6, 4, {6, 2, 5, 1}));
+      cases.push_back(model_case(label + " opset 13, lengths", m, 5, 2, {3, 5}));
+      cases.back().model =
+          rnngraph::onnx::export_model(m.config(), m.weights(), {.opset = 13, .lengths = true});
+    }
   // The oldest opset export writes, in ONNX Runtime too.
   models::Model old_opset(config(models::Cell::Lstm, 2, true));
   cases.push_back(model_case("lstm L2 bi, opset 13", old_opset, 4, 2, {3, 4}));

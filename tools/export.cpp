@@ -22,9 +22,12 @@ constexpr std::string_view kUsage =
 Writes G.json as an ONNX model (checked by libonnx's checker before it is written).
 
 A model file (from build, train or import) becomes ONNX's own RNN / LSTM / GRU operators, one per
-layer, for any sequence length T and batch B:
+layer, for any sequence length T and batch B; a model of a cell without an ONNX operator (a
+user's cell, ln_lstm) becomes one ONNX Scan per layer and direction over the cell's step graph,
+for any T and B too:
   inputs   x [T, B, I] float32 (tokens [T, B] int64 for a text model), h0 [L*D, B, H]
-           (and c0 for the LSTM), D = 2 when bidirectional; lengths [B] int32 with --lengths
+           (and c0 for an LSTM; s0 for each state s of a user's cell), D = 2 when
+           bidirectional; lengths [B] int32 with --lengths
   outputs  y [T, B, D*H] (or [T, B, O] through a trained model's output layer), h_n [L*D, B, H]
            (and c_n), as PyTorch orders them
 Any other graph file becomes its ops (MatMul, Gemm, Concat, Add, Tanh, Slice, ...) at its fixed
