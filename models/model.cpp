@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -90,6 +91,9 @@ Outputs build(Graph& g, const Config& c) {
         "{}: input size, hidden size, steps, batch and layers must be at least 1 (got "
         "{}, {}, {}, {}, {}), the output size 0 or more (got {})",
         to_string(c.cell), c.input_size, c.hidden_size, c.steps, c.batch, c.layers, c.output_size));
+  if (!(c.dropout >= 0 && c.dropout < 1) || !(c.recurrent_dropout >= 0 && c.recurrent_dropout < 1))
+    throw GraphError(fmt::format("dropout probabilities are in [0, 1), got {} and {}", c.dropout,
+                                 c.recurrent_dropout));
   if (c.tokens != TokenInput::None && c.vocab_size < 1)
     throw GraphError(fmt::format("a token input needs a vocabulary size, got {}", c.vocab_size));
   if (c.tokens == TokenInput::OneHot && c.input_size != c.vocab_size)
@@ -129,11 +133,27 @@ Outputs build(Graph& g, const Config& c) {
     }
 
   const Value mask = c.masked ? g.input("mask", {c.steps, B, 1}) : Value();
+  // Dropout, while training: masks on each layer's output but the last's, and on h_{t-1}.
+  const int64_t out_size = cell_output_size(c);
+  std::vector<Value> layer_dropout, recurrent_dropout;
+  if (c.training && c.dropout > 0)
+    for (int64_t k = 0; k + 1 < L; ++k)
+      layer_dropout.push_back(
+          g.input(fmt::format("dropout_l{}", k), {c.steps, B, D * out_size}));
+  if (c.training && c.recurrent_dropout > 0) {
+    const Value all = g.input("recurrent_dropout", {L * D, B, out_size});
+    for (int64_t at = 0; at < L * D; ++at) recurrent_dropout.push_back(all[at]);
+  }
+  auto drop_between = [&](int64_t k, int64_t t, const Value& out) {
+    return k < int64_t(layer_dropout.size()) ? out * layer_dropout[std::size_t(k)][t] : out;
+  };
   // One step of one layer and direction: the new state and what it hands up (its first state
   // value). Masked, past its length a sample keeps its state (s + m·(s' - s)) and hands up 0
   // (m·h').
   auto advance = [&](std::size_t at, const Value& in, int64_t t) {
-    CellState next = cell_step(c.cell, state[at], in, weights[at]);
+    CellState read = state[at];
+    if (!recurrent_dropout.empty()) read[0] = read[0] * recurrent_dropout[at];
+    CellState next = cell_step(c.cell, read, in, weights[at]);
     if (!c.masked) {
       state[at] = next;
       return next[0];
@@ -159,7 +179,7 @@ Outputs build(Graph& g, const Config& c) {
       Value in = x[t];
       for (int64_t k = 0; k < c.layers; ++k) {
         auto scope = layer_scope(k);
-        in = advance(std::size_t(k), in, t);
+        in = drop_between(k, t, advance(std::size_t(k), in, t));
       }
       ys.push_back(in);
     }
@@ -185,7 +205,8 @@ Outputs build(Graph& g, const Config& c) {
       for (int64_t t = 0; t < c.steps; ++t) {
         auto step_scope = g.step(t);
         auto scope = layer_scope(k);
-        ys[std::size_t(t)] = concat({forward[std::size_t(t)], backward[std::size_t(t)]}, 1);
+        ys[std::size_t(t)] =
+            drop_between(k, t, concat({forward[std::size_t(t)], backward[std::size_t(t)]}, 1));
       }
     }
   }
@@ -320,6 +341,25 @@ io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored) 
   return weights;
 }
 
+Feeds dropout_masks(const Config& c, int64_t steps, int64_t batch, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto fill = [&](Tensor t, float p) {  // keep with 1 - p, scaled so the mean is unchanged
+    const uint64_t keep = uint64_t(double(1 - p) * 0x1p53);
+    const float scale = 1 / (1 - p);
+    for (float& v : t.values()) v = (rng() >> 11) < keep ? scale : 0;
+    return t;
+  };
+  Feeds masks;
+  const int64_t D = directions(c), H = cell_output_size(c);
+  if (c.dropout > 0)
+    for (int64_t k = 0; k + 1 < c.layers; ++k)
+      masks.emplace(fmt::format("dropout_l{}", k), fill(Tensor({steps, batch, D * H}), c.dropout));
+  if (c.recurrent_dropout > 0)
+    masks.emplace("recurrent_dropout",
+                  fill(Tensor({c.layers * D, batch, H}), c.recurrent_dropout));
+  return masks;
+}
+
 void carry_state(const Results& results, Feeds& feeds) {
   for (const auto& [final, from] : results) {
     if (!final.ends_with("_n")) continue;
@@ -363,6 +403,8 @@ Recipe recipe(const Config& c) {
            {"seed", std::to_string(c.seed)}};
   if (c.output_size > 0) r["output_size"] = std::to_string(c.output_size);
   if (c.bidirectional) r["bidirectional"] = "true";
+  if (c.dropout > 0) r["dropout"] = fmt::format("{}", c.dropout);
+  if (c.recurrent_dropout > 0) r["recurrent_dropout"] = fmt::format("{}", c.recurrent_dropout);
   if (c.tokens != TokenInput::None) {
     r["tokens"] = std::string(to_string(c.tokens));
     r["vocab_size"] = std::to_string(c.vocab_size);
@@ -404,6 +446,14 @@ Config config_from_recipe(const Recipe& r, const io::NamedGraphs& stored) {
                                     bi->second.substr(0, 40)));
     c.bidirectional = bi->second == "true";
   }
+  for (auto [key, p] : {std::pair{"dropout", &c.dropout}, std::pair{"recurrent_dropout", &c.recurrent_dropout}})
+    if (auto it = r.find(key); it != r.end()) {
+      const std::string& text = it->second;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *p);
+      if (ec != std::errc() || end != text.data() + text.size() || !(*p >= 0 && *p < 1))
+        throw FormatError(fmt::format("the model recipe's {} is not a probability below 1: '{}'",
+                                      key, text.substr(0, 40)));
+    }
   c.vocab_size = recipe_int(r, "vocab_size", 0);
   const std::string tokens = r.contains("tokens") ? r.find("tokens")->second : "none";
   if (tokens == "one_hot")

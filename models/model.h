@@ -70,6 +70,15 @@ struct Config {
   // h0, c0, h_n and c_n are [L·2, B, H] (layer k's directions at 2k and 2k+1), y [T, B, 2H].
   // With lengths, the reverse direction runs each sample from its own last step.
   bool bidirectional = false;
+  // Dropout while training; run, grad and export never apply it. `dropout`: PyTorch's dropout=
+  // on every layer's output but the last one's, a fresh mask per step and sample (inputs
+  // "dropout_l<k>" [T, B, D·H], k < L - 1). `recurrent_dropout`: variational dropout (Gal and
+  // Ghahramani 2016) on h_{t-1} as each step reads it, one mask per sequence for each layer and
+  // direction (input "recurrent_dropout" [L·D, B, H]); the state carried on is not dropped.
+  // Masks hold 0 or 1 / (1 - p); dropout_masks draws them. Both are part of the recipe.
+  float dropout = 0, recurrent_dropout = 0;
+  // Build the dropout inputs (a training graph); not part of the recipe.
+  bool training = false;
 };
 
 // 2 for a bidirectional model, else 1.
@@ -95,6 +104,10 @@ Outputs build(Graph& g, const Config& config);
 // copied. FormatError for a weight the recipe needs that is missing or shaped otherwise.
 std::unique_ptr<Graph> unroll(const Config& config, const io::TensorMap& weights, int64_t steps,
                               int64_t batch, bool masked = false);
+
+// Seeded dropout masks for a training graph of `steps` and `batch` (Config::training), by input
+// name: the same seed gives the same masks. Empty without dropout.
+Feeds dropout_masks(const Config& config, int64_t steps, int64_t batch, uint64_t seed);
 
 // Carries a run's final state into the next run: h_n (and c_n) of `results` copied into the
 // feeds h0 (and c0), where `feeds` holds them. Truncated BPTT and step-by-step sampling use it.

@@ -54,6 +54,7 @@ struct Model::Unrolled {
 
 Model::Model(Config config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
   config_.masked = false;
+  config_.training = false;  // a model runs without dropout
   Config one_step = config_;  // the weights do not depend on the shape: build the smallest
   one_step.steps = one_step.batch = 1;
   Graph g;
@@ -66,6 +67,7 @@ Model::Model(Config config, io::TensorMap weights)
       weights_(std::move(weights)),
       shared_(std::make_shared<Shared>()) {
   config_.masked = false;
+  config_.training = false;  // a model runs without dropout
 }
 
 Model::Model(const Model& other)

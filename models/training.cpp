@@ -90,7 +90,9 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
             .batch = c.batch,
             .layers = c.layers,
             .seed = c.seed,
-            .output_size = 1};
+            .output_size = 1,
+            .dropout = c.dropout,
+            .recurrent_dropout = c.recurrent_dropout};
   if (c.task == Task::Text) {
     corpus_ = io::read_file(c.text);
     const std::string symbols = alphabet(corpus_);
@@ -109,7 +111,9 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
 
   graph_ = std::make_unique<Graph>();
   Graph& g = *graph_;
-  const Outputs out = build(g, model_);
+  Config training = model_;
+  training.training = true;  // with the dropout inputs, if any
+  const Outputs out = build(g, training);
   const Value loss = c.task == Task::Sine
                          ? mse_loss(out.y, g.input("target", out.y.shape()))
                          : cross_entropy(out.y, g.input("targets", {c.steps, c.batch}));
@@ -133,6 +137,9 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
 
 void Trainer::make_batch() {
   const int64_t T = config_.steps, B = config_.batch;
+  for (auto& [name, mask] :
+       dropout_masks(model_, T, B, config_.seed * 1000003 + uint64_t(iteration_) * 7919 + 17))
+    feeds_.at(name) = mask;
   if (config_.task == Task::Sine) {
     // Each iteration's waves come from its own seed, so a resumed run sees the same data.
     std::mt19937_64 rng(config_.seed * 1000003 + uint64_t(iteration_) + 1);
@@ -233,7 +240,9 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .optimizer = file.meta.contains("optimizer") ? file.meta.at("optimizer") : "",
                 .lr = meta_number(file.meta, "lr"),
                 .clip = meta_number(file.meta, "clip"),
-                .seed = m.seed};
+                .seed = m.seed,
+                .dropout = m.dropout,
+                .recurrent_dropout = m.recurrent_dropout};
   if (c.task == Task::Text)
     c.text = text ? *text
                   : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");

@@ -37,6 +37,9 @@ struct TrainConfig {
   double lr = 0.01;
   double clip = 0;    // max global gradient norm; 0: no clipping
   uint64_t seed = 0;  // initial weights (and the sine task's data)
+  // Dropout between layers and variational dropout on the recurrent state (models::Config);
+  // the masks of iteration i come from the seed and i, so a resumed run draws the same ones.
+  float dropout = 0, recurrent_dropout = 0;
 };
 
 class Trainer {

@@ -250,6 +250,122 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_gives_the_uninterrupted_losses) {
   BOOST_CHECK(rest->done());
 }
 
+// Dropout: masks where PyTorch puts them (each layer's output but the last's, a mask per step),
+// variational masks on h_{t-1} (one per sequence), checked against the model run layer by layer
+// and step by step with the masks applied by hand; identity outside training; reproducible.
+BOOST_AUTO_TEST_CASE(dropout_masks_apply_where_they_should) {
+  const int64_t T = 5, B = 3;
+  models::Config c{.cell = models::Cell::Lstm,
+                   .input_size = 2,
+                   .hidden_size = 4,
+                   .steps = T,
+                   .batch = B,
+                   .layers = 2,
+                   .seed = 4,
+                   .bidirectional = true,
+                   .dropout = 0.5f,
+                   .recurrent_dropout = 0.0f,
+                   .training = true};
+  const models::Model m(c);
+  const Tensor x = init::normal(0, 1, 3).tensor({T, B, 2});
+  Feeds feeds = models::dropout_masks(c, T, B, 11);
+  BOOST_REQUIRE(feeds.contains("dropout_l0"));
+  feeds.emplace("x", x);
+  feeds.emplace("h0", Tensor({4, B, 4}));
+  feeds.emplace("c0", Tensor({4, B, 4}));
+  const auto g = models::unroll(c, m.weights(), T, B);
+  const Tensor y = Executor(*g).run(feeds)["y"].clone();
+  // By hand: layer 0 alone, its output times the mask, then layer 1 alone (its weights as l0).
+  models::Config one = c;
+  one.layers = 1, one.dropout = 0, one.training = false;
+  io::TensorMap layer0, layer1;
+  for (const auto& [name, w] : m.weights()) {
+    if (name.find("_l0") != std::string::npos) layer0.emplace(name, w);
+    if (const auto at = name.find("_l1"); at != std::string::npos)
+      layer1.emplace(name.substr(0, at) + "_l0" + name.substr(at + 3), w);
+  }
+  Tensor h = Executor(*models::unroll(one, layer0, T, B))
+                 .run({{"x", x}, {"h0", Tensor({2, B, 4})}, {"c0", Tensor({2, B, 4})}})["y"]
+                 .clone();
+  for (int64_t i = 0; i < h.numel(); ++i) h.data()[i] *= feeds.at("dropout_l0").data()[i];
+  one.input_size = 8;
+  const Tensor expected =
+      Executor(*models::unroll(one, layer1, T, B))
+          .run({{"x", h}, {"h0", Tensor({2, B, 4})}, {"c0", Tensor({2, B, 4})}})["y"]
+          .clone();
+  rnngraph::testing::check_close(y, expected, 1e-6, "y with dropout between layers");
+  BOOST_TEST(rnngraph::testing::difference(y, models::Model(c).run({{"x", x}})["y"]).worst.error >
+             1e-2);
+
+  // Variational: h_{t-1} times one mask per sequence as the step reads it; the state carried
+  // (and c) undropped. By hand: one step at a time.
+  models::Config r{.cell = models::Cell::Gru,
+                   .input_size = 2,
+                   .hidden_size = 4,
+                   .steps = T,
+                   .batch = B,
+                   .seed = 6,
+                   .recurrent_dropout = 0.5f,
+                   .training = true};
+  const models::Model rm(r);
+  Feeds rf = models::dropout_masks(r, T, B, 12);
+  const Tensor mask = rf.at("recurrent_dropout").clone();
+  rf.emplace("x", x);
+  rf.emplace("h0", Tensor({1, B, 4}));
+  const Tensor ry = Executor(*models::unroll(r, rm.weights(), T, B)).run(rf)["y"].clone();
+  models::Config step = r;
+  step.training = false;
+  Executor one_step(*models::unroll(step, rm.weights(), 1, B));
+  Tensor state({1, B, 4}), by_hand({T, B, 4});
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor read = state.clone();
+    for (int64_t i = 0; i < read.numel(); ++i) read.data()[i] *= mask.data()[i];
+    const Tensor out =
+        one_step.run({{"x", rnngraph::testing::rows(x, t, t + 1)}, {"h0", read}})["y"];
+    std::copy_n(out.data(), B * 4, by_hand.data() + t * B * 4);
+    std::copy_n(out.data(), B * 4, state.data());  // the undropped h carries on
+  }
+  rnngraph::testing::check_close(ry, by_hand, 1e-6, "y with recurrent dropout");
+}
+
+BOOST_AUTO_TEST_CASE(dropout_is_identity_outside_training_and_reproducible_in_it) {
+  models::Config c{
+      .cell = models::Cell::Lstm, .input_size = 3, .hidden_size = 5, .layers = 2, .seed = 2};
+  models::Model plain(c);
+  c.dropout = 0.3f, c.recurrent_dropout = 0.3f;
+  models::Model dropped(c);  // the same seed: the same weights
+  const Tensor x = init::normal(0, 1, 5).tensor({6, 2, 3});
+  rnngraph::testing::check_close(dropped.run({{"x", x}})["y"], plain.run({{"x", x}})["y"], 0,
+                                 "run ignores dropout");
+  BOOST_TEST(models::recipe(c).at("dropout") == "0.3");
+  BOOST_TEST(models::config_from_recipe(models::recipe(c)).recurrent_dropout == 0.3f);
+
+  const models::TrainConfig t{.cell = models::Cell::Lstm,
+                              .hidden_size = 8,
+                              .layers = 2,
+                              .steps = 10,
+                              .batch = 4,
+                              .iterations = 12,
+                              .seed = 3,
+                              .dropout = 0.3f,
+                              .recurrent_dropout = 0.3f};
+  models::Trainer a(t), b(t);
+  models::TrainConfig no_dropout = t;
+  no_dropout.dropout = no_dropout.recurrent_dropout = 0;
+  models::Trainer none(no_dropout);
+  std::vector<float> losses;
+  for (int i = 0; i < 6; ++i) {
+    losses.push_back(a.step());
+    BOOST_TEST(b.step() == losses.back());
+  }
+  BOOST_TEST(none.step() != losses[0]);
+  // Resumed, the run draws the masks it would have drawn.
+  a.save(work_dir() / "dropout.json");
+  auto resumed = models::Trainer::resume(work_dir() / "dropout.json");
+  BOOST_TEST(resumed->config().dropout == 0.3f);
+  for (int i = 0; i < 6; ++i) BOOST_TEST(resumed->step() == b.step());
+}
+
 BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {
   auto r =
       cli("train --task text --text /usr/share/common-licenses/GPL-3 --model lstm "

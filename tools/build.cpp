@@ -15,7 +15,8 @@ namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph build CELL --input-size I --hidden-size H [--steps T]
                       [--batch B] [--layers L] [--bidirectional] [--peepholes | --layer-norm]
-                      [--weights W.safetensors] [--seed N] -o G.json
+                      [--dropout P] [--recurrent-dropout P] [--weights W.safetensors]
+                      [--seed N] -o G.json
 
 Builds the unrolled graph of a recurrent model and writes it as G.json, with its parameters in
 G.safetensors beside it.
@@ -35,6 +36,9 @@ G.safetensors beside it.
   --bidirectional    a second, right-to-left direction per layer (PyTorch's
                      bidirectional=True; its weights end in _reverse): y is [T, B, 2H], h0 and
                      h_n [2L, B, H]
+  --dropout P, --recurrent-dropout P
+                     dropout for training the model (between layers; variational on h):
+                     stored in the recipe, never applied by run, grad or export
   --weights W        a safetensors file: a PyTorch nn.RNN/nn.LSTM/nn.GRU state_dict
                      (weight_ih_l0, ...) or our own parameter names (W_f_l0, ...)
   --seed N           seed of the random U(-1/sqrt(H), 1/sqrt(H)) weights when --weights is
@@ -50,7 +54,7 @@ outputs are y [T, B, H], h_n [L, B, H] (and c_n).
 int build_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--input-size", "--hidden-size", "--steps", "--batch", "--layers", "--weights",
-                   "--seed", "-o"},
+                   "--seed", "--dropout", "--recurrent-dropout", "-o"},
                   {"--bidirectional", "--peepholes", "--layer-norm"});
   models::Config c = model_config(args, "build", 1, 1);
   for (const auto& [flag, variant] : {std::pair{"--peepholes", "peephole_lstm"},
@@ -63,6 +67,8 @@ int build_main(const std::vector<std::string>& argv) {
     }
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   c.bidirectional = args.has("--bidirectional");
+  c.dropout = float(args.number("--dropout", 0, 0, 0.99));
+  c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
   const std::string out = args.require("-o");
   if (!out.ends_with(".json"))
     throw UsageError(fmt::format("-o '{}': graph files end in .json", out));

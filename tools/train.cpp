@@ -19,9 +19,10 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph train --task sine|text [--text FILE] --model rnn|lstm|gru --hidden-size H
+    R"(usage: rnngraph train --task sine|text [--text FILE] --model CELL --hidden-size H
                       [--layers L] [--steps T] [--batch B] --iterations N [--lr LR]
                       [--optimizer adam|sgd] [--clip C] [--seed S] [--log loss.csv]
+                      [--dropout P] [--recurrent-dropout P]
                       [--save M.json [--checkpoint-every N]] [--threads N] [--check-numerics]
        rnngraph train --resume M.json [--iterations N] [--text FILE] [--log loss.csv]
                       [--save M.json] [--checkpoint-every N] [--threads N] [--check-numerics]
@@ -34,7 +35,7 @@ Trains a recurrent model with backpropagation through time.
                      in, a linear output layer over the file's alphabet, cross-entropy;
                      truncated BPTT over B streams of the text, the state carried from chunk
                      to chunk
-  --model M          the cell: rnn, lstm or gru
+  --model M          the cell: rnn, lstm, gru, peephole_lstm, ln_lstm
   --hidden-size H    hidden units per layer
   --layers L         stacked layers (default 1)
   --steps T          steps per chunk (default 50 for sine, 64 for text)
@@ -43,6 +44,11 @@ Trains a recurrent model with backpropagation through time.
   --lr LR            learning rate (default 0.01 for sine, 0.003 for text)
   --optimizer O      adam (default) or sgd, with PyTorch's semantics
   --clip C           clip the gradients' global norm to C (default: 5 for text, none for sine)
+  --dropout P        dropout on every layer's output but the last one's (PyTorch's dropout=),
+                     a fresh mask per step; training only (default 0)
+  --recurrent-dropout P  variational dropout on the recurrent state h_{t-1}, one mask per
+                     sequence (Gal and Ghahramani 2016); training only (default 0). Masks are
+                     seeded by --seed and the iteration: a resumed run draws the same ones
   --seed S           seed of the initial weights and of the sine waves (default 0)
   --log F.csv        write "iteration,seconds,loss" per iteration, and the loss curve as
                      F.svg beside it
@@ -72,7 +78,8 @@ double seconds_since(Clock::time_point start) {
 std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
   if (auto resume = args.get("--resume")) {
     for (const char* flag : {"--task", "--model", "--hidden-size", "--layers", "--steps", "--batch",
-                             "--lr", "--optimizer", "--clip", "--seed"})
+                             "--lr", "--optimizer", "--clip", "--seed", "--dropout",
+                             "--recurrent-dropout"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -102,6 +109,8 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
     throw UsageError(fmt::format("--optimizer must be adam or sgd, got '{}'", c.optimizer));
   c.clip = args.number("--clip", text ? 5.0 : 0.0, 0, 1e12);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
+  c.dropout = float(args.number("--dropout", 0, 0, 0.99));
+  c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
   return std::make_unique<models::Trainer>(c);
 }
 
@@ -109,7 +118,8 @@ int train_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps", "--batch",
                    "--iterations", "--lr", "--optimizer", "--clip", "--seed", "--log", "--save",
-                   "--resume", "--threads", "--checkpoint-every"},
+                   "--resume", "--threads", "--checkpoint-every", "--dropout",
+                   "--recurrent-dropout"},
                   {"--check-numerics"});
   if (!args.positional().empty())
     throw UsageError(
