@@ -112,6 +112,14 @@ void check_names(const Cell& cell, std::string_view what, std::set<std::string, 
 }  // namespace
 
 std::vector<StateVariable> cell_state(const Cell& cell, const CellSizes& sizes) {
+  if (sizes.projection != 0 && !cell->projects)
+    throw GraphError(
+        fmt::format("cell '{}' has no projection (proj_size {})", cell.name(), sizes.projection));
+  if (sizes.projection < 0 || (sizes.projection > 0 && sizes.projection >= sizes.hidden))
+    throw GraphError(
+        fmt::format("cell '{}': proj_size {} must be 0 (none) or below the hidden "
+                    "size {}, as PyTorch's",
+                    cell.name(), sizes.projection, sizes.hidden));
   std::vector<StateVariable> state = cell->state(sizes);
   if (state.empty()) throw GraphError(fmt::format("cell '{}' has no state", cell.name()));
   std::set<std::string, std::less<>> seen{"x"};

@@ -33,9 +33,10 @@
 namespace rnngraph::models {
 
 // What a cell's state and parameters are a function of: layer k's input width (the features,
-// or what the layer below hands up) and the hidden size.
+// or what the layer below hands up), the hidden size, and the size of a projected output (0:
+// none; only for a cell whose definition `projects`, as PyTorch's LSTM with proj_size).
 struct CellSizes {
-  int64_t input = 0, hidden = 0;
+  int64_t input = 0, hidden = 0, projection = 0;
 };
 
 // One part of the state carried from step to step, [B, size]. The first one is the cell's output
@@ -81,6 +82,8 @@ struct TorchGate {
 };
 struct TorchLayout {
   std::vector<TorchGate> gates;
+  // With a projection: the role of the [H, P] matrix PyTorch keeps transposed as weight_hr.
+  std::string projection;
 };
 
 // The ONNX operator (RNN, LSTM or GRU) that computes the cell: ONNX's gate k is PyTorch's gate
@@ -105,6 +108,8 @@ struct CellDefinition {
   std::map<std::string, std::string, std::less<>> roles;
   // Built in: model files name it and do not store its step graph.
   bool built_in = false;
+  // It takes CellSizes::projection (a projected output); other cells refuse one.
+  bool projects = false;
 };
 
 // A handle on a cell definition: cheap to copy; two handles are equal when they name the same

@@ -19,11 +19,14 @@ const std::string& to_string(const Cell& cell) { return cell.name(); }
 
 Cell cell_from_string(std::string_view name) { return find_cell(name); }
 
-std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t in, int64_t H,
-                                            bool reverse) {
+CellSizes cell_sizes(const Config& c, int64_t layer) {
+  return {layer_input_size(c, layer), c.hidden_size, c.proj_size};
+}
+
+std::vector<ParameterSpec> layer_parameters(const Config& c, int64_t layer, bool reverse) {
   const std::string suffix = fmt::format("_l{}{}", layer, reverse ? "_reverse" : "");
   std::vector<ParameterSpec> specs;
-  for (CellParameter& p : cell_parameters(cell, {in, H}))
+  for (CellParameter& p : cell_parameters(c.cell, cell_sizes(c, layer)))
     specs.push_back({p.role + suffix, p.shape, p.init});
   return specs;
 }
@@ -35,7 +38,7 @@ int64_t layer_input_size(const Config& c, int64_t layer) {
 }
 
 std::vector<StateVariable> model_state(const Config& c) {
-  return cell_state(c.cell, {c.input_size, c.hidden_size});
+  return cell_state(c.cell, {c.input_size, c.hidden_size, c.proj_size});
 }
 
 namespace {
@@ -46,10 +49,8 @@ CellWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
   const float k = 1.0f / std::sqrt(float(c.hidden_size));
   CellWeights w;
   uint64_t index = reverse ? 500 : 0;
-  const int64_t in = layer_input_size(c, layer);
-  std::vector<CellParameter> roles = cell_parameters(c.cell, {in, c.hidden_size});
-  const std::vector<ParameterSpec> specs =
-      layer_parameters(c.cell, layer, in, c.hidden_size, reverse);
+  std::vector<CellParameter> roles = cell_parameters(c.cell, cell_sizes(c, layer));
+  const std::vector<ParameterSpec> specs = layer_parameters(c, layer, reverse);
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const uint64_t seed = c.seed * 1000003 + uint64_t(layer) * 1000 + index++;
     Init init = specs[i].init.value_or(init::uniform(-k, k, 0));
@@ -138,8 +139,7 @@ Outputs build(Graph& g, const Config& c) {
   std::vector<Value> layer_dropout, recurrent_dropout;
   if (c.training && c.dropout > 0)
     for (int64_t k = 0; k + 1 < L; ++k)
-      layer_dropout.push_back(
-          g.input(fmt::format("dropout_l{}", k), {c.steps, B, D * out_size}));
+      layer_dropout.push_back(g.input(fmt::format("dropout_l{}", k), {c.steps, B, D * out_size}));
   if (c.training && c.recurrent_dropout > 0) {
     const Value all = g.input("recurrent_dropout", {L * D, B, out_size});
     for (int64_t at = 0; at < L * D; ++at) recurrent_dropout.push_back(all[at]);
@@ -256,8 +256,8 @@ io::NamedGraphs stored_cell_graphs(const Config& c) {
   io::NamedGraphs graphs;
   if (c.cell->built_in) return graphs;
   for (int64_t k = 0; k < c.layers; ++k) {
-    const int64_t in = layer_input_size(c, k);
-    graphs.emplace(fmt::format("{}{}", kStoredStep, in), step_graph(c.cell, {in, c.hidden_size}));
+    graphs.emplace(fmt::format("{}{}", kStoredStep, layer_input_size(c, k)),
+                   step_graph(c.cell, cell_sizes(c, k)));
   }
   return graphs;
 }
@@ -355,8 +355,7 @@ Feeds dropout_masks(const Config& c, int64_t steps, int64_t batch, uint64_t seed
     for (int64_t k = 0; k + 1 < c.layers; ++k)
       masks.emplace(fmt::format("dropout_l{}", k), fill(Tensor({steps, batch, D * H}), c.dropout));
   if (c.recurrent_dropout > 0)
-    masks.emplace("recurrent_dropout",
-                  fill(Tensor({c.layers * D, batch, H}), c.recurrent_dropout));
+    masks.emplace("recurrent_dropout", fill(Tensor({c.layers * D, batch, H}), c.recurrent_dropout));
   return masks;
 }
 
@@ -403,6 +402,7 @@ Recipe recipe(const Config& c) {
            {"seed", std::to_string(c.seed)}};
   if (c.output_size > 0) r["output_size"] = std::to_string(c.output_size);
   if (c.bidirectional) r["bidirectional"] = "true";
+  if (c.proj_size > 0) r["proj_size"] = std::to_string(c.proj_size);
   if (c.dropout > 0) r["dropout"] = fmt::format("{}", c.dropout);
   if (c.recurrent_dropout > 0) r["recurrent_dropout"] = fmt::format("{}", c.recurrent_dropout);
   if (c.tokens != TokenInput::None) {
@@ -440,13 +440,15 @@ Config config_from_recipe(const Recipe& r, const io::NamedGraphs& stored) {
           fmt::format("the model recipe's seed is not a whole number: '{}'", s.substr(0, 40)));
   }
   c.output_size = recipe_int(r, "output_size", 0);
+  c.proj_size = recipe_int(r, "proj_size", 0);
   if (auto bi = r.find("bidirectional"); bi != r.end()) {
     if (bi->second != "true" && bi->second != "false")
       throw FormatError(fmt::format("the model recipe's bidirectional is not true or false: '{}'",
                                     bi->second.substr(0, 40)));
     c.bidirectional = bi->second == "true";
   }
-  for (auto [key, p] : {std::pair{"dropout", &c.dropout}, std::pair{"recurrent_dropout", &c.recurrent_dropout}})
+  for (auto [key, p] :
+       {std::pair{"dropout", &c.dropout}, std::pair{"recurrent_dropout", &c.recurrent_dropout}})
     if (auto it = r.find(key); it != r.end()) {
       const std::string& text = it->second;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *p);

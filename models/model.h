@@ -77,12 +77,17 @@ struct Config {
   // direction (input "recurrent_dropout" [L·D, B, H]); the state carried on is not dropped.
   // Masks hold 0 or 1 / (1 - p); dropout_masks draws them. Both are part of the recipe.
   float dropout = 0, recurrent_dropout = 0;
+  // PyTorch's proj_size (cells that project: lstm): h_t = (o * tanh(c_t)) · W_hr is P wide, so
+  // h0, h_n are [L·D, B, P], y [T, B, D·P], and c stays H wide. 0: none.
+  int64_t proj_size = 0;
   // Build the dropout inputs (a training graph); not part of the recipe.
   bool training = false;
 };
 
 // 2 for a bidirectional model, else 1.
 inline int64_t directions(const Config& c) { return c.bidirectional ? 2 : 1; }
+// The sizes layer k's cell is made for: its input width, H and the projection.
+CellSizes cell_sizes(const Config& c, int64_t layer);
 // The width of what a layer hands up per direction: the size of the cell's first state (H).
 int64_t cell_output_size(const Config& c);
 // Layer k's input width: the input size, or what the layer below hands up (D·H).
@@ -146,9 +151,8 @@ struct ParameterSpec {
   Shape shape;
   std::optional<Init> init;  // the cell's own initialiser, if it has one
 };
-// The parameters of layer `layer` (whose input has `input_size` features), in a fixed order;
-// `reverse`: the right-to-left direction's, named "<name>_l<k>_reverse".
-std::vector<ParameterSpec> layer_parameters(Cell cell, int64_t layer, int64_t input_size,
-                                            int64_t hidden_size, bool reverse = false);
+// The parameters of layer `layer`, in the cell's order; `reverse`: the right-to-left
+// direction's, named "<name>_l<k>_reverse".
+std::vector<ParameterSpec> layer_parameters(const Config& c, int64_t layer, bool reverse = false);
 
 }  // namespace rnngraph::models

@@ -54,7 +54,7 @@ struct Model::Unrolled {
 
 Model::Model(Config config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
   config_.masked = false;
-  config_.training = false;  // a model runs without dropout
+  config_.training = false;   // a model runs without dropout
   Config one_step = config_;  // the weights do not depend on the shape: build the smallest
   one_step.steps = one_step.batch = 1;
   Graph g;

@@ -30,8 +30,9 @@ const TorchLayout& complete_torch_layout(const Config& c) {
   for (const TorchGate& g : layout.gates)
     for (const std::string* role : {&g.W, &g.b, &g.W_x, &g.W_h, &g.b_x, &g.b_h})
       if (!role->empty()) placed.insert(*role);
+  if (!layout.projection.empty()) placed.insert(layout.projection);
   std::vector<std::string> missing;
-  for (const CellParameter& p : cell_parameters(c.cell, {c.input_size, c.hidden_size}))
+  for (const CellParameter& p : cell_parameters(c.cell, cell_sizes(c, 0)))
     if (!placed.contains(p.role)) missing.push_back(p.role);
   if (!missing.empty())
     throw GraphError(fmt::format("cell '{}': PyTorch's modules have no place for {}", c.cell.name(),
@@ -39,10 +40,11 @@ const TorchLayout& complete_torch_layout(const Config& c) {
   return layout;
 }
 
-// The four tensors of one PyTorch layer, viewed as plain arrays.
+// The tensors of one PyTorch layer, viewed as plain arrays: weight_hh is [G·H, h] (h = P with a
+// projection, whose weight_hr [P, H] w_hr points at; else h = H and w_hr is null).
 struct TorchLayer {
-  float *w_ih, *w_hh, *b_ih, *b_hh;
-  int64_t in, H;
+  float *w_ih, *w_hh, *b_ih, *b_hh, *w_hr;
+  int64_t in, H, h;
 };
 
 // Moves gate `gate`'s block between PyTorch's W (rows gate·H ..., `cols` columns) and rows
@@ -76,7 +78,7 @@ void map_layer(Mode mode, const TorchLayout& layout, const TorchLayer& t, Ours o
     const int64_t g = int64_t(index);
     if (gate.apart()) {  // x's and h's products, and their biases, kept as PyTorch keeps them
       move_block(to_torch, t.w_ih, t.in, g, ours(gate.W_x), 0, H);
-      move_block(to_torch, t.w_hh, H, g, ours(gate.W_h), 0, H);
+      move_block(to_torch, t.w_hh, t.h, g, ours(gate.W_h), 0, H);
       float *b_x = ours(gate.b_x), *b_h = ours(gate.b_h);
       for (int64_t c = 0; c < H; ++c) {
         float &a = t.b_ih[g * H + c], &b = t.b_hh[g * H + c];
@@ -88,8 +90,8 @@ void map_layer(Mode mode, const TorchLayout& layout, const TorchLayer& t, Ours o
       continue;
     }
     float* W = ours(gate.W);
-    move_block(to_torch, t.w_hh, H, g, W, 0, H);     // rows 0..H-1: h's part
-    move_block(to_torch, t.w_ih, t.in, g, W, H, H);  // rows H..H+I-1: x's part
+    move_block(to_torch, t.w_hh, t.h, g, W, 0, H);     // rows 0..h-1: h's part
+    move_block(to_torch, t.w_ih, t.in, g, W, t.h, H);  // rows h..h+I-1: x's part
     float* b = ours(gate.b);
     for (int64_t c = 0; c < H; ++c) {
       const int64_t k = g * H + c;
@@ -99,6 +101,8 @@ void map_layer(Mode mode, const TorchLayout& layout, const TorchLayer& t, Ours o
         b[c] = t.b_ih[k] + t.b_hh[k];
     }
   }
+  if (t.w_hr)  // ours [H, P], PyTorch's weight_hr [P, H]: one transposed block
+    move_block(to_torch, t.w_hr, H, 0, ours(layout.projection), 0, t.h);
 }
 
 // Every layer's and direction's parameters by name, with their shapes.
@@ -107,8 +111,7 @@ std::map<std::string, Shape, std::less<>> recurrent_shapes(const Config& c) {
   for (int64_t k = 0; k < c.layers; ++k)
     for (bool reverse : {false, true})
       if (!reverse || c.bidirectional)
-        for (const ParameterSpec& p :
-             layer_parameters(c.cell, k, layer_input_size(c, k), c.hidden_size, reverse))
+        for (const ParameterSpec& p : layer_parameters(c, k, reverse))
           shapes.emplace(p.name, p.shape);
   return shapes;
 }
@@ -130,7 +133,10 @@ float* recipe_tensor(const io::TensorMap& tensors,
 template <class TorchTensor, class Ours>
 void map_layers(Mode mode, const Config& c, const TorchLayout& layout, TorchTensor torch,
                 Ours ours) {
-  const int64_t G = gate_count(c.cell), H = c.hidden_size;
+  const int64_t G = gate_count(c.cell), H = c.hidden_size, P = c.proj_size;
+  const int64_t h = P > 0 ? P : H;
+  if (P > 0 && layout.projection.empty())
+    throw GraphError(fmt::format("cell '{}' has no PyTorch projection", c.cell.name()));
   for (int64_t k = 0; k < c.layers; ++k)
     for (bool reverse : {false, true}) {
       if (reverse && !c.bidirectional) continue;
@@ -139,11 +145,13 @@ void map_layers(Mode mode, const Config& c, const TorchLayout& layout, TorchTens
         return torch(torch_name(base, k, reverse), shape, in);
       };
       const TorchLayer t{tensor("weight_ih", {G * H, in}),
-                         tensor("weight_hh", {G * H, H}),
+                         tensor("weight_hh", {G * H, h}),
                          tensor("bias_ih", {G * H}),
                          tensor("bias_hh", {G * H}),
+                         P > 0 ? tensor("weight_hr", {P, H}) : nullptr,
                          in,
-                         H};
+                         H,
+                         h};
       map_layer(mode, layout, t,
                 [&](std::string_view base) { return ours(torch_name(base, k, reverse)); });
     }
@@ -189,7 +197,7 @@ io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
     used.insert(name);
     return &it->second;
   };
-  const int64_t D = directions(c) * c.hidden_size, O = c.output_size;
+  const int64_t D = directions(c) * cell_output_size(c), O = c.output_size;
   if (const Tensor* linear = O > 0 ? module("out.weight", {O, D}) : nullptr) {
     Tensor W({D, O});  // nn.Linear keeps W_outᵀ
     for (int64_t h = 0; h < D; ++h)
@@ -205,7 +213,7 @@ io::TensorMap from_torch_state(const Config& c, const io::TensorMap& state) {
     if (!used.contains(name))
       throw FormatError(
           fmt::format("PyTorch {} state: unexpected tensor '{}' for a {}-layer{} model "
-                      "(projections are not supported)",
+                      "(a projection's weight_hr needs proj_size)",
                       to_string(c.cell), name, c.layers, c.bidirectional ? " bidirectional" : ""));
   return ours;
 }
@@ -247,7 +255,7 @@ io::TensorMap torch_state_dict(const io::TensorMap& weights, const Config& c) {
     return it->second;
   };
   if (c.output_size > 0) {
-    const int64_t H = directions(c) * c.hidden_size, O = c.output_size;
+    const int64_t H = directions(c) * cell_output_size(c), O = c.output_size;
     const Tensor W = weight("W_out", {H, O});
     Tensor linear({O, H});  // nn.Linear keeps W_outᵀ
     for (int64_t h = 0; h < H; ++h)

@@ -88,8 +88,9 @@ ScanLayer scan_layer(GraphBuilder& b, const Config& c, int opset, int64_t k, boo
                      const std::string& x_seq, const std::string& mask,
                      const std::vector<std::string>& initial) {
   const int64_t in = models::layer_input_size(c, k);
-  const std::unique_ptr<Graph> step = models::step_graph(c.cell, {in, c.hidden_size});
-  const std::vector<models::StateVariable> state = models::cell_state(c.cell, {in, c.hidden_size});
+  const std::unique_ptr<Graph> step = models::step_graph(c.cell, models::cell_sizes(c, k));
+  const std::vector<models::StateVariable> state =
+      models::cell_state(c.cell, models::cell_sizes(c, k));
   ::onnx::GraphProto body;
   body.set_name(b.fresh(fmt::format("{}_l{}{}_step", c.cell.name(), k, reverse ? "_reverse" : "")));
   GraphBuilder s(body, b);
@@ -244,7 +245,8 @@ std::string export_scan_model(const Config& c, const io::TensorMap& weights,
 
 std::string export_model(const Config& c, const io::TensorMap& weights,
                          const ExportOptions& options) {
-  if (!c.cell->onnx) return export_scan_model(c, weights, options);
+  if (!c.cell->onnx || c.proj_size > 0)  // ONNX's LSTM has no projection
+    return export_scan_model(c, weights, options);
   const models::OnnxLayout& layout = onnx_layout(c.cell);
   ::onnx::ModelProto model =
       new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));

@@ -617,6 +617,15 @@ BOOST_AUTO_TEST_CASE(models_run_in_onnx_runtime_as_in_rnngraph) {
       cases.back().model =
           rnngraph::onnx::export_model(m.config(), m.weights(), {.opset = 13, .lengths = true});
     }
+  // The LSTM with a projection (PyTorch's proj_size), which ONNX's LSTM lacks: Scans too.
+  for (bool bi : {false, true}) {
+    models::Config projected = config(models::Cell::Lstm, 2, bi);
+    projected.proj_size = 2;
+    models::Model m(projected);
+    const std::string label = fmt::format("lstm proj_size 2 L2{} (Scan)", bi ? " bi" : "");
+    cases.push_back(model_case(label + " T=7 B=3", m, 7, 3));
+    cases.push_back(model_case(label + " lengths 6,2,5,1", m, 6, 4, {6, 2, 5, 1}));
+  }
   // The oldest opset export writes, in ONNX Runtime too.
   models::Model old_opset(config(models::Cell::Lstm, 2, true));
   cases.push_back(model_case("lstm L2 bi, opset 13", old_opset, 4, 2, {3, 4}));

@@ -158,4 +158,57 @@ BOOST_AUTO_TEST_CASE(model_graph_contract) {
   BOOST_CHECK_THROW(models::build(bad, config(models::Cell::Rnn, 0, 1)), GraphError);
 }
 
+// nn.LSTM(proj_size=2): outputs, final states and every gradient of y.sum() + h_n.sum() +
+// c_n.sum(), 1 and 2 layers, one direction and both (tests/fixtures/make_torch_proj.py); its
+// state_dict (weight_hr_l<k>) imported and exported unchanged.
+BOOST_AUTO_TEST_CASE(lstm_with_a_projection_matches_pytorch) {
+  for (int64_t layers : {1, 2})
+    for (bool bi : {false, true}) {
+      const std::string name = fmt::format("torch_proj_L{}{}", layers, bi ? "_bi" : "");
+      BOOST_TEST_CONTEXT(name) {
+        const models::Config c{.cell = models::Cell::Lstm,
+                               .input_size = 3,
+                               .hidden_size = 5,
+                               .layers = layers,
+                               .bidirectional = bi,
+                               .proj_size = 2};
+        const io::TensorMap state = io::read_safetensors(fixture(name + ".safetensors"));
+        const io::TensorMap data = io::read_safetensors(fixture(name + "_data.safetensors"));
+        const io::TensorMap weights = models::from_torch_state(c, state);
+        // Exported, the weights come back as they were (the biases summed into bias_ih).
+        const io::TensorMap exported = models::torch_state(weights, c);
+        BOOST_TEST(exported.size() == state.size());
+        for (const auto& [key, tensor] : exported)
+          if (key.starts_with("weight")) check_close(tensor, state.at(key), 0, "exported " + key);
+        check_close(models::from_torch_state(c, exported).at("W_hr_l0"), weights.at("W_hr_l0"), 0,
+                    "W_hr imported again");
+        const Tensor& x = data.at("x");
+        auto g = models::unroll(c, weights, x.shape()[0], x.shape()[1]);
+        const Value loss = sum(Value(*g, g->output_id("y"))) + sum(Value(*g, g->output_id("h_n"))) +
+                           sum(Value(*g, g->output_id("c_n")));
+        g->output("loss", loss);
+        std::vector<std::string> wrt{"x"};
+        for (const auto& [key, w] : weights) wrt.push_back(key);
+        for (bool optimized : {false, true}) {
+          const auto trained = passes::training_graph(*g, "loss", wrt, optimized);
+          Executor run(*trained, {}, {.optimize = false});
+          const Results& r = run({{"x", x}, {"h0", data.at("h0")}, {"c0", data.at("c0")}});
+          for (const char* out : {"y", "h_n", "c_n"}) check_close(r[out], data.at(out), 1e-5, out);
+          io::TensorMap grads;
+          for (const auto& [key, w] : weights) grads.emplace(key, r["grad/" + key].clone());
+          for (const auto& [key, grad] : models::torch_gradients(c, grads))
+            rnngraph::testing::check_relative(grad, data.at("grad/" + key), 1e-5, "grad/" + key);
+          rnngraph::testing::check_relative(r["grad/x"], data.at("grad/x"), 1e-5, "grad/x");
+        }
+      }
+    }
+  BOOST_CHECK_THROW(
+      models::Model({.cell = models::Cell::Gru, .input_size = 3, .hidden_size = 5, .proj_size = 2}),
+      GraphError);
+  BOOST_CHECK_THROW(
+      models::Model(
+          {.cell = models::Cell::Lstm, .input_size = 3, .hidden_size = 5, .proj_size = 5}),
+      GraphError);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

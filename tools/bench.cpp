@@ -131,7 +131,7 @@ int bench_main(const std::vector<std::string>& argv) {
   double flops = 0;
   for (int64_t k = 0; k < c.layers; ++k)
     for (const models::ParameterSpec& p :
-         models::layer_parameters(c.cell, k, models::layer_input_size(c, k), c.hidden_size))
+         models::layer_parameters(c, k))
       if (p.shape.rank() == 2 && p.shape[0] > 1)
         flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
   if (train) flops *= 3;

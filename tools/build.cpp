@@ -14,7 +14,8 @@ namespace rnngraph::cli {
 namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph build CELL --input-size I --hidden-size H [--steps T]
-                      [--batch B] [--layers L] [--bidirectional] [--peepholes | --layer-norm]
+                      [--batch B] [--layers L] [--bidirectional] [--proj-size P]
+                      [--peepholes | --layer-norm]
                       [--dropout P] [--recurrent-dropout P] [--weights W.safetensors]
                       [--seed N] -o G.json
 
@@ -23,6 +24,9 @@ G.safetensors beside it.
 
   CELL               the cell: rnn (the seed's tanh RNN), lstm (the textbook LSTM), gru
                      (PyTorch's GRU), peephole_lstm, ln_lstm, or a cell a program registered
+  --proj-size P      with lstm: PyTorch's proj_size, a projected output h_t = (o * tanh(c_t))
+                     · W_hr of P < H values (weight_hr_l<k> in PyTorch's state_dict); h0, h_n
+                     are [L, B, P], y [T, B, P]
   --peepholes        with lstm: the LSTM with peephole connections as ONNX defines them
                      (peephole_lstm: p_i, p_f, p_o; exports as an ONNX LSTM with P)
   --layer-norm       with lstm: the layer-normalised LSTM of Ba et al. 2016, as DyNet's
@@ -54,19 +58,21 @@ outputs are y [T, B, H], h_n [L, B, H] (and c_n).
 int build_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--input-size", "--hidden-size", "--steps", "--batch", "--layers", "--weights",
-                   "--seed", "--dropout", "--recurrent-dropout", "-o"},
+                   "--seed", "--dropout", "--recurrent-dropout", "--proj-size", "-o"},
                   {"--bidirectional", "--peepholes", "--layer-norm"});
   models::Config c = model_config(args, "build", 1, 1);
-  for (const auto& [flag, variant] : {std::pair{"--peepholes", "peephole_lstm"},
-                                      std::pair{"--layer-norm", "ln_lstm"}})
+  for (const auto& [flag, variant] :
+       {std::pair{"--peepholes", "peephole_lstm"}, std::pair{"--layer-norm", "ln_lstm"}})
     if (args.has(flag)) {
       if (c.cell != models::Cell::Lstm || (args.has("--peepholes") && args.has("--layer-norm")))
-        throw UsageError("--peepholes and --layer-norm each make a variant of lstm: one of them, "
-                         "with lstm");
+        throw UsageError(
+            "--peepholes and --layer-norm each make a variant of lstm: one of them, "
+            "with lstm");
       c.cell = models::find_cell(variant);
     }
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   c.bidirectional = args.has("--bidirectional");
+  c.proj_size = args.integer("--proj-size", 0, 0, 1 << 24);
   c.dropout = float(args.number("--dropout", 0, 0, 0.99));
   c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
   const std::string out = args.require("-o");

@@ -102,7 +102,7 @@ int grad_main(const std::vector<std::string>& argv) {
     for (int64_t k = 0; k < config.layers; ++k)
       for (bool reverse : {false, true})
         if (!reverse || config.bidirectional)
-          for (const auto& p : models::layer_parameters(config.cell, k, 1, 1, reverse))
+          for (const auto& p : models::layer_parameters(config, k, reverse))
             recurrent.insert(p.name);
     for (auto& [name, t] : grads)  // what PyTorch's RNN modules do not hold keeps its name
       if (!recurrent.contains(name)) torch.emplace(name, t);
