@@ -216,6 +216,15 @@ const Plan::Slot& Plan::slot(int id) const {
   return slots_[id];
 }
 
+void Results::set(std::string_view name, const Tensor& tensor) {
+  for (auto& [key, value] : items_)
+    if (key == name) {
+      value = tensor;
+      return;
+    }
+  items_.emplace_back(std::string(name), tensor);
+}
+
 const Tensor& Results::operator[](std::string_view name) const {
   for (const auto& [key, tensor] : items_)
     if (key == name) return tensor;
@@ -265,7 +274,12 @@ void Executor::bind_feeds(const Feeds& feeds) {
                       it->second.empty() ? "an empty tensor" : it->second.shape().str()));
     tensors_[id] = it->second;
   }
-  // Views follow their base, which may be a feed: rebind them every run.
+  bind_views();
+}
+
+// Views follow their base, which may be a feed: rebind them every run.
+void Executor::bind_views() {
+  const Graph& graph = plan_->graph();
   for (int id : plan_->views()) {
     const Plan::Slot& slot = plan_->slot(id);
     tensors_[id] = Tensor::view(graph.node(id).shape, tensors_[slot.base].data() + slot.elements);
@@ -314,6 +328,26 @@ void Executor::report_non_finite(const Node& node) const {
 
 const Results& Executor::run(const Feeds& feeds) {
   bind_feeds(feeds);
+  return run_steps();
+}
+
+const Results& Executor::run_positional(std::span<const Tensor> inputs) {
+  const Graph& graph = plan_->graph();
+  if (inputs.size() != plan_->inputs().size())
+    throw GraphError(fmt::format("the plan reads {} inputs, {} were given", plan_->inputs().size(),
+                                 inputs.size()));
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Node& node = graph.node(plan_->inputs()[i]);
+    if (!(inputs[i].shape() == node.shape))
+      throw ShapeError(fmt::format("input '{}' expects {}, fed {}", node.name, node.shape.str(),
+                                   inputs[i].shape().str()));
+    tensors_[node.id] = inputs[i];
+  }
+  bind_views();
+  return run_steps();
+}
+
+const Results& Executor::run_steps() {
   const Graph& graph = plan_->graph();
   for (int id : plan_->steps()) {
     const Node& node = graph.node(id);

@@ -77,6 +77,8 @@ class Plan {
 class Results {
  public:
   const Tensor& operator[](std::string_view name) const;
+  // Sets (or adds) a result: for runs assembled from several plans (models::Model's step loop).
+  void set(std::string_view name, const Tensor& tensor);
   std::size_t size() const { return items_.size(); }
   auto begin() const { return items_.begin(); }
   auto end() const { return items_.end(); }
@@ -96,6 +98,10 @@ class Executor {
   // then runs every step.
   const Results& run(const Feeds& feeds);
   const Results& operator()(const Feeds& feeds) { return run(feeds); }
+  // The same for a loop that feeds one plan many times (models::Model runs a cell's step graph
+  // once per time step): the inputs in the order of plan().inputs(), no names looked up, their
+  // shapes checked (ShapeError).
+  const Results& run_positional(std::span<const Tensor> inputs);
 
   const Plan& plan() const { return *plan_; }
   std::size_t arena_bytes() const { return plan_->arena_bytes(); }
@@ -107,6 +113,8 @@ class Executor {
 
  private:
   void bind_feeds(const Feeds& feeds);
+  void bind_views();
+  const Results& run_steps();
   [[noreturn]] void report_non_finite(const Node& node) const;
 
   std::shared_ptr<const Plan> plan_;

@@ -62,7 +62,6 @@ CellWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
 
 }  // namespace
 
-namespace {
 // x [T, B, I] from the token ids [T, B]: their one-hot rows, or those rows times the embedding.
 Value token_input(Graph& g, const Config& c) {
   const int64_t T = c.steps, B = c.batch, V = c.vocab_size;
@@ -83,7 +82,6 @@ Value output_layer(Graph& g, const Config& c, const Value& hs) {
   const Value b = g.parameter("b_out", {1, O}, init::uniform(-k, k, seed + 1));
   return reshape(matmul(reshape(hs, {T * B, H}), W) + b, {T, B, O});
 }
-}  // namespace
 
 Outputs build(Graph& g, const Config& c) {
   if (c.input_size < 1 || c.hidden_size < 1 || c.steps < 1 || c.batch < 1 || c.layers < 1 ||

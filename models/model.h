@@ -104,6 +104,12 @@ struct Outputs {
 
 Outputs build(Graph& g, const Config& config);
 
+// The parts build() puts around the layers, for the config's steps and batch: x [T, B, I] from
+// the input "tokens" [T, B] (one-hot rows, or rows of the parameter "embedding"), and the output
+// layer y = hs · W_out + b_out on hs [T, B, D·H] (parameters "W_out", "b_out").
+Value token_input(Graph& g, const Config& config);
+Value output_layer(Graph& g, const Config& config, const Value& hs);
+
 // The one unroller every command goes through: the model `config` built for `steps` and `batch`
 // (masked: with the "mask" input of per-sample lengths) on the given weights, shared rather than
 // copied. FormatError for a weight the recipe needs that is missing or shaped otherwise.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
+#include <rnngraph/models/rolled.h>
 #include <rnngraph/models/torch_state.h>
 
 namespace rnngraph::models {
@@ -20,8 +21,9 @@ struct Model::Planned {
 
 struct Model::Shared {
   std::mutex plans_mutex;
-  std::list<std::shared_ptr<const Planned>> plans;  // most recently used first
-  std::shared_mutex weights;                        // runs hold it shared, update() exclusively
+  std::list<std::shared_ptr<const Planned>> plans;      // most recently used first
+  std::list<std::shared_ptr<const RolledPlan>> rolled;  // by batch, most recently used first
+  std::shared_mutex weights;                            // runs hold it shared, update() exclusively
   // A writer waiting for `weights` holds this, and a run passes through it before taking its
   // shared lock: runs back to back on several copies cannot keep an update() out for ever
   // (glibc's rwlock prefers readers).
@@ -51,6 +53,33 @@ struct Model::Unrolled {
   std::shared_ptr<const Planned> planned;
   std::unique_ptr<Executor> run;
 };
+
+std::shared_ptr<const RolledPlan> Model::rolled_plan(int64_t batch) {
+  const std::lock_guard lock(shared_->plans_mutex);
+  auto& plans = shared_->rolled;
+  for (auto it = plans.begin(); it != plans.end(); ++it)
+    if ((*it)->batch() == batch) {
+      plans.splice(plans.begin(), plans, it);
+      return plans.front();
+    }
+  auto plan = std::make_shared<RolledPlan>(config_, weights_, batch);
+  plan->plan();
+  plans.push_front(std::move(plan));
+  if (plans.size() > 2 * kCachedShapes) plans.pop_back();  // copies in use keep theirs alive
+  return plans.front();
+}
+
+RolledRun& Model::rolled(int64_t batch) {
+  for (auto it = rolled_.begin(); it != rolled_.end(); ++it)
+    if ((*it)->plan().batch() == batch) {
+      rolled_.splice(rolled_.begin(), rolled_, it);
+      return *rolled_.front();
+    }
+  rolled_.push_front(std::make_shared<RolledRun>(rolled_plan(batch)));
+  rolled_.front()->check_numerics(check_numerics_);
+  if (rolled_.size() > kCachedShapes) rolled_.pop_back();
+  return *rolled_.front();
+}
 
 Model::Model(Config config) : config_(std::move(config)), shared_(std::make_shared<Shared>()) {
   config_.masked = false;
@@ -131,6 +160,7 @@ Model::Unrolled& Model::unrolled(int64_t steps, int64_t batch, bool masked) {
 void Model::check_numerics(bool on) {
   check_numerics_ = on;
   for (const auto& u : cache_) u->run->check_numerics(on);
+  for (const auto& r : rolled_) r->check_numerics(on);
 }
 
 const Graph& Model::graph(int64_t steps, int64_t batch, bool masked) {
@@ -151,14 +181,31 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
   if (steps < 1 || batch < 1)
     throw ShapeError(fmt::format("input '{}' {} has no steps or no samples", input, shape.str()));
   Feeds all = feeds;
-  for (const StateVariable& s : model_state(config_))  // the initial state defaults to zeros
-    if (!all.contains(s.name + "0"))
-      all.emplace(s.name + "0", Tensor({config_.layers * directions(config_), batch, s.size}));
-  if (!lengths.empty()) all["mask"] = length_mask(lengths, steps);
-  Unrolled& u = unrolled(steps, batch, !lengths.empty());
+  const int64_t rows = config_.layers * directions(config_);
+  for (const StateVariable& s : model_state(config_)) {  // the initial state defaults to zeros
+    const std::string name = s.name + "0";
+    auto it = all.find(name);
+    if (it == all.end()) {
+      all.emplace(name, Tensor({rows, batch, s.size}));
+    } else if (!(it->second.shape() == Shape{rows, batch, s.size})) {
+      throw ShapeError(fmt::format("input '{}' expects {}, fed {}", name,
+                                   Shape{rows, batch, s.size}.str(), it->second.shape().str()));
+    }
+  }
+  for (const auto& [name, tensor] : all)
+    if (name != input && !(name.ends_with('0') && model_state_has(name)))
+      throw GraphError(fmt::format("feed '{}' does not name an input of the model", name));
+  const Tensor mask = lengths.empty() ? Tensor() : length_mask(lengths, steps);
+  RolledRun& r = rolled(batch);
   { const std::lock_guard turn(shared_->turnstile); }  // behind any update() already waiting
   const std::shared_lock lock(shared_->weights);  // no update() while the run reads the weights
-  return u.run->run(all);
+  return r.run(all, mask);
+}
+
+bool Model::model_state_has(std::string_view initial) const {
+  for (const StateVariable& s : model_state(config_))
+    if (s.name + "0" == initial) return true;
+  return false;
 }
 
 Tensor length_mask(std::span<const int64_t> lengths, int64_t steps) {

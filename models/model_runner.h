@@ -24,6 +24,9 @@
 
 namespace rnngraph::models {
 
+class RolledPlan;
+class RolledRun;
+
 // Threads. One Model runs on one thread at a time: run() reuses its buffers, and its results
 // stay valid until its next run. For several threads, give each a copy: copies share the weights
 // and the planned graphs (each shape is built and planned once, under a lock, by whichever copy
@@ -77,13 +80,18 @@ class Model {
   struct Shared;    // the planned graphs by shape, and the weights' lock
   struct Unrolled;  // a Planned and this Model's executor for it
   Unrolled& unrolled(int64_t steps, int64_t batch, bool masked);
+  // run(): the step graphs planned for a batch size (shared by copies), and this copy's runs.
+  std::shared_ptr<const RolledPlan> rolled_plan(int64_t batch);
+  RolledRun& rolled(int64_t batch);
+  bool model_state_has(std::string_view initial) const;
 
   Model(Config config, io::TensorMap weights);
 
   Config config_;
   io::TensorMap weights_;
   std::shared_ptr<Shared> shared_;
-  std::list<std::shared_ptr<Unrolled>> cache_;  // most recently used first
+  std::list<std::shared_ptr<Unrolled>> cache_;    // most recently used first
+  std::list<std::shared_ptr<RolledRun>> rolled_;  // by batch, most recently used first
   bool check_numerics_ = false;
 };
 

@@ -13,6 +13,8 @@
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>
+#include <rnngraph/models/model_runner.h>
+#include <rnngraph/models/rolled.h>
 #include <rnngraph/ops/ops.h>
 
 #include "cli.h"
@@ -25,14 +27,18 @@ constexpr std::string_view kUsage =
                       [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
 
-Times the forward pass (x [T, B, I] to every h_t) of a model with random weights: one warm-up
-run, then R timed runs (default 20); prints the median and the fastest, and what the first run
-of a new shape costs: building the graph, the passes and the plan, and the first (cold) run.
+Times the forward pass (x [T, B, I] to every h_t) of a model with random weights, as
+'rnngraph run' computes it (each layer's step graph optimized and planned once, run T times,
+its input products hoisted out of the loop for 64 steps at a time): one warm-up run, then R
+timed runs (default 20); prints the median and the fastest, and what the first run of a new
+shape costs: building the graphs, the passes and the plans, and the first (cold) run.
 
   --threads N   threads for the large products and fused cells (default 1)
   --json        one JSON object instead of the text line (bench/compare.py reads it)
-  --no-passes   plan the graph as built, without the graph passes (framework/passes: cells
-                fused, products split, hoisted and merged), to measure what they bring
+  --no-passes   plan the unrolled graph as built, without the graph passes (framework/passes:
+                cells fused, products split, hoisted and merged), to measure what they bring
+  --unrolled    time the unrolled graph (every step's nodes, what training runs) instead of
+                the step graph run T times (what models::Model and 'rnngraph run' do)
   --train       time forward + backward instead: the gradient of the sum of y with respect
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
@@ -89,7 +95,7 @@ int bench_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads",
                    "--repeat", "--size"},
-                  {"--json", "--train", "--no-passes"});
+                  {"--json", "--train", "--no-passes", "--unrolled"});
   if (args.positional().size() == 1 && args.positional()[0] == "sgemm") return bench_sgemm(args);
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
@@ -97,31 +103,54 @@ int bench_main(const std::vector<std::string>& argv) {
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(threads);
 
-  const auto build_start = std::chrono::steady_clock::now();
   const bool optimized = !args.has("--no-passes");
-  auto g = std::make_unique<Graph>();
-  const models::Outputs model = models::build(*g, c);
-  std::vector<std::string> outputs{"y"};
-  auto plan_start = std::chrono::steady_clock::now();
-  if (train) {
-    g->output("loss", models::sum_loss(model.y));
-    const std::vector<std::string> wrt = gradient_targets(*g, true);
-    for (const std::string& name : wrt) outputs.push_back("grad/" + name);
-    plan_start = std::chrono::steady_clock::now();  // building the backward graph is planning
-    g = passes::training_graph(*g, "loss", wrt, optimized);
-  }
-  Executor run(*g, outputs, {.optimize = optimized && !train});
-  const auto plan_end = std::chrono::steady_clock::now();
-  const double build_ms =
-      std::chrono::duration<double, std::milli>(plan_start - build_start).count();
-  const double plan_ms = std::chrono::duration<double, std::milli>(plan_end - plan_start).count();
   Feeds feeds{{"x", init::normal(0, 1, 1).tensor({c.steps, c.batch, c.input_size})}};
   for (const models::StateVariable& s : models::model_state(c))
-    feeds.emplace(s.name + "0", Tensor({c.layers, c.batch, s.size}));
-
-  double first_run_ms = 0;
-  const std::vector<double> ms = timed_runs(
-      repeat, [&] { run(feeds); }, &first_run_ms);
+    feeds.emplace(s.name + "0", Tensor({c.layers * models::directions(c), c.batch, s.size}));
+  double build_ms = 0, plan_ms = 0, first_run_ms = 0;
+  std::size_t arena_bytes = 0, output_bytes = 0;
+  std::vector<double> ms;
+  if (!train && optimized && !args.has("--unrolled")) {
+    // Forward as models::Model runs it: the step graphs built, optimized and planned once, run
+    // T times (models/rolled.h). Random weights are the model's, not part of a new shape.
+    const io::TensorMap weights = models::Model(c).weights();
+    const auto build_start = std::chrono::steady_clock::now();
+    auto plan = std::make_shared<models::RolledPlan>(c, weights, c.batch);
+    const auto plan_start = std::chrono::steady_clock::now();
+    plan->plan();
+    for (std::size_t at = 0; at < plan->layers().size(); ++at)
+      plan->hoisted(at, models::hoisted_steps(c.steps) * c.batch);
+    models::RolledRun run(plan);
+    build_ms = ms_since(build_start) - ms_since(plan_start);
+    plan_ms = ms_since(plan_start);
+    ms = timed_runs(
+        repeat, [&] { run.run(feeds, Tensor()); }, &first_run_ms);
+    arena_bytes = run.working_bytes();
+    output_bytes = std::size_t(run.run(feeds, Tensor())["y"].numel()) * sizeof(float);
+  } else {
+    // The unrolled graph: training (backward needs every step's values), or without passes.
+    const auto build_start = std::chrono::steady_clock::now();
+    auto g = std::make_unique<Graph>();
+    const models::Outputs model = models::build(*g, c);
+    std::vector<std::string> outputs{"y"};
+    auto plan_start = std::chrono::steady_clock::now();
+    if (train) {
+      g->output("loss", models::sum_loss(model.y));
+      const std::vector<std::string> wrt = gradient_targets(*g, true);
+      for (const std::string& name : wrt) outputs.push_back("grad/" + name);
+      plan_start = std::chrono::steady_clock::now();  // building the backward graph is planning
+      g = passes::training_graph(*g, "loss", wrt, optimized);
+    }
+    Executor run(*g, outputs, {.optimize = optimized && !train});
+    build_ms = ms_since(build_start) - ms_since(plan_start);
+    plan_ms = ms_since(plan_start);
+    ms = timed_runs(
+        repeat, [&] { run(feeds); }, &first_run_ms);
+    arena_bytes = run.arena_bytes();
+    for (const auto& [name, id] : run.plan().outputs())  // the part of the arena outputs hold
+      if (run.plan().slot(id).home == Plan::Home::Arena)
+        output_bytes += std::size_t(run.plan().graph().node(id).shape.numel()) * sizeof(float);
+  }
   const double median = ms[ms.size() / 2], fastest = ms.front();
   // What a shape the process has not seen costs before its first result: build, passes and
   // plan, then the first run (cold arena and caches).
@@ -130,16 +159,11 @@ int bench_main(const std::vector<std::string>& argv) {
   // (not the bias rows), a [B, R] by [R, C] product; backward does twice the forward's products.
   double flops = 0;
   for (int64_t k = 0; k < c.layers; ++k)
-    for (const models::ParameterSpec& p :
-         models::layer_parameters(c, k))
+    for (const models::ParameterSpec& p : models::layer_parameters(c, k))
       if (p.shape.rank() == 2 && p.shape[0] > 1)
         flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
-  std::size_t output_bytes = 0;  // the part of the arena the requested outputs hold
-  for (const auto& [name, id] : run.plan().outputs())
-    if (run.plan().slot(id).home == Plan::Home::Arena)
-      output_bytes += std::size_t(run.plan().graph().node(id).shape.numel()) * sizeof(float);
   if (args.has("--json")) {
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
@@ -148,8 +172,8 @@ int bench_main(const std::vector<std::string>& argv) {
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms,
-        run.arena_bytes(), output_bytes, train, optimized);
+        repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
+        output_bytes, train, optimized);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "
@@ -157,7 +181,7 @@ int bench_main(const std::vector<std::string>& argv) {
         "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         optimized ? " (passes)" : "", median, train ? "forward + backward" : "forward", repeat,
-        fastest, gflops, 1000.0 * double(c.batch) / median, run.arena_bytes(), build_ms, plan_ms,
+        fastest, gflops, 1000.0 * double(c.batch) / median, arena_bytes, build_ms, plan_ms,
         first_run_ms, new_shape_ms);
   }
   return 0;

@@ -1,0 +1,440 @@
+#include <rnngraph/models/rolled.h>
+
+#include <algorithm>
+#include <list>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::models {
+
+namespace {
+
+// The step graph of layer k (direction `reverse`) for batch B: inputs "x" [B, in] and each state
+// variable by name, the model's parameters (shared), outputs the next state, "next_<s>".
+std::unique_ptr<Graph> step_graph_for(const Config& c, const io::TensorMap& weights, int64_t k,
+                                      bool reverse, int64_t B) {
+  auto g = std::make_unique<Graph>();
+  const CellSizes sizes = cell_sizes(c, k);
+  const Value x = g->input("x", {B, sizes.input});
+  CellState previous;
+  const std::vector<StateVariable> state = cell_state(c.cell, sizes);
+  for (const StateVariable& s : state) previous.push_back(g->input(s.name, {B, s.size}));
+  CellWeights w;
+  const std::vector<CellParameter> roles = cell_parameters(c.cell, sizes);
+  const std::vector<ParameterSpec> specs = layer_parameters(c, k, reverse);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto it = weights.find(specs[i].name);
+    if (it == weights.end() || it->second.shape() != specs[i].shape)
+      throw FormatError(
+          fmt::format("the weights have no '{}' {}", specs[i].name, specs[i].shape.str()));
+    const Value p = g->parameter(specs[i].name, specs[i].shape);
+    g->share_parameter(specs[i].name, it->second);
+    w.add(roles[i].role, p);
+  }
+  const CellState next = cell_step(c.cell, previous, x, w);
+  for (std::size_t i = 0; i < state.size(); ++i) g->output("next_" + state[i].name, next[i]);
+  return g;
+}
+
+// Whether op node `n` computes each row of its result from the same row of its inputs that
+// depend on x (`from_x`), the others being static and broadcast over the rows: then it can run
+// on a chunk of steps' rows at once.
+bool row_wise(const Graph& g, const Node& n, const std::vector<char>& from_x) {
+  if (n.shape.rank() != 2) return false;
+  auto x_input = [&](std::size_t i) { return from_x[std::size_t(n.inputs[i])] != 0; };
+  auto rows_of_x = [&](std::size_t i) { return g.node(n.inputs[i]).shape.rank() == 2; };
+  auto broadcast = [&](std::size_t i) {  // a static operand the same for every row
+    const Shape& s = g.node(n.inputs[i]).shape;
+    return s.rank() == 1 || s[0] == 1;
+  };
+  const int last = n.shape.rank() - 1;
+  if (n.is(matmul_op())) return x_input(0) && !x_input(1) && !n.attrs.get("transpose_a", 0);
+  if (n.is(matmul_packed_op())) return x_input(0) && !x_input(1) && !x_input(2);
+  if (n.is(add_op()) || n.is(sub_op()) || n.is(mul_op()) || n.is(div_op())) {
+    for (std::size_t i = 0; i < n.inputs.size(); ++i)
+      if (x_input(i) ? !rows_of_x(i) : !broadcast(i)) return false;
+    return true;
+  }
+  if (n.is(sigmoid_op()) || n.is(tanh_op()) || n.is(exp_op()) || n.is(log_op()) ||
+      n.is(layer_norm_op()))
+    return true;
+  if (n.is(softmax_op())) return n.attrs.get("axis", -1) == last || n.attrs.get("axis", -1) == -1;
+  if (n.is(concat_op()) || n.is(slice_op())) {
+    for (std::size_t i = 0; i < n.inputs.size(); ++i)
+      if (!x_input(i)) return false;
+    const int64_t axis = n.attrs.get("axis", 0);
+    return axis == last || axis == -1;
+  }
+  return false;
+}
+
+void split(RolledPlan::Layer& l) {
+  const Graph& g = *l.step;
+  const std::size_t N = g.size();
+  std::vector<char> from_state(N, 0), from_x(N, 0), hoisted(N, 0);
+  for (const Node& n : g.nodes()) {
+    const std::size_t id = std::size_t(n.id);
+    if (n.kind == NodeKind::Input) {
+      (n.name == "x" ? from_x : from_state)[id] = 1;
+      continue;
+    }
+    for (int in : n.inputs) {
+      from_state[id] |= from_state[std::size_t(in)];
+      from_x[id] |= from_x[std::size_t(in)];
+    }
+    hoisted[id] = n.kind == NodeKind::Op && !from_state[id] &&
+                  std::all_of(n.inputs.begin(), n.inputs.end(),
+                              [&](int in) {
+                                const Node& i = g.node(in);
+                                return hoisted[std::size_t(in)] || i.kind != NodeKind::Op;
+                              }) &&
+                  (!from_x[id] || row_wise(g, n, from_x));
+  }
+  std::vector<char> read_in_loop(N, 0);
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Op && !hoisted[std::size_t(n.id)])
+      for (int in : n.inputs) read_in_loop[std::size_t(in)] = 1;
+  for (const auto& [name, id] : g.outputs()) read_in_loop[std::size_t(id)] = 1;
+  std::vector<int> frontier_of(N, -1);
+  for (const Node& n : g.nodes()) {
+    if (!hoisted[std::size_t(n.id)]) continue;
+    l.hoisted_nodes.push_back(n.id);
+    if (read_in_loop[std::size_t(n.id)]) {
+      frontier_of[std::size_t(n.id)] = int(l.frontier.size());
+      l.frontier.push_back(n.id);
+      l.per_row.push_back(from_x[std::size_t(n.id)]);
+    }
+  }
+  // The loop's graph: the rest of the step, reading the frontier as inputs.
+  l.recurrent = std::make_unique<Graph>();
+  Graph& r = *l.recurrent;
+  std::vector<Value> mapped(N);
+  for (const Node& n : g.nodes()) {
+    const std::size_t id = std::size_t(n.id);
+    if (hoisted[id]) {
+      if (frontier_of[id] >= 0)
+        mapped[id] = r.input(fmt::format("hoisted{}", frontier_of[id]), n.shape);
+      continue;
+    }
+    if (n.kind != NodeKind::Op && !read_in_loop[id] && n.kind != NodeKind::Input) continue;
+    std::vector<Value> inputs;
+    for (int in : n.inputs) inputs.push_back(mapped[std::size_t(in)]);
+    mapped[id] = r.add(NodeSpec::of(n), inputs);
+  }
+  for (const auto& [name, id] : g.outputs()) r.output(name, mapped[std::size_t(id)]);
+  l.recurrent_plan = std::make_shared<const Plan>(r, std::span<const std::string>(),
+                                                  PlanOptions{.optimize = false});
+  for (int id : l.recurrent_plan->inputs()) {
+    const std::string& name = r.node(id).name;
+    if (name == "x") {
+      l.bindings.push_back(-1);
+    } else if (name.starts_with("hoisted")) {
+      l.bindings.push_back(std::stoi(name.substr(7)));
+    } else {
+      for (std::size_t j = 0; j < l.state.size(); ++j)
+        if (l.state[j].name == name) l.bindings.push_back(-2 - int(j));
+    }
+  }
+}
+
+}  // namespace
+
+RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64_t batch)
+    : config_(config), weights_(weights), batch_(batch) {
+  config_.masked = config_.training = false;
+  const int64_t D = directions(config_);
+  for (int64_t k = 0; k < config_.layers; ++k)
+    for (int64_t d = 0; d < D; ++d) {
+      auto l = std::make_unique<Layer>();
+      l->layer = k;
+      l->reverse = d == 1;
+      l->input = layer_input_size(config_, k);
+      l->state = cell_state(config_.cell, cell_sizes(config_, k));
+      const auto built = step_graph_for(config_, weights, k, d == 1, batch);
+      l->step = passes::optimize(*built);
+      layers_.push_back(std::move(l));
+    }
+}
+
+RolledPlan::~RolledPlan() = default;
+
+void RolledPlan::plan() {
+  for (auto& l : layers_)
+    if (!l->recurrent_plan) split(*l);
+}
+
+std::size_t RolledPlan::nodes() const {
+  std::size_t n = 0;
+  for (const auto& l : layers_) n += l->step->size();
+  return n;
+}
+
+std::shared_ptr<const Plan> RolledPlan::hoisted(std::size_t at, int64_t rows) const {
+  const Layer& l = *layers_[at];
+  const std::lock_guard lock(l.mutex);
+  for (auto it = l.hoisted_plans.begin(); it != l.hoisted_plans.end(); ++it)
+    if (it->first == rows) {
+      l.hoisted_plans.splice(l.hoisted_plans.begin(), l.hoisted_plans, it);
+      return it->second;
+    }
+  // The hoisted nodes again, on x of `rows` rows: every shape rule runs again.
+  const Graph& g = *l.step;
+  auto h = std::make_unique<Graph>();
+  std::vector<Value> mapped(g.size());
+  auto value = [&](int id) -> Value {
+    Value& v = mapped[std::size_t(id)];
+    if (!v) {
+      const Node& n = g.node(id);
+      v = n.kind == NodeKind::Input ? h->input("x", {rows, l.input}) : h->add(NodeSpec::of(n));
+    }
+    return v;
+  };
+  for (int id : l.hoisted_nodes) {
+    const Node& n = g.node(id);
+    std::vector<Value> inputs;
+    for (int in : n.inputs) inputs.push_back(value(in));
+    mapped[std::size_t(id)] = h->apply(*n.op, inputs, n.attrs);
+  }
+  for (std::size_t i = 0; i < l.frontier.size(); ++i)
+    h->output(fmt::format("hoisted{}", i), mapped[std::size_t(l.frontier[i])]);
+  auto plan = std::make_shared<const Plan>(*h, std::span<const std::string>(),
+                                           PlanOptions{.optimize = false});
+  l.hoisted_graphs.push_back(std::move(h));
+  l.hoisted_plans.emplace_front(rows, plan);
+  if (l.hoisted_plans.size() > 4) l.hoisted_plans.pop_back();  // its graph stays: plans in use
+  return plan;
+}
+
+// Per layer and direction: the executors, and the state carried from step to step.
+struct RolledRun::Buffers {
+  struct Layer {
+    std::unique_ptr<Executor> recurrent;
+    std::list<std::pair<int64_t, std::unique_ptr<Executor>>> hoisted;  // by rows
+    std::vector<Tensor> state;                                         // [B, size] each
+    std::vector<Tensor> inputs;                                        // the loop's, by plan
+    Tensor padded;  // the last chunk's x, padded to the hoisted plan's rows
+  };
+  std::vector<Layer> layers;
+  // The top layer's outputs [T, B, D·H]; between layers, chunks of steps (one direction) or
+  // whole sequences (two), alternating.
+  Tensor out[3];
+  // The token input and the output layer, unrolled for one T and B (small graphs).
+  struct Edge {
+    int64_t steps = 0;
+    std::unique_ptr<Graph> graph;
+    std::unique_ptr<Executor> run;
+  };
+  Edge tokens, output;
+  std::vector<Tensor> finals;  // "<s>_n"
+};
+
+RolledRun::RolledRun(std::shared_ptr<const RolledPlan> plan)
+    : plan_(std::move(plan)), buffers_(std::make_unique<Buffers>()) {
+  for (const auto& l : plan_->layers()) {
+    Buffers::Layer b;
+    b.recurrent = std::make_unique<Executor>(l->recurrent_plan);
+    for (const StateVariable& s : l->state) b.state.emplace_back(Shape{plan_->batch(), s.size});
+    b.inputs.resize(l->bindings.size());
+    buffers_->layers.push_back(std::move(b));
+  }
+  const Config& c = plan_->config();
+  for (const StateVariable& s : model_state(c))
+    buffers_->finals.emplace_back(Shape{c.layers * directions(c), plan_->batch(), s.size});
+}
+
+RolledRun::~RolledRun() = default;
+
+std::size_t RolledRun::working_bytes() const {
+  std::size_t bytes = 0;
+  for (const Buffers::Layer& l : buffers_->layers) {
+    bytes += l.recurrent->arena_bytes();
+    for (const auto& [rows, run] : l.hoisted) bytes += run->arena_bytes();
+    for (const Tensor& t : l.state) bytes += std::size_t(t.numel()) * sizeof(float);
+  }
+  for (int i = 1; i < 3; ++i) bytes += std::size_t(buffers_->out[i].numel()) * sizeof(float);
+  for (const Buffers::Layer& l : buffers_->layers)
+    bytes += std::size_t(l.padded.numel()) * sizeof(float);
+  return bytes;
+}
+
+void RolledRun::check_numerics(bool on) {
+  check_numerics_ = on;
+  for (auto& l : buffers_->layers) {
+    l.recurrent->check_numerics(on);
+    for (auto& [rows, run] : l.hoisted) run->check_numerics(on);
+  }
+}
+
+namespace {
+// The rows [from, from + count) of a [rows, width] tensor, as a view.
+Tensor rows_of(const Tensor& t, int64_t from, int64_t count, int64_t width) {
+  return Tensor::view({count, width}, t.data() + from * width);
+}
+}  // namespace
+
+const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
+  const RolledPlan& p = *plan_;
+  const Config& c = p.config();
+  const int64_t B = p.batch(), D = directions(c), S = cell_output_size(c);
+  Buffers& buf = *buffers_;
+
+  // The layers' input: x, or the token ids through the one-hot rows (and the embedding).
+  Tensor in;
+  int64_t T = 0;
+  if (c.tokens == TokenInput::None) {
+    in = feeds.at("x");
+    T = in.shape()[0];
+  } else {
+    const Tensor& tokens = feeds.at("tokens");
+    T = tokens.shape()[0];
+    if (buf.tokens.steps != T) {
+      Config at = c;
+      at.steps = T, at.batch = B;
+      buf.tokens.graph = std::make_unique<Graph>();
+      buf.tokens.graph->output("x", token_input(*buf.tokens.graph, at));
+      if (c.tokens == TokenInput::Embedding)
+        buf.tokens.graph->share_parameter("embedding", p.weights().at("embedding"));
+      buf.tokens.run = std::make_unique<Executor>(*buf.tokens.graph);
+      buf.tokens.steps = T;
+    }
+    in = buf.tokens.run->run({{"tokens", tokens}})["x"];
+  }
+  const Tensor* m = mask.empty() ? nullptr : &mask;
+  // Chunks of equal size, at most kHoistedSteps: one hoisted plan serves them all (the last
+  // chunk, when shorter, is padded).
+  const int64_t width = D * S, chunk = hoisted_steps(T), chunks = (T + chunk - 1) / chunk;
+  auto buffer = [](Tensor& t, const Shape& shape) -> const Tensor& {
+    if (t.empty() || t.shape() != shape) t = Tensor(shape);
+    return t;
+  };
+
+  // Layer and direction `at` over steps [c0, c0 + n): x_t from `in` (rows of steps c0 ..,
+  // `in_width` wide), h_t written to `out` (rows of steps c0 .., `out_width` wide, at column
+  // `column`); the state carried in and out in the layer's buffers.
+  auto advance = [&](std::size_t at, const Tensor& in, int64_t in_width, int64_t c0, int64_t n,
+                     float* out, int64_t out_width, int64_t column) {
+    const RolledPlan::Layer& l = *p.layers()[at];
+    Buffers::Layer& b = buf.layers[at];
+    const Results* hoisted = nullptr;  // the hoisted part, for this chunk's rows at once
+    if (!l.hoisted_nodes.empty()) {
+      const int64_t rows = chunk * B;
+      auto it = std::find_if(b.hoisted.begin(), b.hoisted.end(),
+                             [&](const auto& e) { return e.first == rows; });
+      if (it == b.hoisted.end()) {
+        b.hoisted.emplace_front(rows, std::make_unique<Executor>(p.hoisted(at, rows)));
+        b.hoisted.front().second->check_numerics(check_numerics_);
+        if (b.hoisted.size() > 4) b.hoisted.pop_back();
+        it = b.hoisted.begin();
+      }
+      Tensor x_rows = rows_of(in, 0, n * B, in_width);
+      if (n < chunk) {  // the last, shorter chunk: padded with zeros to the plan's rows
+        const Tensor& padded = buffer(b.padded, {rows, in_width});
+        std::copy_n(x_rows.data(), n * B * in_width, padded.data());
+        std::fill(padded.data() + n * B * in_width, padded.data() + rows * in_width, 0.0f);
+        x_rows = padded;
+      }
+      // (A hoisted part of static work alone, merged weights, reads no x.)
+      hoisted = &it->second->run_positional(
+          std::span<const Tensor>(&x_rows, it->second->plan().inputs().size()));
+    }
+    for (int64_t s = 0; s < n; ++s) {
+      const int64_t i_t = l.reverse ? n - 1 - s : s, t = c0 + i_t;  // in the chunk, in all
+      for (std::size_t i = 0; i < l.bindings.size(); ++i) {
+        const int what = l.bindings[i];
+        if (what == -1) {
+          b.inputs[i] = rows_of(in, i_t * B, B, in_width);
+        } else if (what <= -2) {
+          b.inputs[i] = b.state[std::size_t(-2 - what)];
+        } else {
+          const Tensor& h = (hoisted->begin() + what)->second;
+          b.inputs[i] = l.per_row[std::size_t(what)] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
+        }
+      }
+      const Results& r = b.recurrent->run_positional(b.inputs);
+      // Past its length a sample keeps its state (s + m·(s' - s)) and hands up 0 (m·h'), as
+      // models::build computes it.
+      const float* mt = m ? m->data() + t * B : nullptr;
+      for (std::size_t j = 0; j < l.state.size(); ++j) {
+        const float* next = (r.begin() + int64_t(j))->second.data();
+        const int64_t size = l.state[j].size;
+        float* state = b.state[j].data();
+        float* up = j == 0 ? out + i_t * B * out_width + column : nullptr;
+        for (int64_t row = 0; row < B; ++row)
+          for (int64_t e = 0; e < size; ++e) {
+            const float v = next[row * size + e];
+            float& st = state[row * size + e];
+            if (up) up[row * out_width + e] = mt ? v * mt[row] : v;
+            st = mt ? st + mt[row] * (v - st) : v;
+          }
+      }
+    }
+  };
+
+  for (std::size_t at = 0; at < p.layers().size(); ++at) {  // the initial state: row at
+    const RolledPlan::Layer& l = *p.layers()[at];
+    for (std::size_t j = 0; j < l.state.size(); ++j)
+      std::copy_n(feeds.at(l.state[j].name + "0").data() + int64_t(at) * B * l.state[j].size,
+                  B * l.state[j].size, buf.layers[at].state[j].data());
+  }
+  const Tensor& top = buffer(buf.out[0], {T, B, width});
+  if (D == 1) {
+    // Chunk by chunk through every layer: only a chunk of the layers between is ever held.
+    for (int64_t c0 = 0; c0 < T; c0 += chunk) {
+      const int64_t n = std::min(chunk, T - c0);
+      Tensor x = rows_of(in, c0 * B, n * B, in.shape()[2]);
+      for (int64_t k = 0; k < c.layers; ++k) {
+        const bool last = k + 1 == c.layers;
+        const Tensor& between = buffer(buf.out[1 + k % 2], {chunk * B, S});
+        float* out = last ? top.data() + c0 * B * S : between.data();
+        advance(std::size_t(k), x, x.shape()[1], c0, n, out, S, 0);
+        if (!last) x = rows_of(between, 0, n * B, S);
+      }
+    }
+  } else {
+    // Layer by layer: a layer's right-to-left direction needs its whole input first.
+    Tensor x = in.reshaped({T * B, in.shape()[2]});
+    for (int64_t k = 0; k < c.layers; ++k) {
+      const Tensor& out = buffer(buf.out[(c.layers - 1 - k) % 2 == 0 ? 0 : 1], {T, B, width});
+      for (int64_t d = 0; d < D; ++d) {
+        for (int64_t ci = 0; ci < chunks; ++ci) {
+          const int64_t c0 = (d == 1 ? chunks - 1 - ci : ci) * chunk, n = std::min(chunk, T - c0);
+          advance(std::size_t(k * D + d), rows_of(x, c0 * B, n * B, x.shape()[1]), x.shape()[1], c0,
+                  n, out.data() + c0 * B * width, width, d * S);
+        }
+      }
+      x = out.reshaped({T * B, width});
+    }
+  }
+  for (std::size_t at = 0; at < p.layers().size(); ++at) {
+    const RolledPlan::Layer& l = *p.layers()[at];
+    for (std::size_t j = 0; j < l.state.size(); ++j)
+      std::copy_n(buf.layers[at].state[j].data(), B * l.state[j].size,
+                  buf.finals[j].data() + int64_t(at) * B * l.state[j].size);
+  }
+  in = top;
+
+  Tensor y = in;
+  if (c.output_size > 0) {
+    if (buf.output.steps != T) {
+      Config at = c;
+      at.steps = T, at.batch = B;
+      buf.output.graph = std::make_unique<Graph>();
+      Graph& g = *buf.output.graph;
+      g.output("y", output_layer(g, at, g.input("hs", {T, B, width})));
+      for (const char* name : {"W_out", "b_out"}) g.share_parameter(name, p.weights().at(name));
+      buf.output.run = std::make_unique<Executor>(g);
+      buf.output.steps = T;
+    }
+    y = buf.output.run->run({{"hs", in}})["y"];
+  }
+  results_.set("y", y);
+  const std::vector<StateVariable> state = model_state(c);
+  for (std::size_t j = 0; j < state.size(); ++j) results_.set(state[j].name + "_n", buf.finals[j]);
+  return results_;
+}
+
+}  // namespace rnngraph::models
