@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/ops/ops.h>
 
 namespace rnngraph {
 
@@ -15,35 +14,22 @@ namespace {
 // running sum stays alive (a weight shared by 500 steps never holds 500 partial gradients).
 class Accumulator {
  public:
-  explicit Accumulator(std::size_t n) : total_(n), rows_(n) {}
+  explicit Accumulator(std::size_t n) : total_(n), rows_(n), assembler_(n) {}
 
   void add(int id, const Value& g) { total_[id] = total_[id] ? total_[id] + g : g; }
 
-  // Gradients of x[t]: kept per row and stacked once when x is reached, instead of T padded
-  // copies of x added together (T² work for a sequence's input).
-  void add_row(int id, int64_t row, const Value& g) {
+  // Gradients of x[t] (an op with Op::row_of_input): kept per row and assembled by that op once
+  // x is reached, instead of T padded copies of x added together (T² work for a sequence).
+  void add_row(int id, const Op& op, int64_t row, const Value& g) {
     auto [it, fresh] = rows_[id].emplace(row, g);
     if (!fresh) it->second = it->second + g;
+    assembler_[id] = &op;
   }
 
   // The complete gradient of `id` (all its consumers have been visited), or an empty Value.
   Value take(Graph& g, int id) {
     if (!rows_[id].empty()) {
-      const Shape shape = g.node(id).shape;
-      const Shape row_shape = shape.drop_first();
-      Value zeros;
-      std::vector<Value> rows;
-      for (int64_t t = 0; t < shape[0]; ++t) {
-        auto it = rows_[id].find(t);
-        if (it != rows_[id].end()) {
-          rows.push_back(it->second);
-          continue;
-        }
-        if (!zeros) zeros = g.constant(g.fresh_name("zeros"), Tensor(row_shape));
-        rows.push_back(zeros);
-      }
-      Value stacked = reshape(stack(rows), shape);  // a rank-1 x stacks to [T, 1]
-      add(id, stacked);
+      add(id, assembler_[id]->assemble_rows(g, g.node(id).shape, rows_[id]));
       rows_[id].clear();
     }
     return total_[id];
@@ -52,6 +38,7 @@ class Accumulator {
  private:
   std::vector<Value> total_;
   std::vector<std::map<int64_t, Value>> rows_;
+  std::vector<const Op*> assembler_;
 };
 
 }  // namespace
@@ -109,9 +96,9 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
     VjpArgs args{{}, Value(g, id), total, node.attrs};
     for (int in : node.inputs) args.inputs.emplace_back(g, in);
     const Op& op = *node.op;
-    if (&op == &select_op()) {
+    if (const auto row = op.row_of_input(args.attrs)) {
       const int base = args.inputs[0].id();
-      if (from_wrt[base]) acc.add_row(base, args.attrs.get("index", 0), total);
+      if (from_wrt[base]) acc.add_row(base, op, *row, total);
       continue;
     }
     const std::vector<Value> grads = op.vjp(args);

@@ -300,3 +300,15 @@ std::vector<int> Graph::parameters() const {
 }
 
 }  // namespace rnngraph
+
+namespace rnngraph {
+
+Value Op::assemble_rows(Graph& g, const Shape& input, const std::map<int64_t, Value>& rows) const {
+  (void)g, (void)rows;
+  throw GraphError(
+      fmt::format("op {} hands its gradient back as rows of its input {} but does "
+                  "not assemble them (Op::assemble_rows)",
+                  name(), input.str()));
+}
+
+}  // namespace rnngraph

@@ -78,6 +78,18 @@ class Op {
     return false;
   }
 
+  // Backward hooks for ops whose gradient is better gathered than summed (select: x[t] is row t
+  // of x). When row_of_input() gives a row, grad() does not call vjp(): it keeps the gradient
+  // as that row of input 0's, and once every row of that input has arrived, assemble_rows()
+  // makes the input's gradient from them (the rows not given are zero) in one node, instead of
+  // T padded copies added together.
+  virtual std::optional<int64_t> row_of_input(const Attrs& attrs) const {
+    (void)attrs;
+    return std::nullopt;
+  }
+  virtual Value assemble_rows(Graph& g, const Shape& input,
+                              const std::map<int64_t, Value>& rows) const;
+
   // Fill colour of the op's nodes in diagrams.
   virtual std::string_view color() const { return "#f2f2f2"; }
 };

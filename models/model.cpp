@@ -319,15 +319,20 @@ io::GraphFile load_file(const std::filesystem::path& path) {
   return file;
 }
 
-io::TensorMap recipe_weights(const Config& config, const io::TensorMap& stored) {
-  Config one_step = config;  // the weights do not depend on the shape: build the smallest
-  one_step.steps = one_step.batch = 1;
-  one_step.masked = false;
-  Graph g;
-  build(g, one_step);
+io::TensorMap recipe_weights(const Config& c, const io::TensorMap& stored) {
+  // The names and shapes from the cell and the recipe, without building a graph.
+  std::vector<ParameterSpec> specs;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (int64_t d = 0; d < directions(c); ++d)
+      for (ParameterSpec& p : layer_parameters(c, k, d == 1)) specs.push_back(std::move(p));
+  if (c.tokens == TokenInput::Embedding)
+    specs.push_back({"embedding", {c.vocab_size, c.input_size}});
+  if (c.output_size > 0) {
+    specs.push_back({"W_out", {directions(c) * cell_output_size(c), c.output_size}});
+    specs.push_back({"b_out", {1, c.output_size}});
+  }
   io::TensorMap weights;
-  for (int id : g.parameters()) {
-    const Node& p = g.node(id);
+  for (const ParameterSpec& p : specs) {
     auto it = stored.find(p.name);
     if (it == stored.end())
       throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));

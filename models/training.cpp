@@ -201,9 +201,6 @@ float Trainer::step() {
 }
 
 void Trainer::save(const std::filesystem::path& path) const {
-  Graph model;
-  build(model, model_);
-  load_parameters(model, parameters(*graph_));
   Recipe meta = recipe(model_);
   meta["task"] = std::string(to_string(config_.task));
   meta["iteration"] = std::to_string(iteration_);
@@ -219,7 +216,7 @@ void Trainer::save(const std::filesystem::path& path) const {
       if (feeds_.contains(state))
         extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
   }
-  save_file(model, model_, path, meta, extra);
+  save_file(parameters(*graph_), model_, path, meta, extra);  // the weights by name
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,

@@ -1,6 +1,8 @@
 // select: x[t] on the first axis ([T, B, I] → [B, I]); always a view, never a copy.
 #include <algorithm>
+#include <map>
 
+#include <rnngraph/framework/graph.h>
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
@@ -28,8 +30,27 @@ struct Select final : Op {
     std::copy_n(row.data(), out.numel(), out.data());
   }
 
-  // The gradient in row `index` of zeros. (grad() gathers the selects of one tensor, x[0] ...
-  // x[T-1], into one stack instead of adding T padded copies.)
+  // grad() gathers the selects of one tensor, x[0] ... x[T-1], into one stack (the hooks below)
+  // instead of adding T padded copies; vjp() is the same for one select on its own.
+  std::optional<int64_t> row_of_input(const Attrs& attrs) const override {
+    return attrs.get("index", 0);
+  }
+  Value assemble_rows(Graph& g, const Shape& shape,
+                      const std::map<int64_t, Value>& rows) const override {
+    Value zeros;
+    std::vector<Value> all;
+    for (int64_t t = 0; t < shape[0]; ++t) {
+      if (auto it = rows.find(t); it != rows.end()) {
+        all.push_back(it->second);
+        continue;
+      }
+      if (!zeros) zeros = g.constant(g.fresh_name("zeros"), Tensor(shape.drop_first()));
+      all.push_back(zeros);
+    }
+    return reshape(stack(all), shape);  // a rank-1 x stacks to [T, 1]
+  }
+
+  // The gradient in row `index` of zeros.
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const Shape& in = a.inputs[0].shape();
     std::vector<int64_t> dims{1};

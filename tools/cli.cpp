@@ -140,7 +140,8 @@ double Args::number(std::string_view flag, double fallback, double min, double m
 models::Config model_config(const Args& args, std::string_view command,
                             std::optional<int64_t> batch, std::optional<int64_t> steps) {
   if (args.positional().size() != 1)
-    throw UsageError(fmt::format("{} takes one cell name: rnn, lstm, gru or a registered cell", command));
+    throw UsageError(
+        fmt::format("{} takes one cell name: rnn, lstm, gru or a registered cell", command));
   models::Config c;
   c.cell = models::cell_from_string(args.positional()[0]);
   c.input_size = args.integer("--input-size", std::nullopt);
@@ -178,17 +179,34 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
-Feeds unrolled_feeds(io::GraphFile& file, const Args& args) {
-  Feeds feeds = model_feeds(*file.graph, args);
-  if (!file.meta.contains("cell")) return feeds;
-  const Shape input = (feeds.contains("x") ? feeds.at("x") : feeds.at("tokens")).shape();
-  if (input.rank() < 2)
-    throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.str()));
-  auto g = models::unroll(models::config_from_file(file), models::parameters(*file.graph), input[0],
-                          input[1]);
-  for (const std::string& state : state_inputs(*g))  // zeros of the unrolled shape unless given
-    if (!args.has(fmt::format("--{}", state))) feeds[state] = Tensor(g->find(state).shape);
-  file.graph = std::move(g);
+Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& args) {
+  if (!file.meta.contains("cell")) {
+    if (!file.graph) file = models::load_file(path);  // says what is wrong with it
+    return model_feeds(*file.graph, args);
+  }
+  models::Config config;
+  io::TensorMap weights;
+  try {
+    config = models::config_from_file(file);
+    weights =
+        file.graph ? models::parameters(*file.graph) : models::recipe_weights(config, file.extra);
+  } catch (const FormatError& e) {
+    throw FormatError(fmt::format("{}: {}", path, e.what()));
+  }
+  const bool tokens = config.tokens != models::TokenInput::None;
+  Tensor input = read_array(args.require("--input"));
+  if (tokens && input.shape().rank() == 3 && input.shape()[2] == 1)
+    input = input.reshaped({input.shape()[0], input.shape()[1]});  // CSV: [T, 1, 1]
+  if (input.shape().rank() < 2)
+    throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.shape().str()));
+  // One graph: the model unrolled for this length and batch, on the file's weights.
+  file.graph = models::unroll(config, weights, input.shape()[0], input.shape()[1]);
+  Feeds feeds{{tokens ? "tokens" : "x", input}};
+  for (const char* state : {"h0", "c0"})
+    if (auto path_of = args.get(fmt::format("--{}", state)))
+      feeds.emplace(state, read_array(*path_of));
+  for (const std::string& state : state_inputs(*file.graph))  // zeros unless given
+    feeds.emplace(state, Tensor(file.graph->find(state).shape));
   return feeds;
 }
 

@@ -71,10 +71,11 @@ models::Config model_config(const Args& args, std::string_view command,
 // --h0 and --c0 as the initial states, zeros when absent.
 Feeds model_feeds(const Graph& g, const Args& args);
 
-// model_feeds for a graph file: a model file's graph is replaced by the model unrolled for the
-// length and batch of --input (sharing the file's weights), and the states not given are zeros
-// of that shape; a hand-built file's graph stays as it is.
-Feeds unrolled_feeds(io::GraphFile& file, const Args& args);
+// model_feeds for a graph file read by io::read_graph_file from `path`: a model file's graph
+// becomes the model unrolled once, for the length and batch of --input (sharing the file's
+// weights), and the states not given are zeros of that shape; a hand-built file's graph stays as
+// it is.
+Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& args);
 
 // What gradients are taken for, by name: every parameter and, with `inputs`, the model's float
 // inputs too (x, h0 and c0, those the graph has).

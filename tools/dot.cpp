@@ -70,12 +70,17 @@ int dot_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--loss must be sum, mse or last, got '{}'", loss));
   if (gradflow && (loss == "mse") != args.has("--target"))
     throw UsageError("--target goes with --loss mse, and --loss mse needs --target");
-  io::GraphFile file = models::load_file(args.positional()[0]);
-  // Gradient flow on a model file: the model unrolled for the input's length and batch.
+  // Gradient flow on a model file: the model unrolled for the input's length and batch, else
+  // for its default shape.
+  const std::string path = args.positional()[0];
+  io::GraphFile file;
   Feeds feeds;
   if (gradflow) {
     if (!args.has("--input")) throw UsageError("--view gradflow needs --input X.npy");
-    feeds = unrolled_feeds(file, args);
+    file = io::read_graph_file(path);
+    feeds = unrolled_feeds(file, path, args);
+  } else {
+    file = models::load_file(path);
   }
   if (file.meta.contains("cell")) {  // a model: its boxes carry its cell's name
     const models::Cell cell = models::config_from_file(file).cell;

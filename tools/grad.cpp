@@ -68,10 +68,11 @@ int grad_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--wrt must be params or all, got '{}'", wrt_kind));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
-  io::GraphFile file = models::load_file(args.positional()[0]);
+  const std::string path = args.positional()[0];
+  io::GraphFile file = io::read_graph_file(path);
   if (names == "torch" && !file.meta.contains("cell"))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
-  Feeds feeds = unrolled_feeds(file, args);  // a model file: unrolled for the input's shape
+  Feeds feeds = unrolled_feeds(file, path, args);  // a model file: unrolled for the input's shape
   Graph& g = *file.graph;
   const int y = g.output_id("y");
   if (y < 0) throw GraphError("the graph has no output 'y'");
