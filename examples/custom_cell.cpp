@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   Trainer trainer(
       {.cell = mgu, .hidden_size = 16, .steps = 30, .batch = 16, .iterations = 200, .lr = 0.01});
   while (!trainer.done()) {
-    const float loss = trainer.step();
+    const float loss = trainer.iterate();
     if (trainer.iteration() % 50 == 0)
       std::printf("iteration %lld: loss %.5f\n", static_cast<long long>(trainer.iteration()), loss);
   }

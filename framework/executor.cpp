@@ -166,7 +166,7 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
         } else {
           slot.home = Home::Arena;
           if (part_of[id] >= 0) root[id] = part_of[id];
-          if (!assembled[id]) steps_.push_back(id);
+          if (!assembled[id]) schedule_.push_back(id);
         }
         break;
       }
@@ -176,14 +176,14 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
   // Last use of every arena buffer, counting uses through views; outputs are never freed.
   constexpr int kForever = std::numeric_limits<int>::max();
   std::vector<int> last_use(n, -1);
-  for (int step = 0; step < int(steps_.size()); ++step)
-    for (int in : nodes[steps_[step]].inputs) last_use[root[in]] = step;
+  for (int step = 0; step < int(schedule_.size()); ++step)
+    for (int in : nodes[schedule_[step]].inputs) last_use[root[in]] = step;
   for (auto& [name, id] : outputs_) last_use[root[id]] = kForever;
 
   ArenaPlanner arena;
   std::vector<char> allocated(n, 0);
-  for (int step = 0; step < int(steps_.size()); ++step) {
-    const int id = steps_[step];
+  for (int step = 0; step < int(schedule_.size()); ++step) {
+    const int id = schedule_[step];
     // Allocate before freeing the inputs: kernels never write over what they read.
     // A part goes to its place in the assembled output, which lives to the end.
     const int whole = part_of[id];
@@ -238,7 +238,7 @@ Executor::Executor(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {
   const Graph& graph = plan_->graph();
   if (plan_->arena_bytes() > 0) {
     arena_ = memory::allocate(plan_->arena_bytes(), [&] {
-      return fmt::format("the arena of a plan of {} ops", plan_->steps().size());
+      return fmt::format("the arena of a plan of {} ops", plan_->schedule().size());
     });
   }
   // Only the nodes the plan knows: the graph may have grown since.
@@ -328,7 +328,7 @@ void Executor::report_non_finite(const Node& node) const {
 
 const Results& Executor::run(const Feeds& feeds) {
   bind_feeds(feeds);
-  return run_steps();
+  return run_schedule();
 }
 
 const Results& Executor::run_positional(std::span<const Tensor> inputs) {
@@ -344,12 +344,12 @@ const Results& Executor::run_positional(std::span<const Tensor> inputs) {
     tensors_[node.id] = inputs[i];
   }
   bind_views();
-  return run_steps();
+  return run_schedule();
 }
 
-const Results& Executor::run_steps() {
+const Results& Executor::run_schedule() {
   const Graph& graph = plan_->graph();
-  for (int id : plan_->steps()) {
+  for (int id : plan_->schedule()) {
     const Node& node = graph.node(id);
     for (std::size_t i = 0; i < node.inputs.size(); ++i) args_[i] = tensors_[node.inputs[i]];
     try {

@@ -41,8 +41,9 @@ class Plan {
                 PlanOptions options = {});
 
   const Graph& graph() const { return *graph_; }
-  // Op nodes that compute something, in execution order (views are resolved, not run).
-  const std::vector<int>& steps() const { return steps_; }
+  // Op nodes that compute something, in execution order (views are resolved, not run). (Not
+  // "steps": a step is a time step of a model.)
+  const std::vector<int>& schedule() const { return schedule_; }
   const std::vector<std::pair<std::string, int>>& outputs() const { return outputs_; }
   const std::vector<int>& inputs() const { return inputs_; }  // input nodes the outputs need
   const std::vector<int>& views() const { return views_; }    // nodes that alias another's data
@@ -64,7 +65,7 @@ class Plan {
  private:
   const Graph* graph_;
   std::shared_ptr<const Graph> optimized_;  // owned when planned with options.optimize
-  std::vector<int> steps_;
+  std::vector<int> schedule_;
   std::vector<int> inputs_;
   std::vector<int> views_;
   std::vector<std::pair<std::string, int>> outputs_;
@@ -114,7 +115,7 @@ class Executor {
  private:
   void bind_feeds(const Feeds& feeds);
   void bind_views();
-  const Results& run_steps();
+  const Results& run_schedule();
   [[noreturn]] void report_non_finite(const Node& node) const;
 
   std::shared_ptr<const Plan> plan_;

@@ -184,7 +184,6 @@ class Graph {
   // backward node beside the forward node it mirrors).
   [[nodiscard]] ScopeGuard place(Placement placement);
   const std::string& current_scope() const { return placement_.scope; }
-  const Placement& current_placement() const { return placement_; }
 
   std::span<const Node> nodes() const { return nodes_; }
   // Room for n nodes, so a graph built to a known size (a rewrite) never regrows.

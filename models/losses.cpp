@@ -29,22 +29,4 @@ Value cross_entropy(const Value& logits, const Value& ids) {
   return mean(logsumexp(rows, 1) - gather(rows, targets));
 }
 
-Loss loss_from_string(std::string_view name) {
-  for (Loss l : {Loss::Sum, Loss::Mse, Loss::CrossEntropy})
-    if (to_string(l) == name) return l;
-  throw GraphError(fmt::format("unknown loss '{}' (expected sum, mse or cross_entropy)", name));
-}
-
-std::string_view to_string(Loss loss) {
-  switch (loss) {
-    case Loss::Sum:
-      return "sum";
-    case Loss::Mse:
-      return "mse";
-    case Loss::CrossEntropy:
-      return "cross_entropy";
-  }
-  return "?";
-}
-
 }  // namespace rnngraph::models

@@ -16,8 +16,4 @@ Value mse_loss(const Value& y, const Value& target);
 // logsumexp. PyTorch's F.cross_entropy on the flattened positions.
 Value cross_entropy(const Value& logits, const Value& ids);
 
-enum class Loss { Sum, Mse, CrossEntropy };
-Loss loss_from_string(std::string_view name);  // "sum", "mse", "cross_entropy"
-std::string_view to_string(Loss loss);
-
 }  // namespace rnngraph::models

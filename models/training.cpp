@@ -177,7 +177,7 @@ void Trainer::load_weights(const io::TensorMap& state) {
   load_parameters(*graph_, is_torch_state(state) ? from_torch_state(model_, state) : state);
 }
 
-float Trainer::step() {
+float Trainer::iterate() {
   make_batch();
   const Results& r = run_->run(feeds_);
   const float loss = r["loss"].values()[0];

@@ -58,8 +58,9 @@ class Trainer {
   void load_weights(const io::TensorMap& state);
 
   // One iteration: the next batch, forward and backward, clipping, an optimizer step. Returns
-  // the batch's loss (before the step).
-  float step();
+  // the batch's loss (before the update). ("Step" is kept for a time step; an optimizer's
+  // update is its step, as in torch.optim.)
+  float iterate();
   bool done() const { return iteration_ >= config_.iterations; }
   int64_t iteration() const { return iteration_; }  // iterations completed
 

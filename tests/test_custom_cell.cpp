@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(trains_and_the_cli_resumes_the_run) {
                            .seed = 3});
   float first = 0, last = 0;
   while (!trainer.done()) {
-    last = trainer.step();
+    last = trainer.iterate();
     if (first == 0) first = last;
   }
   BOOST_TEST(last < first / 2, "loss " << first << " → " << last);

@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(arena_reuses_buffers) {
   g.output("y", tanh(tanh(tanh(tanh(x)))));
   Executor run(g);
   BOOST_CHECK_EQUAL(run.arena_bytes(), 2 * 64 * sizeof(float));
-  BOOST_CHECK_EQUAL(run.plan().steps().size(), 4u);
+  BOOST_CHECK_EQUAL(run.plan().schedule().size(), 4u);
 }
 
 BOOST_AUTO_TEST_CASE(outputs_are_kept_while_others_are_reused) {
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(select_is_a_view_and_needs_no_arena) {
   g.output("x2", x[2]);
   Executor run(g);
   BOOST_CHECK_EQUAL(run.arena_bytes(), 0u);
-  BOOST_CHECK(run.plan().steps().empty());
+  BOOST_CHECK(run.plan().schedule().empty());
   const Tensor xs = init::uniform(-1, 1, 5).tensor({4, 2, 3});
   const Tensor& y = run({{"x", xs}})["x2"];
   BOOST_CHECK_EQUAL(y.data(), xs.data() + 2 * 6);  // no copy: a window of the fed tensor
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(only_what_the_outputs_need_runs) {
   g.output("y", sigmoid(x));
   const std::vector<std::string> wanted{"y"};
   Executor run(g, wanted);
-  BOOST_CHECK_EQUAL(run.plan().steps().size(), 1u);
+  BOOST_CHECK_EQUAL(run.plan().schedule().size(), 1u);
   BOOST_CHECK_NO_THROW(run({{"x", Tensor({2, 2})}}));  // "unused" need not be fed
   BOOST_CHECK_EQUAL(run({{"x", Tensor({2, 2})}})["y"].values()[0], 0.5f);
   BOOST_CHECK_THROW(Executor(g, std::vector<std::string>{"nope"}), GraphError);

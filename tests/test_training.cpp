@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(sine_lstm_converges_below_mse_0_01) {
                            .iterations = 400,
                            .seed = 0});
   std::vector<float> losses;
-  while (!trainer.done()) losses.push_back(trainer.step());
+  while (!trainer.done()) losses.push_back(trainer.iterate());
   double last = 0;
   for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
   BOOST_TEST_MESSAGE("sine LSTM H=32: first loss "
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(trainer_follows_pytorchs_exact_trajectory) {
   for (int64_t k = 1; k <= 5; ++k) {
     BOOST_TEST_CONTEXT("iteration " << k) {
       BOOST_REQUIRE_GT(norms.values()[std::size_t(k - 1)], clip);  // the clipping acts
-      const float loss = trainer.step();
+      const float loss = trainer.iterate();
       BOOST_CHECK_MESSAGE(std::fabs(loss - losses.values()[std::size_t(k - 1)]) <= 2e-6,
                           "loss " << loss << " vs PyTorch's " << losses.values()[k - 1]);
       const io::TensorMap ours =
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(text_lstm_ends_within_5_percent_of_pytorch) {
                              .seed = seed});
     BOOST_REQUIRE_EQUAL(trainer.model().vocab_size, ref["vocab_size"].get<int64_t>());
     std::vector<float> losses;
-    while (!trainer.done()) losses.push_back(trainer.step());
+    while (!trainer.done()) losses.push_back(trainer.iterate());
     double last = 0;
     for (std::size_t i = losses.size() - 20; i < losses.size(); ++i) last += losses[i] / 20;
     BOOST_TEST_MESSAGE("text seed " << seed << ": first " << losses.front() << ", last 20 "
@@ -237,16 +237,16 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_gives_the_uninterrupted_losses) {
                               .seed = 9};
   models::Trainer whole(c);
   std::vector<float> expected;
-  while (!whole.done()) expected.push_back(whole.step());
+  while (!whole.done()) expected.push_back(whole.iterate());
 
   models::Trainer first(c);
-  for (int i = 0; i < 23; ++i) first.step();
+  for (int i = 0; i < 23; ++i) first.iterate();
   const fs::path checkpoint = work_dir() / "resume.json";
   first.save(checkpoint);
   auto rest = models::Trainer::resume(checkpoint);
   BOOST_CHECK_EQUAL(rest->iteration(), 23);
   for (std::size_t i = 23; i < expected.size(); ++i)
-    BOOST_CHECK_CLOSE_FRACTION(rest->step(), expected[i], 1e-6);
+    BOOST_CHECK_CLOSE_FRACTION(rest->iterate(), expected[i], 1e-6);
   BOOST_CHECK(rest->done());
 }
 
@@ -355,15 +355,15 @@ BOOST_AUTO_TEST_CASE(dropout_is_identity_outside_training_and_reproducible_in_it
   models::Trainer none(no_dropout);
   std::vector<float> losses;
   for (int i = 0; i < 6; ++i) {
-    losses.push_back(a.step());
-    BOOST_TEST(b.step() == losses.back());
+    losses.push_back(a.iterate());
+    BOOST_TEST(b.iterate() == losses.back());
   }
-  BOOST_TEST(none.step() != losses[0]);
+  BOOST_TEST(none.iterate() != losses[0]);
   // Resumed, the run draws the masks it would have drawn.
   a.save(work_dir() / "dropout.json");
   auto resumed = models::Trainer::resume(work_dir() / "dropout.json");
   BOOST_TEST(resumed->config().dropout == 0.3f);
-  for (int i = 0; i < 6; ++i) BOOST_TEST(resumed->step() == b.step());
+  for (int i = 0; i < 6; ++i) BOOST_TEST(resumed->iterate() == b.iterate());
 }
 
 BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {

@@ -171,7 +171,7 @@ int demo_main(const std::vector<std::string>& argv) {
                            .hidden_size = 32,
                            .iterations = 400});
   std::vector<float> losses;
-  while (!trainer.done()) losses.push_back(trainer.step());
+  while (!trainer.done()) losses.push_back(trainer.iterate());
   fmt::print(
       "\ntrained an LSTM (hidden 32) on sine waves: MSE {:.4f} at iteration 1, {:.5f} at {}\n",
       losses.front(), losses.back(), losses.size());

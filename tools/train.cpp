@@ -161,7 +161,7 @@ int train_main(const std::vector<std::string>& argv) {
   std::vector<float> recent;
   float loss = 0;
   while (!trainer->done()) {
-    loss = trainer->step();
+    loss = trainer->iterate();
     if (!std::isfinite(loss))
       throw Error(fmt::format("the loss became {} at iteration {}: lower --lr or set --clip", loss,
                               trainer->iteration()));
