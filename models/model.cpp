@@ -233,16 +233,7 @@ std::unique_ptr<Graph> unroll(const Config& config, const io::TensorMap& weights
   c.masked = masked;
   auto g = std::make_unique<Graph>();
   build(*g, c);
-  for (int id : g->parameters()) {
-    const Node& p = g->node(id);
-    auto it = weights.find(p.name);
-    if (it == weights.end())
-      throw FormatError(fmt::format("the weights have no '{}' {}", p.name, p.shape.str()));
-    if (!(it->second.shape() == p.shape))
-      throw FormatError(fmt::format("'{}' is {} in the weights, the recipe makes it {}", p.name,
-                                    it->second.shape().str(), p.shape.str()));
-    g->share_parameter(p.name, it->second);
-  }
+  for (const auto& [name, tensor] : recipe_weights(c, weights)) g->share_parameter(name, tensor);
   return g;
 }
 

@@ -180,11 +180,6 @@ std::string export_scan_model(const Config& c, const io::TensorMap& weights,
   ::onnx::ModelProto model =
       new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
   GraphBuilder b(*model.mutable_graph());
-  try {
-    models::recipe_weights(c, weights);
-  } catch (const FormatError& e) {
-    throw GraphError(fmt::format("ONNX export: {}", e.what()));
-  }
   const int64_t D = models::directions(c), L = c.layers;
   const std::vector<models::StateVariable> state = models::model_state(c);
   std::string x = model_input(b, c, weights);
@@ -245,18 +240,18 @@ std::string export_scan_model(const Config& c, const io::TensorMap& weights,
 
 std::string export_model(const Config& c, const io::TensorMap& weights,
                          const ExportOptions& options) {
-  if (!c.cell->onnx || c.proj_size > 0)  // ONNX's LSTM has no projection
-    return export_scan_model(c, weights, options);
-  const models::OnnxLayout& layout = onnx_layout(c.cell);
-  ::onnx::ModelProto model =
-      new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
-  GraphBuilder b(*model.mutable_graph());
   // Every weight the recipe makes, present and shaped as it says (GraphError otherwise).
   try {
     models::recipe_weights(c, weights);
   } catch (const FormatError& e) {
     throw GraphError(fmt::format("ONNX export: {}", e.what()));
   }
+  if (!c.cell->onnx || c.proj_size > 0)  // ONNX's LSTM has no projection
+    return export_scan_model(c, weights, options);
+  const models::OnnxLayout& layout = onnx_layout(c.cell);
+  ::onnx::ModelProto model =
+      new_model(options.opset, fmt::format("rnngraph_{}", to_string(c.cell)));
+  GraphBuilder b(*model.mutable_graph());
   const io::TensorMap torch = models::torch_gate_state(weights, c);
   const bool lstm = layout.op_type == "LSTM";
   const int64_t D = models::directions(c), H = c.hidden_size, L = c.layers;
