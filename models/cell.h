@@ -96,7 +96,8 @@ struct OnnxLayout {
 };
 
 struct CellDefinition {
-  std::string name;  // what recipes, the CLI and diagrams call it
+  std::string name;   // what recipes and the CLI call it
+  std::string label;  // what diagrams call it ("LSTM", "peephole LSTM"); empty: the name
   std::function<std::vector<StateVariable>(const CellSizes&)> state;
   std::function<std::vector<CellParameter>(const CellSizes&)> parameters;
   // One step: the next state from the previous one and x_t [B, input].

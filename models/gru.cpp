@@ -19,6 +19,7 @@ namespace rnngraph::models {
 CellDefinition gru_cell() {
   return {
       .name = "gru",
+      .label = "GRU",
       .state =
           [](const CellSizes& s) {
             return std::vector<StateVariable>{{"h", s.hidden}};

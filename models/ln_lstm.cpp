@@ -7,6 +7,7 @@ namespace rnngraph::models {
 CellDefinition ln_lstm_cell() {
   return {
       .name = "ln_lstm",
+      .label = "LN-LSTM",
       .state =
           [](const CellSizes& s) {
             return std::vector<StateVariable>{{"h", s.hidden}, {"c", s.hidden}};

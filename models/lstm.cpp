@@ -21,6 +21,7 @@ namespace rnngraph::models {
 CellDefinition lstm_cell() {
   return {
       .name = "lstm",
+      .label = "LSTM",
       // With a projection (PyTorch's proj_size P), h is P wide: h_t = (o * tanh(c_t)) · W_hr.
       .state =
           [](const CellSizes& s) {

@@ -8,6 +8,7 @@ namespace rnngraph::models {
 CellDefinition peephole_lstm_cell() {
   CellDefinition d = lstm_cell();
   d.name = "peephole_lstm";
+  d.label = "peephole LSTM";
   d.projects = false;  // its step has no projection
   d.parameters = [](const CellSizes& s) {
     std::vector<CellParameter> p = lstm_cell().parameters(s);

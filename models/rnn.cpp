@@ -27,6 +27,7 @@ namespace rnngraph::models {
 CellDefinition rnn_cell() {
   return {
       .name = "rnn",
+      .label = "RNN",
       .state =
           [](const CellSizes& s) {
             return std::vector<StateVariable>{{"h", s.hidden}};

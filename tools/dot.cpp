@@ -1,6 +1,4 @@
 // rnngraph dot: draws a graph file as DOT text or a Graphviz rendering.
-#include <cctype>
-
 #include <fmt/format.h>
 
 #include <rnngraph/framework/io/graph_file.h>
@@ -13,10 +11,6 @@
 namespace rnngraph::cli {
 
 namespace {
-std::string upper(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 constexpr std::string_view kUsage =
     R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf}
@@ -84,7 +78,7 @@ int dot_main(const std::vector<std::string>& argv) {
   }
   if (file.meta.contains("cell")) {  // a model: its boxes carry its cell's name
     const models::Cell cell = models::config_from_file(file).cell;
-    options.cell = cell->built_in ? upper(cell.name()) : cell.name();
+    options.cell = cell->label.empty() ? cell.name() : cell->label;
   }
   const Graph* drawn = file.graph.get();
   const auto optimized = args.has("--optimized") ? passes::optimize(*drawn) : nullptr;
