@@ -144,9 +144,10 @@ BOOST_AUTO_TEST_CASE(unknown_cells_and_bad_definitions_are_named) {
   BOOST_CHECK_NO_THROW(models::Model::load(dir / "renamed.json"));
   const Outcome unknown = run_cli(dir, "build nocell --input-size 2 --hidden-size 3 -o n.json");
   BOOST_TEST(unknown.code == 2);
-  BOOST_TEST(
-      unknown.err.find("unknown cell 'nocell' (registered: gru, ln_lstm, lstm, peephole_lstm, rnn)") != std::string::npos,
-      unknown.err);
+  BOOST_TEST(unknown.err.find(
+                 "unknown cell 'nocell' (registered: gru, ln_lstm, lstm, peephole_lstm, rnn)") !=
+                 std::string::npos,
+             unknown.err);
 
   models::Recipe recipe = models::recipe(cifg_config(1, false));
   BOOST_CHECK_EXCEPTION(models::config_from_recipe(recipe), FormatError, [](const FormatError& e) {
@@ -253,6 +254,10 @@ BOOST_AUTO_TEST_CASE(variants_build_from_the_cli) {
     const Outcome built =
         run_cli(dir, fmt::format("build lstm {} --input-size 2 --hidden-size 3 -o v.json", flag));
     BOOST_TEST(built.code == 0, built.err);
+    // Built at its default T = 1, the cell view still finds the recurrence (it unrolls 2 steps).
+    const Outcome cell = run_cli(dir, "dot v.json --view cell -o v.svg");
+    BOOST_TEST(cell.code == 0, cell.err);
+    BOOST_TEST(io::read_file(dir / "v.svg").find("t&#45;1") != std::string::npos);  // h_{t-1}
     BOOST_TEST(run_cli(dir, "info v.json")
                    .out.find(std::string(flag) == "--peepholes" ? "peephole_lstm" : "ln_lstm") !=
                std::string::npos);

@@ -179,11 +179,9 @@ Feeds model_feeds(const Graph& g, const Args& args) {
   return feeds;
 }
 
-Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& args) {
-  if (!file.meta.contains("cell")) {
-    if (!file.graph) file = models::load_file(path);  // says what is wrong with it
-    return model_feeds(*file.graph, args);
-  }
+models::Config unroll_model_file(io::GraphFile& file, const std::string& path,
+                                 std::optional<int64_t> steps, std::optional<int64_t> batch,
+                                 int64_t min_steps) {
   models::Config config;
   io::TensorMap weights;
   try {
@@ -193,14 +191,24 @@ Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& a
   } catch (const FormatError& e) {
     throw FormatError(fmt::format("{}: {}", path, e.what()));
   }
-  const bool tokens = config.tokens != models::TokenInput::None;
+  file.graph = models::unroll(config, weights, std::max(steps.value_or(config.steps), min_steps),
+                              batch.value_or(config.batch));
+  return config;
+}
+
+Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& args) {
+  if (!file.meta.contains("cell")) {
+    if (!file.graph) file = models::load_file(path);  // says what is wrong with it
+    return model_feeds(*file.graph, args);
+  }
   Tensor input = read_array(args.require("--input"));
-  if (tokens && input.shape().rank() == 3 && input.shape()[2] == 1)
-    input = input.reshaped({input.shape()[0], input.shape()[1]});  // CSV: [T, 1, 1]
   if (input.shape().rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", input.shape().str()));
   // One graph: the model unrolled for this length and batch, on the file's weights.
-  file.graph = models::unroll(config, weights, input.shape()[0], input.shape()[1]);
+  const models::Config config = unroll_model_file(file, path, input.shape()[0], input.shape()[1]);
+  const bool tokens = config.tokens != models::TokenInput::None;
+  if (tokens && input.shape().rank() == 3 && input.shape()[2] == 1)
+    input = input.reshaped({input.shape()[0], input.shape()[1]});  // CSV: [T, 1, 1]
   Feeds feeds{{tokens ? "tokens" : "x", input}};
   for (const char* state : {"h0", "c0"})
     if (auto path_of = args.get(fmt::format("--{}", state)))

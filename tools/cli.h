@@ -71,6 +71,14 @@ models::Config model_config(const Args& args, std::string_view command,
 // --h0 and --c0 as the initial states, zeros when absent.
 Feeds model_feeds(const Graph& g, const Args& args);
 
+// A model file read by io::read_graph_file from `path`, its graph made the model unrolled once for
+// `steps` (at least `min_steps`) and `batch` (default: the recipe's) on the file's weights;
+// returns the recipe.
+// FormatError naming the path for a bad recipe or missing weights.
+models::Config unroll_model_file(io::GraphFile& file, const std::string& path,
+                                 std::optional<int64_t> steps, std::optional<int64_t> batch,
+                                 int64_t min_steps = 1);
+
 // model_feeds for a graph file read by io::read_graph_file from `path`: a model file's graph
 // becomes the model unrolled once, for the length and batch of --input (sharing the file's
 // weights), and the states not given are zeros of that shape; a hand-built file's graph stays as

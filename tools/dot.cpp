@@ -15,7 +15,7 @@ namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph dot G.json -o OUT.{dot,svg,png,pdf}
                     [--view blocks|unrolled|rolled|cell|gradflow] [--steps-shown N]
-                    [--optimized] [--grad] [--title TEXT]
+                    [--optimized] [--grad] [--title TEXT] [--steps T] [--batch B]
                     [--input X.npy [--h0 H.npy] [--c0 C.npy] [--loss sum|mse|last]
                      [--target Y.npy]]                                  (gradflow)
 
@@ -41,13 +41,16 @@ Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attrib
                      (what rnngraph grad differentiates), in red, each step's backward part
                      beside the step it mirrors
   --title TEXT       a title above the diagram
+  --steps T, --batch B  a model file: unroll it for T steps and batch B (default: its recipe's
+                     default shape; the rolled and cell views take at least 2 steps, which they
+                     need to find the recurrence)
 )";
 
 int dot_main(const std::vector<std::string>& argv) {
-  const Args args(
-      argv,
-      {"-o", "--view", "--steps-shown", "--title", "--input", "--h0", "--c0", "--loss", "--target"},
-      {"--grad", "--optimized"});
+  const Args args(argv,
+                  {"-o", "--view", "--steps-shown", "--title", "--input", "--h0", "--c0", "--loss",
+                   "--target", "--steps", "--batch"},
+                  {"--grad", "--optimized"});
   if (args.positional().size() != 1) throw UsageError("dot takes one graph file");
   viz::Options options;
   options.view = viz::view_from_string(args.get("--view").value_or("auto"));
@@ -74,7 +77,21 @@ int dot_main(const std::vector<std::string>& argv) {
     file = io::read_graph_file(path);
     feeds = unrolled_feeds(file, path, args);
   } else {
-    file = models::load_file(path);
+    file = io::read_graph_file(path);
+    if (file.meta.contains("cell")) {
+      // The model unrolled for --steps and --batch (default: its recipe's). A view of the
+      // recurrence (rolled, cell) needs two steps to find it.
+      std::optional<int64_t> steps;
+      if (args.has("--steps")) steps = args.integer("--steps", std::nullopt, 1, 100000);
+      const bool recurrence = options.view == viz::View::Rolled || options.view == viz::View::Cell;
+      std::optional<int64_t> batch;
+      if (args.has("--batch")) batch = args.integer("--batch", std::nullopt, 1, 100000);
+      unroll_model_file(file, path, steps, batch, recurrence && !steps ? 2 : 1);
+    } else {
+      if (args.has("--steps") || args.has("--batch"))
+        throw UsageError("--steps and --batch unroll a model file; this graph was built by hand");
+      if (!file.graph) file = models::load_file(path);  // says what is wrong with it
+    }
   }
   if (file.meta.contains("cell")) {  // a model: its boxes carry its cell's name
     const models::Cell cell = models::config_from_file(file).cell;
