@@ -9,6 +9,7 @@
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/onnx/onnx.h>
 #include <rnngraph/ops/kernels.h>
+#include <rnngraph/ops/ops.h>
 
 #include "proto_builder.h"
 
@@ -51,26 +52,27 @@ struct Emit {
 
 using Emitter = std::function<void(const Emit&)>;
 
-const std::map<std::string_view, Emitter, std::less<>>& emitters() {
-  static const std::map<std::string_view, Emitter, std::less<>> table{
-      {"add", [](const Emit& e) { e.as("Add"); }},
-      {"sub", [](const Emit& e) { e.as("Sub"); }},
-      {"mul", [](const Emit& e) { e.as("Mul"); }},
-      {"div", [](const Emit& e) { e.as("Div"); }},
-      {"tanh", [](const Emit& e) { e.as("Tanh"); }},
-      {"sigmoid", [](const Emit& e) { e.as("Sigmoid"); }},
-      {"exp", [](const Emit& e) { e.as("Exp"); }},
-      {"log", [](const Emit& e) { e.as("Log"); }},
-      {"matmul",
+// One emitter per op, keyed by the op's handle (ops/ops.h), not its name.
+const std::map<const Op*, Emitter>& emitters() {
+  static const std::map<const Op*, Emitter> table{
+      {&add_op(), [](const Emit& e) { e.as("Add"); }},
+      {&sub_op(), [](const Emit& e) { e.as("Sub"); }},
+      {&mul_op(), [](const Emit& e) { e.as("Mul"); }},
+      {&div_op(), [](const Emit& e) { e.as("Div"); }},
+      {&tanh_op(), [](const Emit& e) { e.as("Tanh"); }},
+      {&sigmoid_op(), [](const Emit& e) { e.as("Sigmoid"); }},
+      {&exp_op(), [](const Emit& e) { e.as("Exp"); }},
+      {&log_op(), [](const Emit& e) { e.as("Log"); }},
+      {&matmul_op(),
        [](const Emit& e) {
          e.as("Gemm", {{"transA", e.node.attrs.get("transpose_a", 0)},
                        {"transB", e.node.attrs.get("transpose_b", 0)}});
        }},
-      {"concat",
+      {&concat_op(),
        [](const Emit& e) {
          e.as("Concat", {{"axis", e.axis(0)}});
        }},
-      {"stack",
+      {&stack_op(),
        [](const Emit& e) {
          std::vector<std::string> rows;
          const int64_t zero[] = {0};
@@ -79,7 +81,7 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
            rows.push_back(e.b.apply("Unsqueeze", {part, axes}, "row"));
          e.b.node("Concat", rows, {e.out}, {{"axis", int64_t(0)}});
        }},
-      {"slice",
+      {&slice_op(),
        [](const Emit& e) {
          const int64_t begin[] = {e.node.attrs.get("begin", 0)},
                        end[] = {e.node.attrs.get("end", 0)}, axes[] = {e.axis(0)};
@@ -88,8 +90,8 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
                    e.b.int64s("axes", axes)},
                   {e.out});
        }},
-      {"select",  // x[index] drops the first axis, as Gather with a scalar index does; a
-                  // rank-1 x gives [1] (our tensors have rank 1 at least), a 1-D index
+      {&select_op(),  // x[index] drops the first axis, as Gather with a scalar index does; a
+                      // rank-1 x gives [1] (our tensors have rank 1 at least), a 1-D index
        [](const Emit& e) {
          const int64_t index = e.node.attrs.get("index", 0);
          const std::string at = e.shapes[0].rank() == 1
@@ -97,7 +99,7 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
                                     : e.b.int64_scalar("index", index);
          e.b.node("Gather", {e.in[0], at}, {e.out}, {{"axis", int64_t(0)}});
        }},
-      {"pad",
+      {&pad_op(),
        [](const Emit& e) {
          const int rank = e.shapes[0].rank();
          const int64_t ax = e.axis(0), begin = e.node.attrs.get("begin", 0);
@@ -106,15 +108,16 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
          pads[std::size_t(rank + ax)] = e.node.attrs.get("size", 0) - begin - e.shapes[0][int(ax)];
          e.b.node("Pad", {e.in[0], e.b.int64s("pads", pads)}, {e.out});
        }},
-      {"reshape",
+      {&reshape_op(),
        [](const Emit& e) {
          e.b.node("Reshape", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out});
        }},
-      {"broadcast_to",
+      {&broadcast_to_op(),
        [](const Emit& e) {
          e.b.node("Expand", {e.in[0], e.shape_tensor(e.node.shape)}, {e.out});
        }},
-      {"sum_to",  // summed over the axes broadcasting would repeat, then given the target's shape
+      {&sum_to_op(),  // summed over the axes broadcasting would repeat, then given the target's
+                      // shape
        [](const Emit& e) {
          const Shape &from = e.shapes[0], &to = e.node.shape;
          std::vector<int64_t> axes;
@@ -129,18 +132,18 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
                                       {{"keepdims", int64_t(1)}});
          e.b.node("Reshape", {summed, e.shape_tensor(to)}, {e.out});
        }},
-      {"sum", [](const Emit& e) { e.reduce("ReduceSum"); }},
-      {"mean", [](const Emit& e) { e.reduce("ReduceMean"); }},
-      {"logsumexp",
+      {&sum_op(), [](const Emit& e) { e.reduce("ReduceSum"); }},
+      {&mean_op(), [](const Emit& e) { e.reduce("ReduceMean"); }},
+      {&logsumexp_op(),
        [](const Emit& e) {
          e.as("ReduceLogSumExp",
               {{"axes", std::vector<int64_t>{e.axis(-1)}}, {"keepdims", int64_t(1)}});
        }},
-      {"softmax",
+      {&softmax_op(),
        [](const Emit& e) {
          e.as("Softmax", {{"axis", e.axis(-1)}});
        }},
-      {"layer_norm",  // spelt out (LayerNormalization needs opset 17): (x - μ) / sqrt(σ² + ε)
+      {&layer_norm_op(),  // spelt out (LayerNormalization needs opset 17): (x - μ) / sqrt(σ² + ε)
        [](const Emit& e) {
          const std::vector<int64_t> last{e.shapes[0].rank() - 1};
          auto row_mean = [&](const std::string& v, std::string_view hint) {
@@ -159,13 +162,13 @@ const std::map<std::string_view, Emitter, std::less<>>& emitters() {
              "deviation");
          e.b.node("Div", {centred, deviation}, {e.out});
        }},
-      {"one_hot",  // our class ids are whole floats; ONNX's are integers
+      {&one_hot_op(),  // our class ids are whole floats; ONNX's are integers
        [](const Emit& e) {
          const std::string ids =
              e.b.apply("Cast", {e.in[0]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
          e.b.one_hot(ids, e.node.attrs.get("depth", 0), e.out);
        }},
-      {"gather",  // x [N, C] at ids [N, 1]: each row's entry at its class id
+      {&gather_op(),  // x [N, C] at ids [N, 1]: each row's entry at its class id
        [](const Emit& e) {
          const std::string ids =
              e.b.apply("Cast", {e.in[1]}, "ids", {{"to", int64_t(TensorProto::INT64)}});
@@ -189,7 +192,7 @@ void emit_nodes(GraphBuilder& b, int opset, const Graph& g, const std::vector<ch
         value[std::size_t(n.id)] = b.tensor(n.name, n.value);
         break;
       case NodeKind::Op: {
-        auto it = emitters().find(n.op->name());
+        auto it = emitters().find(n.op);
         std::vector<Shape> shapes;
         std::vector<std::string> in;
         for (int i : n.inputs)

@@ -17,6 +17,7 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/ops/ops.h>
 
 #include "diagram_model.h"
 #include "views.h"
@@ -59,10 +60,9 @@ std::string cell_name(const Graph& g, const Steps& steps, const std::vector<char
   int products = 0;
   for (const Node& n : g.nodes()) {
     if (steps.of[n.id] != 0 || n.layer > 0 || n.kind != NodeKind::Op) continue;
-    const std::string_view op = n.op->name();
-    if (op.starts_with("lstm_")) return "LSTM";
-    if (op.starts_with("gru_")) return "GRU";
-    if (op == "matmul" || op == "matmul_packed")
+    if (n.is(lstm_cell_op()) || n.is(lstm_hidden_op())) return "LSTM";
+    if (n.is(gru_cell_op())) return "GRU";
+    if (n.is(matmul_op()) || n.is(matmul_packed_op()))
       for (int in : n.inputs) products += fixed[in];
   }
   if (state_count >= 2) return "LSTM";
@@ -207,9 +207,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   for (int s : state_inputs)
     for (int r : readers[s])
       if (steps.of[r] == 0 && layer_of(r) == 0) layer0_states.insert(state_name(g, g.node(s)));
-  const std::string cell = !options.cell.empty()
-                               ? options.cell
-                               : cell_name(g, steps, fixed, int(layer0_states.size()));
+  const std::string cell =
+      !options.cell.empty() ? options.cell : cell_name(g, steps, fixed, int(layer0_states.size()));
 
   // Gradient flow: one norm per box, shaded on a common log scale.
   const GradientFlow* flow = options.view == View::Gradflow ? options.flow : nullptr;
@@ -283,7 +282,7 @@ Diagram block_view(const Graph& g, const Options& options) {
         add_once(names, entry);
       } else if (!fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
         // The window x[t] belongs to its step: the arrow carries the window's shape.
-        const bool window = n.kind == NodeKind::Op && n.op->name() == "select";
+        const bool window = n.is(select_op());
         link(x_id(at, t), to, t >= 0 && at.shown(t) ? (window ? n.shape : p.shape).str() : "",
              false);
         if (sequence_input.empty()) sequence_input = fed_input_name(g, in);
@@ -304,7 +303,7 @@ Diagram block_view(const Graph& g, const Options& options) {
     first = false;
     if (sequence) {
       const Node& out = g.node(id);
-      if (!(out.kind == NodeKind::Op && out.op->name() == "stack")) sequence_name = name;
+      if (!out.is(stack_op())) sequence_name = name;
       for (int e : from)
         if (layer_of(e) == at.layers - 1)
           link(box_id(at, layer_of(e), steps.of[e]), top_id(at, steps.of[e]),
@@ -323,9 +322,7 @@ Diagram block_view(const Graph& g, const Options& options) {
         const auto row = std::find(rows.begin(), rows.end(), e);
         const std::string entry = fmt::format(
             "{}[{}]", escape(name),
-            row != rows.end() && g.node(id).kind == NodeKind::Op && g.node(id).op->name() == "stack"
-                ? int(row - rows.begin())
-                : layer_of(e));
+            row != rows.end() && g.node(id).is(stack_op()) ? int(row - rows.begin()) : layer_of(e));
         add_once(names, entry);
       }
     }

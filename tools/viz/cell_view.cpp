@@ -7,14 +7,14 @@
 
 #include <fmt/format.h>
 
+#include <rnngraph/ops/ops.h>
+
 #include "diagram_model.h"
 #include "views.h"
 
 namespace rnngraph::viz::detail {
 
 namespace {
-
-bool is(const Node& n, std::string_view op) { return n.kind == NodeKind::Op && n.op->name() == op; }
 
 // "W_f_l0" → "f", "W_c_l0" → "c̃", "W_l0" → "" (the RNN's single layer).
 std::string gate_name(const std::string& weight) {
@@ -27,12 +27,11 @@ std::string gate_name(const std::string& weight) {
 }
 
 std::string symbol(const Node& n) {
-  const std::string_view op = n.op->name();
-  if (op == "mul") return "&#215;";  // ×
-  if (op == "add") return "+";
-  if (op == "sub") return "&#8722;";     // −
-  if (op == "sigmoid") return "&#963;";  // σ
-  return std::string(op);
+  if (n.is(mul_op())) return "&#215;";  // ×
+  if (n.is(add_op())) return "+";
+  if (n.is(sub_op())) return "&#8722;";     // −
+  if (n.is(sigmoid_op())) return "&#963;";  // σ
+  return std::string(n.op->name());
 }
 
 }  // namespace
@@ -50,12 +49,12 @@ Diagram cell_view(const Graph& g, const Options& options) {
   std::vector<int> rep(g.size(), -2);
   std::map<int, std::string> layer_label;  // tail of a chain → label
   for (const Node& n : g.nodes()) {
-    if (!in_cell(n.id) || !is(n, "matmul") || g.node(n.inputs[1]).kind != NodeKind::Parameter)
+    if (!in_cell(n.id) || !n.is(matmul_op()) || g.node(n.inputs[1]).kind != NodeKind::Parameter)
       continue;
     std::vector<int> chain{n.id};
     std::string gate = gate_name(g.node(n.inputs[1]).name), weights = g.node(n.inputs[1]).name;
     auto sole_reader = [&](int id) { return readers[id].size() == 1 ? readers[id][0] : -1; };
-    if (int next = sole_reader(chain.back()); next >= 0 && is(g.node(next), "add")) {
+    if (int next = sole_reader(chain.back()); next >= 0 && g.node(next).is(add_op())) {
       const Node& add = g.node(next);
       const int other = add.inputs[0] == chain.back() ? add.inputs[1] : add.inputs[0];
       if (g.node(other).kind == NodeKind::Parameter) {
@@ -66,7 +65,7 @@ Diagram cell_view(const Graph& g, const Options& options) {
     }
     std::string activation = "W &#183;";  // W ·, a layer without activation
     if (int next = sole_reader(chain.back());
-        next >= 0 && (is(g.node(next), "sigmoid") || is(g.node(next), "tanh"))) {
+        next >= 0 && (g.node(next).is(sigmoid_op()) || g.node(next).is(tanh_op()))) {
       chain.push_back(next);
       activation = symbol(g.node(next));
     }
@@ -79,7 +78,7 @@ Diagram cell_view(const Graph& g, const Options& options) {
   // The scalar of `1 - z` joins its op's label.
   std::set<int> one_minus;
   for (const Node& n : g.nodes())
-    if (in_cell(n.id) && is(n, "sub") && g.node(n.inputs[0]).kind == NodeKind::Constant &&
+    if (in_cell(n.id) && n.is(sub_op()) && g.node(n.inputs[0]).kind == NodeKind::Constant &&
         g.node(n.inputs[0]).shape.numel() == 1 && g.node(n.inputs[0]).value.values()[0] == 1.0f) {
       rep[n.inputs[0]] = -1;
       one_minus.insert(n.id);
@@ -103,7 +102,7 @@ Diagram cell_view(const Graph& g, const Options& options) {
     } else if (layer_label.contains(n.id)) {
       dn.role = Role::Layer;
       dn.label = layer_label[n.id];
-    } else if (is(n, "concat")) {
+    } else if (n.is(concat_op())) {
       dn.role = Role::Junction;
     } else if (n.kind == NodeKind::Op) {
       dn.label = fmt::format("<b>{}</b>", one_minus.contains(n.id) ? "1&#8722;" : symbol(n));

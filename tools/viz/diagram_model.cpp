@@ -2,6 +2,7 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/ops/ops.h>
 
 #include <algorithm>
 #include <charconv>
@@ -254,7 +255,7 @@ std::vector<std::vector<int>> hidden_states(const Graph& g) {
   const Steps steps = find_steps(g);
   const int final_states = g.output_id("h_n");
   if (steps.count == 0 || final_states < 0 || g.output_id("y") < 0 ||
-      g.node(final_states).kind != NodeKind::Op || g.node(final_states).op->name() != "stack")
+      !g.node(final_states).is(stack_op()))
     throw GraphError(
         "gradient flow is measured on model graphs (rnngraph build or train: outputs y and h_n "
         "over time steps)");
@@ -279,8 +280,7 @@ std::vector<std::vector<int>> consumers(const Graph& g) {
 }
 
 bool is_input_select(const Graph& g, const Node& n) {
-  return n.kind == NodeKind::Op && n.op->name() == "select" &&
-         g.node(n.inputs[0]).kind == NodeKind::Input;
+  return n.is(select_op()) && g.node(n.inputs[0]).kind == NodeKind::Input;
 }
 
 std::string node_id(int id) { return fmt::format("n{}", id); }
