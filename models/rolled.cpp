@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <list>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -201,11 +202,20 @@ std::shared_ptr<const Plan> RolledPlan::hoisted(std::size_t at, int64_t rows) co
   }
   for (std::size_t i = 0; i < l.frontier.size(); ++i)
     h->output(fmt::format("hoisted{}", i), mapped[std::size_t(l.frontier[i])]);
-  auto plan = std::make_shared<const Plan>(*h, std::span<const std::string>(),
-                                           PlanOptions{.optimize = false});
-  l.hoisted_graphs.push_back(std::move(h));
+  // The plan owns its graph (the aliasing shared_ptr), so an evicted plan still in use by some
+  // run keeps its graph, and neither outlives its last user: serving many short lengths does
+  // not pile up graphs.
+  struct Owned {
+    std::unique_ptr<Graph> graph;
+    std::optional<Plan> plan;
+  };
+  auto owned = std::make_shared<Owned>();
+  owned->graph = std::move(h);
+  owned->plan.emplace(*owned->graph, std::span<const std::string>(),
+                      PlanOptions{.optimize = false});
+  std::shared_ptr<const Plan> plan(owned, &*owned->plan);
   l.hoisted_plans.emplace_front(rows, plan);
-  if (l.hoisted_plans.size() > 4) l.hoisted_plans.pop_back();  // its graph stays: plans in use
+  if (l.hoisted_plans.size() > 4) l.hoisted_plans.pop_back();
   return plan;
 }
 

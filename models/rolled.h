@@ -68,9 +68,8 @@ struct RolledPlan::Layer {
   // i >= 0 frontier i.
   std::vector<int> bindings;
 
-  mutable std::mutex mutex;  // the hoisted plans, made per row count on first use
+  mutable std::mutex mutex;  // the hoisted plans (owning their graphs), per row count, the last 4
   mutable std::list<std::pair<int64_t, std::shared_ptr<const Plan>>> hoisted_plans;
-  mutable std::vector<std::unique_ptr<Graph>> hoisted_graphs;
 };
 
 // One thread's buffers and executors for a RolledPlan: runs feeds of any length T.
