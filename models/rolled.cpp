@@ -27,13 +27,9 @@ std::unique_ptr<Graph> step_graph_for(const Config& c, const io::TensorMap& weig
   CellWeights w;
   const std::vector<CellParameter> roles = cell_parameters(c.cell, sizes);
   const std::vector<ParameterSpec> specs = layer_parameters(c, k, reverse);
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    auto it = weights.find(specs[i].name);
-    if (it == weights.end() || it->second.shape() != specs[i].shape)
-      throw FormatError(
-          fmt::format("the weights have no '{}' {}", specs[i].name, specs[i].shape.str()));
+  for (std::size_t i = 0; i < specs.size(); ++i) {  // checked by recipe_weights already
     const Value p = g->parameter(specs[i].name, specs[i].shape);
-    g->share_parameter(specs[i].name, it->second);
+    g->share_parameter(specs[i].name, weights.at(specs[i].name));
     w.add(roles[i].role, p);
   }
   const CellState next = cell_step(c.cell, previous, x, w);
@@ -145,7 +141,7 @@ void split(RolledPlan::Layer& l) {
 }  // namespace
 
 RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64_t batch)
-    : config_(config), weights_(weights), batch_(batch) {
+    : config_(config), weights_(recipe_weights(config, weights)), batch_(batch) {
   config_.masked = config_.training = false;
   const int64_t D = directions(config_);
   for (int64_t k = 0; k < config_.layers; ++k)
@@ -155,7 +151,7 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
       l->reverse = d == 1;
       l->input = layer_input_size(config_, k);
       l->state = cell_state(config_.cell, cell_sizes(config_, k));
-      const auto built = step_graph_for(config_, weights, k, d == 1, batch);
+      const auto built = step_graph_for(config_, weights_, k, d == 1, batch);
       l->step = passes::optimize(*built);
       layers_.push_back(std::move(l));
     }
