@@ -49,6 +49,24 @@ void Init::apply(const Tensor& t) const {
   }
 }
 
+std::string_view to_string(Mark::Kind kind) {
+  switch (kind) {
+    case Mark::Kind::None:
+      return "none";
+    case Mark::Kind::StepInput:
+      return "step_input";
+    case Mark::Kind::InitialState:
+      return "initial_state";
+    case Mark::Kind::State:
+      return "state";
+    case Mark::Kind::Weight:
+      return "weight";
+    case Mark::Kind::OutputLayer:
+      return "output_layer";
+  }
+  return "?";
+}
+
 std::string_view to_string(NodeKind kind) {
   switch (kind) {
     case NodeKind::Input:
@@ -90,6 +108,7 @@ Node& Graph::append(Node node) {
   node.step = placement_.step;
   node.layer = placement_.layer;
   node.backward = placement_.backward;
+  node.reverse = placement_.reverse;
   by_name_.emplace(node.name, node.id);
   nodes_.push_back(std::move(node));
   return nodes_.back();
@@ -200,12 +219,29 @@ Graph::ScopeGuard Graph::indexed_scope(std::string_view name, int64_t index,
 Graph::ScopeGuard Graph::step(int64_t t) { return indexed_scope("step", t, &Placement::step); }
 Graph::ScopeGuard Graph::layer(int64_t k) { return indexed_scope("layer", k, &Placement::layer); }
 
+Graph::ScopeGuard Graph::reverse() {
+  ScopeGuard guard = scope("reverse");
+  placement_.reverse = true;
+  return guard;
+}
+
+void Graph::mark(const Value& value, Mark mark) {
+  if (&value.graph() != this) throw GraphError("mark: the value belongs to another graph");
+  nodes_[std::size_t(value.id())].mark = std::move(mark);
+}
+
 Graph::ScopeGuard Graph::place(Placement placement) {
   ScopeGuard guard(*this, std::exchange(placement_, std::move(placement)));
   return guard;
 }
 
 Value Graph::add(const NodeSpec& spec, std::span<const Value> inputs) {
+  const Value v = add_unmarked(spec, inputs);
+  if (spec.mark) nodes_[std::size_t(v.id())].mark = spec.mark;
+  return v;
+}
+
+Value Graph::add_unmarked(const NodeSpec& spec, std::span<const Value> inputs) {
   auto guard = place(spec.placement);
   if (spec.kind != NodeKind::Op && !inputs.empty())
     throw GraphError(fmt::format("{} '{}' takes no inputs", to_string(spec.kind), spec.name));

@@ -57,8 +57,32 @@ struct Placement {
   int step = -1;          // the time step the node computes, -1 outside every step
   int layer = -1;         // the stacked layer, -1 outside every layer
   bool backward = false;  // made by grad(): part of the backward graph
+  bool reverse = false;   // in a layer's right-to-left direction (a bidirectional model)
   bool operator==(const Placement&) const = default;
 };
+
+// What a node is to the recurrence it belongs to. The code that builds the steps records it
+// (models::build marks every cell's x_t, state and weights), and diagrams read it instead of
+// guessing roles from names, shapes or op patterns. Hand-built graphs may mark theirs
+// (Graph::mark); rewrites and graph files keep marks.
+struct Mark {
+  enum class Kind : uint8_t {
+    None,
+    StepInput,     // x_t: what a step of the first layer reads
+    InitialState,  // a state's value before step 0 (h0, or its window h0[k])
+    State,         // a state's value after a step, what the next step reads
+    Weight,        // a cell's parameter, shared by every step
+    OutputLayer,   // a parameter of the layer that maps the hidden states to the outputs y
+  };
+  Kind kind = Kind::None;
+  std::string role;   // states: the variable's name ("h", "c"); weights: the role ("W_f")
+  int slot = 0;       // states: the variable's position in the cell's state; 0 is handed up
+  std::string label;  // what diagrams call it: a state's cell ("LSTM"), a weight's role
+                      // ("forget gate"); empty: nothing beyond the role
+  explicit operator bool() const { return kind != Kind::None; }
+  bool operator==(const Mark&) const = default;
+};
+std::string_view to_string(Mark::Kind kind);
 
 struct Node {
   int id = -1;
@@ -69,6 +93,8 @@ struct Node {
   int step = -1;           // see Placement
   int layer = -1;
   bool backward = false;
+  bool reverse = false;
+  Mark mark;
   std::vector<int> inputs;
   Attrs attrs;
   Shape shape;
@@ -77,7 +103,7 @@ struct Node {
 
   // "scope/name", or the name alone at top level.
   std::string path() const { return scope.empty() ? name : scope + "/" + name; }
-  Placement placement() const { return {scope, step, layer, backward}; }
+  Placement placement() const { return {scope, step, layer, backward, reverse}; }
   // An op node of this op (what passes match on).
   bool is(const Op& o) const { return kind == NodeKind::Op && op == &o; }
 };
@@ -93,9 +119,10 @@ struct NodeSpec {
   Shape shape;  // inputs and parameters: their shape; ops: checked against the shape rule
   Init init;
   Tensor value;  // parameters: shared (not copied) when set, else `init` fills a new tensor
+  Mark mark;
 
   static NodeSpec of(const Node& n) {
-    return {n.kind, n.op, n.name, n.placement(), n.attrs, n.shape, n.init, n.value};
+    return {n.kind, n.op, n.name, n.placement(), n.attrs, n.shape, n.init, n.value, n.mark};
   }
 };
 
@@ -157,6 +184,8 @@ class Graph {
 
   // Marks a value as a result of the graph, returned by every run under `name`.
   void output(std::string name, const Value& value);
+  // Records what a value is to the recurrence (see Mark), replacing any earlier mark.
+  void mark(const Value& value, Mark mark);
 
   // Opens a naming scope until the guard is destroyed: nodes made meanwhile get scope
   // "outer/name" (or "outer/name<index>" with an index), which diagrams draw as clusters.
@@ -180,6 +209,8 @@ class Graph {
   [[nodiscard]] ScopeGuard scope(std::string_view name, int64_t index);
   [[nodiscard]] ScopeGuard step(int64_t t);
   [[nodiscard]] ScopeGuard layer(int64_t k);
+  // The scope "reverse", with Placement::reverse set: a layer's right-to-left direction.
+  [[nodiscard]] ScopeGuard reverse();
   // Places the nodes made until the guard is destroyed exactly at `placement` (grad() puts each
   // backward node beside the forward node it mirrors).
   [[nodiscard]] ScopeGuard place(Placement placement);
@@ -213,6 +244,7 @@ class Graph {
 
  private:
   Node& append(Node node);
+  Value add_unmarked(const NodeSpec& spec, std::span<const Value> inputs);
   ScopeGuard indexed_scope(std::string_view name, int64_t index, int Placement::*field);
   void check_unique(std::string_view name) const;
 

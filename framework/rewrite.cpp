@@ -20,7 +20,11 @@ std::unique_ptr<Graph> rewrite(const Graph& source, Rewriter& rewriter) {
       complete = complete && inputs.back();
     }
     // A node reading a dropped node is dropped too; only a dropped output is an error.
-    if (complete) rewriter.mapped_[std::size_t(node.id)] = rewriter.rewrite(*out, node, inputs);
+    if (!complete) continue;
+    const Value v = rewriter.rewrite(*out, node, inputs);
+    rewriter.mapped_[std::size_t(node.id)] = v;
+    // What stands for a marked node inherits its mark (a fused cell's output is the state).
+    if (node.mark && v && !v.node().mark) out->mark(v, node.mark);
   }
   for (const auto& [name, id] : source.outputs()) {
     const Value v = rewriter.mapped_[std::size_t(id)];

@@ -155,16 +155,33 @@ CellState cell_step(const Cell& cell, const CellState& previous, const Value& x,
 }
 
 std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes) {
+  // Marked as models::build marks a model, so a stored cell keeps its label and role labels.
   auto g = std::make_unique<Graph>();
   const Value x = g->input("x", {1, sizes.input});
+  g->mark(x, {.kind = Mark::Kind::StepInput, .role = "x"});
   const std::vector<StateVariable> state = cell_state(cell, sizes);
+  auto state_mark = [&](Mark::Kind kind, std::size_t i) {
+    return Mark{.kind = kind, .role = state[i].name, .slot = int(i), .label = cell.label()};
+  };
   CellState previous;
-  for (const StateVariable& s : state) previous.push_back(g->input(s.name, {1, s.size}));
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    previous.push_back(g->input(state[i].name, {1, state[i].size}));
+    g->mark(previous.back(), state_mark(Mark::Kind::InitialState, i));
+  }
   CellWeights w;
-  for (const CellParameter& p : cell_parameters(cell, sizes))
-    w.add(p.role, g->parameter(p.role, p.shape));
+  for (const CellParameter& p : cell_parameters(cell, sizes)) {
+    const Value weight = g->parameter(p.role, p.shape);
+    const auto label = cell->roles.find(p.role);
+    g->mark(weight, {.kind = Mark::Kind::Weight,
+                     .role = p.role,
+                     .label = label == cell->roles.end() ? "" : label->second});
+    w.add(p.role, weight);
+  }
   const CellState next = cell_step(cell, previous, x, w);
-  for (std::size_t i = 0; i < state.size(); ++i) g->output(state[i].name, next[i]);
+  for (std::size_t i = 0; i < state.size(); ++i) {
+    g->output(state[i].name, next[i]);
+    g->mark(next[i], state_mark(Mark::Kind::State, i));
+  }
   return g;
 }
 
@@ -246,6 +263,12 @@ Cell stored_cell(std::string name, std::vector<std::shared_ptr<const Graph>> ste
   for (const auto& step : steps) check_step_graph(name, *step);
   CellDefinition d;
   d.name = name;
+  // Its diagram label and role labels, from the step graph's marks (see step_graph).
+  for (const Node& n : steps.front()->nodes()) {
+    if (n.mark.kind == Mark::Kind::State && d.label.empty()) d.label = n.mark.label;
+    if (n.mark.kind == Mark::Kind::Weight && !n.mark.label.empty())
+      d.roles.emplace(n.mark.role, n.mark.label);
+  }
   d.state = [name, steps](const CellSizes& sizes) {
     const Graph& step = step_for(name, steps, sizes.input);
     std::vector<StateVariable> state;

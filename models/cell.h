@@ -123,6 +123,10 @@ class Cell {
   const CellDefinition& definition() const { return *definition_; }
   const CellDefinition* operator->() const { return definition_.get(); }
   const std::string& name() const { return definition_->name; }
+  // What diagrams call it: the definition's label, else its name.
+  const std::string& label() const {
+    return definition_->label.empty() ? definition_->name : definition_->label;
+  }
   bool operator==(const Cell& other) const { return name() == other.name(); }
 
  private:

@@ -43,7 +43,10 @@ CellDefinition gru_cell() {
                             {.W = "W_z", .b = "b_z"},
                             {.W_x = "W_in", .W_h = "W_hn", .b_x = "b_in", .b_h = "b_hn"}}},
       .onnx = OnnxLayout{.op_type = "GRU", .order = {1, 0, 2}, .linear_before_reset = true},
-      .roles = {{"W_r", "reset gate"}, {"W_z", "update gate"}, {"W_in", "candidate"}},
+      .roles = {{"W_r", "reset gate"},
+                {"W_z", "update gate"},
+                {"W_in", "candidate (x)"},
+                {"W_hn", "candidate (h)"}},
   };
 }
 

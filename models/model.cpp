@@ -55,7 +55,12 @@ CellWeights make_layer(Graph& g, const Config& c, int64_t layer, bool reverse) {
     const uint64_t seed = c.seed * 1000003 + uint64_t(layer) * 1000 + index++;
     Init init = specs[i].init.value_or(init::uniform(-k, k, 0));
     init.seed = seed;
-    w.add(roles[i].role, g.parameter(specs[i].name, specs[i].shape, init));
+    const Value p = g.parameter(specs[i].name, specs[i].shape, init);
+    const auto label = c.cell->roles.find(roles[i].role);
+    g.mark(p, {.kind = Mark::Kind::Weight,
+               .role = roles[i].role,
+               .label = label == c.cell->roles.end() ? "" : label->second});
+    w.add(roles[i].role, p);
   }
   return w;
 }
@@ -80,6 +85,8 @@ Value output_layer(Graph& g, const Config& c, const Value& hs) {
   const uint64_t seed = c.seed * 1000003 + uint64_t(c.layers) * 1000;
   const Value W = g.parameter("W_out", {H, O}, init::uniform(-k, k, seed));
   const Value b = g.parameter("b_out", {1, O}, init::uniform(-k, k, seed + 1));
+  g.mark(W, {.kind = Mark::Kind::OutputLayer, .role = "W_out", .label = "output layer"});
+  g.mark(b, {.kind = Mark::Kind::OutputLayer, .role = "b_out", .label = "output layer"});
   return reshape(matmul(reshape(hs, {T * B, H}), W) + b, {T, B, O});
 }
 
@@ -117,8 +124,13 @@ Outputs build(Graph& g, const Config& c) {
   // Every state variable s comes in as "<s>0" [L·D, B, size].
   const std::vector<StateVariable> state_vars = model_state(c);
   std::vector<Value> initial;
-  for (const StateVariable& s : state_vars)
-    initial.push_back(g.input(s.name + "0", {L * D, B, s.size}));
+  auto state_mark = [&](Mark::Kind kind, std::size_t i) {
+    return Mark{.kind = kind, .role = state_vars[i].name, .slot = int(i), .label = c.cell.label()};
+  };
+  for (std::size_t i = 0; i < state_vars.size(); ++i) {
+    initial.push_back(g.input(state_vars[i].name + "0", {L * D, B, state_vars[i].size}));
+    g.mark(initial.back(), state_mark(Mark::Kind::InitialState, i));
+  }
 
   // Index k·D + d: layer k, direction d (0 left to right, 1 right to left).
   std::vector<CellWeights> weights;
@@ -127,7 +139,10 @@ Outputs build(Graph& g, const Config& c) {
     for (int64_t d = 0; d < D; ++d) {
       weights.push_back(make_layer(g, c, k, d == 1));
       CellState s;
-      for (const Value& v : initial) s.push_back(v[k * D + d]);
+      for (std::size_t i = 0; i < initial.size(); ++i) {
+        s.push_back(initial[i][k * D + d]);
+        g.mark(s.back(), state_mark(Mark::Kind::InitialState, i));
+      }
       state.push_back(std::move(s));
     }
 
@@ -152,16 +167,21 @@ Outputs build(Graph& g, const Config& c) {
     CellState read = state[at];
     if (!recurrent_dropout.empty()) read[0] = read[0] * recurrent_dropout[at];
     CellState next = cell_step(c.cell, read, in, weights[at]);
-    if (!c.masked) {
-      state[at] = next;
-      return next[0];
+    Value up = next[0];
+    if (c.masked) {
+      const Value m = mask[t];  // [B, 1]: 1 within the sample's length
+      up = next[0] * m;
+      for (std::size_t i = 0; i < next.size(); ++i)
+        next[i] = state[at][i] + m * (next[i] - state[at][i]);
     }
-    const Value m = mask[t];  // [B, 1]: 1 within the sample's length
-    const Value up = next[0] * m;
-    for (std::size_t i = 0; i < next.size(); ++i)
-      next[i] = state[at][i] + m * (next[i] - state[at][i]);
+    for (std::size_t i = 0; i < next.size(); ++i) g.mark(next[i], state_mark(Mark::Kind::State, i));
     state[at] = next;
     return up;
+  };
+  auto step_input = [&](int64_t t) {
+    const Value x_t = x[t];
+    g.mark(x_t, {.kind = Mark::Kind::StepInput, .role = "x"});
+    return x_t;
   };
   auto layer_scope = [&](int64_t k) {
     std::optional<Graph::ScopeGuard> scope;
@@ -174,7 +194,7 @@ Outputs build(Graph& g, const Config& c) {
     // Step-major: at any time only one step's intermediates are alive, whatever T is.
     for (int64_t t = 0; t < c.steps; ++t) {
       auto step_scope = g.step(t);
-      Value in = x[t];
+      Value in = step_input(t);
       for (int64_t k = 0; k < c.layers; ++k) {
         auto scope = layer_scope(k);
         in = drop_between(k, t, advance(std::size_t(k), in, t));
@@ -185,7 +205,7 @@ Outputs build(Graph& g, const Config& c) {
     // Layer-major: a layer's reverse direction needs its whole input first.
     for (int64_t t = 0; t < c.steps; ++t) {
       auto step_scope = g.step(t);
-      ys.push_back(x[t]);
+      ys.push_back(step_input(t));
     }
     for (int64_t k = 0; k < c.layers; ++k) {
       std::vector<Value> forward(std::size_t(c.steps)), backward(std::size_t(c.steps));
@@ -197,7 +217,7 @@ Outputs build(Graph& g, const Config& c) {
       for (int64_t t = c.steps - 1; t >= 0; --t) {
         auto step_scope = g.step(t);
         auto scope = layer_scope(k);
-        auto reverse = g.scope("reverse");
+        auto reverse = g.reverse();
         backward[std::size_t(t)] = advance(std::size_t(k * D + 1), ys[std::size_t(t)], t);
       }
       for (int64_t t = 0; t < c.steps; ++t) {

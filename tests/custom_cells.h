@@ -20,6 +20,7 @@ namespace rnngraph::testing {
 inline models::CellDefinition cifg_definition(std::string name = "cifg") {
   using namespace models;
   return {.name = std::move(name),
+          .label = "CIFG LSTM",
           .state =
               [](const CellSizes& s) {
                 return std::vector<StateVariable>{{"h", s.hidden}, {"c", s.hidden}};
@@ -38,7 +39,8 @@ inline models::CellDefinition cifg_definition(std::string name = "cifg") {
                 const Value o = sigmoid(matmul(z, w["W_o"]) + w["b_o"]);
                 const Value c = f * s[1] + (1.0f - f) * c_tilde;
                 return CellState{o * tanh(c), c};
-              }};
+              },
+          .roles = {{"W_f", "coupled gate"}}};
 }
 
 // The cell as a value, not registered: what a program that defines it holds, and what the CLI,

@@ -99,6 +99,14 @@ BOOST_AUTO_TEST_CASE(a_model_file_carries_the_step_graph_and_the_cli_needs_no_cp
     BOOST_TEST(dot.code == 0, view << ": " << dot.err);
     BOOST_TEST(fs::file_size(dir / fmt::format("{}.svg", view)) > 1000u, view);
   }
+  // The file carries the cell's label and role labels too: the boxes are "CIFG LSTM" cells, and
+  // the cell view names the gate by its role.
+  BOOST_TEST_REQUIRE(run_cli(dir, "dot cifg.json -o blocks.dot").code == 0);
+  const std::string blocks = io::read_file(dir / "blocks.dot");
+  BOOST_TEST(blocks.find("<b>CIFG LSTM ⇄</b>") != std::string::npos);
+  BOOST_TEST_REQUIRE(run_cli(dir, "dot cifg.json --view cell -o cell.dot").code == 0);
+  BOOST_TEST(io::read_file(dir / "cell.dot").find("<b>coupled gate</b>: W_f_l0") !=
+             std::string::npos);
   const Outcome info = run_cli(dir, "info cifg.json");
   BOOST_TEST(info.code == 0, info.err);
   BOOST_TEST(info.out.find("cifg") != std::string::npos, info.out);

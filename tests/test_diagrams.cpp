@@ -11,6 +11,7 @@
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/tools/viz/diagram.h>
 
 #include "helpers.h"
@@ -113,28 +114,107 @@ BOOST_AUTO_TEST_CASE(block_view_folds_long_sequences_and_is_the_default_for_mode
   // The state runs through the fold: last shown early box → fold → last box.
   BOOST_CHECK_EQUAL(count(dot, "  b0_2 -> fold0 \\["), 2);
   BOOST_CHECK_EQUAL(count(dot, "  fold1 -> b1_999 \\["), 2);
-  // A hand-built recurrence under g.step(t), its state a plain input: blocks too.
-  Graph hand;
-  Value h = hand.input("h0", {1, 3});
-  const Value W = hand.parameter("W", {5, 3}), x = hand.input("x", {2, 1, 2});
-  std::vector<Value> hs;
-  for (int64_t t = 0; t < 2; ++t) {
-    auto at = hand.step(t);
-    h = tanh(matmul(concat({h, x[t]}, 1), W));
-    hs.push_back(h);
+  // A hand-built recurrence under g.step(t), its state a plain input: blocks too, its
+  // recurrence found by comparing steps, its boxes plain "cell"s. Marked as models::build marks
+  // its graphs, its state and its cell are named.
+  for (bool marked : {false, true}) {
+    Graph hand;
+    Value h = hand.input("h0", {1, 3});
+    if (marked) hand.mark(h, {.kind = Mark::Kind::InitialState, .role = "h", .label = "RNN"});
+    const Value W = hand.parameter("W", {5, 3}), x = hand.input("x", {2, 1, 2});
+    std::vector<Value> hs;
+    for (int64_t t = 0; t < 2; ++t) {
+      auto at = hand.step(t);
+      h = tanh(matmul(concat({h, x[t]}, 1), W));
+      if (marked) hand.mark(h, {.kind = Mark::Kind::State, .role = "h", .label = "RNN"});
+      hs.push_back(h);
+    }
+    hand.output("y", stack(hs));
+    const std::string blocks = viz::to_dot(hand);
+    BOOST_TEST_CONTEXT("marked " << marked) {
+      BOOST_CHECK_EQUAL(count(blocks, marked ? "<b>RNN</b>" : "<b>cell</b>"), 2);
+      BOOST_CHECK_EQUAL(count(blocks, "  init0 -> b0_0 \\[xlabel=\" h0? \\[1, 3\\]"), 1);
+      BOOST_CHECK_EQUAL(count(blocks, marked ? "  b0_0 -> b0_1 \\[xlabel=\" h \\["
+                                             : "  b0_0 -> b0_1 \\[xlabel=\" \\["),
+                        1);
+      BOOST_CHECK(blocks.find("<b>h0</b>") != std::string::npos);
+    }
   }
-  hand.output("y", stack(hs));
-  const std::string blocks = viz::to_dot(hand);
-  BOOST_CHECK_EQUAL(count(blocks, "<b>RNN</b>"), 2);
-  BOOST_CHECK_EQUAL(count(blocks, "  init0 -> b0_0 \\["), 1);
-  BOOST_CHECK_EQUAL(count(blocks, "  b0_0 -> b0_1 \\["), 1);
-  BOOST_CHECK(blocks.find("<b>h0</b>") != std::string::npos);
   // A graph without time steps is drawn unrolled, and asking it for blocks is an error.
   Graph plain;
   const Value a = plain.input("a", {2, 2});
   plain.output("y", tanh(matmul(a, plain.parameter("W", {2, 2}))));
   BOOST_CHECK(viz::to_dot(plain) == viz::to_dot(plain, {.view = viz::View::Unrolled}));
   BOOST_CHECK_THROW(viz::to_dot(plain, {.view = viz::View::Blocks}), GraphError);
+}
+
+BOOST_AUTO_TEST_CASE(models_record_their_structure_and_the_views_read_it) {
+  // models::build marks, per layer, direction and step, the state values, x_t and each weight's
+  // role (Mark); rewrites and graph files keep the marks.
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm,
+                    .input_size = 2,
+                    .hidden_size = 3,
+                    .steps = 3,
+                    .layers = 2,
+                    .output_size = 2,
+                    .bidirectional = true});
+  auto tally = [](const Graph& graph) {
+    std::map<std::string, int> n;
+    for (const Node& node : graph.nodes())
+      if (node.mark) ++n[fmt::format("{} {}", to_string(node.mark.kind), node.mark.role)];
+    return n;
+  };
+  const std::map<std::string, int> marks = tally(g);
+  BOOST_CHECK_EQUAL(marks.at("state h"), 3 * 2 * 2);  // T · L · D
+  BOOST_CHECK_EQUAL(marks.at("state c"), 3 * 2 * 2);
+  BOOST_CHECK_EQUAL(marks.at("initial_state h"), 1 + 2 * 2);  // h0 and its windows h0[k]
+  BOOST_CHECK_EQUAL(marks.at("step_input x"), 3);
+  BOOST_CHECK_EQUAL(marks.at("weight W_f"), 2 * 2);
+  BOOST_CHECK_EQUAL(marks.at("output_layer W_out"), 1);
+  for (const Node& n : g.nodes()) {
+    if (n.mark.kind != Mark::Kind::State) continue;
+    BOOST_CHECK_EQUAL(n.mark.slot, n.mark.role == "h" ? 0 : 1);
+    BOOST_CHECK_EQUAL(n.mark.label, "LSTM");
+    BOOST_CHECK(n.step >= 0 && n.layer >= 0);
+  }
+  BOOST_CHECK_EQUAL(g.find("W_f_l1").mark.label, "forget gate");
+  int reverse_states = 0;
+  for (const Node& n : g.nodes()) reverse_states += n.mark.kind == Mark::Kind::State && n.reverse;
+  BOOST_CHECK_EQUAL(reverse_states, 3 * 2 * 2);
+  BOOST_CHECK(tally(*copy(g)) == marks);
+  const fs::path file = scratch("marked.json");
+  io::save_graph(g, file);
+  const io::GraphFile loaded = io::load_graph(file);
+  BOOST_CHECK(tally(*loaded.graph) == marks);
+  for (const Node& n : loaded.graph->nodes())
+    BOOST_CHECK(n.mark == g.node(n.id).mark && n.reverse == g.node(n.id).reverse);
+  // The passes fuse each step's cell; what stands for a state keeps its mark.
+  BOOST_CHECK_EQUAL(tally(*passes::optimize(g)).at("state h"), 3 * 2 * 2);
+
+  // The block view reads them: the states on the arrows, the output layer as a row of its own.
+  const std::string dot = viz::to_dot(g);
+  BOOST_CHECK_EQUAL(count(dot, "<b>output layer</b>"), 3);
+  for (int t = 0; t < 3; ++t) {
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("  b1_{0} -> out{0} \\[label=\" h \\[1, 6\\]", t)), 1);
+    BOOST_CHECK_EQUAL(count(dot, fmt::format("  out{0} -> top{0} \\[label=\" \\[1, 2\\]", t)), 1);
+  }
+  BOOST_CHECK(dot.find("<b>y<sub>0</sub></b>") != std::string::npos);
+  // Marks, not names: the same model with its states renamed by a mark draws the new name.
+  Graph renamed;
+  models::build(renamed,
+                {.cell = models::Cell::Rnn, .input_size = 2, .hidden_size = 3, .steps = 2});
+  for (const Node& n : renamed.nodes())
+    if (n.mark.kind == Mark::Kind::State || n.mark.kind == Mark::Kind::InitialState) {
+      Mark m = n.mark;
+      m.role = "s";
+      m.label = "Elman";
+      renamed.mark(Value(renamed, n.id), m);
+    }
+  const std::string elman = viz::to_dot(renamed);
+  BOOST_CHECK_EQUAL(count(elman, "<b>Elman</b>"), 2);
+  BOOST_CHECK_EQUAL(count(elman, "  b0_0 -> b0_1 \\[xlabel=\" s \\[1, 3\\]"), 1);
+  BOOST_CHECK_EQUAL(count(elman, "  init0 -> b0_0 \\[xlabel=\" s \\[1, 3\\]"), 1);
 }
 
 BOOST_AUTO_TEST_CASE(block_view_shows_both_directions) {
@@ -287,7 +367,8 @@ BOOST_AUTO_TEST_CASE(cell_view_draws_gate_layers_like_colah) {
   BOOST_CHECK_EQUAL(count(lstm, "fillcolor=\"#f9d56e\""),
                     4 + 1);                            // f, i, o, c̃ (+ the legend's sample)
   BOOST_CHECK_EQUAL(count(lstm, "&#963;</font>"), 3);  // three sigmoid gates
-  BOOST_CHECK(lstm.find("<b>f</b>: W_f_l0, b_f_l0") != std::string::npos);
+  // Each layer named by its weight's role (the cell's role labels), not by parsing its name.
+  BOOST_CHECK(lstm.find("<b>forget gate</b>: W_f_l0, b_f_l0") != std::string::npos);
   BOOST_CHECK(lstm.find("c<sub>t-1</sub>") != std::string::npos);
   BOOST_CHECK(lstm.find("h<sub>t</sub>") != std::string::npos);
   const std::string gru = viz::to_dot(*model(models::Cell::Gru, 2), {.view = viz::View::Cell});

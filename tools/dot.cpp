@@ -93,10 +93,6 @@ int dot_main(const std::vector<std::string>& argv) {
       if (!file.graph) file = models::load_file(path);  // says what is wrong with it
     }
   }
-  if (file.meta.contains("cell")) {  // a model: its boxes carry its cell's name
-    const models::Cell cell = models::config_from_file(file).cell;
-    options.cell = cell->label.empty() ? cell.name() : cell->label;
-  }
   const Graph* drawn = file.graph.get();
   const auto optimized = args.has("--optimized") ? passes::optimize(*drawn) : nullptr;
   const Graph& g = optimized ? *optimized : *drawn;

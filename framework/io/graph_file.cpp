@@ -28,6 +28,13 @@ NodeKind kind_from_string(std::string_view name) {
   throw FormatError(fmt::format("unknown node kind {}", quote(name)));
 }
 
+Mark::Kind mark_kind_from_string(std::string_view name) {
+  for (Mark::Kind k : {Mark::Kind::StepInput, Mark::Kind::InitialState, Mark::Kind::State,
+                       Mark::Kind::Weight, Mark::Kind::OutputLayer})
+    if (to_string(k) == name) return k;
+  throw FormatError(fmt::format("unknown mark {}", quote(name)));
+}
+
 // Files written before placements were stored: the step and layer from the scope's
 // "step<t>" and "layer<k>" segments, which is how those files were built.
 int legacy_index(const std::string& scope, std::string_view prefix) {
@@ -151,6 +158,12 @@ json graph_json(const Graph& graph, TensorMap* data) {
     if (n.step >= 0) j["step"] = n.step;
     if (n.layer >= 0) j["layer"] = n.layer;
     if (n.backward) j["backward"] = true;
+    if (n.reverse) j["reverse"] = true;
+    if (n.mark) {
+      j["mark"] = {{"kind", to_string(n.mark.kind)}, {"role", n.mark.role}};
+      if (n.mark.slot != 0) j["mark"]["slot"] = n.mark.slot;
+      if (!n.mark.label.empty()) j["mark"]["label"] = n.mark.label;
+    }
     if (n.kind == NodeKind::Op) {
       j["op"] = n.op->name();
       j["inputs"] = n.inputs;
@@ -228,6 +241,17 @@ void read_nodes(const json& doc, Graph& g, const TensorLookup& tensor, int& curr
     at.step = j.contains("step") ? j["step"].get<int>() : legacy_index(at.scope, "step");
     at.layer = j.contains("layer") ? j["layer"].get<int>() : legacy_index(at.scope, "layer");
     at.backward = j.value("backward", false);
+    at.reverse = j.value("reverse", false);
+    if (j.contains("mark")) {
+      const json& m = j["mark"];
+      spec.mark = {.kind = mark_kind_from_string(m.at("kind").get<std::string>()),
+                   .role = m.value("role", ""),
+                   .slot = m.value("slot", 0),
+                   .label = m.value("label", "")};
+      if (spec.mark.slot < 0 || spec.mark.slot > 1000)
+        throw FormatError(
+            fmt::format("a state's slot is between 0 and 1000, got {}", spec.mark.slot));
+    }
     constexpr int kMaxIndex = 1 << 30;
     if (at.step < -1 || at.layer < -1 || at.step > kMaxIndex || at.layer > kMaxIndex)
       throw FormatError(fmt::format("step and layer are between -1 and {}", kMaxIndex));

@@ -48,25 +48,11 @@ std::string box_id(const Layout& at, int layer, int t) {
 std::string x_id(const Layout& at, int t) {
   return t >= 0 && at.shown(t) ? fmt::format("x{}", t) : "xfold";
 }
+std::string output_id(const Layout& at, int t) {
+  return t >= 0 && at.shown(t) ? fmt::format("out{}", t) : "outfold";
+}
 std::string top_id(const Layout& at, int t) {
   return t >= 0 && at.shown(t) ? fmt::format("top{}", t) : "topfold";
-}
-
-// For a hand-built graph, "LSTM", "GRU" or "RNN" from its structure: fused cell ops name
-// themselves; otherwise an LSTM carries two states, a GRU multiplies by several weights per step,
-// an RNN by one. (A model's own cell comes in Options::cell.)
-std::string cell_name(const Graph& g, const Steps& steps, const std::vector<char>& fixed,
-                      int state_count) {
-  int products = 0;
-  for (const Node& n : g.nodes()) {
-    if (steps.of[n.id] != 0 || n.layer > 0 || n.kind != NodeKind::Op) continue;
-    if (n.is(lstm_cell_op()) || n.is(lstm_hidden_op())) return "LSTM";
-    if (n.is(gru_cell_op())) return "GRU";
-    if (n.is(matmul_op()) || n.is(matmul_packed_op()))
-      for (int in : n.inputs) products += fixed[in];
-  }
-  if (state_count >= 2) return "LSTM";
-  return products > 1 ? "GRU" : "RNN";
 }
 
 // The step nodes an output is computed from, found by walking back through the ops outside the
@@ -164,51 +150,19 @@ Diagram block_view(const Graph& g, const Options& options) {
   at.late = !at.folded ? 0 : options.view == View::Gradflow ? shown_max / 2 : 1;
   at.early = at.folded ? shown_max - at.late : at.steps;
 
-  // The initial states: the windows of h0 (and c0) that step 0 reads, found as the values that
-  // step 1 reads from step 0 in their place; a one-step model has no step 1, so there they are
-  // the windows of the contract's inputs h0 and c0.
-  const std::map<int, int> recurrence = find_recurrence(g, steps);
-  std::set<int> state_inputs;
-  for (const auto& [state, producer] : recurrence) state_inputs.insert(state);
-  if (steps.count == 1)
-    for (const Node& n : g.nodes())
-      if (is_input_select(g, n) &&
-          (g.node(n.inputs[0]).name == "h0" || g.node(n.inputs[0]).name == "c0"))
-        state_inputs.insert(n.id);
-  // The name of the state each step-0 node hands to step 1, by its position within the step
-  // (every step is built alike), so the arrows between later steps are named too.
-  const auto& members = steps.members;
-  const auto& position = steps.position;
-  const bool alike = steps.alike();
-  std::map<int, std::string> state_at_position;
-  for (const auto& [state, producer] : recurrence)
-    state_at_position[position[producer]] = state_name(g, g.node(state));
-  // The reverse direction hands its state from step t+1 to step t: named alike, from the last
-  // two steps (step T-1 reads the initial state where step T-2 reads step T-1's values).
-  std::map<int, std::string> reverse_state_at_position;
-  if (alike && at.steps >= 2)
-    for (std::size_t i = 0; i < members[0].size(); ++i) {
-      const Node& n = g.node(members[std::size_t(at.steps - 2)][i]);
-      const Node& twin = g.node(members[std::size_t(at.steps - 1)][i]);
-      if (n.kind != NodeKind::Op || n.inputs.size() != twin.inputs.size()) continue;
-      for (std::size_t j = 0; j < n.inputs.size(); ++j)
-        if (steps.of[n.inputs[j]] == at.steps - 1 && steps.of[twin.inputs[j]] < 0 &&
-            !fixed[twin.inputs[j]]) {
-          state_inputs.insert(twin.inputs[j]);  // h0[2k+1]: the reverse initial state
-          reverse_state_at_position[position[n.inputs[j]]] = state_name(g, g.node(twin.inputs[j]));
-        }
-    }
-  auto carried = [&](int id, bool reverse = false) {
-    const auto& names = reverse ? reverse_state_at_position : state_at_position;
-    auto it = alike ? names.find(position[id]) : names.end();
-    return it == names.end() ? std::string() : it->second + " ";
+  // The initial states (h0[k], c0[k]) the steps read, and the name of each state carried: the
+  // marks models::build records; a hand-built graph's recurrence is found by comparing steps.
+  const std::set<int> state_inputs = initial_states(g, steps);
+  const bool marked = has_marks(g);
+  auto carried = [&](int id) {
+    const std::string name = g.node(id).mark.kind == Mark::Kind::State ? g.node(id).mark.role : "";
+    return name.empty() ? name : name + " ";
   };
-  std::set<std::string> layer0_states;
-  for (int s : state_inputs)
-    for (int r : readers[s])
-      if (steps.of[r] == 0 && layer_of(r) == 0) layer0_states.insert(state_name(g, g.node(s)));
-  const std::string cell =
-      !options.cell.empty() ? options.cell : cell_name(g, steps, fixed, int(layer0_states.size()));
+  const std::string cell = !options.cell.empty() ? options.cell : cell_label(g);
+  // The layer that maps the top layer's h_t to the outputs y_t, drawn as its own row.
+  const bool output_layer = std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) {
+    return n.mark.kind == Mark::Kind::OutputLayer;
+  });
 
   // Gradient flow: one norm per box, shaded on a common log scale.
   const GradientFlow* flow = options.view == View::Gradflow ? options.flow : nullptr;
@@ -248,7 +202,10 @@ Diagram block_view(const Graph& g, const Options& options) {
     e.reversed = leftwards;  // right to left (the reverse direction), keeping the row's order
     d.connect(std::move(e));
   };
-  bool bidirectional = false;  // some layer also runs right to left
+  // Some layer also runs right to left: placed so (models::build), or, built by hand, handing its
+  // state from step t+1 to step t.
+  bool bidirectional = std::any_of(g.nodes().begin(), g.nodes().end(),
+                                   [&](const Node& n) { return n.reverse && steps.of[n.id] >= 0; });
   std::string sequence_input;  // "x", or "tokens" for a model with a token input
   std::vector<std::vector<std::string>> initial_names(std::size_t(at.layers)),
       reverse_initial_names(std::size_t(at.layers));
@@ -265,7 +222,7 @@ Diagram block_view(const Graph& g, const Options& options) {
         if (kp == k && tp == t - 1)
           link(box_id(at, kp, tp), to, carried(in) + p.shape.str(), true);
         else if (kp == k && tp == t + 1)  // the reverse direction's state, from step t+1
-          link(box_id(at, kp, tp), to, "← " + carried(in, true) + p.shape.str(), true, true),
+          link(box_id(at, kp, tp), to, "← " + carried(in) + p.shape.str(), true, true),
               bidirectional = true;
         else if (kp == k - 1 && tp == t)
           link(box_id(at, kp, tp), to, at.shown(t) ? "h " + p.shape.str() : "", false);
@@ -280,7 +237,8 @@ Diagram block_view(const Graph& g, const Options& options) {
                 ? fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0))
                 : escape(p.name);
         add_once(names, entry);
-      } else if (!fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
+      } else if (marked ? n.mark.kind == Mark::Kind::StepInput
+                        : !fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
         // The window x[t] belongs to its step: the arrow carries the window's shape.
         const bool window = n.is(select_op());
         link(x_id(at, t), to, t >= 0 && at.shown(t) ? (window ? n.shape : p.shape).str() : "",
@@ -304,10 +262,18 @@ Diagram block_view(const Graph& g, const Options& options) {
     if (sequence) {
       const Node& out = g.node(id);
       if (!out.is(stack_op())) sequence_name = name;
-      for (int e : from)
-        if (layer_of(e) == at.layers - 1)
-          link(box_id(at, layer_of(e), steps.of[e]), top_id(at, steps.of[e]),
-               at.shown(steps.of[e]) ? g.node(e).shape.str() : "", false);
+      for (int e : from) {
+        if (layer_of(e) != at.layers - 1) continue;
+        const int t = steps.of[e];
+        const std::string box = box_id(at, layer_of(e), t), shape = g.node(e).shape.str();
+        if (!output_layer) {
+          link(box, top_id(at, t), at.shown(t) ? shape : "", false);
+          continue;
+        }
+        link(box, output_id(at, t), at.shown(t) ? "h " + shape : "", false);
+        link(output_id(at, t), top_id(at, t), at.shown(t) ? out.shape.drop_first().str() : "",
+             false);
+      }
     } else {
       for (int e : from) {
         // The reverse direction ends at step 0, leaving to the left.
@@ -334,8 +300,16 @@ Diagram block_view(const Graph& g, const Options& options) {
   auto column_group = [](int t) {
     return t < 0 ? std::string("colfold") : fmt::format("col{}", t);
   };
-  std::vector<std::string> bottom, top;
+  std::vector<std::string> bottom, top, outputs;
   for (int t : columns) {
+    if (output_layer) {
+      DNode o{output_id(at, t),
+              t < 0 ? "<b>…</b>"
+                    : "<b>output layer</b><br/><font point-size=\"8\">W_out · h + b_out</font>",
+              t < 0 ? Role::Fold : Role::Layer};
+      o.group = column_group(t);
+      outputs.push_back(d.add(std::move(o)).id);
+    }
     const std::string index = std::to_string(t);
     DNode x{x_id(at, t), t < 0 ? "<b>…</b>" : fmt::format("<b>{}</b>", sub(sequence_input, index)),
             t < 0 ? Role::Fold : Role::Input};
@@ -443,7 +417,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   if (flow && options.flow_bar)
     top.push_back(d.add({"colour_bar", colour_bar(shading, flow->loss), Role::Note}).id);
 
-  for (const auto& row : {bottom, top}) {
+  for (const auto& row : {bottom, outputs, top}) {
+    if (row.empty()) continue;
     for (std::size_t i = 1; i < row.size(); ++i) d.connect({row[i - 1], row[i], "", false, true});
     d.same_rank.push_back(row);
   }
@@ -452,6 +427,7 @@ Diagram block_view(const Graph& g, const Options& options) {
   if (at.folded) {
     std::vector<std::string> column{"xfold"};
     for (int k = 0; k < at.layers; ++k) column.push_back(fmt::format("fold{}", k));
+    if (output_layer) column.push_back("outfold");
     column.push_back("topfold");
     for (std::size_t i = 1; i < column.size(); ++i)
       if (!linked.contains({column[i - 1], column[i], ""}))

@@ -16,14 +16,9 @@ namespace rnngraph::viz::detail {
 
 namespace {
 
-// "W_f_l0" → "f", "W_c_l0" → "c̃", "W_l0" → "" (the RNN's single layer).
-std::string gate_name(const std::string& weight) {
-  std::string name = weight.starts_with("W_") ? weight.substr(2) : "";
-  if (auto suffix = name.rfind("_l"); suffix != std::string::npos) name.erase(suffix);
-  if (name == "c") return "c&#771;";  // c with a tilde: the candidate
-  if (name == "in") return "n (x)";
-  if (name == "hn") return "n (h)";
-  return name;
+// What a weight does, from its mark ("forget gate"); nothing for a weight without a label.
+std::string gate_label(const Node& weight) {
+  return weight.mark.kind == Mark::Kind::Weight ? weight.mark.label : "";
 }
 
 std::string symbol(const Node& n) {
@@ -39,7 +34,19 @@ std::string symbol(const Node& n) {
 Diagram cell_view(const Graph& g, const Options& options) {
   const Steps steps = find_steps(g);
   const auto readers = consumers(g);
-  auto in_cell = [&](int id) { return steps.of[id] == 0 && g.node(id).layer <= 0; };
+  // The first layer's step 0, left to right: of a marked graph, what its next state is computed
+  // from (not the right-to-left direction, nor what the step makes of the state afterwards).
+  std::vector<char> computes_state(g.size(), 1);
+  if (has_marks(g)) {
+    std::vector<int> states;
+    for (const Node& n : g.nodes())
+      if (n.mark.kind == Mark::Kind::State && steps.of[n.id] == 0 && n.layer <= 0 && !n.reverse)
+        states.push_back(n.id);
+    computes_state = g.ancestors(states);
+  }
+  auto in_cell = [&](int id) {
+    return steps.of[id] == 0 && g.node(id).layer <= 0 && !g.node(id).reverse && computes_state[id];
+  };
   std::map<int, int> recurrence;  // state input → its producer, for this layer only
   for (const auto& [state, producer] : find_recurrence(g, steps))
     if (in_cell(producer)) recurrence[state] = producer;
@@ -52,7 +59,7 @@ Diagram cell_view(const Graph& g, const Options& options) {
     if (!in_cell(n.id) || !n.is(matmul_op()) || g.node(n.inputs[1]).kind != NodeKind::Parameter)
       continue;
     std::vector<int> chain{n.id};
-    std::string gate = gate_name(g.node(n.inputs[1]).name), weights = g.node(n.inputs[1]).name;
+    std::string gate = gate_label(g.node(n.inputs[1])), weights = g.node(n.inputs[1]).name;
     auto sole_reader = [&](int id) { return readers[id].size() == 1 ? readers[id][0] : -1; };
     if (int next = sole_reader(chain.back()); next >= 0 && g.node(next).is(add_op())) {
       const Node& add = g.node(next);
@@ -73,7 +80,7 @@ Diagram cell_view(const Graph& g, const Options& options) {
     for (int id : chain) rep[id] = chain.back();
     layer_label[chain.back()] = fmt::format(
         "<font point-size=\"18\">{}</font><br/><font point-size=\"9\">{}{}</font>", activation,
-        gate.empty() ? "" : fmt::format("<b>{}</b>: ", gate), escape(weights));
+        gate.empty() ? "" : fmt::format("<b>{}</b>: ", escape(gate)), escape(weights));
   }
   // The scalar of `1 - z` joins its op's label.
   std::set<int> one_minus;
@@ -127,13 +134,14 @@ Diagram cell_view(const Graph& g, const Options& options) {
       if (rep[in] >= 0 && rep[in] != rep[n.id] && linked.insert({rep[in], rep[n.id]}).second)
         d.connect({node_id(rep[in]), node_id(rep[n.id]), g.node(in).shape.str()});
   }
-  // States leave on the right. The cell state's line (c_{t-1} → × → + → c_t) is kept straight.
+  // States leave on the right. The line of a state not handed up (the LSTM's c_{t-1} → × → + →
+  // c_t) is kept straight.
   for (const auto& [state, producer] : recurrence) {
     const std::string name = state_name(g, g.node(state));
     const std::string out = fmt::format("out{}", producer);
     d.add({out, fmt::format("<b>{}<sub>t</sub></b>", escape(name)), Role::Output});
     d.connect({node_id(rep[producer]), out, g.node(producer).shape.str()});
-    if (name != "c") continue;
+    if (g.node(state).mark.slot == 0) continue;  // the state handed up leaves by its arrow
     std::vector<char> from_state(g.size(), 0);
     from_state[state] = 1;
     std::set<std::string> line{node_id(state), out};

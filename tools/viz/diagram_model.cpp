@@ -232,8 +232,16 @@ Steps find_steps(const Graph& g, bool with_backward) {
   return s;
 }
 
-std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
-  // Steps 0 and 1 are built alike: the k-th node placed at step 1 mirrors the k-th of step 0.
+bool has_marks(const Graph& g) {
+  return std::any_of(g.nodes().begin(), g.nodes().end(),
+                     [](const Node& n) { return bool(n.mark); });
+}
+
+namespace {
+// A graph built by hand: steps 0 and 1 are built alike, so the k-th node placed at step 1
+// mirrors the k-th of step 0, and what it reads from step 0 in place of a value from outside is
+// the state.
+std::map<int, int> compared_recurrence(const Graph& g, const Steps& steps) {
   std::map<int, int> state;
   if (steps.count < 2) return state;
   const std::vector<int>&step0 = steps.members[0], &step1 = steps.members[1];
@@ -251,22 +259,64 @@ std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
   return state;
 }
 
+// Where a marked state sits: layer (0 for a single layer), direction and slot.
+using StateKey = std::tuple<int, bool, int>;
+}  // namespace
+
+std::map<int, int> find_recurrence(const Graph& g, const Steps& steps) {
+  if (!has_marks(g)) return compared_recurrence(g, steps);
+  std::map<StateKey, int> at_step0;  // the forward direction's states after step 0
+  for (const Node& n : g.nodes())
+    if (n.mark.kind == Mark::Kind::State && steps.of[n.id] == 0 && !n.reverse)
+      at_step0.emplace(StateKey{std::max(n.layer, 0), false, n.mark.slot}, n.id);
+  std::map<int, int> state;
+  const auto readers = consumers(g);
+  for (const Node& e : g.nodes()) {
+    if (e.mark.kind != Mark::Kind::InitialState) continue;
+    for (int r : readers[e.id]) {
+      const Node& reader = g.node(r);
+      if (steps.of[r] != 0 || reader.reverse) continue;
+      auto p = at_step0.find({std::max(reader.layer, 0), false, e.mark.slot});
+      if (p != at_step0.end()) state[e.id] = p->second;
+    }
+  }
+  return state;
+}
+
+std::set<int> initial_states(const Graph& g, const Steps& steps) {
+  std::set<int> found;
+  if (!has_marks(g)) {
+    for (const auto& [state, producer] : compared_recurrence(g, steps)) found.insert(state);
+    return found;
+  }
+  const auto readers = consumers(g);
+  for (const Node& e : g.nodes())
+    if (e.mark.kind == Mark::Kind::InitialState &&
+        std::any_of(readers[e.id].begin(), readers[e.id].end(),
+                    [&](int r) { return steps.of[r] >= 0; }))
+      found.insert(e.id);
+  return found;
+}
+
 std::vector<std::vector<int>> hidden_states(const Graph& g) {
   const Steps steps = find_steps(g);
-  const int final_states = g.output_id("h_n");
-  if (steps.count == 0 || final_states < 0 || g.output_id("y") < 0 ||
-      !g.node(final_states).is(stack_op()))
+  std::map<std::pair<int, bool>, std::vector<int>> rows;  // (layer, reverse) → h by step
+  for (const Node& n : g.nodes()) {
+    if (n.mark.kind != Mark::Kind::State || n.mark.slot != 0 || steps.of[n.id] < 0) continue;
+    auto& row = rows[{std::max(n.layer, 0), n.reverse}];
+    row.resize(std::size_t(steps.count), -1);
+    row[std::size_t(steps.of[n.id])] = n.id;
+  }
+  if (rows.empty())
     throw GraphError(
-        "gradient flow is measured on model graphs (rnngraph build or train: outputs y and h_n "
-        "over time steps)");
-  if (!steps.alike())
-    throw GraphError("the steps of this graph differ: its hidden states cannot be matched");
+        "gradient flow is measured on model graphs (rnngraph build or train, models::build), "
+        "whose hidden states are marked; this graph has none");
   std::vector<std::vector<int>> states;
-  for (int last : g.node(final_states).inputs) {
-    if (steps.of[last] < 0)  // the last step's state, or step 0's for a reverse direction
-      throw GraphError("h_n is not a step's hidden state");
-    std::vector<int>& layer = states.emplace_back();
-    for (const auto& step : steps.members) layer.push_back(step[std::size_t(steps.position[last])]);
+  for (auto& [where, row] : rows) {
+    if (std::find(row.begin(), row.end(), -1) != row.end())
+      throw GraphError(
+          fmt::format("layer {} has no marked hidden state at some step", where.first));
+    states.push_back(std::move(row));
   }
   return states;
 }
@@ -353,10 +403,16 @@ std::string tooltip(const Node& n) {
 }
 
 std::string state_name(const Graph& g, const Node& n) {
+  if (n.mark.kind == Mark::Kind::State || n.mark.kind == Mark::Kind::InitialState)
+    return n.mark.role;
   const Node& input = is_input_select(g, n) ? g.node(n.inputs[0]) : n;
-  std::string name = input.name;
-  if (name.size() > 1 && name.back() == '0') name.pop_back();
-  return name;
+  return input.mark ? input.mark.role : input.name;
+}
+
+std::string cell_label(const Graph& g) {
+  for (const Node& n : g.nodes())
+    if (n.mark.kind == Mark::Kind::State && !n.mark.label.empty()) return n.mark.label;
+  return "cell";
 }
 
 }  // namespace rnngraph::viz::detail

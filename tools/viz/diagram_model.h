@@ -90,14 +90,19 @@ struct Steps {
 Steps find_steps(const Graph& g, bool with_backward = false);
 
 // The recurrent state of step 0: for each node outside step 0 that step 0 reads as state (h0[k],
-// c0[k], or a raw h0 input), the node of step 0 whose value takes its place at step 1. Found by
-// comparing steps 0 and 1, which the unrolled models build alike; empty for a single step.
+// c0[k], or a raw h0 input), the node of step 0 whose value takes its place at step 1. Read
+// from the marks models::build records (Mark: initial states and states by layer, direction and
+// slot); for a graph without marks, built by hand, found by comparing steps 0 and 1, which must
+// then be built alike (empty for a single step).
 std::map<int, int> find_recurrence(const Graph& g, const Steps& steps);
+// The initial states the steps read: marked ones in either direction (a reverse direction reads
+// its own at the last step), else, in a graph without marks, find_recurrence's.
+std::set<int> initial_states(const Graph& g, const Steps& steps);
+bool has_marks(const Graph& g);  // some node is marked (models::build made it, or its user)
 
-// The hidden state h of every layer at every step, [layer][step] node ids, for model graphs
-// (models::build's contract): the final states are the inputs of the output h_n = stack(...),
-// and every step holds its h where the step of its final state (the last, or step 0 for a
-// reverse direction) does; a bidirectional layer has two rows. GraphError for other graphs.
+// The hidden state h of every layer at every step, [layer][step] node ids: the states marked
+// with slot 0 (what the cell hands up), a row per layer and direction in h_n's order (layer k's
+// directions at 2k and 2k+1). GraphError for a graph without marked states.
 std::vector<std::vector<int>> hidden_states(const Graph& g);
 
 // For every node, the ids of the nodes that read it.
@@ -114,7 +119,10 @@ std::string op_label(const Node& n, std::string_view title);  // bold title, sma
 // name, and its shape.
 DNode plain_node(const Node& n);
 std::string shape_line(const Shape& shape);  // the label's last line: the shape, small
-// "h" for h0 / h0[k], "c" for c0: the state a recurrent input carries.
+// The state a node carries, by its mark ("h" for h0[k] and for h_t): the mark of the node, or of
+// the input it is a window of; a hand-built graph's unmarked state input by its name.
 std::string state_name(const Graph& g, const Node& n);
+// What the step's cells are called: a marked state's label ("LSTM"), else "cell".
+std::string cell_label(const Graph& g);
 
 }  // namespace rnngraph::viz::detail
