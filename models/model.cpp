@@ -432,6 +432,8 @@ Recipe recipe(const Config& c) {
   return r;
 }
 
+bool is_model(const io::GraphFile& file) { return file.meta.contains("cell"); }
+
 Config config_from_file(const io::GraphFile& file) {
   return config_from_recipe(file.meta, file.graphs);
 }

@@ -133,6 +133,8 @@ Recipe recipe(const Config& config);
 Config config_from_recipe(const Recipe& recipe, const io::NamedGraphs& stored = {});
 // The same for a file read already: its recipe and stored cell.
 Config config_from_file(const io::GraphFile& file);
+// A model file: a recipe (what build and train write), not a graph built by hand.
+bool is_model(const io::GraphFile& file);
 
 // Model files. save_file writes a recipe file (io::save_recipe): recipe(config) plus `meta`,
 // and g's parameters plus `extra`, and for a cell that is not built in its step graphs; it is

@@ -118,7 +118,7 @@ Model Model::load(const std::filesystem::path& path) {
 }
 
 Model Model::from_file(const io::GraphFile& file, const std::string& path) {
-  if (!file.meta.contains("cell"))
+  if (!is_model(file))
     throw FormatError(fmt::format(
         "{}: not a model file (no recipe: a hand-built graph runs at its own shape only)", path));
   // The weights by name: a recipe file's tensors, or a node-by-node file's parameters.

@@ -319,7 +319,7 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
 std::string save(const io::GraphFile& file, const std::filesystem::path& path,
                  const ExportOptions& options) {
   std::string bytes;
-  if (file.meta.contains("cell")) {
+  if (models::is_model(file)) {
     const models::Model model = models::Model::from_file(file, "the model file");
     bytes = export_model(model.config(), model.weights(), options);
   } else {

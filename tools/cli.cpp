@@ -197,7 +197,7 @@ models::Config unroll_model_file(io::GraphFile& file, const std::string& path,
 }
 
 Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& args) {
-  if (!file.meta.contains("cell")) {
+  if (!models::is_model(file)) {
     if (!file.graph) file = models::load_file(path);  // says what is wrong with it
     return model_feeds(*file.graph, args);
   }

@@ -78,7 +78,7 @@ int dot_main(const std::vector<std::string>& argv) {
     feeds = unrolled_feeds(file, path, args);
   } else {
     file = io::read_graph_file(path);
-    if (file.meta.contains("cell")) {
+    if (models::is_model(file)) {
       // The model unrolled for --steps and --batch (default: its recipe's). A view of the
       // recurrence (rolled, cell) needs two steps to find it.
       std::optional<int64_t> steps;

@@ -61,7 +61,7 @@ int export_main(const std::vector<std::string>& argv) {
         std::filesystem::weakly_canonical(io::parameters_path(args.positional()[0]), ignored))
       throw UsageError(
           fmt::format("'{}' holds the model's own weights; write the state_dict elsewhere", out));
-    if (!file.meta.contains("cell"))
+    if (!models::is_model(file))
       throw UsageError(
           "a PyTorch state_dict is written for model files; this graph was built by hand");
     if (args.has("--opset") || options.lengths)
@@ -71,7 +71,7 @@ int export_main(const std::vector<std::string>& argv) {
     fmt::print("wrote {} (a PyTorch state_dict)\n", out);
     return 0;
   }
-  if (options.lengths && !file.meta.contains("cell"))
+  if (options.lengths && !models::is_model(file))
     throw UsageError("--lengths is for model files; this graph was built by hand");
   const std::string bytes = onnx::save(file, out, options);
   fmt::print("wrote {} (opset {}{})\n{}", out, options.opset,

@@ -70,7 +70,7 @@ int grad_main(const std::vector<std::string>& argv) {
 
   const std::string path = args.positional()[0];
   io::GraphFile file = io::read_graph_file(path);
-  if (names == "torch" && !file.meta.contains("cell"))
+  if (names == "torch" && !models::is_model(file))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
   Feeds feeds = unrolled_feeds(file, path, args);  // a model file: unrolled for the input's shape
   Graph& g = *file.graph;

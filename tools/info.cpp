@@ -42,7 +42,7 @@ int info_main(const std::vector<std::string>& argv) {
   // Names and values from the file are printed escaped, like every message.
   for (const auto& [key, value] : file.meta)
     fmt::print("  {}: {}\n", printable(key, 200), printable(value, 200));
-  if (file.meta.contains("cell")) {
+  if (models::is_model(file)) {
     const bool bi = file.meta.contains("bidirectional") && file.meta.at("bidirectional") == "true";
     fmt::print(
         "model: runs on any length and batch, {}; padded batches with per-sample lengths (run "

@@ -117,7 +117,7 @@ int run_main(const std::vector<std::string>& argv) {
   if (args.positional().size() != 1) throw UsageError("run takes one graph file");
   // A model file needs no graph at its default shape: the model unrolls for the input.
   io::GraphFile file = io::read_graph_file(args.positional()[0]);
-  if (file.meta.contains("cell")) return run_model(args, file);
+  if (models::is_model(file)) return run_model(args, file);
   if (!file.graph) file = models::load_file(args.positional()[0]);  // says what is wrong
   for (const char* flag : {"--lengths", "--state-in", "--state-out"})
     if (args.has(flag))

@@ -38,7 +38,7 @@ int sample_main(const std::vector<std::string>& argv) {
   std::mt19937_64 rng(uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62)));
 
   const io::GraphFile file = models::load_file(args.positional()[0]);
-  if (!file.meta.contains("cell") || !file.meta.contains("vocabulary"))
+  if (!models::is_model(file) || !file.meta.contains("vocabulary"))
     throw UsageError(
         fmt::format("'{}' is not a text model (train one with --task text)", args.positional()[0]));
   const models::Config c = models::config_from_file(file);

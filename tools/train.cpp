@@ -77,9 +77,9 @@ double seconds_since(Clock::time_point start) {
 
 std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
   if (auto resume = args.get("--resume")) {
-    for (const char* flag : {"--task", "--model", "--hidden-size", "--layers", "--steps", "--batch",
-                             "--lr", "--optimizer", "--clip", "--seed", "--dropout",
-                             "--recurrent-dropout"})
+    for (const char* flag :
+         {"--task", "--model", "--hidden-size", "--layers", "--steps", "--batch", "--lr",
+          "--optimizer", "--clip", "--seed", "--dropout", "--recurrent-dropout"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -115,12 +115,12 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
 }
 
 int train_main(const std::vector<std::string>& argv) {
-  const Args args(argv,
-                  {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps", "--batch",
-                   "--iterations", "--lr", "--optimizer", "--clip", "--seed", "--log", "--save",
-                   "--resume", "--threads", "--checkpoint-every", "--dropout",
-                   "--recurrent-dropout"},
-                  {"--check-numerics"});
+  const Args args(
+      argv,
+      {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps", "--batch",
+       "--iterations", "--lr", "--optimizer", "--clip", "--seed", "--log", "--save", "--resume",
+       "--threads", "--checkpoint-every", "--dropout", "--recurrent-dropout"},
+      {"--check-numerics"});
   if (!args.positional().empty())
     throw UsageError(
         fmt::format("train takes no positional arguments (got '{}')", args.positional()[0]));
