@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/framework/passes/passes.h>
 
 namespace rnngraph {
 
@@ -73,10 +72,16 @@ class ArenaPlanner {
 
 }  // namespace
 
+namespace {
+GraphOptimizer installed_optimizer = nullptr;
+}  // namespace
+
+void install_graph_optimizer(GraphOptimizer optimizer) { installed_optimizer = optimizer; }
+
 Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOptions options)
     : graph_(&source) {
-  if (options.optimize) {
-    optimized_ = passes::optimize(source);
+  if (options.optimize && installed_optimizer) {
+    optimized_ = installed_optimizer(source);
     graph_ = optimized_.get();
   }
   const Graph& graph = *graph_;

@@ -23,12 +23,19 @@ struct PlanOptions {
   // Reuse arena buffers whose values are dead (the default). Off, every value gets its own
   // buffer: a reference for testing the planner, and a way to inspect every intermediate.
   bool reuse_memory = true;
-  // Plan passes::optimize(graph) instead of the graph itself (framework/passes/passes.h): the
-  // same outputs, computed with fused cells and fewer, larger products. plan.graph() is then
-  // the optimized graph, which shares the parameters. Off for a graph optimized already (as
-  // passes::training_graph makes), or to inspect the graph as built.
+  // Plan the graph optimized by the installed optimizer (the library's passes::optimize,
+  // passes/passes.h) instead of the graph itself: the same outputs, computed with fused cells
+  // and fewer, larger products. plan.graph() is then the optimized graph, which shares the
+  // parameters. Off for a graph optimized already (as passes::training_graph makes), or to
+  // inspect the graph as built.
   bool optimize = true;
 };
+
+// What PlanOptions::optimize applies. The executor knows no pass: the passes layer, above the
+// ops, installs passes::optimize when the library loads (passes/optimize.cpp); nullptr plans
+// graphs as built.
+using GraphOptimizer = std::unique_ptr<Graph> (*)(const Graph&);
+void install_graph_optimizer(GraphOptimizer optimizer);
 
 // A plan describes the graph as it was when planned: nodes appended later (grad() appends the
 // backward graph to the same graph) are not part of it, and running it stays correct. Plan the

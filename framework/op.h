@@ -94,8 +94,12 @@ class Op {
   virtual std::string_view color() const { return "#f2f2f2"; }
 };
 
-// The op with this name, or nullptr (ops/registry.cpp lists them all).
+// The registry of ops: how graph files find the op of a node by name, and what tests walk. The
+// ops layer registers its ops when the library loads (ops/registry.cpp); a program may register
+// its own. GraphError for a second op of a registered name.
+void register_op(const Op& op);
+// The op with this name, or nullptr.
 const Op* find_op(std::string_view name);
-std::vector<const Op*> all_ops();
+std::vector<const Op*> all_ops();  // in registration order
 
 }  // namespace rnngraph

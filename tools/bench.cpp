@@ -9,7 +9,7 @@
 
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
-#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>
@@ -35,7 +35,7 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
 
   --threads N   threads for the large products and fused cells (default 1)
   --json        one JSON object instead of the text line (bench/compare.py reads it)
-  --no-passes   plan the unrolled graph as built, without the graph passes (framework/passes:
+  --no-passes   plan the unrolled graph as built, without the graph passes (passes:
                 cells fused, products split, hoisted and merged), to measure what they bring
   --unrolled    time the unrolled graph (every step's nodes, what training runs) instead of
                 the step graph run T times (what models::Model and 'rnngraph run' do)

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/io/graph_file.h>
-#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/passes/passes.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/tools/viz/diagram.h>
 
@@ -35,7 +35,7 @@ Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attrib
                      --target; last, the sum of the last step's y (how far back it reaches)
   --steps-shown N    with more steps than N, draw the first N-1, a "… k steps …" box and
                      the last (default 4; gradflow 12)
-  --optimized        draw the graph after the graph passes (framework/passes: LSTM cells
+  --optimized        draw the graph after the graph passes (passes: LSTM cells
                      fused, input products hoisted out of the steps, weights packed)
   --grad             unrolled and rolled views: add the backward graph of the sum of y
                      (what rnngraph grad differentiates), in red, each step's backward part

@@ -1,10 +1,11 @@
 // The pass pipeline, and the analysis the passes share.
-#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/passes/passes.h>
 
 #include <fmt/format.h>
 
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 
@@ -95,5 +96,11 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
       .then(eliminate_dead_nodes)
       .result();
 }
+
+namespace {
+// Plans optimize by default (PlanOptions::optimize): the executor, a layer below the ops and the
+// passes, is handed them here, when the library loads.
+const bool installed = (install_graph_optimizer(&optimize), true);
+}  // namespace
 
 }  // namespace rnngraph::passes
