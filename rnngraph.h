@@ -10,7 +10,7 @@
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/npy.h>
 #include <rnngraph/framework/io/safetensors.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/framework/threads.h>

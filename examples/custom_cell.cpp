@@ -21,6 +21,7 @@ using namespace rnngraph::models;
 CellDefinition mgu_cell() {
   return {
       .name = "mgu",
+      .label = "MGU",  // what diagrams call it
       .state =
           [](const CellSizes& s) {
             return std::vector<StateVariable>{{"h", s.hidden}};

@@ -24,16 +24,16 @@ struct PlanOptions {
   // buffer: a reference for testing the planner, and a way to inspect every intermediate.
   bool reuse_memory = true;
   // Plan the graph optimized by the installed optimizer (the library's passes::optimize,
-  // passes/passes.h) instead of the graph itself: the same outputs, computed with fused cells
-  // and fewer, larger products. plan.graph() is then the optimized graph, which shares the
+  // framework/passes/passes.h) instead of the graph itself: the same outputs, computed with fused
+  // cells and fewer, larger products. plan.graph() is then the optimized graph, which shares the
   // parameters. Off for a graph optimized already (as passes::training_graph makes), or to
   // inspect the graph as built.
   bool optimize = true;
 };
 
-// What PlanOptions::optimize applies. The executor knows no pass: the passes layer, above the
-// ops, installs passes::optimize when the library loads (passes/optimize.cpp); nullptr plans
-// graphs as built.
+// What PlanOptions::optimize applies. The executor knows no pass and no cell: the passes, which
+// name ops, install passes::optimize when the library loads (framework/passes/optimize.cpp);
+// nullptr plans graphs as built.
 using GraphOptimizer = std::unique_ptr<Graph> (*)(const Graph&);
 void install_graph_optimizer(GraphOptimizer optimizer);
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/ops/ops.h>
 
 namespace rnngraph::models {

@@ -12,7 +12,7 @@
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
 #include <rnngraph/framework/io/graph_file.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/torch_state.h>
 

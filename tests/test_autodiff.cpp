@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/ops/kernels.h>
 
 #include "custom_cells.h"

@@ -9,7 +9,7 @@
 
 #include <rnngraph/framework/autodiff.h>
 #include <rnngraph/framework/executor.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>

@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/io/graph_file.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/tools/viz/diagram.h>
 

@@ -9,7 +9,7 @@
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/io/safetensors.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/losses.h>
 #include <rnngraph/models/model.h>

@@ -26,4 +26,8 @@ cp demo/rnn_cell.png demo/lstm_rolled.png demo/rnn_blocks.png demo/gradient_flow
 "$cli" build rnn --input-size 2 --hidden-size 5 --steps 1000 --layers 2 -o rnn1000.json > /dev/null 2>&1
 "$cli" dot rnn1000.json --view unrolled --title "a 2-layer RNN over 1000 steps, folded" \
   -o "$out/rnn_2layer_1000steps.png" > /dev/null 2>&1
+# A cell that is not built in (examples/custom_cell.cpp), drawn from its model file alone.
+"$(dirname "$cli")/examples/custom_cell" -o custom > /dev/null 2>&1
+"$cli" dot custom/custom.json --steps 4 --title "a user's cell (the minimal gated unit) with an output layer" \
+  -o "$out/custom_blocks.png" > /dev/null 2>&1
 echo "regenerated the diagrams in $out"

@@ -1,7 +1,7 @@
 #include "diagram_model.h"
 
 #include <rnngraph/framework/errors.h>
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/ops/ops.h>
 
 #include <algorithm>

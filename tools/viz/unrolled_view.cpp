@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 
 #include <rnngraph/ops/ops.h>
 

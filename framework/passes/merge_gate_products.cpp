@@ -6,7 +6,7 @@
 #include <map>
 #include <vector>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 

@@ -2,7 +2,7 @@
 // weight files name them even when unused).
 #include <algorithm>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 
 namespace rnngraph::passes {

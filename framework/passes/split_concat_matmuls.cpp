@@ -2,7 +2,7 @@
 // columns. The row blocks of W are contiguous, so its slices are views; the products on x_t
 // alone can then be hoisted out of the recurrence (hoist_input_projections), and the ones on
 // h_{t-1} merged across gates (merge_gate_products).
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <utility>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 

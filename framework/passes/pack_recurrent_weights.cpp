@@ -5,7 +5,7 @@
 #include <map>
 #include <tuple>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
 

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 
 namespace rnngraph::passes {

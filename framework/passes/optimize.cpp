@@ -1,5 +1,5 @@
 // The pass pipeline, and the analysis the passes share.
-#include <rnngraph/passes/passes.h>
+#include <rnngraph/framework/passes/passes.h>
 
 #include <fmt/format.h>
 
@@ -98,8 +98,8 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
 }
 
 namespace {
-// Plans optimize by default (PlanOptions::optimize): the executor, a layer below the ops and the
-// passes, is handed them here, when the library loads.
+// Plans optimize by default (PlanOptions::optimize): the executor, which names no op, is handed
+// the passes here, when the library loads.
 const bool installed = (install_graph_optimizer(&optimize), true);
 }  // namespace
 
