@@ -154,10 +154,10 @@ CellState cell_step(const Cell& cell, const CellState& previous, const Value& x,
   return next;
 }
 
-std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes) {
+std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes, int64_t batch) {
   // Marked as models::build marks a model, so a stored cell keeps its label and role labels.
   auto g = std::make_unique<Graph>();
-  const Value x = g->input("x", {1, sizes.input});
+  const Value x = g->input("x", {batch, sizes.input});
   g->mark(x, {.kind = Mark::Kind::StepInput, .role = "x"});
   const std::vector<StateVariable> state = cell_state(cell, sizes);
   auto state_mark = [&](Mark::Kind kind, std::size_t i) {
@@ -165,7 +165,7 @@ std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes) {
   };
   CellState previous;
   for (std::size_t i = 0; i < state.size(); ++i) {
-    previous.push_back(g->input(state[i].name, {1, state[i].size}));
+    previous.push_back(g->input(state[i].name, {batch, state[i].size}));
     g->mark(previous.back(), state_mark(Mark::Kind::InitialState, i));
   }
   CellWeights w;

@@ -150,9 +150,10 @@ std::vector<CellParameter> cell_parameters(const Cell& cell, const CellSizes& si
 CellState cell_step(const Cell& cell, const CellState& previous, const Value& x,
                     const CellWeights& w);
 
-// The cell's one-step graph (its rolled form) for batch 1: inputs "x" [1, input] and one per
-// state variable by its name, parameters by role, outputs the next state by name, in order.
-std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes);
+// The cell's one-step graph (its rolled form) for a batch (model files store batch 1): inputs
+// "x" [batch, input] and one per state variable by its name, parameters by role, outputs the
+// next state by name, in order; marked as models::build marks a model.
+std::unique_ptr<Graph> step_graph(const Cell& cell, const CellSizes& sizes, int64_t batch = 1);
 // A cell whose step replays stored one-step graphs (one per input width, all for one hidden
 // size), as step_graph makes them: what a model file of a user cell carries. GraphError for a
 // graph that is not a step graph of one cell.

@@ -14,26 +14,16 @@ namespace rnngraph::models {
 
 namespace {
 
-// The step graph of layer k (direction `reverse`) for batch B: inputs "x" [B, in] and each state
-// variable by name, the model's parameters (shared), outputs the next state, "next_<s>".
+// The cell's step graph for layer k (direction `reverse`) and batch B, on the model's weights
+// (shared, not copied; checked by recipe_weights already).
 std::unique_ptr<Graph> step_graph_for(const Config& c, const io::TensorMap& weights, int64_t k,
                                       bool reverse, int64_t B) {
-  auto g = std::make_unique<Graph>();
   const CellSizes sizes = cell_sizes(c, k);
-  const Value x = g->input("x", {B, sizes.input});
-  CellState previous;
-  const std::vector<StateVariable> state = cell_state(c.cell, sizes);
-  for (const StateVariable& s : state) previous.push_back(g->input(s.name, {B, s.size}));
-  CellWeights w;
+  auto g = step_graph(c.cell, sizes, B);
   const std::vector<CellParameter> roles = cell_parameters(c.cell, sizes);
   const std::vector<ParameterSpec> specs = layer_parameters(c, k, reverse);
-  for (std::size_t i = 0; i < specs.size(); ++i) {  // checked by recipe_weights already
-    const Value p = g->parameter(specs[i].name, specs[i].shape);
-    g->share_parameter(specs[i].name, weights.at(specs[i].name));
-    w.add(roles[i].role, p);
-  }
-  const CellState next = cell_step(c.cell, previous, x, w);
-  for (std::size_t i = 0; i < state.size(); ++i) g->output("next_" + state[i].name, next[i]);
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    g->share_parameter(roles[i].role, weights.at(specs[i].name));
   return g;
 }
 
