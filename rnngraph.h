@@ -15,9 +15,11 @@
 #include <rnngraph/framework/tensor.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/cell.h>
+#include <rnngraph/models/dataset.h>
+#include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/gru.h>
-#include <rnngraph/models/losses.h>
 #include <rnngraph/models/ln_lstm.h>
+#include <rnngraph/models/losses.h>
 #include <rnngraph/models/lstm.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>

@@ -3,6 +3,7 @@
 // so the data starts 64-byte aligned, then the raw data.
 #include <rnngraph/framework/io/npy.h>
 
+#include <cmath>
 #include <cstring>
 #include <regex>
 #include <vector>
@@ -77,7 +78,9 @@ Header parse_header(std::string_view bytes, std::string_view what, std::string_v
   } catch (const ShapeError& e) {
     throw fail(e.what());
   }
-  const std::size_t element = h.descr.ends_with('8') ? 8 : 4;
+  // The element size the dtype names ('<i2': 2), so an unsupported dtype is refused by name.
+  const char size = h.descr.empty() ? '4' : h.descr.back();
+  const std::size_t element = size == '8' ? 8 : size == '2' ? 2 : size == '1' ? 1 : 4;
   const std::size_t expected = std::size_t(h.shape.numel()) * element;
   if (bytes.size() - data_at != expected)
     throw fail(fmt::format("shape {} needs {} bytes of data, the file has {}", h.shape.str(),
@@ -102,31 +105,62 @@ std::vector<double> read_npy_numbers(const std::filesystem::path& path) {
   return parse_npy_numbers(read_file(path), path.string());
 }
 
+namespace {
+// Element i of a numeric .npy's data as a double.
+double element(const Header& h, const char* data, std::size_t i, std::string_view what) {
+  if (h.descr == "<f4") {
+    float v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  if (h.descr == "<f8") {
+    double v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return v;
+  }
+  if (h.descr == "<i4") {
+    int32_t v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  if (h.descr == "<i8") {
+    int64_t v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return double(v);
+  }
+  throw FormatError(
+      fmt::format("{}: dtype {} is not supported (little-endian int32, int64, float32 or float64)",
+                  what, quote(h.descr)));
+}
+}  // namespace
+
+NpyArray read_npy_array(const std::filesystem::path& path) {
+  return parse_npy_array(read_file(path), path.string());
+}
+
+NpyArray parse_npy_array(std::string_view bytes, std::string_view what) {
+  const Header h = parse_header(bytes, what, "numeric");
+  const char* data = bytes.data() + h.data_at;
+  element(h, data, 0, what);  // the dtype, checked before anything is allocated
+  NpyArray out{Tensor(h.shape), h.descr.starts_with("<i")};
+  float* to = out.values.data();
+  constexpr double kExact = 16777216;  // 2^24: every integer up to it is a float32
+  for (std::size_t i = 0; i < std::size_t(h.shape.numel()); ++i) {
+    const double v = element(h, data, i, what);
+    if (out.integer && std::abs(v) > kExact)
+      throw FormatError(fmt::format(
+          "{}: integer {} at element {} is beyond 2^24 in size, which float32 cannot hold exactly",
+          what, v, i));
+    to[i] = float(v);
+  }
+  return out;
+}
+
 std::vector<double> parse_npy_numbers(std::string_view bytes, std::string_view what) {
   const Header h = parse_header(bytes, what, "numeric");
   const char* data = bytes.data() + h.data_at;
   std::vector<double> out(std::size_t(h.shape.numel()));
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (h.descr == "<f4") {
-      float v;
-      std::memcpy(&v, data + 4 * i, 4);
-      out[i] = v;
-    } else if (h.descr == "<f8") {
-      std::memcpy(&out[i], data + 8 * i, 8);
-    } else if (h.descr == "<i4") {
-      int32_t v;
-      std::memcpy(&v, data + 4 * i, 4);
-      out[i] = v;
-    } else if (h.descr == "<i8") {
-      int64_t v;
-      std::memcpy(&v, data + 8 * i, 8);
-      out[i] = double(v);
-    } else {
-      throw FormatError(fmt::format(
-          "{}: dtype {} is not supported (little-endian int32, int64, float32 or float64)", what,
-          quote(h.descr)));
-    }
-  }
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = element(h, data, i, what);
   return out;
 }
 

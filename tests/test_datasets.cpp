@@ -1,0 +1,359 @@
+// Datasets: .npy arrays of every supported dtype, the target layouts and what they ask of a model,
+// batches against hand-laid ones, the bad-data matrix (each case's own message), the seeded
+// hold-out and the epoch's batches (every row once, reproducible, bucketed by length).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <rnngraph/framework/io/files.h>
+#include <rnngraph/models/dataset.h>
+#include <rnngraph/models/evaluation.h>
+#include <rnngraph/models/model_runner.h>
+
+#include "helpers.h"
+
+using namespace rnngraph;
+using models::ArrayDataset;
+using models::TargetKind;
+
+namespace {
+
+// .npy bytes of `values` stored as `descr` ("<f4", "<f8", "<i4", "<i8").
+template <class T>
+std::string npy(const std::string& descr, const std::vector<int64_t>& shape,
+                const std::vector<T>& values) {
+  std::string dims;
+  for (int64_t d : shape) dims += fmt::format("{}, ", d);
+  std::string h =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, dims);
+  h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
+  h.push_back('\n');
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += char(h.size() & 0xff);
+  out += char(h.size() >> 8);
+  out += h;
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+  return out;
+}
+
+io::NpyArray floats(const std::vector<int64_t>& shape, const std::vector<double>& values) {
+  return io::parse_npy_array(npy("<f8", shape, values), "floats.npy");
+}
+io::NpyArray ints(const std::vector<int64_t>& shape, const std::vector<int64_t>& values) {
+  return io::parse_npy_array(npy("<i8", shape, values), "ints.npy");
+}
+
+std::vector<float> values(const Tensor& t) { return {t.data(), t.data() + t.numel()}; }
+
+std::vector<double> counting(int64_t n) {
+  std::vector<double> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0.0);
+  return v;
+}
+
+// The FormatError (or GraphError) of `make`, which must name `fragment`.
+template <class Error, class F>
+void expect_error(F make, const std::string& fragment) {
+  try {
+    make();
+    BOOST_ERROR("no error for " << fragment);
+  } catch (const Error& e) {
+    BOOST_CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos,
+                        e.what() << " (expected: " << fragment << ")");
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(datasets)
+
+BOOST_AUTO_TEST_CASE(npy_arrays_of_every_dtype_keep_their_kind) {
+  const io::NpyArray f4 = io::parse_npy_array(npy<float>("<f4", {2}, {0.5f, -2}), "a");
+  const io::NpyArray f8 = io::parse_npy_array(npy<double>("<f8", {2}, {0.1, 3}), "b");
+  const io::NpyArray i4 = io::parse_npy_array(npy<int32_t>("<i4", {2}, {7, -1}), "c");
+  const io::NpyArray i8 = io::parse_npy_array(npy<int64_t>("<i8", {1, 2}, {16777216, 5}), "d");
+  BOOST_TEST(!f4.integer);
+  BOOST_TEST(!f8.integer);
+  BOOST_TEST(i4.integer);
+  BOOST_TEST(i8.integer);
+  BOOST_TEST(values(f4.values) == std::vector<float>({0.5f, -2}));
+  BOOST_TEST(values(f8.values) == std::vector<float>({0.1f, 3}));  // rounded to float32
+  BOOST_TEST(values(i4.values) == std::vector<float>({7, -1}));
+  BOOST_TEST(i8.values.shape().str() == Shape({1, 2}).str());
+  BOOST_TEST(values(i8.values) == std::vector<float>({16777216, 5}));
+  expect_error<FormatError>(
+      [] { io::parse_npy_array(npy<int64_t>("<i8", {1}, {16777217}), "big.npy"); },
+      "big.npy: integer 16777217 at element 0 is beyond 2^24 in size");
+  expect_error<FormatError>(
+      [] {
+        io::parse_npy_array(npy<int16_t>("<i2", {2}, {1, 2}), "short.npy");
+      },
+      "dtype '<i2' is not supported");
+}
+
+BOOST_AUTO_TEST_CASE(targets_decide_the_task) {
+  const io::NpyArray x = floats({2, 3, 1}, counting(6));
+  struct Case {
+    io::NpyArray y;
+    TargetKind kind;
+    int64_t outputs;
+  };
+  for (const Case& c : {Case{ints({2}, {0, 4}), TargetKind::SequenceClass, 5},
+                        Case{ints({2, 3}, {0, 1, 2, 2, 1, 0}), TargetKind::StepClass, 3},
+                        Case{floats({2}, {0.5, 1}), TargetKind::SequenceValue, 1},
+                        Case{floats({2, 4}, counting(8)), TargetKind::SequenceValue, 4},
+                        Case{floats({2, 3, 2}, counting(12)), TargetKind::StepValue, 2}}) {
+    const ArrayDataset d(x, c.y, std::nullopt);
+    BOOST_TEST_CONTEXT(to_string(c.kind)) {
+      BOOST_TEST(to_string(d.targets()) == to_string(c.kind));
+      BOOST_TEST(d.outputs() == c.outputs);
+    }
+  }
+  const ArrayDataset unlabelled(x, std::nullopt, std::nullopt);
+  BOOST_TEST(to_string(unlabelled.targets()) == "none");
+  // [N, T] integers are token ids; [N, T] floats are one feature per step.
+  const ArrayDataset tokens(ints({2, 3}, {1, 0, 6, 2, 2, 2}), std::nullopt, std::nullopt);
+  BOOST_TEST(tokens.features() == 0);
+  BOOST_TEST(tokens.vocabulary() == 7);
+  const ArrayDataset series(floats({2, 3}, counting(6)), std::nullopt, std::nullopt);
+  BOOST_TEST(series.features() == 1);
+  // A model fixes the classes: ids below its count are fine even when the data uses fewer.
+  BOOST_TEST(ArrayDataset(x, ints({2}, {0, 1}), std::nullopt, {.classes = 10}).outputs() == 10);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_is_sequence_first_and_padded_to_its_longest_sample) {
+  // x[n, t, i] = 100 n + 10 t + i; lengths 3, 1, 2; per-step values y[n, t, 0] = -(10 n + t).
+  std::vector<double> xs, ys;
+  for (int n = 0; n < 3; ++n)
+    for (int t = 0; t < 4; ++t) {
+      for (int i = 0; i < 2; ++i) xs.push_back(100 * n + 10 * t + i);
+      ys.push_back(-(10 * n + t));
+    }
+  const ArrayDataset d(floats({3, 4, 2}, xs), floats({3, 4, 1}, ys), ints({3}, {3, 1, 2}));
+  BOOST_TEST(d.steps() == 4);
+  const models::Batch b = d.batch(std::vector<int64_t>{2, 1});
+  // The longest of samples 2 and 1 is 2 steps: [T = 2, B = 2, I = 2].
+  BOOST_TEST(b.x.shape().str() == Shape({2, 2, 2}).str());
+  BOOST_TEST(values(b.x) == std::vector<float>({200, 201, 100, 101,  // t = 0: samples 2, 1
+                                                210, 211, 0, 0}));   // t = 1: sample 1 ended
+  BOOST_TEST(values(b.mask) == std::vector<float>({1, 1, 1, 0}));
+  BOOST_TEST(values(b.targets) == std::vector<float>({-20, -10, -21, 0}));
+  BOOST_TEST(b.lengths == std::vector<int64_t>({2, 1}));
+  BOOST_TEST(b.rows == std::vector<int64_t>({2, 1}));
+  // Sequence classes: one id per sample, in batch order.
+  const ArrayDataset c(floats({3, 4, 2}, xs), ints({3}, {4, 5, 6}), std::nullopt);
+  BOOST_TEST(values(c.batch(std::vector<int64_t>{1, 0, 2}).targets) ==
+             std::vector<float>({5, 4, 6}));
+  expect_error<GraphError>([&] { d.batch(std::vector<int64_t>{3}); },
+                           "sample 3 is outside the dataset's 3 rows");
+}
+
+BOOST_AUTO_TEST_CASE(bad_data_is_named) {
+  const io::NpyArray x = floats({2, 3, 1}, counting(6));
+  auto make = [](io::NpyArray x, std::optional<io::NpyArray> y, std::optional<io::NpyArray> l,
+                 models::DatasetLimits limits = {}) {
+    return [=] { ArrayDataset(x, y, l, limits, {"X.npy", "Y.npy", "L.npy"}); };
+  };
+  expect_error<FormatError>(make(x, ints({3}, {0, 1, 2}), std::nullopt),
+                            "Y.npy: 3 targets for the 2 samples of X.npy");
+  expect_error<FormatError>(make(x, std::nullopt, ints({3}, {1, 1, 1})),
+                            "L.npy: [3] lengths for the 2 samples of X.npy");
+  expect_error<FormatError>(make(x, ints({2}, {0, -1}), std::nullopt),
+                            "Y.npy: class id -1 at [1] is negative");
+  expect_error<FormatError>(make(x, ints({2}, {0, 3}), std::nullopt, {.classes = 3}),
+                            "Y.npy: class id 3 at [1] is out of range: the model has 3");
+  expect_error<FormatError>(
+      make(ints({2, 3}, {0, 1, 9, 0, 0, 0}), std::nullopt, std::nullopt, {.vocabulary = 5}),
+      "X.npy: token id 9 at [0, 2] is out of range: the model has 5");
+  expect_error<FormatError>(
+      make(floats({2, 3, 1}, {0, 1, 2, 3, NAN, 5}), std::nullopt, std::nullopt),
+      "X.npy: nan at [1, 1, 0]");
+  expect_error<FormatError>(make(x, floats({2, 1}, {1, INFINITY}), std::nullopt),
+                            "Y.npy: inf at [1, 0]");
+  expect_error<FormatError>(make(x, std::nullopt, ints({2}, {3, 0})),
+                            "L.npy: sample 1 has length 0; lengths are integers from 1 to T = 3");
+  expect_error<FormatError>(make(x, std::nullopt, ints({2}, {4, 1})),
+                            "L.npy: sample 0 has length 4");
+  expect_error<FormatError>(make(x, std::nullopt, floats({2}, {2.5, 1})),
+                            "L.npy: sample 0 has length 2.5");
+  expect_error<FormatError>(make(floats({6}, counting(6)), std::nullopt, std::nullopt),
+                            "X.npy: [6] is neither [N, T, I] features nor [N, T] token ids");
+  expect_error<FormatError>(make(x, ints({2, 2}, {0, 0, 0, 0}), std::nullopt),
+                            "Y.npy: class ids are [N] (one per sequence) or [N, T] = [2, 3]");
+  // Past a sample's length nothing is read: a NaN or an id there is padding, not an error.
+  BOOST_CHECK_NO_THROW(
+      make(floats({2, 3, 1}, {0, 1, 2, 3, NAN, 5}), std::nullopt, ints({2}, {3, 1}))());
+  BOOST_CHECK_NO_THROW(
+      make(x, ints({2, 3}, {0, 1, 2, 0, -7, 99}), ints({2}, {3, 1}), {.classes = 3})());
+}
+
+BOOST_AUTO_TEST_CASE(the_hold_out_is_seeded_and_leaves_both_sides_a_sample) {
+  const models::Split s = models::split_rows(10, 0.2, 7);
+  BOOST_TEST(s.validation.size() == 2u);
+  BOOST_TEST(s.train.size() == 8u);
+  std::set<int64_t> all(s.train.begin(), s.train.end());
+  all.insert(s.validation.begin(), s.validation.end());
+  BOOST_TEST(all.size() == 10u);
+  BOOST_TEST(models::split_rows(10, 0.2, 7).validation == s.validation);
+  BOOST_TEST(models::split_rows(10, 0.2, 8).validation != s.validation);
+  BOOST_TEST(models::split_rows(3, 0.01, 1).validation.size() == 1u);  // at least one
+  expect_error<GraphError>([] { models::split_rows(1, 0.2, 0); },
+                           "leaves no sample to train on: the dataset has 1 sample");
+  expect_error<GraphError>([] { models::split_rows(10, 1.0, 0); }, "a fraction in (0, 1)");
+}
+
+BOOST_AUTO_TEST_CASE(an_epoch_reads_every_row_once_in_length_buckets) {
+  // 1000 samples whose lengths cycle 1, 2, ..., 50.
+  const int64_t N = 1000, T = 50;
+  std::vector<int64_t> lengths;
+  for (int64_t n = 0; n < N; ++n) lengths.push_back(1 + n % T);
+  const ArrayDataset d(floats({N, T, 1}, std::vector<double>(std::size_t(N * T), 1.0)),
+                       std::nullopt, ints({N}, lengths));
+  std::vector<int64_t> rows(static_cast<std::size_t>(N));
+  std::iota(rows.begin(), rows.end(), 0);
+  const auto batches = models::epoch_batches(d, rows, 16, 3, 0);
+  std::vector<int64_t> seen;
+  int64_t padded = 0;  // steps computed: each batch's longest length times its size
+  for (const auto& b : batches) {
+    BOOST_TEST(b.size() <= 16u);
+    seen.insert(seen.end(), b.begin(), b.end());
+    int64_t longest = 0;
+    for (int64_t r : b) longest = std::max(longest, d.length(r));
+    padded += longest * int64_t(b.size());
+  }
+  std::sort(seen.begin(), seen.end());
+  BOOST_TEST(seen == rows);
+  BOOST_TEST(batches.size() == 63u);  // 62 of 16 and one of 8
+  // The real steps are 20 · (1 + ... + 50) = 25,500; shuffled without buckets a batch of 16 pads
+  // to about its longest of 16 draws (~48 of 50): ~47,000. Bucketed, the waste is a few percent.
+  BOOST_TEST(padded < 27000);
+  BOOST_TEST(models::epoch_batches(d, rows, 16, 3, 0) == batches);  // reproducible
+  BOOST_TEST(models::epoch_batches(d, rows, 16, 3, 1) != batches);  // a new order each epoch
+}
+
+namespace {
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  io::write_atomically(path, [&](std::ostream& out) { out << bytes; });
+}
+
+// The reference for evaluate(): each sample run alone at its own length (no padding, no mask),
+// scored in double on its last step or every step.
+struct Scores {
+  double loss = 0, accuracy = 0;
+  int64_t scored = 0;
+};
+Scores score_one_by_one(models::Model& m, const std::vector<double>& x, int64_t N, int64_t T,
+                        int64_t I, const std::vector<int64_t>& lengths,
+                        const std::vector<int64_t>& ids, bool per_step) {
+  Scores s;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t len = lengths[std::size_t(n)];
+    Tensor xn({len, 1, I});
+    for (int64_t k = 0; k < len * I; ++k) xn.data()[k] = float(x[std::size_t(n * T * I + k)]);
+    const Tensor& y = m.run({{"x", xn}})["y"];
+    const int64_t O = y.shape()[2];
+    for (int64_t t = per_step ? 0 : len - 1; t < len; ++t) {
+      const float* out = y.data() + t * O;
+      const int64_t id = ids[std::size_t(per_step ? n * T + t : n)];
+      double sum = 0;
+      for (int64_t o = 0; o < O; ++o) sum += std::exp(double(out[o]));
+      s.loss += std::log(sum) - out[id];
+      s.accuracy += int64_t(std::max_element(out, out + O) - out) == id;
+      ++s.scored;
+    }
+  }
+  s.loss /= double(s.scored);
+  s.accuracy /= double(s.scored);
+  return s;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(evaluation_matches_each_sample_run_alone) {
+  const int64_t N = 7, T = 6, I = 2, O = 4;
+  models::Model m(
+      {.cell = models::Cell::Lstm, .input_size = I, .hidden_size = 5, .seed = 3, .output_size = O});
+  std::vector<double> x;
+  for (int64_t k = 0; k < N * T * I; ++k) x.push_back(std::sin(0.7 * double(k)));
+  const std::vector<int64_t> lengths{6, 1, 3, 6, 2, 5, 4};
+  std::vector<int64_t> per_sample{0, 3, 1, 2, 3, 0, 1}, per_step;
+  for (int64_t k = 0; k < N * T; ++k) per_step.push_back(k * 7 % O);
+  for (bool step : {false, true}) {
+    const std::vector<int64_t>& ids = step ? per_step : per_sample;
+    const ArrayDataset d(floats({N, T, I}, x),
+                         step ? ints({N, T}, per_step) : ints({N}, per_sample), ints({N}, lengths),
+                         models::limits_of(m.config()));
+    const Scores want = score_one_by_one(m, x, N, T, I, lengths, ids, step);
+    for (int64_t batch : {1, 3, 256}) {
+      BOOST_TEST_CONTEXT((step ? "per step" : "per sequence") << ", batches of " << batch) {
+        const models::Evaluation e = models::evaluate(m, d, batch);
+        // Padded and masked against unpadded: rounding of the same float32 products.
+        BOOST_TEST(std::abs(e.loss - want.loss) < 1e-5, e.loss << " vs " << want.loss);
+        BOOST_TEST(e.accuracy.value_or(-1) == want.accuracy);
+        BOOST_TEST(e.scored == want.scored);
+        BOOST_TEST(e.samples == N);
+      }
+    }
+  }
+  // A dataset that does not fit the model is refused, named.
+  expect_error<GraphError>(
+      [&] {
+        models::evaluate(m,
+                         ArrayDataset(floats({N, T, 3}, std::vector<double>(N * T * 3, 0.0)),
+                                      ints({N}, per_sample), std::nullopt),
+                         8);
+      },
+      "the data has 3 features per step, the model reads 2");
+  expect_error<GraphError>(
+      [&] {
+        models::evaluate(
+            m, ArrayDataset(floats({N, T, I}, x), floats({N, 2}, counting(N * 2)), std::nullopt),
+            8);
+      },
+      "the targets have 2 values, the model gives 4 outputs per step");
+}
+
+BOOST_AUTO_TEST_CASE(rnngraph_eval_scores_a_model_file) {
+  const auto dir = rnngraph::testing::scratch_dir("datasets_eval");
+  const int64_t N = 4, T = 3, I = 2;
+  models::Model m({.cell = models::Cell::Gru, .input_size = I, .hidden_size = 4, .output_size = 3});
+  m.save(dir / "m.json");
+  std::vector<double> x;
+  for (int64_t k = 0; k < N * T * I; ++k) x.push_back(std::cos(0.3 * double(k)));
+  const std::vector<int64_t> lengths{3, 2, 1, 3}, ids{2, 0, 1, 1};
+  write_bytes(dir / "x.npy", npy("<f8", {N, T, I}, x));
+  write_bytes(dir / "y.npy", npy("<i8", {N}, ids));
+  write_bytes(dir / "l.npy", npy("<i8", {N}, lengths));
+  const Scores want = score_one_by_one(m, x, N, T, I, lengths, ids, false);
+  const rnngraph::testing::Outcome json = rnngraph::testing::run_cli(
+      dir, "eval m.json --data x.npy --targets y.npy --lengths l.npy --json");
+  BOOST_TEST_REQUIRE(json.code == 0, json.err);
+  const auto j = nlohmann::json::parse(json.out.substr(json.out.rfind('{')));
+  BOOST_TEST(std::abs(j.at("loss").get<double>() - want.loss) < 1e-5);
+  BOOST_TEST(j.at("accuracy").get<double>() == want.accuracy);
+  BOOST_TEST(j.at("n").get<int64_t>() == N);
+  BOOST_TEST(j.at("scored").get<int64_t>() == N);
+  const rnngraph::testing::Outcome text =
+      rnngraph::testing::run_cli(dir, "eval m.json --data x.npy --targets y.npy --lengths l.npy");
+  BOOST_TEST(text.out.find("(4 samples, 4 steps scored)") != std::string::npos, text.out);
+  // Bad data: exit 2, one line naming the file and the element.
+  write_bytes(dir / "bad.npy", npy("<i8", {N}, std::vector<int64_t>{0, 5, 1, 1}));
+  const rnngraph::testing::Outcome bad =
+      rnngraph::testing::run_cli(dir, "eval m.json --data x.npy --targets bad.npy");
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(bad.err.find("bad.npy: class id 5 at [1] is out of range: the model has 3") !=
+                 std::string::npos,
+             bad.err);
+  BOOST_TEST(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  const rnngraph::testing::Outcome missing =
+      rnngraph::testing::run_cli(dir, "eval m.json --data x.npy");
+  BOOST_TEST(missing.code == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
