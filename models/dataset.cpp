@@ -220,6 +220,45 @@ Split split_rows(int64_t n, double fraction, uint64_t seed) {
   return s;
 }
 
+namespace {
+class Subset final : public Dataset {
+ public:
+  Subset(std::shared_ptr<const Dataset> data, std::vector<int64_t> rows)
+      : data_(std::move(data)), rows_(std::move(rows)) {}
+  int64_t size() const override { return int64_t(rows_.size()); }
+  int64_t steps() const override { return data_->steps(); }
+  int64_t features() const override { return data_->features(); }
+  int64_t vocabulary() const override { return data_->vocabulary(); }
+  TargetKind targets() const override { return data_->targets(); }
+  int64_t outputs() const override { return data_->outputs(); }
+  int64_t length(int64_t row) const override { return data_->length(rows_[std::size_t(row)]); }
+  Batch batch(std::span<const int64_t> rows) const override {
+    std::vector<int64_t> mapped;
+    for (int64_t r : rows) {
+      if (r < 0 || r >= size())
+        throw GraphError(fmt::format("sample {} is outside the dataset's {} rows", r, size()));
+      mapped.push_back(rows_[std::size_t(r)]);
+    }
+    Batch b = data_->batch(mapped);
+    b.rows.assign(rows.begin(), rows.end());
+    return b;
+  }
+
+ private:
+  std::shared_ptr<const Dataset> data_;
+  std::vector<int64_t> rows_;
+};
+}  // namespace
+
+std::shared_ptr<const Dataset> subset(std::shared_ptr<const Dataset> data,
+                                      std::vector<int64_t> rows) {
+  if (rows.empty()) throw GraphError("a subset of a dataset needs at least one row");
+  for (int64_t r : rows)
+    if (r < 0 || r >= data->size())
+      throw GraphError(fmt::format("row {} is outside the dataset's {} rows", r, data->size()));
+  return std::make_shared<Subset>(std::move(data), std::move(rows));
+}
+
 std::vector<std::vector<int64_t>> epoch_batches(const Dataset& data, std::span<const int64_t> rows,
                                                 int64_t batch_size, uint64_t seed, int64_t epoch) {
   if (batch_size < 1) throw GraphError("the batch size must be at least 1");

@@ -118,6 +118,11 @@ struct Split {
 };
 Split split_rows(int64_t n, double fraction, uint64_t seed);
 
+// The samples `rows` of `data` as a dataset of their own (a training or validation split): same
+// steps, features and targets. GraphError for a row outside the data or no rows.
+std::shared_ptr<const Dataset> subset(std::shared_ptr<const Dataset> data,
+                                      std::vector<int64_t> rows);
+
 // One epoch's batches of `rows`: shuffled from `seed` and `epoch` (the same on every machine),
 // `batch_size` rows each but the last. When the lengths vary, bucketed: each pool of 50 batches'
 // rows is sorted by length and cut into batches, and the batches are shuffled, so a batch pads to

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <numbers>
+#include <numeric>
 #include <random>
 
 #include <fmt/format.h>
@@ -18,12 +19,14 @@
 
 namespace rnngraph::models {
 
-std::string_view to_string(Task task) { return task == Task::Sine ? "sine" : "text"; }
+std::string_view to_string(Task task) {
+  return task == Task::Sine ? "sine" : task == Task::Text ? "text" : "data";
+}
 
 Task task_from_string(std::string_view name) {
-  for (Task t : {Task::Sine, Task::Text})
+  for (Task t : {Task::Sine, Task::Text, Task::Data})
     if (to_string(t) == name) return t;
-  throw GraphError(fmt::format("unknown task '{}' (expected sine or text)", name));
+  throw GraphError(fmt::format("unknown task '{}' (expected sine, text or data)", name));
 }
 
 std::string alphabet(std::string_view text) {
@@ -93,6 +96,22 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
             .output_size = 1,
             .dropout = c.dropout,
             .recurrent_dropout = c.recurrent_dropout};
+  if (c.task == Task::Data) {
+    if (!c.data || c.data->targets() == TargetKind::None)
+      throw GraphError("train: the data task needs a dataset with targets");
+    const bool tokens = c.data->features() == 0;
+    model_.tokens = tokens ? TokenInput::OneHot : TokenInput::None;
+    model_.vocab_size = tokens ? c.data->vocabulary() : 0;
+    model_.input_size = tokens ? c.data->vocabulary() : c.data->features();
+    model_.output_size = c.data->outputs();
+    model_.steps = c.data->steps();
+    if (c.epochs > 0) config_.iterations = c.epochs * batches_per_epoch();
+    if (config_.iterations > kMaxIterations)
+      throw GraphError(fmt::format("train: at most {} iterations", kMaxIterations));
+    if (c.validation) {
+      validator_ = std::make_unique<Model>(model_);
+    }
+  }
   if (c.task == Task::Text) {
     corpus_ = io::read_file(c.text);
     const std::string symbols = alphabet(corpus_);
@@ -109,42 +128,116 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
     model_.vocabulary = symbols;
   }
 
-  graph_ = std::make_unique<Graph>();
-  Graph& g = *graph_;
-  Config training = model_;
-  training.training = true;  // with the dropout inputs, if any
-  const Outputs out = build(g, training);
-  const Value loss = c.task == Task::Sine
-                         ? mse_loss(out.y, g.input("target", out.y.shape()))
-                         : cross_entropy(out.y, g.input("targets", {c.steps, c.batch}));
-  g.output("loss", loss);
-  // Backward is derived from the optimized forward graph (fused cells have fused vjps); the
-  // parameters are shared, so the optimizer and checkpoints see one set.
-  trained_ = passes::training_graph(g, "loss", parameter_names(g));
-  run_ = std::make_unique<Executor>(*trained_, std::span<const std::string>(),
-                                    PlanOptions{.optimize = false});
-
+  const int64_t steps = c.task == Task::Data ? c.data->steps() : c.steps;
+  first_ = &shaped(steps, c.batch);
+  const Graph& g = *first_->graph;
   if (c.optimizer == "adam")
     optimizer_ = std::make_unique<Adam>(graph_parameters(g), AdamOptions{.lr = c.lr});
   else if (c.optimizer == "sgd")
     optimizer_ = std::make_unique<Sgd>(graph_parameters(g), SgdOptions{.lr = c.lr});
   else
     throw GraphError(fmt::format("unknown optimizer '{}' (expected adam or sgd)", c.optimizer));
-
-  for (const Node& n : g.nodes())
-    if (n.kind == NodeKind::Input) feeds_.emplace(n.name, Tensor(n.shape));  // zeros
 }
 
-void Trainer::make_batch() {
+namespace {
+// The data task's loss: the outputs y [T, B, O] against the batch's targets (inputs "targets",
+// and "last" [T, B, 1] marking each sample's last valid step for one target per sequence).
+Value data_loss(Graph& g, const Value& y, TargetKind kind) {
+  const Shape s = y.shape();
+  const int64_t T = s[0], B = s[1], O = s[2];
+  const Value mask(g, g.find("mask").id);
+  switch (kind) {
+    case TargetKind::SequenceClass:
+      return cross_entropy(last_steps(y, g.input("last", {T, B, 1})), g.input("targets", {B}));
+    case TargetKind::StepClass:
+      return masked_cross_entropy(y, g.input("targets", {T, B}), mask);
+    case TargetKind::SequenceValue:
+      return mse_loss(last_steps(y, g.input("last", {T, B, 1})), g.input("targets", {B, O}));
+    case TargetKind::StepValue:
+      return masked_mse_loss(y, g.input("targets", {T, B, O}), mask);
+    case TargetKind::None:
+      break;
+  }
+  throw GraphError("training on data needs targets");
+}
+}  // namespace
+
+Trainer::Shaped& Trainer::shaped(int64_t steps, int64_t batch) {
+  auto& slot = shapes_[{steps, batch}];
+  if (slot) return *slot;
+  auto at = std::make_unique<Shaped>();
+  at->graph = std::make_unique<Graph>();
+  Graph& g = *at->graph;
+  Config training = model_;
+  training.steps = steps;
+  training.batch = batch;
+  training.training = true;  // with the dropout inputs, if any
+  training.masked = config_.task == Task::Data;
+  const Outputs out = build(g, training);
+  const Value loss = config_.task == Task::Sine ? mse_loss(out.y, g.input("target", out.y.shape()))
+                     : config_.task == Task::Text
+                         ? cross_entropy(out.y, g.input("targets", {steps, batch}))
+                         : data_loss(g, out.y, config_.data->targets());
+  g.output("loss", loss);
+  if (first_)  // one set of weights: the first shape's, which the optimizer updates
+    for (int id : g.parameters())
+      g.share_parameter(g.node(id).name, first_->graph->param(g.node(id).name));
+  // Backward is derived from the optimized forward graph (fused cells have fused vjps); the
+  // parameters are shared, so the optimizer and checkpoints see one set.
+  at->trained = passes::training_graph(g, "loss", parameter_names(g));
+  at->run = std::make_unique<Executor>(*at->trained, std::span<const std::string>(),
+                                       PlanOptions{.optimize = false});
+  at->run->check_numerics(check_numerics_);
+  for (const Node& n : g.nodes())
+    if (n.kind == NodeKind::Input) at->feeds.emplace(n.name, Tensor(n.shape));  // zeros
+  slot = std::move(at);
+  return *slot;
+}
+
+void Trainer::check_numerics(bool on) {
+  check_numerics_ = on;
+  for (auto& [shape, at] : shapes_) at->run->check_numerics(on);
+}
+
+int64_t Trainer::batches_per_epoch() const {
+  if (config_.task != Task::Data) return 1;
+  return (config_.data->size() + config_.batch - 1) / config_.batch;
+}
+
+// This iteration's dropout masks (seeded by the iteration: a resumed run draws the same ones).
+void Trainer::feed_dropout(Feeds& feeds, int64_t steps, int64_t batch) const {
+  for (auto& [name, mask] : dropout_masks(
+           model_, steps, batch, config_.seed * 1000003 + uint64_t(iteration_) * 7919 + 17))
+    feeds.at(name) = mask;
+}
+
+Trainer::Shaped& Trainer::make_batch() {
+  if (config_.task == Task::Data) {
+    const Dataset& data = *config_.data;
+    const int64_t epoch = iteration_ / batches_per_epoch();
+    if (epoch != batches_epoch_) {
+      std::vector<int64_t> rows(static_cast<std::size_t>(data.size()));
+      std::iota(rows.begin(), rows.end(), 0);
+      batches_ = epoch_batches(data, rows, config_.batch, config_.seed, epoch);
+      batches_epoch_ = epoch;
+    }
+    const Batch b = data.batch(batches_[std::size_t(iteration_ % batches_per_epoch())]);
+    // Lengths rounded up to a multiple of 8 (the mask covers the rest): a few graphs serve
+    // every batch.
+    const int64_t T = std::min(data.steps(), (b.mask.shape()[0] + 7) / 8 * 8);
+    Shaped& at = shaped(T, int64_t(b.rows.size()));
+    data_batch(at, b);
+    feed_dropout(at.feeds, T, int64_t(b.rows.size()));
+    return at;
+  }
+  Feeds& feeds = first_->feeds;
   const int64_t T = config_.steps, B = config_.batch;
-  for (auto& [name, mask] :
-       dropout_masks(model_, T, B, config_.seed * 1000003 + uint64_t(iteration_) * 7919 + 17))
-    feeds_.at(name) = mask;
+  feed_dropout(feeds, T, B);
   if (config_.task == Task::Sine) {
     // Each iteration's waves come from its own seed, so a resumed run sees the same data.
     std::mt19937_64 rng(config_.seed * 1000003 + uint64_t(iteration_) + 1);
     auto unit = [&] { return float(rng() >> 40) * (1.0f / 16777216.0f); };
-    float *x = feeds_.at("x").data(), *target = feeds_.at("target").data();
+    float *x = feeds.at("x").data(), *target = feeds.at("target").data();
     for (int64_t b = 0; b < B; ++b) {
       const float omega = 0.1f + 0.3f * unit(), phi = 2 * std::numbers::pi_v<float> * unit();
       for (int64_t t = 0; t < T; ++t) {
@@ -152,20 +245,40 @@ void Trainer::make_batch() {
         target[t * B + b] = std::sin(omega * float(t + 1) + phi);
       }
     }
-    return;
+    return *first_;
   }
   const Streams s = streams(int64_t(ids_.size()), T, B);
   const int64_t chunk = iteration_ % s.chunks;
   if (chunk == 0)  // the streams start (again) from their beginnings, and so does the state
     for (const char* state : {"h0", "c0"})
-      if (feeds_.contains(state)) feeds_.at(state).fill(0);
-  float *tokens = feeds_.at("tokens").data(), *targets = feeds_.at("targets").data();
+      if (feeds.contains(state)) feeds.at(state).fill(0);
+  float *tokens = feeds.at("tokens").data(), *targets = feeds.at("targets").data();
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) {
       const int64_t at = b * s.segment + chunk * T + t;
       tokens[t * B + b] = ids_[std::size_t(at)];
       targets[t * B + b] = ids_[std::size_t(at + 1)];
     }
+  return *first_;
+}
+
+// The batch into the feeds of its shape, whose length may exceed the batch's longest sample:
+// the steps after it are zeros, outside every mask.
+void Trainer::data_batch(Shaped& at, const Batch& b) {
+  const int64_t B = int64_t(b.rows.size());
+  auto place = [&](const char* name, const Tensor& from) {
+    const Tensor& to = at.feeds.at(name);
+    to.fill(0);
+    std::copy_n(from.data(), from.numel(), to.data());  // sequence-first: the first steps
+  };
+  place(model_.tokens == TokenInput::None ? "x" : "tokens", b.x);
+  place("mask", b.mask);
+  place("targets", b.targets);
+  if (!is_per_step(config_.data->targets())) {
+    const Tensor& last = at.feeds.at("last");
+    last.fill(0);
+    for (int64_t j = 0; j < B; ++j) last.data()[(b.lengths[std::size_t(j)] - 1) * B + j] = 1;
+  }
 }
 
 void Trainer::load_weights(const io::TensorMap& state) {
@@ -174,19 +287,19 @@ void Trainer::load_weights(const io::TensorMap& state) {
         "train: weights can be loaded before the first iteration, not after {}", iteration_));
   // Every parameter from the file: a state without the output layer is an error, not a
   // partial start.
-  load_parameters(*graph_, is_torch_state(state) ? from_torch_state(model_, state) : state);
+  load_parameters(*first_->graph, is_torch_state(state) ? from_torch_state(model_, state) : state);
 }
 
 float Trainer::iterate() {
-  make_batch();
-  const Results& r = run_->run(feeds_);
+  Shaped& at = make_batch();
+  const Results& r = at.run->run(at.feeds);
   const float loss = r["loss"].values()[0];
   const std::vector<Tensor> grads = optimizer_->gradients(r);
   if (config_.clip > 0) clip_grad_norm(grads, float(config_.clip));
   optimizer_->step(grads);
   if (check_numerics_)
-    for (int id : graph_->parameters()) {
-      const Node& p = graph_->node(id);
+    for (int id : first_->graph->parameters()) {
+      const Node& p = first_->graph->node(id);
       for (float v : p.value.values())
         if (!std::isfinite(v))
           throw NumericError(fmt::format(
@@ -195,9 +308,17 @@ float Trainer::iterate() {
               iteration_ + 1, p.name, p.shape.str(), v, loss));
     }
   // truncated BPTT: this chunk's final state starts the next
-  if (config_.task == Task::Text) carry_state(r, feeds_);
+  if (config_.task == Task::Text) carry_state(r, at.feeds);
   ++iteration_;
   return loss;
+}
+
+Evaluation Trainer::validate() {
+  if (!validator_) throw GraphError("train: no validation set to score");
+  validator_->update([&](const io::TensorMap& weights) {
+    for (const auto& [name, tensor] : weights) copy_into(tensor, first_->graph->param(name));
+  });
+  return evaluate(*validator_, *config_.validation);
 }
 
 void Trainer::save(const std::filesystem::path& path) const {
@@ -213,10 +334,10 @@ void Trainer::save(const std::filesystem::path& path) const {
     // Absolute, so that a resume from another directory finds the corpus.
     meta["text"] = std::filesystem::absolute(config_.text).lexically_normal().string();
     for (const char* state : {"h0", "c0"})
-      if (feeds_.contains(state))
-        extra.emplace(fmt::format("optim/carry/{}", state), feeds_.at(state));
+      if (first_->feeds.contains(state))
+        extra.emplace(fmt::format("optim/carry/{}", state), first_->feeds.at(state));
   }
-  save_file(parameters(*graph_), model_, path, meta, extra);  // the weights by name
+  save_file(parameters(*first_->graph), model_, path, meta, extra);  // the weights by name
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
@@ -227,6 +348,11 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
     throw FormatError(
         fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));
   const Config m = config_from_file(file);
+  if (task_from_string(file.meta.at("task")) == Task::Data)
+    throw FormatError(fmt::format(
+        "{}: a run on your data (--data) cannot be resumed yet: train it again with rnngraph "
+        "train --data, or use the saved model as it is",
+        path.string()));
   TrainConfig c{.task = task_from_string(file.meta.at("task")),
                 .cell = m.cell,
                 .hidden_size = m.hidden_size,
@@ -247,11 +373,11 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   if (trainer->model_.vocabulary != m.vocabulary)
     throw FormatError(
         fmt::format("{}: the text's alphabet differs from the checkpoint's", path.string()));
-  load_parameters(*trainer->graph_, parameters(*file.graph));
+  load_parameters(*trainer->first_->graph, parameters(*file.graph));
   trainer->optimizer_->load_state(file.extra);
   for (const char* state : {"h0", "c0"})
     if (auto it = file.extra.find(fmt::format("optim/carry/{}", state)); it != file.extra.end()) {
-      const Tensor& to = trainer->feeds_.at(state);
+      const Tensor& to = trainer->first_->feeds.at(state);
       if (!(it->second.shape() == to.shape()))
         throw FormatError(fmt::format("{}: the carried state '{}' is {}, expected {}",
                                       path.string(), state, it->second.shape().str(),

@@ -8,30 +8,41 @@
 //         b reads segment b of the text (of N/B characters) in chunks of T; the final state of one
 //         chunk is the initial state of the next (fed as data, so no gradient crosses the
 //         boundary), and the state restarts from zeros when the streams wrap.
+//   data  a dataset of the user's (models/dataset.h): the targets decide the loss (class ids:
+//         cross-entropy, values: mean squared error, on each sample's last valid step or on every
+//         valid step) and the output layer's size; one epoch reads every sample once, in shuffled
+//         batches bucketed by length; the validation set is scored after every epoch.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <rnngraph/framework/executor.h>
+#include <rnngraph/models/dataset.h>
+#include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/optim.h>
 
 namespace rnngraph::models {
 
-enum class Task { Sine, Text };
+enum class Task { Sine, Text, Data };
 std::string_view to_string(Task task);
-Task task_from_string(std::string_view name);  // "sine", "text"
+Task task_from_string(std::string_view name);  // "sine", "text", "data"
 
 struct TrainConfig {
   Task task = Task::Sine;
   std::filesystem::path text;  // the text task's corpus
+  // The data task's samples, and the ones scored after every epoch (optional).
+  std::shared_ptr<const Dataset> data, validation;
+  // The data task: epochs in all (iterations = epochs · batches per epoch); 0: `iterations`.
+  int64_t epochs = 0;
   Cell cell = Cell::Lstm;
-  int64_t hidden_size = 32, layers = 1, steps = 50, batch = 16;
+  int64_t hidden_size = 32, layers = 1, steps = 50, batch = 16;  // data: steps from the data
   int64_t iterations = 400;        // in all, counted from the first (a resumed run continues to it)
   std::string optimizer = "adam";  // "adam" or "sgd"
   double lr = 0.01;
@@ -63,21 +74,26 @@ class Trainer {
   float iterate();
   bool done() const { return iteration_ >= config_.iterations; }
   int64_t iteration() const { return iteration_; }  // iterations completed
+  // The data task: batches per epoch, and whether the last iteration finished an epoch.
+  int64_t batches_per_epoch() const;
+  bool epoch_finished() const { return iteration_ > 0 && iteration_ % batches_per_epoch() == 0; }
+  int64_t epoch() const { return iteration_ / batches_per_epoch(); }  // epochs completed
+  // The model with the current weights scored on the validation set (the data task).
+  Evaluation validate();
 
   const TrainConfig& config() const { return config_; }
   const Config& model() const { return model_; }
-  const Graph& graph() const { return *graph_; }  // the model and its loss
-  // What each step runs: the optimized model, its loss and the backward graph.
-  const Graph& training_graph() const { return *trained_; }
-  std::size_t arena_bytes() const { return run_->arena_bytes(); }
+  // The model and its loss (for the data task, unrolled for the longest sample), whose
+  // parameters are the ones trained.
+  const Graph& graph() const { return *first_->graph; }
+  // What each iteration runs: the optimized model, its loss and the backward graph.
+  const Graph& training_graph() const { return *first_->trained; }
+  std::size_t arena_bytes() const { return first_->run->arena_bytes(); }
   // Executor::check_numerics for every step: the first op whose result holds a NaN or an
   // infinity stops training with a NumericError naming it, instead of a loss of nan.
   // The optimizer's updates are checked too: a weight it makes non-finite stops training there,
   // named, before anything is saved.
-  void check_numerics(bool on) {
-    check_numerics_ = on;
-    run_->check_numerics(on);
-  }
+  void check_numerics(bool on);
 
   // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
   // settings) and M.safetensors (the parameters, and under "optim/" the optimizer state and the
@@ -85,18 +101,30 @@ class Trainer {
   void save(const std::filesystem::path& path) const;
 
  private:
-  void make_batch();
+  // The model and its loss unrolled for one length and batch, planned, with its feeds.
+  struct Shaped {
+    std::unique_ptr<Graph> graph, trained;
+    std::unique_ptr<Executor> run;
+    Feeds feeds;  // the batch being trained on, and the carried state
+  };
+  Shaped& shaped(int64_t steps, int64_t batch);
+  Shaped& make_batch();
+  void feed_dropout(Feeds& feeds, int64_t steps, int64_t batch) const;
+  void data_batch(Shaped& at, const Batch& b);
 
   TrainConfig config_;
   Config model_;
   bool check_numerics_ = false;
   std::string corpus_;      // text task: the file's bytes as class ids...
   std::vector<float> ids_;  // ...one per character
-  std::unique_ptr<Graph> graph_;
-  std::unique_ptr<Graph> trained_;
-  std::unique_ptr<Executor> run_;
+  // By (T, B); the first one's parameters are the ones trained, which the others share.
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<Shaped>> shapes_;
+  Shaped* first_ = nullptr;
   std::unique_ptr<Optimizer> optimizer_;
-  Feeds feeds_;  // the batch being trained on, and the carried state
+  std::vector<std::vector<int64_t>> batches_;  // the data task: this epoch's, by row
+  int64_t batches_epoch_ = -1;
+  std::unique_ptr<Model> validator_;  // (model_runner.h, through evaluation.h)  // the data task:
+                                      // the model scored on the validation set
   int64_t iteration_ = 0;
 };
 

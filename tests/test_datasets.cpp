@@ -14,6 +14,7 @@
 #include <rnngraph/models/dataset.h>
 #include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/model_runner.h>
+#include <rnngraph/models/training.h>
 
 #include "helpers.h"
 
@@ -354,6 +355,89 @@ BOOST_AUTO_TEST_CASE(rnngraph_eval_scores_a_model_file) {
   const rnngraph::testing::Outcome missing =
       rnngraph::testing::run_cli(dir, "eval m.json --data x.npy");
   BOOST_TEST(missing.code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_training_loss_is_the_evaluated_loss_for_every_target_layout) {
+  // The first iteration's loss (the training graph: unrolled, masked, optimized) against
+  // evaluate() of the same weights (the rolled runner and a loss in double): two independent
+  // paths. One batch holds every sample, so both see the same samples.
+  const int64_t N = 6, T = 9, I = 2, O = 3;
+  std::vector<double> x;
+  for (int64_t k = 0; k < N * T * I; ++k) x.push_back(std::sin(1.3 * double(k)));
+  const io::NpyArray lengths = ints({N}, {9, 2, 5, 1, 7, 3});
+  std::vector<int64_t> step_ids;
+  for (int64_t k = 0; k < N * T; ++k) step_ids.push_back(k % O);
+  std::vector<double> values;
+  for (int64_t k = 0; k < N * T * O; ++k) values.push_back(std::cos(0.4 * double(k)));
+  struct Case {
+    const char* name;
+    io::NpyArray y;
+  };
+  for (const Case& c :
+       {Case{"sequence class", ints({N}, {0, 2, 1, 1, 0, 2})},
+        Case{"step class", ints({N, T}, step_ids)},
+        Case{"sequence value",
+             floats({N, O}, std::vector<double>(values.begin(), values.begin() + N * O))},
+        Case{"step value", floats({N, T, O}, values)}}) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto data = std::make_shared<const ArrayDataset>(floats({N, T, I}, x), c.y, lengths);
+      models::Trainer trainer({.task = models::Task::Data,
+                               .data = data,
+                               .validation = data,
+                               .cell = models::Cell::Gru,
+                               .hidden_size = 4,
+                               .batch = 8,
+                               .iterations = 1,
+                               .seed = 5});
+      const models::Evaluation before = trainer.validate();
+      const float loss = trainer.iterate();
+      BOOST_TEST(std::abs(double(loss) - before.loss) < 1e-5, loss << " vs " << before.loss);
+      BOOST_TEST(std::isfinite(loss));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(trains_a_sequence_classifier_and_keeps_it_in_a_model_file) {
+  // Is the sum of the first feature over a sample's valid steps positive? Lengths 5 to 20; the
+  // padding holds large values, which a model that read past a sample's length would see.
+  const int64_t N = 600, T = 20, I = 2;
+  const Tensor noise = init::normal(0, 1, 1).tensor({N, T, I});
+  const Tensor draws = init::uniform(0, 16, 2).tensor({N});
+  std::vector<double> x(static_cast<std::size_t>(N * T * I));
+  std::vector<int64_t> lengths, ids;
+  for (int64_t n = 0; n < N; ++n) {
+    lengths.push_back(5 + int64_t(draws.data()[n]));
+    double sum = 0;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < I; ++i) {
+        const int64_t k = (n * T + t) * I + i;
+        x[std::size_t(k)] = t < lengths.back() ? noise.data()[k] : 50.0;
+        if (i == 0 && t < lengths.back()) sum += noise.data()[k];
+      }
+    ids.push_back(sum > 0);
+  }
+  auto all = std::make_shared<const ArrayDataset>(floats({N, T, I}, x), ints({N}, ids),
+                                                  ints({N}, lengths));
+  const models::Split split = models::split_rows(N, 0.2, 0);
+  models::Trainer trainer({.task = models::Task::Data,
+                           .data = models::subset(all, split.train),
+                           .validation = models::subset(all, split.validation),
+                           .epochs = 8,
+                           .cell = models::Cell::Lstm,
+                           .hidden_size = 16,
+                           .batch = 32});
+  BOOST_TEST(trainer.batches_per_epoch() == 15);  // 480 samples
+  BOOST_TEST(trainer.config().iterations == 8 * 15);
+  while (!trainer.done()) trainer.iterate();
+  const models::Evaluation e = trainer.validate();
+  BOOST_TEST_MESSAGE("validation accuracy " << e.accuracy.value() << ", loss " << e.loss);
+  BOOST_TEST(e.accuracy.value() > 0.88);
+  BOOST_TEST(e.loss < 0.3);
+  const auto dir = rnngraph::testing::scratch_dir("datasets_train");
+  trainer.save(dir / "cls.json");
+  models::Model saved = models::Model::load(dir / "cls.json");
+  const models::Evaluation again = models::evaluate(saved, *models::subset(all, split.validation));
+  BOOST_TEST(std::abs(again.loss - e.loss) < 1e-6);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

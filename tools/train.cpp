@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -19,7 +20,13 @@ namespace rnngraph::cli {
 
 namespace {
 constexpr std::string_view kUsage =
-    R"(usage: rnngraph train --task sine|text [--text FILE] --model CELL --hidden-size H
+    R"(usage: rnngraph train --data X.npy --targets Y.npy [--lengths L.npy]
+                      [--val-split F | --val-data X.npy --val-targets Y.npy
+                       [--val-lengths L.npy]] [--epochs N | --iterations N]
+                      [--batch-size B] [--patience N] [--model CELL] [--hidden-size H]
+                      [--num-layers L] [--lr LR] [--optimizer adam|sgd] [--clip C] [--seed S]
+                      [--dropout P] [--recurrent-dropout P] [--save M.json] [--threads N]
+       rnngraph train --task sine|text [--text FILE] --model CELL --hidden-size H
                       [--layers L] [--steps T] [--batch B] --iterations N [--lr LR]
                       [--optimizer adam|sgd] [--clip C] [--seed S] [--log loss.csv]
                       [--dropout P] [--recurrent-dropout P]
@@ -27,7 +34,26 @@ constexpr std::string_view kUsage =
        rnngraph train --resume M.json [--iterations N] [--text FILE] [--log loss.csv]
                       [--save M.json] [--checkpoint-every N] [--threads N] [--check-numerics]
 
-Trains a recurrent model with backpropagation through time.
+Trains a recurrent model with backpropagation through time, on your data or a built-in task.
+
+  --data X.npy       your samples, one per row ([N, T, I] features, or [N, T] integer token
+                     ids), with --targets Y.npy and optional --lengths L.npy: the layouts of
+                     'rnngraph eval' (docs/formats.md, "Datasets"). The targets decide the loss
+                     (integer class ids: cross-entropy; float values: mean squared error; one
+                     per sequence, scored on its last valid step, or one per step) and the
+                     output layer's size. Each epoch reads every sample once, in batches
+                     shuffled by --seed and grouped by length. Defaults: lstm, hidden 64,
+                     10 epochs, batch 32, lr 0.003
+  --val-split F      hold out a seeded fraction F of the samples for validation
+  --val-data X.npy --val-targets Y.npy [--val-lengths L.npy]
+                     a validation set of its own
+  --epochs N         epochs in all (the data task; instead of --iterations)
+  --batch-size B     samples per iteration (--batch is the same)
+  --num-layers L     stacked layers (--layers is the same)
+  --patience N       stop when the validation loss has not improved for N epochs
+                     With a validation set, the validation loss (and accuracy, for classes)
+                     is printed after every epoch, and --save keeps the model of the best
+                     validation loss.
 
   --task sine        next-step prediction of sine waves with random frequency and phase
                      (a linear output layer, mean squared error)
@@ -75,11 +101,67 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The options --data runs and the built-in tasks share.
+void common_options(const Args& args, models::TrainConfig& c) {
+  if (args.has("--batch") && args.has("--batch-size"))
+    throw UsageError("--batch and --batch-size are the same option: give one");
+  if (args.has("--layers") && args.has("--num-layers"))
+    throw UsageError("--layers and --num-layers are the same option: give one");
+  c.layers = args.integer(args.has("--num-layers") ? "--num-layers" : "--layers", 1, 1, 64);
+  c.optimizer = args.get("--optimizer").value_or("adam");
+  if (c.optimizer != "adam" && c.optimizer != "sgd")
+    throw UsageError(fmt::format("--optimizer must be adam or sgd, got '{}'", c.optimizer));
+  c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
+  c.dropout = float(args.number("--dropout", 0, 0, 0.99));
+  c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
+}
+
+std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
+  if (args.has("--task") && args.get("--task") != "data")
+    throw UsageError("--data trains on your samples: leave out --task");
+  for (const char* flag : {"--text", "--steps"})
+    if (args.has(flag)) throw UsageError(fmt::format("{} does not go with --data", flag));
+  if (args.has("--epochs") && args.has("--iterations"))
+    throw UsageError("give --epochs or --iterations, not both");
+  models::TrainConfig c;
+  c.task = models::Task::Data;
+  common_options(args, c);
+  auto data = std::shared_ptr<const models::Dataset>(models::load_dataset(
+      args.require("--data"), args.require("--targets"), args.get("--lengths")));
+  const bool split = args.has("--val-split"), separate = args.has("--val-data");
+  if (split && separate) throw UsageError("give --val-split or --val-data, not both");
+  if (!separate && (args.has("--val-targets") || args.has("--val-lengths")))
+    throw UsageError("--val-targets and --val-lengths go with --val-data");
+  if (split) {
+    const models::Split rows =
+        models::split_rows(data->size(), args.number("--val-split", 0.1, 1e-9, 1 - 1e-9), c.seed);
+    c.validation = models::subset(data, rows.validation);
+    data = models::subset(data, rows.train);
+  } else if (separate) {
+    c.validation = models::load_dataset(
+        args.require("--val-data"), args.require("--val-targets"), args.get("--val-lengths"),
+        {.vocabulary = data->vocabulary(),
+         .classes = models::is_classification(data->targets()) ? data->outputs() : 0});
+  }
+  c.data = data;
+  c.cell = models::cell_from_string(args.get("--model").value_or("lstm"));
+  c.hidden_size = args.integer("--hidden-size", 64, 1, 65536);
+  c.batch = args.integer(args.has("--batch-size") ? "--batch-size" : "--batch", 32, 1, 100000);
+  c.epochs = args.has("--iterations") ? 0 : args.integer("--epochs", 10, 1, 1'000'000);
+  c.iterations = args.integer("--iterations", 1, 1, int64_t(1) << 24);
+  c.lr = args.number("--lr", 0.003, 1e-12, 1e6);
+  c.clip = args.number("--clip", 0.0, 0, 1e12);
+  return std::make_unique<models::Trainer>(c);
+}
+
 std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
   if (auto resume = args.get("--resume")) {
-    for (const char* flag :
-         {"--task", "--model", "--hidden-size", "--layers", "--steps", "--batch", "--lr",
-          "--optimizer", "--clip", "--seed", "--dropout", "--recurrent-dropout"})
+    for (const char* flag : {"--task",     "--model",   "--hidden-size", "--layers",
+                             "--steps",    "--batch",   "--lr",          "--optimizer",
+                             "--clip",     "--seed",    "--dropout",     "--recurrent-dropout",
+                             "--data",     "--targets", "--lengths",     "--val-split",
+                             "--val-data", "--epochs",  "--batch-size",  "--num-layers",
+                             "--patience"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -91,7 +173,12 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
     return models::Trainer::resume(*resume, iterations, text);
   }
   models::TrainConfig c;
+  if (args.has("--data")) return make_data_trainer(args);
+  for (const char* flag : {"--targets", "--lengths", "--val-split", "--val-data", "--val-targets",
+                           "--val-lengths", "--epochs", "--patience"})
+    if (args.has(flag)) throw UsageError(fmt::format("{} goes with --data", flag));
   c.task = models::task_from_string(args.require("--task"));
+  if (c.task == models::Task::Data) throw UsageError("--task data: give --data X.npy instead");
   const bool text = c.task == models::Task::Text;
   if (text)
     c.text = args.require("--text");
@@ -99,28 +186,49 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
     throw UsageError("--text goes with --task text");
   c.cell = models::cell_from_string(args.require("--model"));
   c.hidden_size = args.integer("--hidden-size", std::nullopt, 1, 65536);
-  c.layers = args.integer("--layers", 1, 1, 64);
+  common_options(args, c);
   c.steps = args.integer("--steps", text ? 64 : 50, 1, 100000);
-  c.batch = args.integer("--batch", text ? 32 : 16, 1, 100000);
+  c.batch = args.integer(args.has("--batch-size") ? "--batch-size" : "--batch", text ? 32 : 16, 1,
+                         100000);
   c.iterations = args.integer("--iterations", std::nullopt, 1, int64_t(1) << 24);
   c.lr = args.number("--lr", text ? 0.003 : 0.01, 1e-12, 1e6);
-  c.optimizer = args.get("--optimizer").value_or("adam");
-  if (c.optimizer != "adam" && c.optimizer != "sgd")
-    throw UsageError(fmt::format("--optimizer must be adam or sgd, got '{}'", c.optimizer));
   c.clip = args.number("--clip", text ? 5.0 : 0.0, 0, 1e12);
-  c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
-  c.dropout = float(args.number("--dropout", 0, 0, 0.99));
-  c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
   return std::make_unique<models::Trainer>(c);
 }
 
 int train_main(const std::vector<std::string>& argv) {
-  const Args args(
-      argv,
-      {"--task", "--text", "--model", "--hidden-size", "--layers", "--steps", "--batch",
-       "--iterations", "--lr", "--optimizer", "--clip", "--seed", "--log", "--save", "--resume",
-       "--threads", "--checkpoint-every", "--dropout", "--recurrent-dropout"},
-      {"--check-numerics"});
+  const Args args(argv,
+                  {"--task",
+                   "--text",
+                   "--model",
+                   "--hidden-size",
+                   "--layers",
+                   "--steps",
+                   "--batch",
+                   "--iterations",
+                   "--lr",
+                   "--optimizer",
+                   "--clip",
+                   "--seed",
+                   "--log",
+                   "--save",
+                   "--resume",
+                   "--threads",
+                   "--checkpoint-every",
+                   "--dropout",
+                   "--recurrent-dropout",
+                   "--data",
+                   "--targets",
+                   "--lengths",
+                   "--val-split",
+                   "--val-data",
+                   "--val-targets",
+                   "--val-lengths",
+                   "--epochs",
+                   "--batch-size",
+                   "--num-layers",
+                   "--patience"},
+                  {"--check-numerics"});
   if (!args.positional().empty())
     throw UsageError(
         fmt::format("train takes no positional arguments (got '{}')", args.positional()[0]));
@@ -132,6 +240,11 @@ int train_main(const std::vector<std::string>& argv) {
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
   std::unique_ptr<models::Trainer> trainer = make_trainer(args);
+  if (trainer->done())  // a resumed run that reached its end already
+    throw UsageError(fmt::format(
+        "{} has run {} of its {} iterations already: give --iterations above {} to go on",
+        args.require("--resume"), trainer->iteration(), trainer->config().iterations,
+        trainer->iteration()));
   trainer->check_numerics(args.has("--check-numerics"));
   const models::TrainConfig& c = trainer->config();
   const std::optional<std::string> save =
@@ -147,29 +260,87 @@ int train_main(const std::vector<std::string>& argv) {
     if (!append) log << "iteration,seconds,loss\n";
   }
 
-  fmt::print(stderr,
-             "training {} ({} layer(s), hidden {}) on {}: T = {}, B = {}, {} from iteration {} to "
-             "{}, lr {}{}; training arena {} bytes ({} per step)\n",
-             models::to_string(c.cell), c.layers, c.hidden_size, models::to_string(c.task), c.steps,
-             c.batch, c.optimizer, trainer->iteration() + 1, c.iterations, c.lr,
-             c.clip > 0 ? fmt::format(", clip {}", c.clip) : "", trainer->arena_bytes(),
-             trainer->arena_bytes() / std::size_t(c.steps));
+  const bool data = c.task == models::Task::Data;
+  const int64_t patience = args.integer("--patience", 0, 1, 1'000'000);
+  if (args.has("--patience") && !c.validation)
+    throw UsageError("--patience needs a validation set (--val-split or --val-data)");
+  if (data) {
+    const models::Dataset& d = *c.data;
+    fmt::print(
+        stderr,
+        "training {} ({} layer(s), hidden {}) on {} samples of up to {} steps ({}; {} {}){}: "
+        "batches of {}, {} epoch(s) of {} iterations, {} lr {}{}; training arena {} bytes\n",
+        models::to_string(c.cell), c.layers, c.hidden_size, d.size(), d.steps(),
+        d.features() ? fmt::format("{} features", d.features())
+                     : fmt::format("{} token ids", d.vocabulary()),
+        d.outputs(), models::is_classification(d.targets()) ? "classes" : "values",
+        c.validation ? fmt::format(", {} for validation", c.validation->size()) : "", c.batch,
+        (c.iterations + trainer->batches_per_epoch() - 1) / trainer->batches_per_epoch(),
+        trainer->batches_per_epoch(), c.optimizer, c.lr,
+        c.clip > 0 ? fmt::format(", clip {}", c.clip) : "", trainer->arena_bytes());
+  } else {
+    fmt::print(stderr,
+               "training {} ({} layer(s), hidden {}) on {}: T = {}, B = {}, {} from iteration {} "
+               "to {}, lr {}{}; training arena {} bytes ({} per step)\n",
+               models::to_string(c.cell), c.layers, c.hidden_size, models::to_string(c.task),
+               c.steps, c.batch, c.optimizer, trainer->iteration() + 1, c.iterations, c.lr,
+               c.clip > 0 ? fmt::format(", clip {}", c.clip) : "", trainer->arena_bytes(),
+               trainer->arena_bytes() / std::size_t(c.steps));
+  }
   const bool live = isatty(fileno(stderr));
   const auto start = Clock::now();
   auto last_print = start;
   const int64_t first = trainer->iteration();
   std::vector<float> recent;
   float loss = 0;
+  // The data task: each epoch's mean loss, and the best validation loss so far.
+  double epoch_sum = 0, best = std::numeric_limits<double>::infinity();
+  int64_t epoch_count = 0, best_epoch = 0, stale = 0;
+  bool saved_best = false;
   while (!trainer->done()) {
     loss = trainer->iterate();
     if (!std::isfinite(loss))
       throw Error(fmt::format("the loss became {} at iteration {}: lower --lr or set --clip", loss,
                               trainer->iteration()));
     recent.push_back(loss);
+    epoch_sum += loss;
+    ++epoch_count;
     if (every && trainer->iteration() % every == 0 && !trainer->done()) trainer->save(*save);
     const double elapsed = seconds_since(start);
     if (log)
       log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
+    if (data && trainer->epoch_finished()) {
+      const int64_t epochs =
+          (c.iterations + trainer->batches_per_epoch() - 1) / trainer->batches_per_epoch();
+      std::string line = fmt::format("epoch {}/{}: train loss {:.5f}", trainer->epoch(), epochs,
+                                     epoch_sum / double(epoch_count));
+      epoch_sum = 0, epoch_count = 0;
+      if (c.validation) {
+        const models::Evaluation e = trainer->validate();
+        line += fmt::format(", validation loss {:.5f}", e.loss);
+        if (e.accuracy) line += fmt::format(", accuracy {:.4f}", *e.accuracy);
+        if (e.loss < best) {
+          best = e.loss, best_epoch = trainer->epoch(), stale = 0;
+          if (save) {
+            trainer->save(*save);
+            saved_best = true;
+            line += " (best so far: saved)";
+          }
+        } else {
+          ++stale;
+        }
+      }
+      fmt::print(stderr, "{}{}\n", live ? "\r" : "", fmt::format("{:<78}", line));
+      if (patience > 0 && stale >= patience) {
+        fmt::print(stderr,
+                   "stopping early: the validation loss has not improved for {} epoch(s) (best "
+                   "{:.5f}, epoch {})\n",
+                   patience, best, best_epoch);
+        break;
+      }
+      last_print = Clock::now();
+      continue;
+    }
     const double since = std::chrono::duration<double>(Clock::now() - last_print).count();
     if (since >= (live ? 0.1 : 3.0) || trainer->done()) {
       const double rate = double(trainer->iteration() - first) / std::max(elapsed, 1e-9);
@@ -184,8 +355,11 @@ int train_main(const std::vector<std::string>& argv) {
       last_print = Clock::now();
     }
   }
-  if (live) fmt::print(stderr, "\n");
-  if (save) {
+  if (live && !data) fmt::print(stderr, "\n");
+  if (save && saved_best) {
+    fmt::print(stderr, "kept the model of epoch {} (validation loss {:.5f}) in {}\n", best_epoch,
+               best, *save);
+  } else if (save) {
     trainer->save(*save);
     fmt::print(stderr, "saved {} and {}\n", *save,
                std::filesystem::path(*save).replace_extension(".safetensors").string());
