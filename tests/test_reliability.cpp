@@ -267,8 +267,48 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
   write_raw_npy(d / "x_f8.npy",  // the right shape, float64
                 "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 2, 3), }",
                 std::string(5 * 2 * 3 * 8, '\0'));
+  // Datasets: 4 samples of 3 steps and 2 features, their classes and lengths, and bad ones.
+  auto int64_npy = [&](const char* name, std::vector<int64_t> values) {
+    write_raw_npy(
+        d / name,
+        fmt::format("{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}", values.size()),
+        std::string(reinterpret_cast<const char*>(values.data()), values.size() * 8));
+  };
+  io::write_npy(d / "dx.npy", Tensor({4, 3, 2}));
+  Tensor with_nan({4, 3, 2});
+  with_nan.data()[(1 * 3 + 2) * 2] = std::nanf("");
+  io::write_npy(d / "dx_nan.npy", with_nan);
+  io::write_npy(d / "dx_one.npy", Tensor({1, 3, 2}));
+  int64_npy("dy.npy", {0, 1, 2, 1});
+  int64_npy("dy_five.npy", {0, 1, 2, 1, 0});
+  int64_npy("dy_negative.npy", {0, 1, -1, 1});
+  int64_npy("dy_one.npy", {1});
+  int64_npy("dl_zero.npy", {0, 3, 3, 3});
+  int64_npy("dl_long.npy", {3, 4, 3, 3});
   // Each bad invocation and a part of its message that says what is wrong with it.
   const std::vector<std::pair<std::string, std::string>> cases{
+      // datasets
+      {"train --data dx.npy --targets dy_five.npy --save o.json",
+       "dy_five.npy: 5 targets for the 4 samples of dx.npy"},
+      {"train --data dx.npy --targets dy_negative.npy --save o.json",
+       "dy_negative.npy: class id -1 at [2] is negative"},
+      {"train --data dx_nan.npy --targets dy.npy --save o.json", "dx_nan.npy: nan at [1, 2, 0]"},
+      {"train --data dx.npy --targets dy.npy --lengths dl_zero.npy --save o.json",
+       "dl_zero.npy: sample 0 has length 0"},
+      {"train --data dx.npy --targets dy.npy --lengths dl_long.npy --save o.json",
+       "dl_long.npy: sample 1 has length 4; lengths are integers from 1 to T = 3"},
+      {"train --data dx_one.npy --targets dy_one.npy --val-split 0.2 --save o.json",
+       "leaves no sample to train on: the dataset has 1 sample"},
+      {"train --data dx.npy --targets dy.npy --epochs 2 --iterations 3",
+       "give --epochs or --iterations, not both"},
+      {"train --data dx.npy --targets dy.npy --patience 2", "--patience needs a validation set"},
+      {"train --data dx.npy --save o.json", "--targets is required"},
+      {"train --data dx.npy --targets dy.npy --val-data dx.npy --val-targets dy_five.npy",
+       "dy_five.npy: 5 targets for the 4 samples of dx.npy"},
+      {"eval m.json --data dx.npy --targets dy.npy",
+       "the data has 2 features per step, the model "
+       "reads 3"},
+      {"eval m.json --data dx.npy", "eval needs --targets"},
       // unknown flags, missing values, out-of-range numbers
       {"build lstm --input-size 3 --hidden-size 4 -o o.json --bogus", "unknown option '--bogus'"},
       {"build lstm --input-size 0 --hidden-size 4 -o o.json", "--input-size must be between 1 and"},

@@ -330,7 +330,8 @@ int train_main(const std::vector<std::string>& argv) {
           ++stale;
         }
       }
-      fmt::print(stderr, "{}{}\n", live ? "\r" : "", fmt::format("{:<78}", line));
+      // On a terminal the line replaces the progress line, padded over it.
+      fmt::print(stderr, "{}\n", live ? fmt::format("\r{:<78}", line) : line);
       if (patience > 0 && stale >= patience) {
         fmt::print(stderr,
                    "stopping early: the validation loss has not improved for {} epoch(s) (best "
