@@ -475,4 +475,79 @@ BOOST_AUTO_TEST_CASE(digits_reach_the_accuracy_pytorch_reaches) {
   BOOST_TEST(std::abs(mean - torch) <= 0.02, mean << " vs PyTorch's " << torch);
 }
 
+namespace {
+// Hochreiter and Schmidhuber's adding problem (as Le et al. 2015 state it): x_t = (u_t, m_t) with
+// u_t ~ U(0, 1) and m_t = 1 at one step of each half of the sequence, 0 elsewhere; the target is
+// the sum of the two marked u_t. Predicting 1 every time scores MSE 1/6 ≈ 0.167.
+std::shared_ptr<const models::Dataset> adding_problem(int64_t N, int64_t T, uint64_t seed) {
+  const Tensor u = init::uniform(0, 1, seed).tensor({N, T});
+  const Tensor where = init::uniform(0, float(T / 2), seed + 1).tensor({N, 2});
+  std::vector<double> x(static_cast<std::size_t>(N * T * 2), 0.0), y;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t a = int64_t(where.data()[2 * n]), b = T / 2 + int64_t(where.data()[2 * n + 1]);
+    for (int64_t t = 0; t < T; ++t) x[std::size_t((n * T + t) * 2)] = u.data()[n * T + t];
+    x[std::size_t((n * T + a) * 2 + 1)] = x[std::size_t((n * T + b) * 2 + 1)] = 1;
+    y.push_back(double(u.data()[n * T + a]) + u.data()[n * T + b]);
+  }
+  return std::make_shared<const ArrayDataset>(floats({N, T, 2}, x), floats({N, 1}, y),
+                                              std::nullopt);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_adding_problem_is_learnt_past_its_baseline) {
+  const int64_t T = 50;
+  const auto train = adding_problem(4000, T, 10), test = adding_problem(500, T, 20);
+  models::Trainer trainer({.task = models::Task::Data,
+                           .data = train,
+                           .validation = test,
+                           .epochs = 6,
+                           .cell = models::Cell::Lstm,
+                           .hidden_size = 32,
+                           .batch = 32,
+                           .lr = 0.01});
+  const double before = trainer.validate().loss;
+  while (!trainer.done()) trainer.iterate();
+  const double after = trainer.validate().loss;
+  BOOST_TEST_MESSAGE("adding problem, T = 50: test MSE " << before << " before, " << after
+                                                         << " after " << trainer.iteration()
+                                                         << " iterations");
+  // Measured after 750 iterations with weight seeds 0, 1, 2: 0.009, 0.003, 0.023 (the test uses
+  // seed 0); 500 iterations are not always enough to leave the plateau at the baseline.
+  BOOST_TEST(after < 0.167 / 4);
+}
+
+BOOST_AUTO_TEST_CASE(per_step_targets_with_lengths_are_learnt) {
+  // Tag every step with the sign of the input two steps back (class 2 for the first two steps):
+  // memory across steps, lengths from 3 to 20, and padding full of large values.
+  const int64_t N = 1200, T = 20;
+  const Tensor v = init::normal(0, 1, 5).tensor({N, T});
+  const Tensor draws = init::uniform(0, 18, 6).tensor({N});
+  std::vector<double> x;
+  std::vector<int64_t> lengths, tags;
+  for (int64_t n = 0; n < N; ++n) {
+    lengths.push_back(3 + int64_t(draws.data()[n]));
+    for (int64_t t = 0; t < T; ++t) {
+      x.push_back(t < lengths.back() ? v.data()[n * T + t] : 40.0);
+      tags.push_back(t < 2 ? 2 : v.data()[n * T + t - 2] > 0);
+    }
+  }
+  auto all = std::make_shared<const ArrayDataset>(floats({N, T, 1}, x), ints({N, T}, tags),
+                                                  ints({N}, lengths));
+  BOOST_TEST(to_string(all->targets()) == "step class");
+  const models::Split split = models::split_rows(N, 0.25, 1);
+  models::Trainer trainer({.task = models::Task::Data,
+                           .data = models::subset(all, split.train),
+                           .validation = models::subset(all, split.validation),
+                           .epochs = 6,
+                           .cell = models::Cell::Gru,
+                           .hidden_size = 16,
+                           .batch = 32,
+                           .lr = 0.01});
+  while (!trainer.done()) trainer.iterate();
+  const models::Evaluation e = trainer.validate();
+  BOOST_TEST_MESSAGE("per-step tags: accuracy " << e.accuracy.value() << " over " << e.scored
+                                                << " steps");
+  BOOST_TEST(e.accuracy.value() > 0.95);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
