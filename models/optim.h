@@ -48,6 +48,10 @@ class Optimizer {
   const Parameters& parameters() const { return params_; }
   int64_t steps() const { return steps_; }
   virtual std::string_view name() const = 0;
+  // The learning rate the next step uses (what a schedule sets, as a torch.optim scheduler
+  // writes param_group["lr"]).
+  virtual double lr() const = 0;
+  virtual void set_lr(double lr) = 0;
 
   // The state to resume from: "optim/step" and "optim/<buffer>/<parameter>" tensors.
   io::TensorMap state() const;
@@ -73,6 +77,8 @@ class Sgd final : public Optimizer {
  public:
   Sgd(Parameters params, SgdOptions options);
   std::string_view name() const override { return "sgd"; }
+  double lr() const override { return o_.lr; }
+  void set_lr(double lr) override { o_.lr = lr; }
 
  private:
   void update(std::size_t i, float* p, const float* g, int64_t n) override;
@@ -83,6 +89,8 @@ class Adam final : public Optimizer {
  public:
   Adam(Parameters params, AdamOptions options);
   std::string_view name() const override { return "adam"; }
+  double lr() const override { return o_.lr; }
+  void set_lr(double lr) override { o_.lr = lr; }
 
  private:
   void update(std::size_t i, float* p, const float* g, int64_t n) override;

@@ -23,6 +23,28 @@ std::string_view to_string(Task task) {
   return task == Task::Sine ? "sine" : task == Task::Text ? "text" : "data";
 }
 
+std::string_view to_string(LrSchedule::Kind kind) {
+  switch (kind) {
+    case LrSchedule::Kind::Constant:
+      return "constant";
+    case LrSchedule::Kind::Step:
+      return "step";
+    case LrSchedule::Kind::Cosine:
+      return "cosine";
+    case LrSchedule::Kind::Plateau:
+      return "plateau";
+  }
+  return "?";
+}
+
+LrSchedule::Kind schedule_from_string(std::string_view name) {
+  for (auto k : {LrSchedule::Kind::Constant, LrSchedule::Kind::Step, LrSchedule::Kind::Cosine,
+                 LrSchedule::Kind::Plateau})
+    if (to_string(k) == name) return k;
+  throw GraphError(fmt::format(
+      "unknown learning-rate schedule '{}' (expected constant, step, cosine or plateau)", name));
+}
+
 Task task_from_string(std::string_view name) {
   for (Task t : {Task::Sine, Task::Text, Task::Data})
     if (to_string(t) == name) return t;
@@ -81,6 +103,16 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
     throw GraphError("train: iterations, steps, batch, hidden size and layers must be at least 1");
   if (c.iterations > kMaxIterations)
     throw GraphError(fmt::format("train: at most {} iterations", kMaxIterations));
+  if (!(c.momentum >= 0 && c.momentum < 1) || !(c.weight_decay >= 0) ||
+      !std::isfinite(c.weight_decay) || c.schedule.every < 1 || c.schedule.warmup < 0 ||
+      !(c.schedule.gamma > 0 && c.schedule.gamma <= 1))
+    throw GraphError(fmt::format(
+        "train: momentum is in [0, 1), weight decay 0 or more, the schedule's gamma in (0, 1] "
+        "and its period at least 1 (got {}, {}, {}, {})",
+        c.momentum, c.weight_decay, c.schedule.gamma, c.schedule.every));
+  if (c.schedule.kind == LrSchedule::Kind::Plateau && !c.validation)
+    throw GraphError(
+        "train: the plateau schedule reads the validation loss: give a validation set");
   if (!(c.lr > 0) || !(c.clip >= 0) || !std::isfinite(c.lr) || !std::isfinite(c.clip))
     throw GraphError(
         fmt::format("train: the learning rate must be above 0 and the clip norm 0 or "
@@ -132,9 +164,12 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
   first_ = &shaped(steps, c.batch);
   const Graph& g = *first_->graph;
   if (c.optimizer == "adam")
-    optimizer_ = std::make_unique<Adam>(graph_parameters(g), AdamOptions{.lr = c.lr});
+    optimizer_ = std::make_unique<Adam>(graph_parameters(g),
+                                        AdamOptions{.lr = c.lr, .weight_decay = c.weight_decay});
   else if (c.optimizer == "sgd")
-    optimizer_ = std::make_unique<Sgd>(graph_parameters(g), SgdOptions{.lr = c.lr});
+    optimizer_ = std::make_unique<Sgd>(
+        graph_parameters(g),
+        SgdOptions{.lr = c.lr, .momentum = c.momentum, .weight_decay = c.weight_decay});
   else
     throw GraphError(fmt::format("unknown optimizer '{}' (expected adam or sgd)", c.optimizer));
 }
@@ -290,7 +325,31 @@ void Trainer::load_weights(const io::TensorMap& state) {
   load_parameters(*first_->graph, is_torch_state(state) ? from_torch_state(model_, state) : state);
 }
 
+double Trainer::lr() const {
+  const LrSchedule& s = config_.schedule;
+  double factor = 1;
+  switch (s.kind) {
+    case LrSchedule::Kind::Constant:
+      break;
+    case LrSchedule::Kind::Step: {  // per epoch for the data task, else per iteration
+      const int64_t at = config_.task == Task::Data ? epoch() : iteration_;
+      factor = std::pow(s.gamma, double(at / s.every));
+      break;
+    }
+    case LrSchedule::Kind::Cosine:
+      factor = 0.5 * (1 + std::cos(std::numbers::pi * double(iteration_) /
+                                   double(std::max<int64_t>(config_.iterations, 1))));
+      break;
+    case LrSchedule::Kind::Plateau:
+      factor = plateau_factor_;
+      break;
+  }
+  if (iteration_ < s.warmup) factor *= double(iteration_ + 1) / double(s.warmup);
+  return config_.lr * factor;
+}
+
 float Trainer::iterate() {
+  optimizer_->set_lr(lr());
   Shaped& at = make_batch();
   const Results& r = at.run->run(at.feeds);
   const float loss = r["loss"].values()[0];
@@ -310,6 +369,18 @@ float Trainer::iterate() {
   // truncated BPTT: this chunk's final state starts the next
   if (config_.task == Task::Text) carry_state(r, at.feeds);
   ++iteration_;
+  if (validator_ && epoch_finished()) {
+    last_validation_ = validate();
+    const LrSchedule& s = config_.schedule;
+    // An improvement is one of more than 1e-4 relative: ReduceLROnPlateau's default threshold.
+    if (epoch() == 1 || last_validation_->loss < best_validation_ * (1 - 1e-4)) {
+      best_validation_ = last_validation_->loss;
+      plateau_stale_ = 0;
+    } else if (++plateau_stale_ >= s.every && s.kind == LrSchedule::Kind::Plateau) {
+      plateau_factor_ *= s.gamma;  // ReduceLROnPlateau: and the wait starts again
+      plateau_stale_ = 0;
+    }
+  }
   return loss;
 }
 
@@ -329,6 +400,12 @@ void Trainer::save(const std::filesystem::path& path) const {
   meta["optimizer"] = config_.optimizer;
   meta["lr"] = fmt::format("{}", config_.lr);  // shortest form that reads back exactly
   meta["clip"] = fmt::format("{}", config_.clip);
+  meta["momentum"] = fmt::format("{}", config_.momentum);
+  meta["weight_decay"] = fmt::format("{}", config_.weight_decay);
+  meta["lr_schedule"] = std::string(to_string(config_.schedule.kind));
+  meta["lr_every"] = std::to_string(config_.schedule.every);
+  meta["lr_gamma"] = fmt::format("{}", config_.schedule.gamma);
+  meta["warmup"] = std::to_string(config_.schedule.warmup);
   io::TensorMap extra = optimizer_->state();
   if (config_.task == Task::Text) {
     // Absolute, so that a resume from another directory finds the corpus.
@@ -366,6 +443,17 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .seed = m.seed,
                 .dropout = m.dropout,
                 .recurrent_dropout = m.recurrent_dropout};
+  // Written since schedules exist; older checkpoints trained at a constant rate.
+  auto number_or = [&](std::string_view key, double fallback) {
+    return file.meta.contains(key) ? meta_number(file.meta, key) : fallback;
+  };
+  c.momentum = number_or("momentum", 0);
+  c.weight_decay = number_or("weight_decay", 0);
+  if (file.meta.contains("lr_schedule"))
+    c.schedule = {.kind = schedule_from_string(file.meta.at("lr_schedule")),
+                  .every = meta_count(file.meta, "lr_every"),
+                  .gamma = meta_number(file.meta, "lr_gamma"),
+                  .warmup = meta_count(file.meta, "warmup")};
   if (c.task == Task::Text)
     c.text = text ? *text
                   : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");

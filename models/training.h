@@ -34,6 +34,21 @@ enum class Task { Sine, Text, Data };
 std::string_view to_string(Task task);
 Task task_from_string(std::string_view name);  // "sine", "text", "data"
 
+// How the learning rate moves, as torch.optim.lr_scheduler's: constant; step (StepLR: times
+// `gamma` every `every` epochs, or iterations for the built-in tasks); cosine
+// (CosineAnnealingLR over the whole run, down to 0); plateau (ReduceLROnPlateau: times `gamma`
+// when the validation loss has not improved for `every` epochs; the data task with a validation
+// set). `warmup` iterations first ramp it linearly up to the scheduled value (LinearLR).
+struct LrSchedule {
+  enum class Kind { Constant, Step, Cosine, Plateau };
+  Kind kind = Kind::Constant;
+  int64_t every = 10;
+  double gamma = 0.1;
+  int64_t warmup = 0;
+};
+std::string_view to_string(LrSchedule::Kind kind);
+LrSchedule::Kind schedule_from_string(std::string_view name);  // GraphError naming the four
+
 struct TrainConfig {
   Task task = Task::Sine;
   std::filesystem::path text;  // the text task's corpus
@@ -46,6 +61,8 @@ struct TrainConfig {
   int64_t iterations = 400;        // in all, counted from the first (a resumed run continues to it)
   std::string optimizer = "adam";  // "adam" or "sgd"
   double lr = 0.01;
+  double momentum = 0, weight_decay = 0;  // SGD's momentum; L2 weight decay (SGD and Adam)
+  LrSchedule schedule;
   double clip = 0;    // max global gradient norm; 0: no clipping
   uint64_t seed = 0;  // initial weights (and the sine task's data)
   // Dropout between layers and variational dropout on the recurrent state (models::Config);
@@ -80,6 +97,10 @@ class Trainer {
   int64_t epoch() const { return iteration_ / batches_per_epoch(); }  // epochs completed
   // The model with the current weights scored on the validation set (the data task).
   Evaluation validate();
+  // The data task with a validation set: the score iterate() took at the end of the last epoch
+  // (what the plateau schedule reads); empty before the first.
+  const std::optional<Evaluation>& last_validation() const { return last_validation_; }
+  double lr() const;  // the learning rate of the next iteration
 
   const TrainConfig& config() const { return config_; }
   const Config& model() const { return model_; }
@@ -123,8 +144,11 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::vector<std::vector<int64_t>> batches_;  // the data task: this epoch's, by row
   int64_t batches_epoch_ = -1;
-  std::unique_ptr<Model> validator_;  // (model_runner.h, through evaluation.h)  // the data task:
-                                      // the model scored on the validation set
+  std::unique_ptr<Model> validator_;  // (model_runner.h, through evaluation.h)
+  std::optional<Evaluation> last_validation_;
+  double best_validation_ = 0, plateau_factor_ = 1;  // the plateau schedule's state
+  int64_t plateau_stale_ = 0;                        // the data task:
+                                                     // the model scored on the validation set
   int64_t iteration_ = 0;
 };
 

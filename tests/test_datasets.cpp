@@ -550,4 +550,57 @@ BOOST_AUTO_TEST_CASE(per_step_targets_with_lengths_are_learnt) {
   BOOST_TEST(e.accuracy.value() > 0.95);
 }
 
+BOOST_AUTO_TEST_CASE(learning_rate_schedules_follow_torch_optim) {
+  // lr at each iteration, hand-computed from torch.optim.lr_scheduler's formulas.
+  auto rates = [](models::LrSchedule schedule, int64_t iterations) {
+    models::Trainer t({.task = models::Task::Sine,
+                       .hidden_size = 2,
+                       .steps = 3,
+                       .batch = 2,
+                       .iterations = iterations,
+                       .lr = 0.1,
+                       .schedule = schedule});
+    std::vector<double> lr;
+    while (!t.done()) {
+      lr.push_back(t.lr());
+      t.iterate();
+    }
+    return lr;
+  };
+  auto close = [](const std::vector<double>& got, const std::vector<double>& want) {
+    BOOST_TEST_REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      BOOST_TEST(std::abs(got[i] - want[i]) < 1e-12, "iteration " << i << ": " << got[i]);
+  };
+  using Kind = models::LrSchedule::Kind;
+  close(rates({.kind = Kind::Step, .every = 2, .gamma = 0.5}, 5), {0.1, 0.1, 0.05, 0.05, 0.025});
+  // CosineAnnealingLR(T_max = 4): 0.1 (1 + cos(π i / 4)) / 2.
+  close(rates({.kind = Kind::Cosine}, 4), {0.1, 0.0853553390593274, 0.05, 0.0146446609406726});
+  // LinearLR warm-up over 4 iterations, then constant.
+  close(rates({.warmup = 4}, 5), {0.025, 0.05, 0.075, 0.1, 0.1});
+  // Plateau: a learning rate too small to move the validation loss halves it after every epoch
+  // without a 1e-4 relative improvement.
+  auto data = std::make_shared<const ArrayDataset>(floats({4, 3, 1}, counting(12)),
+                                                   ints({4}, {0, 1, 0, 1}), std::nullopt);
+  models::Trainer plateau({.task = models::Task::Data,
+                           .data = data,
+                           .validation = data,
+                           .epochs = 4,
+                           .hidden_size = 2,
+                           .batch = 4,
+                           .lr = 1e-9,
+                           .schedule = {.kind = Kind::Plateau, .every = 1, .gamma = 0.5}});
+  std::vector<double> lr;
+  while (!plateau.done()) {
+    lr.push_back(plateau.lr());
+    plateau.iterate();
+  }
+  close(lr, {1e-9, 1e-9, 0.5e-9, 0.25e-9});
+  BOOST_CHECK_THROW(models::Trainer({.task = models::Task::Data,
+                                     .data = data,
+                                     .hidden_size = 2,
+                                     .schedule = {.kind = Kind::Plateau}}),
+                    GraphError);  // no validation set to read
+}
+
 BOOST_AUTO_TEST_SUITE_END()

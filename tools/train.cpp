@@ -25,6 +25,8 @@ constexpr std::string_view kUsage =
                        [--val-lengths L.npy]] [--epochs N | --iterations N]
                       [--batch-size B] [--patience N] [--model CELL] [--hidden-size H]
                       [--num-layers L] [--lr LR] [--optimizer adam|sgd] [--clip C] [--seed S]
+                      [--momentum M] [--weight-decay W] [--lr-schedule constant|step|cosine|
+                      plateau [--lr-every N] [--lr-gamma G]] [--warmup N]
                       [--dropout P] [--recurrent-dropout P] [--save M.json] [--threads N]
        rnngraph train --task sine|text [--text FILE] --model CELL --hidden-size H
                       [--layers L] [--steps T] [--batch B] --iterations N [--lr LR]
@@ -51,6 +53,13 @@ Trains a recurrent model with backpropagation through time, on your data or a bu
   --batch-size B     samples per iteration (--batch is the same)
   --num-layers L     stacked layers (--layers is the same)
   --patience N       stop when the validation loss has not improved for N epochs
+  --momentum M       SGD's momentum (with --optimizer sgd)
+  --weight-decay W   L2 weight decay, as torch.optim's weight_decay (SGD and Adam)
+  --lr-schedule S    constant (default); step: times --lr-gamma (default 0.1) every --lr-every
+                     epochs (iterations for the built-in tasks; default 10); cosine: down to 0
+                     over the run; plateau: times --lr-gamma when the validation loss has not
+                     improved for --lr-every epochs
+  --warmup N         the first N iterations ramp the learning rate up linearly
                      With a validation set, the validation loss (and accuracy, for classes)
                      is printed after every epoch, and --save keeps the model of the best
                      validation loss.
@@ -114,6 +123,14 @@ void common_options(const Args& args, models::TrainConfig& c) {
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   c.dropout = float(args.number("--dropout", 0, 0, 0.99));
   c.recurrent_dropout = float(args.number("--recurrent-dropout", 0, 0, 0.99));
+  c.momentum = args.number("--momentum", 0, 0, 0.999999);
+  if (args.has("--momentum") && c.optimizer != "sgd")
+    throw UsageError("--momentum goes with --optimizer sgd (Adam has its own betas)");
+  c.weight_decay = args.number("--weight-decay", 0, 0, 1e6);
+  c.schedule.kind = models::schedule_from_string(args.get("--lr-schedule").value_or("constant"));
+  c.schedule.every = args.integer("--lr-every", 10, 1, int64_t(1) << 40);
+  c.schedule.gamma = args.number("--lr-gamma", 0.1, 1e-12, 1);
+  c.schedule.warmup = args.integer("--warmup", 0, 0, int64_t(1) << 40);
 }
 
 std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
@@ -156,12 +173,13 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
 
 std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
   if (auto resume = args.get("--resume")) {
-    for (const char* flag : {"--task",     "--model",   "--hidden-size", "--layers",
-                             "--steps",    "--batch",   "--lr",          "--optimizer",
-                             "--clip",     "--seed",    "--dropout",     "--recurrent-dropout",
-                             "--data",     "--targets", "--lengths",     "--val-split",
-                             "--val-data", "--epochs",  "--batch-size",  "--num-layers",
-                             "--patience"})
+    for (const char* flag : {"--task",     "--model",    "--hidden-size",  "--layers",
+                             "--steps",    "--batch",    "--lr",           "--optimizer",
+                             "--clip",     "--seed",     "--dropout",      "--recurrent-dropout",
+                             "--data",     "--targets",  "--lengths",      "--val-split",
+                             "--val-data", "--epochs",   "--batch-size",   "--num-layers",
+                             "--patience", "--momentum", "--weight-decay", "--lr-schedule",
+                             "--lr-every", "--lr-gamma", "--warmup"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -227,7 +245,13 @@ int train_main(const std::vector<std::string>& argv) {
                    "--epochs",
                    "--batch-size",
                    "--num-layers",
-                   "--patience"},
+                   "--patience",
+                   "--momentum",
+                   "--weight-decay",
+                   "--lr-schedule",
+                   "--lr-every",
+                   "--lr-gamma",
+                   "--warmup"},
                   {"--check-numerics"});
   if (!args.positional().empty())
     throw UsageError(
@@ -316,7 +340,7 @@ int train_main(const std::vector<std::string>& argv) {
                                      epoch_sum / double(epoch_count));
       epoch_sum = 0, epoch_count = 0;
       if (c.validation) {
-        const models::Evaluation e = trainer->validate();
+        const models::Evaluation e = *trainer->last_validation();  // taken by iterate()
         line += fmt::format(", validation loss {:.5f}", e.loss);
         if (e.accuracy) line += fmt::format(", accuracy {:.4f}", *e.accuracy);
         if (e.loss < best) {
