@@ -352,6 +352,7 @@ float Trainer::iterate() {
   optimizer_->set_lr(lr());
   Shaped& at = make_batch();
   const Results& r = at.run->run(at.feeds);
+  sequences_ += config_.task == Task::Data ? at.feeds.at("mask").shape()[1] : config_.batch;
   const float loss = r["loss"].values()[0];
   const std::vector<Tensor> grads = optimizer_->gradients(r);
   if (config_.clip > 0) clip_grad_norm(grads, float(config_.clip));

@@ -100,7 +100,8 @@ class Trainer {
   // The data task with a validation set: the score iterate() took at the end of the last epoch
   // (what the plateau schedule reads); empty before the first.
   const std::optional<Evaluation>& last_validation() const { return last_validation_; }
-  double lr() const;  // the learning rate of the next iteration
+  double lr() const;                                // the learning rate of the next iteration
+  int64_t sequences() const { return sequences_; }  // samples trained on by this object so far
 
   const TrainConfig& config() const { return config_; }
   const Config& model() const { return model_; }
@@ -150,6 +151,7 @@ class Trainer {
   int64_t plateau_stale_ = 0;                        // the data task:
                                                      // the model scored on the validation set
   int64_t iteration_ = 0;
+  int64_t sequences_ = 0;
 };
 
 // The text task's alphabet: the distinct bytes of `text`, sorted (class id = rank).

@@ -381,6 +381,9 @@ int train_main(const std::vector<std::string>& argv) {
     }
   }
   if (live && !data) fmt::print(stderr, "\n");
+  const double took = seconds_since(start);
+  fmt::print(stderr, "trained on {} sequences in {:.2f} s: {:.0f} sequences/s\n",
+             trainer->sequences(), took, double(trainer->sequences()) / std::max(took, 1e-9));
   if (save && saved_best) {
     fmt::print(stderr, "kept the model of epoch {} (validation loss {:.5f}) in {}\n", best_epoch,
                best, *save);
