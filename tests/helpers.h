@@ -20,6 +20,16 @@
 
 namespace rnngraph::testing {
 
+// .npy bytes (version 1.0) of a header dict such as "{'descr': '<f4', 'fortran_order': False,
+// 'shape': (2, 3), }", padded as numpy pads it, followed by `data`.
+inline std::string npy_file(std::string dict, const std::string& data) {
+  dict += std::string((64 - (10 + dict.size() + 1) % 64) % 64, ' ') + "\n";
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += char(dict.size() & 0xff);
+  bytes += char(dict.size() >> 8);
+  return bytes + dict + data;
+}
+
 // A fresh directory for one suite's files, under a root private to this process (so parallel
 // runs never share files) that is removed when the process exits.
 inline std::filesystem::path scratch_dir(const std::string& suite) {

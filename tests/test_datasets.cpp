@@ -30,18 +30,9 @@ std::string npy(const std::string& descr, const std::vector<int64_t>& shape,
                 const std::vector<T>& values) {
   std::string dims;
   for (int64_t d : shape) dims += fmt::format("{}, ", d);
-  std::string h =
-      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, dims);
-  h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
-  h.push_back('\n');
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += char(h.size() & 0xff);
-  out += char(h.size() >> 8);
-  out += h;
-  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-  return out;
+  return rnngraph::testing::npy_file(
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, dims),
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
 }
 
 io::NpyArray floats(const std::vector<int64_t>& shape, const std::vector<double>& values) {

@@ -12,17 +12,7 @@ namespace {
 fs::path scratch(const std::string& name) { return rnngraph::testing::scratch_dir("npy") / name; }
 
 std::string npy_bytes(const std::string& header_dict, std::size_t data_bytes) {
-  std::string h = header_dict;
-  h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
-  h.push_back('\n');
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += char(h.size() & 0xff);
-  out += char(h.size() >> 8);
-  out += h;
-  out.append(data_bytes, '\0');
-  return out;
+  return rnngraph::testing::npy_file(header_dict, std::string(data_bytes, '\0'));
 }
 
 void expect_format_error(const std::string& bytes, const std::string& fragment) {

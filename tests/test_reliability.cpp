@@ -29,12 +29,8 @@ fs::path dir() { return rnngraph::testing::scratch_dir("reliability"); }
 
 // A .npy file written byte by byte: `dict` the header's dictionary, padded as numpy pads it
 // (magic, version 1.0, length, header, newline: a multiple of 64 bytes), then `data`.
-void write_raw_npy(const fs::path& path, std::string dict, const std::string& data) {
-  dict += std::string((64 - (10 + dict.size() + 1) % 64) % 64, ' ') + "\n";
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += char(dict.size() & 0xff);
-  bytes += char(dict.size() >> 8);
-  std::ofstream(path, std::ios::binary) << bytes << dict << data;
+void write_raw_npy(const fs::path& path, const std::string& dict, const std::string& data) {
+  std::ofstream(path, std::ios::binary) << rnngraph::testing::npy_file(dict, data);
 }
 
 // A .npy whose dtype holds an ESC sequence and a carriage return.
