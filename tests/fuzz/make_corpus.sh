@@ -41,6 +41,21 @@ cat > "$out/graph_file/nodes.json" <<'JSON'
  "outputs": [{"name": "y", "node": 3}]}
 JSON
 
+# Marks and a reverse direction (what models::build records for the diagrams).
+cat > "$out/graph_file/marked.json" <<'JSON'
+{"format": "rnngraph.graph", "version": 1, "parameters": "g.safetensors",
+ "nodes": [{"id": 0, "kind": "input", "name": "x", "scope": "", "shape": [2, 3],
+            "mark": {"kind": "step_input", "role": "x"}},
+           {"id": 1, "kind": "parameter", "name": "W", "scope": "", "shape": [3, 4],
+            "mark": {"kind": "weight", "role": "W", "label": "gate"}},
+           {"id": 2, "kind": "op", "op": "matmul", "name": "matmul_2", "scope": "step0/reverse",
+            "step": 0, "reverse": true, "inputs": [0, 1], "attrs": {}, "shape": [2, 4]},
+           {"id": 3, "kind": "op", "op": "tanh", "name": "tanh_3", "scope": "step0/reverse",
+            "step": 0, "reverse": true, "inputs": [2], "attrs": {}, "shape": [2, 4],
+            "mark": {"kind": "state", "role": "h", "slot": 1, "label": "RNN"}}],
+ "outputs": [{"name": "y", "node": 3}]}
+JSON
+
 # A model of a cell that is not built in (an LSTM under another name, on the same weights): its
 # recipe and the stored step graph the reader replays.
 cat > "$out/graph_file/stored_cell.json" <<'JSON'
