@@ -104,7 +104,7 @@ ArrayDataset::ArrayDataset(io::NpyArray x, std::optional<io::NpyArray> targets,
                                     names.lengths, ls.str(), n_, names.x, n_));
     for (int64_t k = 0; k < n_; ++k) {
       const float v = lengths->values.data()[k];
-      if (!lengths->integer || !(v >= 1 && v <= float(t_)))
+      if (!(v >= 1 && v <= float(t_) && v == std::floor(v)))  // 3.0 in a float file is fine
         throw FormatError(
             fmt::format("{}: sample {} has length {}; lengths are integers from 1 to T = {}",
                         names.lengths, k, v, t_));

@@ -28,6 +28,9 @@ void check_fit(const Config& c, const Dataset& data) {
   if (tokens != (data.features() == 0))
     throw GraphError(tokens ? "the model reads token ids ([N, T] integers), the data holds features"
                             : "the model reads features ([N, T, I] floats), the data holds ids");
+  if (tokens && data.vocabulary() > c.vocab_size)
+    throw GraphError(fmt::format("the data holds token ids up to {}, the model reads {}",
+                                 data.vocabulary() - 1, c.vocab_size));
   if (!tokens && data.features() != c.input_size)
     throw GraphError(fmt::format("the data has {} features per step, the model reads {}",
                                  data.features(), c.input_size));

@@ -160,8 +160,9 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
     model_.vocabulary = symbols;
   }
 
+  // The longest batch: for data, T samples' longest and no more rows than the data has.
   const int64_t steps = c.task == Task::Data ? c.data->steps() : c.steps;
-  first_ = &shaped(steps, c.batch);
+  first_ = &shaped(steps, c.task == Task::Data ? std::min(c.batch, c.data->size()) : c.batch);
   const Graph& g = *first_->graph;
   if (c.optimizer == "adam")
     optimizer_ = std::make_unique<Adam>(graph_parameters(g),

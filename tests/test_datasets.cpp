@@ -175,6 +175,7 @@ BOOST_AUTO_TEST_CASE(bad_data_is_named) {
                             "L.npy: sample 0 has length 4");
   expect_error<FormatError>(make(x, std::nullopt, floats({2}, {2.5, 1})),
                             "L.npy: sample 0 has length 2.5");
+  BOOST_TEST(ArrayDataset(x, std::nullopt, floats({2}, {2.0, 3.0})).length(0) == 2);
   expect_error<FormatError>(make(floats({6}, counting(6)), std::nullopt, std::nullopt),
                             "X.npy: [6] is neither [N, T, I] features nor [N, T] token ids");
   expect_error<FormatError>(make(x, ints({2, 2}, {0, 0, 0, 0}), std::nullopt),
