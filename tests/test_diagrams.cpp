@@ -200,6 +200,12 @@ BOOST_AUTO_TEST_CASE(models_record_their_structure_and_the_views_read_it) {
     BOOST_CHECK_EQUAL(count(dot, fmt::format("  out{0} -> top{0} \\[label=\" \\[1, 2\\]", t)), 1);
   }
   BOOST_CHECK(dot.find("<b>y<sub>0</sub></b>") != std::string::npos);
+  // After the passes, x_t enters every box of layer 0 from below, as the hoisted input product
+  // the steps read instead of x_t (before marks, the bottom row was named after h0).
+  const std::string optimized = viz::to_dot(*passes::optimize(*model(models::Cell::Lstm, 3, 2)));
+  for (int t = 0; t < 3; ++t)
+    BOOST_CHECK_EQUAL(count(optimized, fmt::format("  x{0} -> b0_{0} \\[", t)), 1);
+  BOOST_CHECK(optimized.find("<b>x<sub>0</sub></b>") != std::string::npos);
   // Marks, not names: the same model with its states renamed by a mark draws the new name.
   Graph renamed;
   models::build(renamed,

@@ -154,6 +154,12 @@ Diagram block_view(const Graph& g, const Options& options) {
   // marks models::build records; a hand-built graph's recurrence is found by comparing steps.
   const std::set<int> state_inputs = initial_states(g, steps);
   const bool marked = has_marks(g);
+  // What the passes compute from x for all steps at once (the hoisted input products), which
+  // the steps read in place of x_t; not a window of another input (a mask, a dropout mask).
+  auto from_whole_x = [&](int id) {
+    const Node& v = g.node(id);
+    return v.kind == NodeKind::Op && !fixed[id] && !is_input_select(g, v) && !v.mark;
+  };
   auto carried = [&](int id) {
     const std::string name = g.node(id).mark.kind == Mark::Kind::State ? g.node(id).mark.role : "";
     return name.empty() ? name : name + " ";
@@ -237,8 +243,8 @@ Diagram block_view(const Graph& g, const Options& options) {
                 ? fmt::format("{}[{}]", escape(g.node(p.inputs[0]).name), p.attrs.get("index", 0))
                 : escape(p.name);
         add_once(names, entry);
-      } else if (marked ? n.mark.kind == Mark::Kind::StepInput
-                        : !fixed[in] && k == 0) {  // x_t, or a value computed from the whole x
+      } else if (k == 0 && (marked ? n.mark.kind == Mark::Kind::StepInput || from_whole_x(in)
+                                   : !fixed[in])) {  // x_t, or a value computed from the whole x
         // The window x[t] belongs to its step: the arrow carries the window's shape.
         const bool window = n.is(select_op());
         link(x_id(at, t), to, t >= 0 && at.shown(t) ? (window ? n.shape : p.shape).str() : "",
