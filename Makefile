@@ -1,7 +1,8 @@
 # Two entry points, each doing all set-up on a fresh Debian 12 machine:
 #   make demo   install missing packages, configure, build (Release), run `rnngraph demo`
 #   make test   the same, then the whole test suite through CTest
-# make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+# make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+# (clang, in the tree that also holds the fuzz targets, so CI compiles the library once for both).
 # make test-tsan runs the thread tests (suite concurrency) under ThreadSanitizer.
 # make mutants applies each one-line bug of tests/mutants/mutants.txt in a scratch copy
 # (build-mutants/), rebuilds, runs the whole suite and reports the bugs it missed (not in CI).
@@ -12,7 +13,6 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
-FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := npy safetensors csv graph_file checkpoint onnx_import cli_args
 FUZZ_PACKAGES := clang libclang-rt-14-dev
@@ -24,7 +24,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort build demo test test-asan test-tsan mutants fuzz fuzz-smoke format clean
+.PHONY: deps ort build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -56,8 +56,13 @@ demo: build
 test: build ort
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: deps ort
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_SANITIZE=ON
+# One clang tree with ASan + UBSan and the fuzzers' coverage: the suite (test-asan) and the
+# fuzz targets (fuzz) are built from the same library objects.
+asan-configure: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_FUZZ=ON
+
+test-asan: asan-configure ort
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
@@ -71,16 +76,14 @@ mutants: deps ort
 	@$(MAKE) --no-print-directory deps PACKAGES="python3"
 	python3 tests/mutants/run.py --jobs $(JOBS)
 
-fuzz: deps
-	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+fuzz: asan-configure
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	  mkdir -p $(ASAN_BUILD)/corpus/$$t && \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
-	  $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/fuzz_$$t- \
-	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	  $(ASAN_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -timeout=20 -print_final_stats=1 -artifact_prefix=$(ASAN_BUILD)/fuzz_$$t- \
+	    $(ASAN_BUILD)/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | \
 	    grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==|SUMMARY|Done)" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
@@ -92,4 +95,4 @@ format:
 	clang-format -i $$(git ls-files '*.h' '*.cpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-mutants
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz build-mutants

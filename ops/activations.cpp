@@ -12,8 +12,9 @@ namespace {
 // without branches or library calls (std::fmin and std::nearbyint are calls at the baseline
 // ISA) so the loops around it vectorise.
 inline float exp_approx(float x) {
-  float clamped = x < -87.3f ? -87.3f : x;
-  clamped = clamped > 88.7f ? 88.7f : clamped;
+  // written so NaN lands in range (both compares false): its cast to int below would be UB
+  float clamped = x >= -87.3f ? x : -87.3f;
+  clamped = clamped <= 88.7f ? clamped : 88.7f;
   // round to nearest: adding 1.5·2^23 pushes the fraction out of the mantissa
   const float k = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   // ln2 split in two, so r keeps its low bits (Cody and Waite)

@@ -18,6 +18,16 @@
 
 #include <rnngraph/rnngraph.h>
 
+// RNNGRAPH_SANITIZED: built with ASan or TSan (gcc defines __SANITIZE_*__, clang answers
+// __has_feature), whose shadow memory needs more address space than a ulimit -v allows.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RNNGRAPH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RNNGRAPH_SANITIZED 1
+#endif
+#endif
+
 namespace rnngraph::testing {
 
 // .npy bytes (version 1.0) of a header dict such as "{'descr': '<f4', 'fortran_order': False,

@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(trainer_follows_pytorchs_exact_trajectory) {
       rnngraph::testing::Worst worst;
       for (const auto& [name, expected] : theirs) {
         const auto d = rnngraph::testing::check_close(ours.at(name), expected, 1e-6, name);
-        worst.add(d.worst.error, [&] { return name + d.worst.where; });
+        worst.add(d.worst.error, [&name = name, &d] { return name + d.worst.where; });
       }
       BOOST_TEST_MESSAGE("iteration " << k << ": loss differs by "
                                       << loss - losses.values()[std::size_t(k - 1)]

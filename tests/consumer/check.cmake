@@ -13,7 +13,9 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${RNNGRAPH_BUILD} --prefix ${prefix})
+# The library's compiler: a sanitized library needs its compiler's sanitizer runtimes.
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${prefix}
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
     "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK}/build)
 run(${WORK}/build/consumer)
