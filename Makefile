@@ -18,7 +18,8 @@ FUZZ_TARGETS := npy safetensors csv graph_file checkpoint onnx_import cli_args
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 JOBS ?= $(shell nproc)
 PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-dev \
-            nlohmann-json3-dev libgraphviz-dev graphviz libonnx-dev libprotobuf-dev
+            nlohmann-json3-dev libgraphviz-dev graphviz libonnx-dev libprotobuf-dev \
+            libopenmpi-dev openmpi-bin
 # The ONNX Runtime tests run exported models in npm's onnxruntime-node (pinned in
 # tests/onnx/package-lock.json, installed with --ignore-scripts: its CPU library ships in the
 # package); Debian's nodejs and npm are installed only where node is missing.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -96,9 +97,36 @@ void copy_into(const Tensor& to, const Tensor& from) {
   std::copy_n(from.data(), to.numel(), to.data());
 }
 
+// Rows `rows` of axis 1 of t [A, B, ...] (the batch axis of states and dropout masks).
+Tensor slice_rows(const Tensor& t, Share rows) {
+  const Shape& s = t.shape();
+  if (rows.begin == 0 && rows.count == s[1]) return t;
+  Tensor out(s.with(1, rows.count));
+  const int64_t inner = s.stride(1);
+  for (int64_t a = 0; a < s[0]; ++a)
+    std::copy_n(t.data() + (a * s[1] + rows.begin) * inner, rows.count * inner,
+                out.data() + a * rows.count * inner);
+  return out;
+}
+
+// The whole [A, B, ...] tensor from every process's rows of it (`mine` is [A, B_r, ...]).
+Tensor gather_rows(Communicator& comm, const Tensor& mine, int64_t batch) {
+  const std::vector<float> all = comm.gather(mine.values());
+  const Shape s = mine.shape().with(1, batch);
+  Tensor out(s);
+  const int64_t inner = s.stride(1);
+  const float* from = all.data();
+  for (int r = 0; r < comm.size(); ++r) {
+    const Share rows = share_of(batch, r, comm.size());
+    for (int64_t a = 0; a < s[0]; ++a, from += rows.count * inner)
+      std::copy_n(from, rows.count * inner, out.data() + (a * batch + rows.begin) * inner);
+  }
+  return out;
+}
+
 }  // namespace
 
-Trainer::Trainer(const TrainConfig& c) : config_(c) {
+Trainer::Trainer(const TrainConfig& c) : config_(c), comm_(c.communicator) {
   if (c.iterations < 1 || c.steps < 1 || c.batch < 1 || c.hidden_size < 1 || c.layers < 1)
     throw GraphError("train: iterations, steps, batch, hidden size and layers must be at least 1");
   if (c.iterations > kMaxIterations)
@@ -160,9 +188,20 @@ Trainer::Trainer(const TrainConfig& c) : config_(c) {
     model_.vocabulary = symbols;
   }
 
-  // The longest batch: for data, T samples' longest and no more rows than the data has.
+  // The longest batch: for data, T samples' longest and no more rows than the data has; this
+  // process's share of it.
+  if (c.task != Task::Data && c.batch < processes())
+    throw GraphError(
+        fmt::format("train: a batch of {} cannot be shared by {} processes: give "
+                    "--batch {} or more",
+                    c.batch, processes(), processes()));
   const int64_t steps = c.task == Task::Data ? c.data->steps() : c.steps;
-  first_ = &shaped(steps, c.task == Task::Data ? std::min(c.batch, c.data->size()) : c.batch);
+  first_ =
+      c.task == Task::Data
+          ? &shaped(steps,
+                    std::max<int64_t>(
+                        1, share_of(std::min(c.batch, c.data->size()), rank(), processes()).count))
+          : &shaped(steps, streams_share().count);
   const Graph& g = *first_->graph;
   if (c.optimizer == "adam")
     optimizer_ = std::make_unique<Adam>(graph_parameters(g),
@@ -240,14 +279,17 @@ int64_t Trainer::batches_per_epoch() const {
   return (config_.data->size() + config_.batch - 1) / config_.batch;
 }
 
-// This iteration's dropout masks (seeded by the iteration: a resumed run draws the same ones).
-void Trainer::feed_dropout(Feeds& feeds, int64_t steps, int64_t batch) const {
+Share Trainer::streams_share() const { return share_of(config_.batch, rank(), processes()); }
+
+// This iteration's dropout masks (seeded by the iteration: a resumed run draws the same ones),
+// drawn for the whole batch so that every process cuts its rows from the same masks.
+void Trainer::feed_dropout(Feeds& feeds, int64_t steps, int64_t batch, Share rows) const {
   for (auto& [name, mask] : dropout_masks(
            model_, steps, batch, config_.seed * 1000003 + uint64_t(iteration_) * 7919 + 17))
-    feeds.at(name) = mask;
+    feeds.at(name) = slice_rows(mask, rows);
 }
 
-Trainer::Shaped& Trainer::make_batch() {
+Trainer::Shaped* Trainer::make_batch(double& terms) {
   if (config_.task == Task::Data) {
     const Dataset& data = *config_.data;
     const int64_t epoch = iteration_ / batches_per_epoch();
@@ -257,31 +299,51 @@ Trainer::Shaped& Trainer::make_batch() {
       batches_ = epoch_batches(data, rows, config_.batch, config_.seed, epoch);
       batches_epoch_ = epoch;
     }
-    const Batch b = data.batch(batches_[std::size_t(iteration_ % batches_per_epoch())]);
-    // Lengths rounded up to a multiple of 8 (the mask covers the rest): a few graphs serve
-    // every batch.
-    const int64_t T = std::min(data.steps(), (b.mask.shape()[0] + 7) / 8 * 8);
-    Shaped& at = shaped(T, int64_t(b.rows.size()));
+    const std::vector<int64_t>& rows = batches_[std::size_t(iteration_ % batches_per_epoch())];
+    const int64_t B = int64_t(rows.size());
+    sequences_ += B;
+    const Share mine = share_of(B, rank(), processes());
+    terms = 0;
+    if (mine.count == 0) return nullptr;
+    // The whole batch's longest sample, rounded up to a multiple of 8 (the mask covers the
+    // rest): a few graphs serve every batch, and every process unrolls as far as one would.
+    int64_t longest = 0;
+    for (int64_t row : rows) longest = std::max(longest, data.length(row));
+    const int64_t T = std::min(data.steps(), (longest + 7) / 8 * 8);
+    const Batch b =
+        data.batch(std::span(rows).subspan(std::size_t(mine.begin), std::size_t(mine.count)));
+    Shaped& at = shaped(T, mine.count);
     data_batch(at, b);
-    feed_dropout(at.feeds, T, int64_t(b.rows.size()));
-    return at;
+    feed_dropout(at.feeds, T, B, mine);
+    if (is_per_step(data.targets()))  // the loss is a mean over the valid steps
+      for (float m : b.mask.values()) terms += m;
+    else
+      terms = double(mine.count);
+    return &at;
   }
   Feeds& feeds = first_->feeds;
   const int64_t T = config_.steps, B = config_.batch;
-  feed_dropout(feeds, T, B);
+  const Share mine = streams_share();
+  const int64_t rows = mine.count;
+  feed_dropout(feeds, T, B, mine);
+  sequences_ += B;
+  terms = double(rows);
   if (config_.task == Task::Sine) {
-    // Each iteration's waves come from its own seed, so a resumed run sees the same data.
+    // Each iteration's waves come from its own seed, so a resumed run sees the same data;
+    // every process draws the whole batch's and keeps its rows.
     std::mt19937_64 rng(config_.seed * 1000003 + uint64_t(iteration_) + 1);
     auto unit = [&] { return float(rng() >> 40) * (1.0f / 16777216.0f); };
     float *x = feeds.at("x").data(), *target = feeds.at("target").data();
     for (int64_t b = 0; b < B; ++b) {
       const float omega = 0.1f + 0.3f * unit(), phi = 2 * std::numbers::pi_v<float> * unit();
+      const int64_t j = b - mine.begin;
+      if (j < 0 || j >= rows) continue;
       for (int64_t t = 0; t < T; ++t) {
-        x[t * B + b] = std::sin(omega * float(t) + phi);
-        target[t * B + b] = std::sin(omega * float(t + 1) + phi);
+        x[t * rows + j] = std::sin(omega * float(t) + phi);
+        target[t * rows + j] = std::sin(omega * float(t + 1) + phi);
       }
     }
-    return *first_;
+    return first_;
   }
   const Streams s = streams(int64_t(ids_.size()), T, B);
   const int64_t chunk = iteration_ % s.chunks;
@@ -289,13 +351,13 @@ Trainer::Shaped& Trainer::make_batch() {
     for (const char* state : {"h0", "c0"})
       if (feeds.contains(state)) feeds.at(state).fill(0);
   float *tokens = feeds.at("tokens").data(), *targets = feeds.at("targets").data();
-  for (int64_t b = 0; b < B; ++b)
+  for (int64_t j = 0; j < rows; ++j)  // stream mine.begin + j
     for (int64_t t = 0; t < T; ++t) {
-      const int64_t at = b * s.segment + chunk * T + t;
-      tokens[t * B + b] = ids_[std::size_t(at)];
-      targets[t * B + b] = ids_[std::size_t(at + 1)];
+      const int64_t at = (mine.begin + j) * s.segment + chunk * T + t;
+      tokens[t * rows + j] = ids_[std::size_t(at)];
+      targets[t * rows + j] = ids_[std::size_t(at + 1)];
     }
-  return *first_;
+  return first_;
 }
 
 // The batch into the feeds of its shape, whose length may exceed the batch's longest sample:
@@ -349,13 +411,43 @@ double Trainer::lr() const {
   return config_.lr * factor;
 }
 
+void Trainer::average(std::span<const Tensor> grads, float& loss, double terms) {
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t total = 0;
+  for (const Tensor& g : grads) total += std::size_t(g.numel());
+  reduce_buffer_.resize(total);
+  // Σ_r terms_r · g_r / Σ_r terms_r: each process's gradient is the mean over its own terms.
+  float* to = reduce_buffer_.data();
+  for (const Tensor& g : grads)
+    for (float v : g.values()) *to++ = v * float(terms);
+  double scalars[2] = {double(loss) * terms, terms};
+  comm_->sum(reduce_buffer_);
+  comm_->sum(scalars);
+  const float inverse = float(1 / scalars[1]);
+  const float* from = reduce_buffer_.data();
+  for (const Tensor& g : grads)
+    for (float& v : g.values()) v = *from++ * inverse;
+  loss = float(scalars[0] / scalars[1]);
+  allreduce_seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 float Trainer::iterate() {
+  if (comm_ && !synchronised_) {  // every process starts from process 0's weights
+    for (const auto& [name, p] : optimizer_->parameters()) comm_->broadcast(p.values());
+    synchronised_ = true;
+  }
   optimizer_->set_lr(lr());
-  Shaped& at = make_batch();
-  const Results& r = at.run->run(at.feeds);
-  sequences_ += config_.task == Task::Data ? at.feeds.at("mask").shape()[1] : config_.batch;
-  const float loss = r["loss"].values()[0];
-  const std::vector<Tensor> grads = optimizer_->gradients(r);
+  double terms = 0;
+  Shaped* at = make_batch(terms);
+  const Results* r = at ? &at->run->run(at->feeds) : nullptr;
+  float loss = r ? (*r)["loss"].values()[0] : 0;
+  std::vector<Tensor> grads;
+  if (r)
+    grads = optimizer_->gradients(*r);
+  else  // no rows for this process in this batch: it adds nothing, but takes the same step
+    for (const auto& [name, p] : optimizer_->parameters()) grads.emplace_back(p.shape());
+  if (comm_ && comm_->size() > 1) average(grads, loss, terms);
   if (config_.clip > 0) clip_grad_norm(grads, float(config_.clip));
   optimizer_->step(grads);
   if (check_numerics_)
@@ -369,7 +461,7 @@ float Trainer::iterate() {
               iteration_ + 1, p.name, p.shape.str(), v, loss));
     }
   // truncated BPTT: this chunk's final state starts the next
-  if (config_.task == Task::Text) carry_state(r, at.feeds);
+  if (config_.task == Task::Text) carry_state(*r, at->feeds);
   ++iteration_;
   if (validator_ && epoch_finished()) {
     last_validation_ = validate();
@@ -391,7 +483,23 @@ Evaluation Trainer::validate() {
   validator_->update([&](const io::TensorMap& weights) {
     for (const auto& [name, tensor] : weights) copy_into(tensor, first_->graph->param(name));
   });
-  return evaluate(*validator_, *config_.validation);
+  if (processes() == 1) return evaluate(*validator_, *config_.validation);
+  // Each process scores its block of the samples; the sums make the whole set's score.
+  const Share mine = share_of(config_.validation->size(), rank(), processes());
+  Evaluation part;
+  if (mine.count > 0) {
+    std::vector<int64_t> rows(std::size_t(mine.count));
+    std::iota(rows.begin(), rows.end(), mine.begin);
+    part = evaluate(*validator_, *subset(config_.validation, std::move(rows)));
+  }
+  const double scored = double(part.scored);
+  double sums[4] = {part.loss * scored, part.accuracy.value_or(0) * scored, scored,
+                    double(part.samples)};
+  comm_->sum(sums);
+  Evaluation all{
+      .loss = sums[0] / sums[2], .samples = int64_t(sums[3]), .scored = int64_t(sums[2])};
+  if (is_classification(config_.validation->targets())) all.accuracy = sums[1] / sums[2];
+  return all;
 }
 
 void Trainer::save(const std::filesystem::path& path) const {
@@ -413,15 +521,20 @@ void Trainer::save(const std::filesystem::path& path) const {
     // Absolute, so that a resume from another directory finds the corpus.
     meta["text"] = std::filesystem::absolute(config_.text).lexically_normal().string();
     for (const char* state : {"h0", "c0"})
-      if (first_->feeds.contains(state))
-        extra.emplace(fmt::format("optim/carry/{}", state), first_->feeds.at(state));
+      if (first_->feeds.contains(state)) {
+        const Tensor& mine = first_->feeds.at(state);  // the whole batch's, from every process
+        extra.emplace(fmt::format("optim/carry/{}", state),
+                      processes() > 1 ? gather_rows(*comm_, mine, config_.batch) : mine);
+      }
   }
+  if (rank() != 0) return;
   save_file(parameters(*first_->graph), model_, path, meta, extra);  // the weights by name
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                                          std::optional<int64_t> iterations,
-                                         std::optional<std::filesystem::path> text) {
+                                         std::optional<std::filesystem::path> text,
+                                         std::shared_ptr<Communicator> communicator) {
   const io::GraphFile file = models::load_file(path);
   if (!file.meta.contains("task"))
     throw FormatError(
@@ -444,7 +557,8 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .clip = meta_number(file.meta, "clip"),
                 .seed = m.seed,
                 .dropout = m.dropout,
-                .recurrent_dropout = m.recurrent_dropout};
+                .recurrent_dropout = m.recurrent_dropout,
+                .communicator = std::move(communicator)};
   // Written since schedules exist; older checkpoints trained at a constant rate.
   auto number_or = [&](std::string_view key, double fallback) {
     return file.meta.contains(key) ? meta_number(file.meta, key) : fallback;
@@ -467,12 +581,13 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   trainer->optimizer_->load_state(file.extra);
   for (const char* state : {"h0", "c0"})
     if (auto it = file.extra.find(fmt::format("optim/carry/{}", state)); it != file.extra.end()) {
+      // The whole batch's state, saved on any number of processes: this process's rows of it.
       const Tensor& to = trainer->first_->feeds.at(state);
-      if (!(it->second.shape() == to.shape()))
+      const Shape whole = to.shape().with(1, c.batch);
+      if (!(it->second.shape() == whole))
         throw FormatError(fmt::format("{}: the carried state '{}' is {}, expected {}",
-                                      path.string(), state, it->second.shape().str(),
-                                      to.shape().str()));
-      copy_into(to, it->second);
+                                      path.string(), state, it->second.shape().str(), whole.str()));
+      copy_into(to, slice_rows(it->second, trainer->streams_share()));
     }
   trainer->iteration_ = meta_count(file.meta, "iteration");
   if (trainer->iteration_ != trainer->optimizer_->steps() || trainer->iteration_ < 0)

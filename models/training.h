@@ -12,6 +12,15 @@
 //         cross-entropy, values: mean squared error, on each sample's last valid step or on every
 //         valid step) and the output layer's size; one epoch reads every sample once, in shuffled
 //         batches bucketed by length; the validation set is scored after every epoch.
+//
+// Data-parallel: with a communicator of N processes (TrainConfig::communicator; mpirun), every
+// global batch is split into N contiguous blocks of rows (text: of streams), one per process.
+// Each computes its block's loss and gradients; the gradients, weighted by each block's share of
+// the loss's terms, are summed with one allreduce, so every process takes the optimizer step a
+// single process would take on the whole batch, and the weights stay the same everywhere.
+// Dropout masks are drawn for the whole batch and sliced, the validation set is scored in
+// blocks and summed, and checkpoints hold the whole run (the text task's carried state
+// gathered), so a run resumes on any number of processes.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +32,7 @@
 #include <vector>
 
 #include <rnngraph/framework/executor.h>
+#include <rnngraph/models/communicator.h>
 #include <rnngraph/models/dataset.h>
 #include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/model.h>
@@ -68,6 +78,9 @@ struct TrainConfig {
   // Dropout between layers and variational dropout on the recurrent state (models::Config);
   // the masks of iteration i come from the seed and i, so a resumed run draws the same ones.
   float dropout = 0, recurrent_dropout = 0;
+  // The processes sharing each batch (see above); null: this one alone. `batch` stays the
+  // global batch.
+  std::shared_ptr<Communicator> communicator;
 };
 
 class Trainer {
@@ -75,9 +88,11 @@ class Trainer {
   explicit Trainer(const TrainConfig& config);
   // Continues the run saved in `model` (see save()); `iterations` and `text` replace the saved
   // ones when given.
+  // Under a communicator, every process resumes from the same file.
   static std::unique_ptr<Trainer> resume(const std::filesystem::path& model,
                                          std::optional<int64_t> iterations = std::nullopt,
-                                         std::optional<std::filesystem::path> text = std::nullopt);
+                                         std::optional<std::filesystem::path> text = std::nullopt,
+                                         std::shared_ptr<Communicator> communicator = nullptr);
 
   // Replaces the initial weights, by our names or PyTorch's (a state_dict as `rnngraph export`
   // writes it: the recurrent tensors, out.weight and out.bias), before the first iteration.
@@ -102,6 +117,11 @@ class Trainer {
   const std::optional<Evaluation>& last_validation() const { return last_validation_; }
   double lr() const;                                // the learning rate of the next iteration
   int64_t sequences() const { return sequences_; }  // samples trained on by this object so far
+  // Under a communicator: seconds this process spent in the gradients' allreduce (the wait for
+  // the slowest process included).
+  double allreduce_seconds() const { return allreduce_seconds_; }
+  int rank() const { return comm_ ? comm_->rank() : 0; }
+  int processes() const { return comm_ ? comm_->size() : 1; }
 
   const TrainConfig& config() const { return config_; }
   const Config& model() const { return model_; }
@@ -119,7 +139,8 @@ class Trainer {
 
   // Writes M.json (the model's recipe and graph, as `rnngraph build` writes it, plus the training
   // settings) and M.safetensors (the parameters, and under "optim/" the optimizer state and the
-  // carried BPTT state): everything resume() needs to continue exactly.
+  // carried BPTT state): everything resume() needs to continue exactly. Under a communicator
+  // every process calls it (the carried state is gathered) and process 0 writes.
   void save(const std::filesystem::path& path) const;
 
  private:
@@ -130,9 +151,16 @@ class Trainer {
     Feeds feeds;  // the batch being trained on, and the carried state
   };
   Shaped& shaped(int64_t steps, int64_t batch);
-  Shaped& make_batch();
-  void feed_dropout(Feeds& feeds, int64_t steps, int64_t batch) const;
+  // This process's block of the next batch in the feeds of its shape, and how many terms of the
+  // batch's loss it holds; null when the block is empty (a last batch with fewer rows than
+  // processes).
+  Shaped* make_batch(double& terms);
+  // This iteration's dropout masks for a global batch of `batch`, this process's `rows` of it.
+  void feed_dropout(Feeds& feeds, int64_t steps, int64_t batch, Share rows) const;
   void data_batch(Shaped& at, const Batch& b);
+  // The gradients and the loss averaged over the processes, each weighted by its loss's terms.
+  void average(std::span<const Tensor> grads, float& loss, double terms);
+  Share streams_share() const;  // the sine and text tasks: this process's rows of the batch
 
   TrainConfig config_;
   Config model_;
@@ -152,6 +180,10 @@ class Trainer {
                                                      // the model scored on the validation set
   int64_t iteration_ = 0;
   int64_t sequences_ = 0;
+  std::shared_ptr<Communicator> comm_;  // null: one process
+  bool synchronised_ = false;           // the weights broadcast from process 0
+  std::vector<float> reduce_buffer_;
+  double allreduce_seconds_ = 0;
 };
 
 // The text task's alphabet: the distinct bytes of `text`, sorted (class id = rank).

@@ -58,15 +58,17 @@ inline std::filesystem::path scratch_dir(const std::string& suite) {
   return dir;
 }
 
-// The rnngraph program run in `dir` with `args` (a shell command line): exit code and output.
+// The rnngraph program run in `dir` with `args` (a shell command line), after `launcher` (such
+// as "mpirun -np 2") when given: exit code and output.
 struct Outcome {
   int code;
   std::string out, err;
 };
-inline Outcome run_cli(const std::filesystem::path& dir, const std::string& args) {
+inline Outcome run_cli(const std::filesystem::path& dir, const std::string& args,
+                       const std::string& launcher = "") {
   const std::filesystem::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string command = fmt::format("cd '{}' && '{}' {} > '{}' 2> '{}'", dir.string(),
-                                          RNNGRAPH_CLI, args, out.string(), err.string());
+  const std::string command = fmt::format("cd '{}' && {} '{}' {} > '{}' 2> '{}'", dir.string(),
+                                          launcher, RNNGRAPH_CLI, args, out.string(), err.string());
   const int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, io::read_file(out), io::read_file(err)};
 }

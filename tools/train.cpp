@@ -1,6 +1,7 @@
 // rnngraph train: trains a model on a built-in task (sine waves, or a character model of a text
 // file) with a live progress line, a CSV log and its SVG loss curve, and checkpoints that are
 // ordinary model files.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/models/mpi_communicator.h>
 #include <rnngraph/models/training.h>
 
 #include "cli.h"
@@ -102,6 +104,12 @@ Trains a recurrent model with backpropagation through time, on your data or a bu
 On a terminal a progress line shows the iteration, loss, speed and time left; otherwise a line
 is printed every few seconds. The last line is "final loss: X", the mean loss of the last 20
 iterations (fewer when the run is shorter).
+
+Data-parallel: `mpirun -np N rnngraph train ...` (Open MPI) runs N processes, each on its block
+of every batch (--batch is the whole batch), the gradients averaged with one allreduce before
+each optimizer step: the weights are those of one process, to float rounding. Process 0 prints,
+logs and saves; a checkpoint resumes on any number of processes. Every process reads the same
+files (on several machines: at the same paths). docs/distributed.md has a hostfile example.
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -133,7 +141,8 @@ void common_options(const Args& args, models::TrainConfig& c) {
   c.schedule.warmup = args.integer("--warmup", 0, 0, int64_t(1) << 40);
 }
 
-std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
+std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
+                                                   std::shared_ptr<models::Communicator> world) {
   if (args.has("--task") && args.get("--task") != "data")
     throw UsageError("--data trains on your samples: leave out --task");
   for (const char* flag : {"--text", "--steps"})
@@ -142,6 +151,7 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
     throw UsageError("give --epochs or --iterations, not both");
   models::TrainConfig c;
   c.task = models::Task::Data;
+  c.communicator = std::move(world);
   common_options(args, c);
   auto data = std::shared_ptr<const models::Dataset>(models::load_dataset(
       args.require("--data"), args.require("--targets"), args.get("--lengths")));
@@ -171,7 +181,8 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args) {
   return std::make_unique<models::Trainer>(c);
 }
 
-std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
+std::unique_ptr<models::Trainer> make_trainer(const Args& args,
+                                              std::shared_ptr<models::Communicator> world) {
   if (auto resume = args.get("--resume")) {
     for (const char* flag : {"--task",     "--model",    "--hidden-size",  "--layers",
                              "--steps",    "--batch",    "--lr",           "--optimizer",
@@ -188,10 +199,11 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args) {
       iterations = args.integer("--iterations", std::nullopt, 1, int64_t(1) << 24);
     std::optional<std::filesystem::path> text;
     if (auto t = args.get("--text")) text = *t;
-    return models::Trainer::resume(*resume, iterations, text);
+    return models::Trainer::resume(*resume, iterations, text, world);
   }
+  if (args.has("--data")) return make_data_trainer(args, world);
   models::TrainConfig c;
-  if (args.has("--data")) return make_data_trainer(args);
+  c.communicator = std::move(world);
   for (const char* flag : {"--targets", "--lengths", "--val-split", "--val-data", "--val-targets",
                            "--val-lengths", "--epochs", "--patience"})
     if (args.has(flag)) throw UsageError(fmt::format("{} goes with --data", flag));
@@ -263,7 +275,20 @@ int train_main(const std::vector<std::string>& argv) {
     throw UsageError(fmt::format("--log '{}': the log is a .csv file", *log));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
 
-  std::unique_ptr<models::Trainer> trainer = make_trainer(args);
+  // Under mpirun, process 0 speaks for the run: the others' output (the same lines, and the same
+  // errors, every process reading the same files) goes to /dev/null. An error only one process
+  // meets while training ends the whole run (see train_loop).
+  const std::shared_ptr<models::Communicator> world = models::mpi_world();
+  int own_stderr = STDERR_FILENO;
+  if (world && world->rank() != 0) {
+    std::fflush(stdout), std::fflush(stderr);
+    own_stderr = dup(STDERR_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO), dup2(null, STDERR_FILENO), close(null);
+  }
+  const bool leader = !world || world->rank() == 0;
+
+  std::unique_ptr<models::Trainer> trainer = make_trainer(args, world);
   if (trainer->done())  // a resumed run that reached its end already
     throw UsageError(fmt::format(
         "{} has run {} of its {} iterations already: give --iterations above {} to go on",
@@ -277,7 +302,7 @@ int train_main(const std::vector<std::string>& argv) {
   if (every && !save) throw UsageError("--checkpoint-every needs --save (or --resume)");
 
   std::ofstream log;
-  if (auto path = args.get("--log")) {
+  if (auto path = args.get("--log"); path && leader) {
     const bool append = args.has("--resume") && std::filesystem::exists(*path);
     log.open(*path, append ? std::ios::app : std::ios::trunc);
     if (!log) throw Error(fmt::format("cannot write '{}'", *path));
@@ -311,6 +336,11 @@ int train_main(const std::vector<std::string>& argv) {
                c.clip > 0 ? fmt::format(", clip {}", c.clip) : "", trainer->arena_bytes(),
                trainer->arena_bytes() / std::size_t(c.steps));
   }
+  if (trainer->processes() > 1)
+    fmt::print(stderr,
+               "data-parallel on {} processes: each takes its block of every batch of {} and the "
+               "gradients are averaged (MPI allreduce)\n",
+               trainer->processes(), c.batch);
   const bool live = isatty(fileno(stderr));
   const auto start = Clock::now();
   auto last_print = start;
@@ -321,69 +351,83 @@ int train_main(const std::vector<std::string>& argv) {
   double epoch_sum = 0, best = std::numeric_limits<double>::infinity();
   int64_t epoch_count = 0, best_epoch = 0, stale = 0;
   bool saved_best = false;
-  while (!trainer->done()) {
-    loss = trainer->iterate();
-    if (!std::isfinite(loss))
-      throw Error(fmt::format("the loss became {} at iteration {}: lower --lr or set --clip", loss,
-                              trainer->iteration()));
-    recent.push_back(loss);
-    epoch_sum += loss;
-    ++epoch_count;
-    if (every && trainer->iteration() % every == 0 && !trainer->done()) trainer->save(*save);
-    const double elapsed = seconds_since(start);
-    if (log)
-      log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
-    if (data && trainer->epoch_finished()) {
-      const int64_t epochs =
-          (c.iterations + trainer->batches_per_epoch() - 1) / trainer->batches_per_epoch();
-      std::string line = fmt::format("epoch {}/{}: train loss {:.5f}", trainer->epoch(), epochs,
-                                     epoch_sum / double(epoch_count));
-      epoch_sum = 0, epoch_count = 0;
-      if (c.validation) {
-        const models::Evaluation e = *trainer->last_validation();  // taken by iterate()
-        line += fmt::format(", validation loss {:.5f}", e.loss);
-        if (e.accuracy) line += fmt::format(", accuracy {:.4f}", *e.accuracy);
-        if (e.loss < best) {
-          best = e.loss, best_epoch = trainer->epoch(), stale = 0;
-          if (save) {
-            trainer->save(*save);
-            saved_best = true;
-            line += " (best so far: saved)";
+  try {
+    while (!trainer->done()) {
+      loss = trainer->iterate();
+      if (!std::isfinite(loss))
+        throw Error(fmt::format("the loss became {} at iteration {}: lower --lr or set --clip",
+                                loss, trainer->iteration()));
+      recent.push_back(loss);
+      epoch_sum += loss;
+      ++epoch_count;
+      if (every && trainer->iteration() % every == 0 && !trainer->done()) trainer->save(*save);
+      const double elapsed = seconds_since(start);
+      if (log)
+        log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
+      if (data && trainer->epoch_finished()) {
+        const int64_t epochs =
+            (c.iterations + trainer->batches_per_epoch() - 1) / trainer->batches_per_epoch();
+        std::string line = fmt::format("epoch {}/{}: train loss {:.5f}", trainer->epoch(), epochs,
+                                       epoch_sum / double(epoch_count));
+        epoch_sum = 0, epoch_count = 0;
+        if (c.validation) {
+          const models::Evaluation e = *trainer->last_validation();  // taken by iterate()
+          line += fmt::format(", validation loss {:.5f}", e.loss);
+          if (e.accuracy) line += fmt::format(", accuracy {:.4f}", *e.accuracy);
+          if (e.loss < best) {
+            best = e.loss, best_epoch = trainer->epoch(), stale = 0;
+            if (save) {
+              trainer->save(*save);
+              saved_best = true;
+              line += " (best so far: saved)";
+            }
+          } else {
+            ++stale;
           }
-        } else {
-          ++stale;
         }
+        // On a terminal the line replaces the progress line, padded over it.
+        fmt::print(stderr, "{}\n", live ? fmt::format("\r{:<78}", line) : line);
+        if (patience > 0 && stale >= patience) {
+          fmt::print(stderr,
+                     "stopping early: the validation loss has not improved for {} epoch(s) (best "
+                     "{:.5f}, epoch {})\n",
+                     patience, best, best_epoch);
+          break;
+        }
+        last_print = Clock::now();
+        continue;
       }
-      // On a terminal the line replaces the progress line, padded over it.
-      fmt::print(stderr, "{}\n", live ? fmt::format("\r{:<78}", line) : line);
-      if (patience > 0 && stale >= patience) {
-        fmt::print(stderr,
-                   "stopping early: the validation loss has not improved for {} epoch(s) (best "
-                   "{:.5f}, epoch {})\n",
-                   patience, best, best_epoch);
-        break;
+      const double since = std::chrono::duration<double>(Clock::now() - last_print).count();
+      if (since >= (live ? 0.1 : 3.0) || trainer->done()) {
+        const double rate = double(trainer->iteration() - first) / std::max(elapsed, 1e-9);
+        const double left = double(c.iterations - trainer->iteration()) / std::max(rate, 1e-9);
+        const std::string line =
+            fmt::format("iteration {}/{}  loss {:.5f}  {:.1f} it/s  {:.0f} s left",
+                        trainer->iteration(), c.iterations, loss, rate, left);
+        if (live)
+          fmt::print(stderr, "\r{:<78}", line);
+        else
+          fmt::print(stderr, "{}\n", line);
+        last_print = Clock::now();
       }
-      last_print = Clock::now();
-      continue;
     }
-    const double since = std::chrono::duration<double>(Clock::now() - last_print).count();
-    if (since >= (live ? 0.1 : 3.0) || trainer->done()) {
-      const double rate = double(trainer->iteration() - first) / std::max(elapsed, 1e-9);
-      const double left = double(c.iterations - trainer->iteration()) / std::max(rate, 1e-9);
-      const std::string line =
-          fmt::format("iteration {}/{}  loss {:.5f}  {:.1f} it/s  {:.0f} s left",
-                      trainer->iteration(), c.iterations, loss, rate, left);
-      if (live)
-        fmt::print(stderr, "\r{:<78}", line);
-      else
-        fmt::print(stderr, "{}\n", line);
-      last_print = Clock::now();
-    }
+  } catch (const std::exception& e) {
+    if (!world || world->size() == 1) throw;
+    // The other processes may be waiting for this one in the next allreduce: end them all.
+    const std::string line =
+        fmt::format("rnngraph: process {}: {}\n", world->rank(),
+                    dynamic_cast<const Error*>(&e) ? e.what() : printable(e.what()));
+    (void)!write(own_stderr, line.data(), line.size());
+    models::mpi_abort(dynamic_cast<const Error*>(&e) ? 2 : 1);
   }
   if (live && !data) fmt::print(stderr, "\n");
   const double took = seconds_since(start);
-  fmt::print(stderr, "trained on {} sequences in {:.2f} s: {:.0f} sequences/s\n",
-             trainer->sequences(), took, double(trainer->sequences()) / std::max(took, 1e-9));
+  fmt::print(stderr, "trained on {} sequences in {:.2f} s: {:.0f} sequences/s{}\n",
+             trainer->sequences(), took, double(trainer->sequences()) / std::max(took, 1e-9),
+             trainer->processes() > 1
+                 ? fmt::format(" on {} processes (allreduce {:.1f}% of process 0's time)",
+                               trainer->processes(), 100 * trainer->allreduce_seconds() / took)
+                 : "");
   if (save && saved_best) {
     fmt::print(stderr, "kept the model of epoch {} (validation loss {:.5f}) in {}\n", best_epoch,
                best, *save);
@@ -392,7 +436,7 @@ int train_main(const std::vector<std::string>& argv) {
     fmt::print(stderr, "saved {} and {}\n", *save,
                std::filesystem::path(*save).replace_extension(".safetensors").string());
   }
-  if (auto path = args.get("--log")) {
+  if (auto path = args.get("--log"); path && leader) {
     log.close();
     const auto svg = std::filesystem::path(*path).replace_extension(".svg");
     write_loss_curve(svg, read_loss_log(*path),
