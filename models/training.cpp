@@ -155,7 +155,8 @@ Trainer::Trainer(const TrainConfig& c) : config_(c), comm_(c.communicator) {
             .seed = c.seed,
             .output_size = 1,
             .dropout = c.dropout,
-            .recurrent_dropout = c.recurrent_dropout};
+            .recurrent_dropout = c.recurrent_dropout,
+            .proj_size = c.proj_size};
   if (c.task == Task::Data) {
     if (!c.data || c.data->targets() == TargetKind::None)
       throw GraphError("train: the data task needs a dataset with targets");
@@ -551,6 +552,7 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .layers = m.layers,
                 .steps = m.steps,
                 .batch = m.batch,
+                .proj_size = m.proj_size,
                 .iterations = iterations ? *iterations : meta_count(file.meta, "iterations"),
                 .optimizer = file.meta.contains("optimizer") ? file.meta.at("optimizer") : "",
                 .lr = meta_number(file.meta, "lr"),

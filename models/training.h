@@ -68,6 +68,7 @@ struct TrainConfig {
   int64_t epochs = 0;
   Cell cell = Cell::Lstm;
   int64_t hidden_size = 32, layers = 1, steps = 50, batch = 16;  // data: steps from the data
+  int64_t proj_size = 0;           // PyTorch's proj_size (lstm): h projected to this width; 0: none
   int64_t iterations = 400;        // in all, counted from the first (a resumed run continues to it)
   std::string optimizer = "adam";  // "adam" or "sgd"
   double lr = 0.01;

@@ -595,4 +595,66 @@ BOOST_AUTO_TEST_CASE(learning_rate_schedules_follow_torch_optim) {
                     GraphError);  // no validation set to read
 }
 
+BOOST_AUTO_TEST_CASE(a_model_file_is_a_starting_point_and_the_log_holds_validation) {
+  // Digits: a model trained for an epoch, then the starting point of another run.
+  const auto dir = rnngraph::testing::scratch_dir("datasets_start");
+  const std::string data = fmt::format(
+      "train --data '{0}/digits_x.npy' --targets '{0}/digits_y.npy'", RNNGRAPH_FIXTURES);
+  using rnngraph::testing::run_cli;
+  auto first = run_cli(dir, data +
+                                " --val-split 0.2 --epochs 2 --hidden-size 16 --num-layers 2 "
+                                "--lr 0.01 --log first.csv --save first.json");
+  BOOST_REQUIRE_MESSAGE(first.code == 0, first.err);
+  // The log: validation loss and accuracy where each epoch ends, as the epoch line says.
+  const std::string log = io::read_file(dir / "first.csv");
+  BOOST_TEST(log.starts_with("iteration,seconds,loss,val_loss,val_accuracy\n"));
+  const std::size_t line = first.err.find("epoch 2/2:");
+  const double printed = std::stod(first.err.substr(first.err.find("validation loss ", line) + 16));
+  const std::size_t last = log.rfind('\n', log.size() - 2) + 1;  // the last row
+  std::vector<std::string> cells;
+  for (std::size_t at = last; at <= log.size();) {
+    const std::size_t comma = std::min(log.find_first_of(",\n", at), log.size());
+    cells.push_back(log.substr(at, comma - at));
+    at = comma + 1;
+  }
+  BOOST_REQUIRE_GE(cells.size(), 5u);
+  BOOST_TEST(std::abs(std::stod(cells[3]) - printed) < 1e-5);
+  BOOST_TEST(std::stod(cells[4]) > 0.5);
+  BOOST_TEST(std::count(log.begin(), log.end(), ',') ==
+             4 * std::count(log.begin(), log.end(), '\n'));
+  const std::string svg = io::read_file(dir / "first.svg");
+  BOOST_TEST(svg.find(">validation</text>") != std::string::npos);
+
+  // --model first.json with a learning rate too small to move anything: the file's weights,
+  // every one of them, are where training starts.
+  auto again = run_cli(dir, data + " --model first.json --iterations 1 --lr 1e-12 --save b.json");
+  BOOST_REQUIRE_MESSAGE(again.code == 0, again.err);
+  BOOST_TEST(again.err.find("lstm (2 layer(s), hidden 16)") != std::string::npos);
+  const io::TensorMap before = io::read_safetensors(dir / "first.safetensors"),
+                      after = io::read_safetensors(dir / "b.safetensors");
+  int64_t weights = 0;
+  for (const auto& [name, tensor] : before)
+    if (!name.starts_with("optim/")) {
+      rnngraph::testing::check_close(after.at(name), tensor, 1e-9, name);
+      ++weights;
+    }
+  BOOST_TEST(weights == 18);  // 2 layers of 4 gates' W and b, and the output layer's W and b
+
+  // A model built for other inputs is refused naming the weight; sizes come from the file.
+  BOOST_REQUIRE(run_cli(dir, "build lstm --input-size 5 --hidden-size 4 -o other.json").code == 0);
+  auto other = run_cli(dir, data + " --model other.json");
+  BOOST_TEST(other.code == 2);
+  BOOST_TEST(other.err.find("other.json: its weight") != std::string::npos, other.err);
+  BOOST_TEST(other.err.find("needs [12, 4]") != std::string::npos, other.err);
+  BOOST_TEST(!std::filesystem::exists(dir / "o.json"));
+  BOOST_TEST(run_cli(dir, data + " --model first.json --hidden-size 8").code == 2);
+  // A model without an output layer starts one fresh; --proj-size reaches the recipe.
+  BOOST_REQUIRE(run_cli(dir, "build lstm --input-size 8 --hidden-size 6 -o bare.json").code == 0);
+  BOOST_TEST(run_cli(dir, data + " --model bare.json --iterations 2").code == 0);
+  auto projected =
+      run_cli(dir, data + " --hidden-size 8 --proj-size 3 --iterations 2 --save p.json");
+  BOOST_REQUIRE_MESSAGE(projected.code == 0, projected.err);
+  BOOST_TEST(models::load_file(dir / "p.json").meta.at("proj_size") == "3");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -376,6 +376,13 @@ BOOST_AUTO_TEST_CASE(train_save_run_info_sample_on_the_command_line) {
   const std::string log = io::read_file(work_dir() / "text.csv");
   BOOST_CHECK(log.starts_with("iteration,seconds,loss\n"));
   BOOST_CHECK_EQUAL(std::count(log.begin(), log.end(), '\n'), 13);
+  // a character model's loss in bits: nats / ln 2
+  const std::size_t at = r.err.rfind("loss ");
+  BOOST_REQUIRE(at != std::string::npos);
+  const double nats = std::stod(r.err.substr(at + 5)),
+               bits = std::stod(r.err.substr(r.err.find('(', at) + 1));
+  BOOST_CHECK_MESSAGE(std::abs(bits - nats / std::log(2.0)) < 2e-3, r.err);
+  BOOST_CHECK(r.err.find("bits/char") != std::string::npos);
   BOOST_CHECK(io::read_file(work_dir() / "text.svg").starts_with("<svg"));
   BOOST_CHECK(fs::exists(work_dir() / "text.safetensors"));
 

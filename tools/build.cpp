@@ -61,15 +61,7 @@ int build_main(const std::vector<std::string>& argv) {
                    "--seed", "--dropout", "--recurrent-dropout", "--proj-size", "-o"},
                   {"--bidirectional", "--peepholes", "--layer-norm"});
   models::Config c = model_config(args, "build", 1, 1);
-  for (const auto& [flag, variant] :
-       {std::pair{"--peepholes", "peephole_lstm"}, std::pair{"--layer-norm", "ln_lstm"}})
-    if (args.has(flag)) {
-      if (c.cell != models::Cell::Lstm || (args.has("--peepholes") && args.has("--layer-norm")))
-        throw UsageError(
-            "--peepholes and --layer-norm each make a variant of lstm: one of them, "
-            "with lstm");
-      c.cell = models::find_cell(variant);
-    }
+  c.cell = lstm_variant(args, c.cell);
   c.seed = uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62));
   c.bidirectional = args.has("--bidirectional");
   c.proj_size = args.integer("--proj-size", 0, 0, 1 << 24);

@@ -152,6 +152,19 @@ models::Config model_config(const Args& args, std::string_view command,
   return c;
 }
 
+models::Cell lstm_variant(const Args& args, models::Cell cell) {
+  for (const auto& [flag, variant] :
+       {std::pair{"--peepholes", "peephole_lstm"}, std::pair{"--layer-norm", "ln_lstm"}})
+    if (args.has(flag)) {
+      if (cell != models::Cell::Lstm || (args.has("--peepholes") && args.has("--layer-norm")))
+        throw UsageError(
+            "--peepholes and --layer-norm each make a variant of lstm: one of them, "
+            "with lstm");
+      return models::find_cell(variant);
+    }
+  return cell;
+}
+
 namespace {
 // The inputs that hold an initial state: h0 and c0, and "<s>0" for every output "<s>_n" (the
 // state variables of a model's cell).

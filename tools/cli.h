@@ -67,6 +67,10 @@ struct Command {
 models::Config model_config(const Args& args, std::string_view command,
                             std::optional<int64_t> batch, std::optional<int64_t> steps = {});
 
+// --peepholes or --layer-norm: the variant of lstm they name (peephole_lstm, ln_lstm), or `cell`
+// when neither is given; UsageError for both, or for another cell.
+models::Cell lstm_variant(const Args& args, models::Cell cell);
+
 // The feeds of a model graph: --input as "x" (or as "tokens", the class ids of a token model),
 // --h0 and --c0 as the initial states, zeros when absent.
 Feeds model_feeds(const Graph& g, const Args& args);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -12,10 +13,12 @@
 namespace rnngraph::cli {
 
 void write_loss_curve(const std::filesystem::path& path, const std::vector<float>& losses,
-                      const std::string& title) {
+                      const std::string& title, const ValidationLosses& validation) {
   const double W = 640, H = 360, left = 70, right = 20, top = 40, bottom = 50;
   std::vector<double> logs;
   for (float l : losses)
+    if (l > 0 && std::isfinite(l)) logs.push_back(std::log10(double(l)));
+  for (const auto& [iteration, l] : validation)
     if (l > 0 && std::isfinite(l)) logs.push_back(std::log10(double(l)));
   double lo = logs.empty() ? -1 : std::floor(*std::min_element(logs.begin(), logs.end()));
   double hi = logs.empty() ? 0 : std::ceil(*std::max_element(logs.begin(), logs.end()));
@@ -49,30 +52,77 @@ void write_loss_curve(const std::filesystem::path& path, const std::vector<float
     if (losses[i] > 0 && std::isfinite(losses[i]))
       points += fmt::format("{:.1f},{:.1f} ", x(double(i)), y(std::log10(double(losses[i]))));
   svg += fmt::format(
-      "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"1.5\" points=\"{}\"/>\n</svg>\n",
-      points);
+      "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"1.5\" points=\"{}\"/>\n", points);
+  if (!validation.empty()) {  // the points, joined, and a legend in the top right corner
+    std::string line;
+    for (const auto& [iteration, l] : validation) {
+      if (!(l > 0 && std::isfinite(l))) continue;
+      const double px = x(double(iteration - 1)), py = y(std::log10(double(l)));
+      line += fmt::format("{:.1f},{:.1f} ", px, py);
+      svg +=
+          fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"#2471a3\"/>\n", px, py);
+    }
+    svg += fmt::format(
+        "<polyline fill=\"none\" stroke=\"#2471a3\" stroke-width=\"1.5\" points=\"{}\"/>\n", line);
+    const double lx = W - right - 150, ly = top + 8;
+    svg += fmt::format(
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#c0392b\" "
+        "stroke-width=\"2\"/>\n<text x=\"{3}\" y=\"{4}\">training</text>\n"
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{5}\" y2=\"{5}\" stroke=\"#2471a3\" "
+        "stroke-width=\"2\"/>\n<circle cx=\"{6}\" cy=\"{5}\" r=\"3.5\" fill=\"#2471a3\"/>\n"
+        "<text x=\"{3}\" y=\"{7}\">validation</text>\n",
+        lx, lx + 24, ly, lx + 30, ly + 4, ly + 18, lx + 12, ly + 22);
+  }
+  svg += "</svg>\n";
   io::write_atomically(path, [&](std::ostream& out) { out << svg; });
 }
 
-std::vector<float> read_loss_log(const std::filesystem::path& path) {
-  std::vector<float> losses;
+LossLog read_loss_log(const std::filesystem::path& path) {
   const std::string text = io::read_file(path);
-  std::size_t at = text.find('\n');  // after the header
-  while (at != std::string::npos && at + 1 < text.size()) {
-    const std::size_t end = text.find('\n', at + 1);
-    const std::string line = text.substr(at + 1, end == std::string::npos ? end : end - at - 1);
-    const std::size_t comma = line.rfind(',');
-    if (comma != std::string::npos) {
-      try {
-        losses.push_back(std::stof(line.substr(comma + 1)));
-      } catch (const std::exception&) {
-        throw FormatError(
-            fmt::format("{}: '{}' does not end in a loss", path.string(), line.substr(0, 60)));
-      }
-    }
-    at = end;
+  std::vector<std::string_view> lines;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    lines.push_back(std::string_view(text).substr(at, end - at));
+    at = end + 1;
   }
-  return losses;
+  auto cells = [](std::string_view line) {
+    std::vector<std::string_view> out;
+    for (std::size_t at = 0;;) {
+      const std::size_t comma = line.find(',', at);
+      out.push_back(line.substr(at, comma == std::string_view::npos ? comma : comma - at));
+      if (comma == std::string_view::npos) return out;
+      at = comma + 1;
+    }
+  };
+  const std::vector<std::string_view> header =
+      lines.empty() ? std::vector<std::string_view>{} : cells(lines[0]);
+  auto column = [&](std::string_view name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? -1 : int(it - header.begin());
+  };
+  const int loss = column("loss"), validation = column("val_loss");
+  if (loss < 0) throw FormatError(fmt::format("{}: no 'loss' column in its header", path.string()));
+  auto number = [&](std::string_view cell, std::string_view line) {
+    try {
+      return std::stof(std::string(cell));
+    } catch (const std::exception&) {
+      throw FormatError(fmt::format("{}: '{}' holds no loss where its header says", path.string(),
+                                    line.substr(0, 60)));
+    }
+  };
+  LossLog log;
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    if (lines[k].empty()) continue;
+    const std::vector<std::string_view> row = cells(lines[k]);
+    if (int(row.size()) <= loss)
+      throw FormatError(fmt::format("{}: '{}' has fewer columns than its header", path.string(),
+                                    lines[k].substr(0, 60)));
+    log.losses.push_back(number(row[std::size_t(loss)], lines[k]));
+    if (validation >= 0 && int(row.size()) > validation && !row[std::size_t(validation)].empty())
+      log.validation.emplace_back(int64_t(log.losses.size()),
+                                  number(row[std::size_t(validation)], lines[k]));
+  }
+  return log;
 }
 
 }  // namespace rnngraph::cli

@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <numbers>
 
 #include <fmt/format.h>
 
+#include <rnngraph/framework/io/graph_file.h>
 #include <rnngraph/framework/threads.h>
 #include <rnngraph/models/mpi_communicator.h>
+#include <rnngraph/models/torch_state.h>
 #include <rnngraph/models/training.h>
 
 #include "cli.h"
@@ -25,8 +28,10 @@ constexpr std::string_view kUsage =
     R"(usage: rnngraph train --data X.npy --targets Y.npy [--lengths L.npy]
                       [--val-split F | --val-data X.npy --val-targets Y.npy
                        [--val-lengths L.npy]] [--epochs N | --iterations N]
-                      [--batch-size B] [--patience N] [--model CELL] [--hidden-size H]
-                      [--num-layers L] [--lr LR] [--optimizer adam|sgd] [--clip C] [--seed S]
+                      [--batch-size B] [--patience N] [--model CELL|M.json]
+                      [--hidden-size H] [--num-layers L] [--proj-size P]
+                      [--peepholes | --layer-norm] [--lr LR] [--optimizer adam|sgd]
+                      [--clip C] [--seed S]
                       [--momentum M] [--weight-decay W] [--lr-schedule constant|step|cosine|
                       plateau [--lr-every N] [--lr-gamma G]] [--warmup N]
                       [--dropout P] [--recurrent-dropout P] [--save M.json] [--threads N]
@@ -72,7 +77,13 @@ Trains a recurrent model with backpropagation through time, on your data or a bu
                      in, a linear output layer over the file's alphabet, cross-entropy;
                      truncated BPTT over B streams of the text, the state carried from chunk
                      to chunk
-  --model M          the cell: rnn, lstm, gru, peephole_lstm, ln_lstm
+  --model M          the cell: rnn, lstm, gru, peephole_lstm, ln_lstm or a registered one;
+                     or a model file M.json to start from: its cell, sizes and weights (every
+                     weight must fit the data; an output layer it lacks starts fresh), e.g. a
+                     model of an earlier run, or one a user's cell made
+  --proj-size P      with lstm: PyTorch's proj_size (h projected to P units)
+  --peepholes        with lstm: the LSTM with ONNX's peephole connections (peephole_lstm)
+  --layer-norm       with lstm: the layer-normalised LSTM (ln_lstm)
   --hidden-size H    hidden units per layer
   --layers L         stacked layers (default 1)
   --steps T          steps per chunk (default 50 for sine, 64 for text)
@@ -141,6 +152,66 @@ void common_options(const Args& args, models::TrainConfig& c) {
   c.schedule.warmup = args.integer("--warmup", 0, 0, int64_t(1) << 40);
 }
 
+// --model: a cell (with --hidden-size, --layers, --proj-size, --peepholes, --layer-norm), or a
+// model file to start from: its cell, sizes and weights (returned, loaded by start_from once the
+// trainer exists).
+std::optional<io::GraphFile> model_options(const Args& args, models::TrainConfig& c,
+                                           std::optional<std::string> default_cell,
+                                           std::optional<int64_t> default_hidden) {
+  const std::string model =
+      default_cell ? args.get("--model").value_or(*default_cell) : args.require("--model");
+  if (!model.ends_with(".json")) {
+    c.cell = lstm_variant(args, models::cell_from_string(model));
+    c.hidden_size = args.integer("--hidden-size", default_hidden, 1, 65536);
+    c.proj_size = args.integer("--proj-size", 0, 0, c.hidden_size - 1);
+    if (c.proj_size > 0 && c.cell != models::Cell::Lstm)
+      throw UsageError("--proj-size goes with --model lstm (PyTorch's proj_size)");
+    return std::nullopt;
+  }
+  for (const char* flag :
+       {"--hidden-size", "--layers", "--num-layers", "--proj-size", "--peepholes", "--layer-norm"})
+    if (args.has(flag))
+      throw UsageError(fmt::format("{} comes from the model file {}: leave it out", flag, model));
+  io::GraphFile file = models::load_file(model);
+  if (!models::is_model(file))
+    throw FormatError(
+        fmt::format("{}: not a model (a graph without a recipe cannot be trained "
+                    "here; models::Trainer takes a user's cell)",
+                    model));
+  const models::Config m = models::config_from_file(file);
+  if (m.bidirectional)
+    throw FormatError(fmt::format("{}: a bidirectional model cannot be trained yet", model));
+  c.cell = m.cell, c.hidden_size = m.hidden_size, c.layers = m.layers, c.proj_size = m.proj_size;
+  return file;
+}
+
+// The model file's weights in place of the trainer's initial ones: every weight of the file
+// must fit this training's model (its input and output sizes follow the data); the output
+// layer, if the file has none, starts fresh.
+void start_from(models::Trainer& trainer, const io::GraphFile& file, const std::string& path) {
+  const Graph& g = trainer.graph();
+  io::TensorMap weights = models::parameters(g);
+  const io::TensorMap theirs = models::parameters(*file.graph);
+  for (const auto& [name, tensor] : theirs) {
+    auto it = weights.find(name);
+    if (it == weights.end())
+      throw FormatError(
+          fmt::format("{}: its weight '{}' has no place in the model trained here", path, name));
+    if (!(it->second.shape() == tensor.shape()))
+      throw FormatError(fmt::format(
+          "{}: its weight '{}' is {}, but training on this data needs {} (input and output sizes "
+          "follow the data)",
+          path, name, tensor.shape().str(), it->second.shape().str()));
+    it->second = tensor;
+  }
+  for (int id : g.parameters()) {
+    const Node& p = g.node(id);
+    if (!theirs.contains(p.name) && p.mark.kind != Mark::Kind::OutputLayer)
+      throw FormatError(fmt::format("{}: it has no weight '{}' {}", path, p.name, p.shape.str()));
+  }
+  trainer.load_weights(weights);
+}
+
 std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
                                                    std::shared_ptr<models::Communicator> world) {
   if (args.has("--task") && args.get("--task") != "data")
@@ -171,26 +242,28 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
          .classes = models::is_classification(data->targets()) ? data->outputs() : 0});
   }
   c.data = data;
-  c.cell = models::cell_from_string(args.get("--model").value_or("lstm"));
-  c.hidden_size = args.integer("--hidden-size", 64, 1, 65536);
+  const std::optional<io::GraphFile> start = model_options(args, c, "lstm", 64);
   c.batch = args.integer(args.has("--batch-size") ? "--batch-size" : "--batch", 32, 1, 100000);
   c.epochs = args.has("--iterations") ? 0 : args.integer("--epochs", 10, 1, 1'000'000);
   c.iterations = args.integer("--iterations", 1, 1, int64_t(1) << 24);
   c.lr = args.number("--lr", 0.003, 1e-12, 1e6);
   c.clip = args.number("--clip", 0.0, 0, 1e12);
-  return std::make_unique<models::Trainer>(c);
+  auto trainer = std::make_unique<models::Trainer>(c);
+  if (start) start_from(*trainer, *start, args.require("--model"));
+  return trainer;
 }
 
 std::unique_ptr<models::Trainer> make_trainer(const Args& args,
                                               std::shared_ptr<models::Communicator> world) {
   if (auto resume = args.get("--resume")) {
-    for (const char* flag : {"--task",     "--model",    "--hidden-size",  "--layers",
-                             "--steps",    "--batch",    "--lr",           "--optimizer",
-                             "--clip",     "--seed",     "--dropout",      "--recurrent-dropout",
-                             "--data",     "--targets",  "--lengths",      "--val-split",
-                             "--val-data", "--epochs",   "--batch-size",   "--num-layers",
-                             "--patience", "--momentum", "--weight-decay", "--lr-schedule",
-                             "--lr-every", "--lr-gamma", "--warmup"})
+    for (const char* flag : {"--task",      "--model",     "--hidden-size",  "--layers",
+                             "--steps",     "--batch",     "--lr",           "--optimizer",
+                             "--clip",      "--seed",      "--dropout",      "--recurrent-dropout",
+                             "--data",      "--targets",   "--lengths",      "--val-split",
+                             "--val-data",  "--epochs",    "--batch-size",   "--num-layers",
+                             "--patience",  "--momentum",  "--weight-decay", "--lr-schedule",
+                             "--lr-every",  "--lr-gamma",  "--warmup",       "--proj-size",
+                             "--peepholes", "--layer-norm"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -214,16 +287,17 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args,
     c.text = args.require("--text");
   else if (args.has("--text"))
     throw UsageError("--text goes with --task text");
-  c.cell = models::cell_from_string(args.require("--model"));
-  c.hidden_size = args.integer("--hidden-size", std::nullopt, 1, 65536);
   common_options(args, c);
+  const std::optional<io::GraphFile> start = model_options(args, c, std::nullopt, std::nullopt);
   c.steps = args.integer("--steps", text ? 64 : 50, 1, 100000);
   c.batch = args.integer(args.has("--batch-size") ? "--batch-size" : "--batch", text ? 32 : 16, 1,
                          100000);
   c.iterations = args.integer("--iterations", std::nullopt, 1, int64_t(1) << 24);
   c.lr = args.number("--lr", text ? 0.003 : 0.01, 1e-12, 1e6);
   c.clip = args.number("--clip", text ? 5.0 : 0.0, 0, 1e12);
-  return std::make_unique<models::Trainer>(c);
+  auto trainer = std::make_unique<models::Trainer>(c);
+  if (start) start_from(*trainer, *start, args.require("--model"));
+  return trainer;
 }
 
 int train_main(const std::vector<std::string>& argv) {
@@ -263,8 +337,9 @@ int train_main(const std::vector<std::string>& argv) {
                    "--lr-schedule",
                    "--lr-every",
                    "--lr-gamma",
-                   "--warmup"},
-                  {"--check-numerics"});
+                   "--warmup",
+                   "--proj-size"},
+                  {"--check-numerics", "--peepholes", "--layer-norm"});
   if (!args.positional().empty())
     throw UsageError(
         fmt::format("train takes no positional arguments (got '{}')", args.positional()[0]));
@@ -306,8 +381,20 @@ int train_main(const std::vector<std::string>& argv) {
     const bool append = args.has("--resume") && std::filesystem::exists(*path);
     log.open(*path, append ? std::ios::app : std::ios::trunc);
     if (!log) throw Error(fmt::format("cannot write '{}'", *path));
-    if (!append) log << "iteration,seconds,loss\n";
+    // With a validation set, its loss and accuracy where an epoch ends (empty elsewhere).
+    if (!append)
+      log << (c.validation ? "iteration,seconds,loss,val_loss,val_accuracy\n"
+                           : "iteration,seconds,loss\n");
   }
+  // A character model's loss in bits per character (cross-entropy in nats / ln 2): the text
+  // task, or data of token ids with a class per step.
+  const bool characters =
+      c.task == models::Task::Text || (c.task == models::Task::Data && c.data->features() == 0 &&
+                                       c.data->targets() == models::TargetKind::StepClass);
+  auto bits = [&](double nats) {
+    return characters ? fmt::format(" ({:.3f} bits per character)", nats / std::numbers::ln2)
+                      : std::string();
+  };
 
   const bool data = c.task == models::Task::Data;
   const int64_t patience = args.integer("--patience", 0, 1, 1'000'000);
@@ -362,9 +449,18 @@ int train_main(const std::vector<std::string>& argv) {
       ++epoch_count;
       if (every && trainer->iteration() % every == 0 && !trainer->done()) trainer->save(*save);
       const double elapsed = seconds_since(start);
-      if (log)
-        log << fmt::format("{},{:.3f},{}\n", trainer->iteration(), elapsed, loss) << std::flush;
-      if (data && trainer->epoch_finished()) {
+      const bool epoch_end = data && trainer->epoch_finished();
+      if (log) {
+        std::string row = fmt::format("{},{:.3f},{}", trainer->iteration(), elapsed, loss);
+        if (c.validation && epoch_end) {
+          const models::Evaluation& e = *trainer->last_validation();
+          row += fmt::format(",{},{}", e.loss, e.accuracy ? fmt::format("{}", *e.accuracy) : "");
+        } else if (c.validation) {
+          row += ",,";
+        }
+        log << row << "\n" << std::flush;
+      }
+      if (epoch_end) {
         const int64_t epochs =
             (c.iterations + trainer->batches_per_epoch() - 1) / trainer->batches_per_epoch();
         std::string line = fmt::format("epoch {}/{}: train loss {:.5f}", trainer->epoch(), epochs,
@@ -372,7 +468,7 @@ int train_main(const std::vector<std::string>& argv) {
         epoch_sum = 0, epoch_count = 0;
         if (c.validation) {
           const models::Evaluation e = *trainer->last_validation();  // taken by iterate()
-          line += fmt::format(", validation loss {:.5f}", e.loss);
+          line += fmt::format(", validation loss {:.5f}{}", e.loss, bits(e.loss));
           if (e.accuracy) line += fmt::format(", accuracy {:.4f}", *e.accuracy);
           if (e.loss < best) {
             best = e.loss, best_epoch = trainer->epoch(), stale = 0;
@@ -401,9 +497,11 @@ int train_main(const std::vector<std::string>& argv) {
       if (since >= (live ? 0.1 : 3.0) || trainer->done()) {
         const double rate = double(trainer->iteration() - first) / std::max(elapsed, 1e-9);
         const double left = double(c.iterations - trainer->iteration()) / std::max(rate, 1e-9);
-        const std::string line =
-            fmt::format("iteration {}/{}  loss {:.5f}  {:.1f} it/s  {:.0f} s left",
-                        trainer->iteration(), c.iterations, loss, rate, left);
+        const std::string line = fmt::format(
+            "iteration {}/{}  loss {:.5f}{}  {:.1f} it/s  {:.0f} s left", trainer->iteration(),
+            c.iterations, loss,
+            characters ? fmt::format(" ({:.3f} bits/char)", loss / std::numbers::ln2) : "", rate,
+            left);
         if (live)
           fmt::print(stderr, "\r{:<78}", line);
         else
@@ -439,9 +537,11 @@ int train_main(const std::vector<std::string>& argv) {
   if (auto path = args.get("--log"); path && leader) {
     log.close();
     const auto svg = std::filesystem::path(*path).replace_extension(".svg");
-    write_loss_curve(svg, read_loss_log(*path),
+    const LossLog logged = read_loss_log(*path);
+    write_loss_curve(svg, logged.losses,
                      fmt::format("{} {} on {}: loss per iteration", models::to_string(c.cell),
-                                 c.hidden_size, models::to_string(c.task)));
+                                 c.hidden_size, models::to_string(c.task)),
+                     logged.validation);
     fmt::print(stderr, "wrote {} and {}\n", *path, svg.string());
   }
   const std::size_t n = std::min<std::size_t>(recent.size(), 20);
