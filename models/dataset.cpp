@@ -193,6 +193,28 @@ std::unique_ptr<ArrayDataset> load_dataset(const std::filesystem::path& x,
       DatasetNames{x.string(), targets ? targets->string() : "", lengths ? lengths->string() : ""});
 }
 
+TrainingData load_training_data(const DataFiles& f, uint64_t seed) {
+  const bool separate = f.validation_x.has_value();
+  if (separate && f.validation_split > 0)
+    throw GraphError("validation: a split of the data or files of its own, not both");
+  if (!separate && (f.validation_targets || f.validation_lengths))
+    throw GraphError("validation targets and lengths go with validation samples");
+  TrainingData out;
+  out.train = load_dataset(f.x, f.targets, f.lengths);
+  if (f.validation_split > 0) {
+    const Split rows = split_rows(out.train->size(), f.validation_split, seed);
+    out.validation = subset(out.train, rows.validation);
+    out.train = subset(out.train, rows.train);
+  } else if (separate) {
+    if (!f.validation_targets) throw GraphError("validation samples need their targets");
+    const Dataset& d = *out.train;
+    out.validation = load_dataset(*f.validation_x, f.validation_targets, f.validation_lengths,
+                                  {.vocabulary = d.vocabulary(),
+                                   .classes = is_classification(d.targets()) ? d.outputs() : 0});
+  }
+  return out;
+}
+
 namespace {
 // Fisher-Yates with our own draw (std::uniform_int_distribution differs between standard
 // libraries), so a seed gives the same order everywhere.

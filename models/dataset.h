@@ -110,6 +110,23 @@ std::unique_ptr<ArrayDataset> load_dataset(const std::filesystem::path& x,
                                            const std::optional<std::filesystem::path>& lengths,
                                            DatasetLimits limits = {});
 
+// Where a training run's samples come from, as `rnngraph train` names them: the files of
+// load_dataset, and validation by a seeded hold-out of `validation_split` of them or from files
+// of its own. Checkpoints store it, so a run on files resumes by itself.
+struct DataFiles {
+  std::filesystem::path x, targets;
+  std::optional<std::filesystem::path> lengths;
+  double validation_split = 0;  // 0: none, or the files below
+  std::optional<std::filesystem::path> validation_x, validation_targets, validation_lengths;
+};
+struct TrainingData {
+  std::shared_ptr<const Dataset> train, validation;  // validation: null without one
+};
+// The files read and checked (load_dataset), the hold-out drawn from `seed` (split_rows), and a
+// separate validation set held to the training set's vocabulary and classes. GraphError for a
+// split and validation files both.
+TrainingData load_training_data(const DataFiles& files, uint64_t seed);
+
 // A seeded hold-out: round(fraction · N) rows, at least one, for validation; the rest, at least
 // one, for training; both in increasing order. GraphError for a fraction outside (0, 1) or a
 // dataset too small to leave a row on each side.

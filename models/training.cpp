@@ -466,6 +466,7 @@ float Trainer::iterate() {
   ++iteration_;
   if (validator_ && epoch_finished()) {
     last_validation_ = validate();
+    lowest_validation_ = std::min(lowest_validation_, last_validation_->loss);
     const LrSchedule& s = config_.schedule;
     // An improvement is one of more than 1e-4 relative: ReduceLROnPlateau's default threshold.
     if (epoch() == 1 || last_validation_->loss < best_validation_ * (1 - 1e-4)) {
@@ -517,6 +518,27 @@ void Trainer::save(const std::filesystem::path& path) const {
   meta["lr_every"] = std::to_string(config_.schedule.every);
   meta["lr_gamma"] = fmt::format("{}", config_.schedule.gamma);
   meta["warmup"] = std::to_string(config_.schedule.warmup);
+  if (config_.task == Task::Data && config_.files) {
+    // The files, absolute so that a resume from another directory finds them, and the
+    // validation state that schedules and "keep the best model" read.
+    const DataFiles& f = *config_.files;
+    auto absolute = [](const std::filesystem::path& p) {
+      return std::filesystem::absolute(p).lexically_normal().string();
+    };
+    meta["data"] = absolute(f.x);
+    meta["targets"] = absolute(f.targets);
+    if (f.lengths) meta["lengths"] = absolute(*f.lengths);
+    if (f.validation_split > 0) meta["val_split"] = fmt::format("{}", f.validation_split);
+    if (f.validation_x) meta["val_data"] = absolute(*f.validation_x);
+    if (f.validation_targets) meta["val_targets"] = absolute(*f.validation_targets);
+    if (f.validation_lengths) meta["val_lengths"] = absolute(*f.validation_lengths);
+    if (last_validation_) {
+      meta["plateau_best"] = fmt::format("{}", best_validation_);
+      meta["plateau_stale"] = std::to_string(plateau_stale_);
+      meta["plateau_factor"] = fmt::format("{}", plateau_factor_);
+      meta["lowest_validation"] = fmt::format("{}", lowest_validation_);
+    }
+  }
   io::TensorMap extra = optimizer_->state();
   if (config_.task == Task::Text) {
     // Absolute, so that a resume from another directory finds the corpus.
@@ -541,10 +563,11 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
     throw FormatError(
         fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));
   const Config m = config_from_file(file);
-  if (task_from_string(file.meta.at("task")) == Task::Data)
+  const bool data = task_from_string(file.meta.at("task")) == Task::Data;
+  if (data && !file.meta.contains("data"))
     throw FormatError(fmt::format(
-        "{}: a run on your data (--data) cannot be resumed yet: train it again with rnngraph "
-        "train --data, or use the saved model as it is",
+        "{}: a run on data in memory (not files) cannot be resumed: train it again, or use the "
+        "saved model as it is",
         path.string()));
   TrainConfig c{.task = task_from_string(file.meta.at("task")),
                 .cell = m.cell,
@@ -575,6 +598,23 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   if (c.task == Task::Text)
     c.text = text ? *text
                   : std::filesystem::path(file.meta.contains("text") ? file.meta.at("text") : "");
+  if (data) {
+    auto path_of = [&](std::string_view key) -> std::optional<std::filesystem::path> {
+      if (auto it = file.meta.find(key); it != file.meta.end()) return it->second;
+      return std::nullopt;
+    };
+    DataFiles f{.x = *path_of("data"),
+                .targets = path_of("targets").value_or(""),
+                .lengths = path_of("lengths"),
+                .validation_split = number_or("val_split", 0),
+                .validation_x = path_of("val_data"),
+                .validation_targets = path_of("val_targets"),
+                .validation_lengths = path_of("val_lengths")};
+    const TrainingData loaded = load_training_data(f, c.seed);
+    c.data = loaded.train;
+    c.validation = loaded.validation;
+    c.files = f;
+  }
   auto trainer = std::make_unique<Trainer>(c);
   if (trainer->model_.vocabulary != m.vocabulary)
     throw FormatError(
@@ -592,6 +632,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
       copy_into(to, slice_rows(it->second, trainer->streams_share()));
     }
   trainer->iteration_ = meta_count(file.meta, "iteration");
+  if (file.meta.contains("plateau_best")) {
+    trainer->best_validation_ = meta_number(file.meta, "plateau_best");
+    trainer->plateau_stale_ = meta_count(file.meta, "plateau_stale");
+    trainer->plateau_factor_ = meta_number(file.meta, "plateau_factor");
+    trainer->lowest_validation_ = meta_number(file.meta, "lowest_validation");
+  }
   if (trainer->iteration_ != trainer->optimizer_->steps() || trainer->iteration_ < 0)
     throw FormatError(fmt::format("{}: iteration {} disagrees with the optimizer's {} steps",
                                   path.string(), trainer->iteration_,

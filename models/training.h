@@ -23,6 +23,7 @@
 // gathered), so a run resumes on any number of processes.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -64,6 +65,9 @@ struct TrainConfig {
   std::filesystem::path text;  // the text task's corpus
   // The data task's samples, and the ones scored after every epoch (optional).
   std::shared_ptr<const Dataset> data, validation;
+  // The files they came from, if any (load_training_data): stored in checkpoints, so that a run
+  // on them resumes by itself. Without them, a data run cannot be resumed.
+  std::optional<DataFiles> files;
   // The data task: epochs in all (iterations = epochs · batches per epoch); 0: `iterations`.
   int64_t epochs = 0;
   Cell cell = Cell::Lstm;
@@ -116,6 +120,9 @@ class Trainer {
   // The data task with a validation set: the score iterate() took at the end of the last epoch
   // (what the plateau schedule reads); empty before the first.
   const std::optional<Evaluation>& last_validation() const { return last_validation_; }
+  // The lowest validation loss of the run so far, a resumed run's included; +inf before the
+  // first.
+  double lowest_validation() const { return lowest_validation_; }
   double lr() const;                                // the learning rate of the next iteration
   int64_t sequences() const { return sequences_; }  // samples trained on by this object so far
   // Under a communicator: seconds this process spent in the gradients' allreduce (the wait for
@@ -177,8 +184,9 @@ class Trainer {
   std::unique_ptr<Model> validator_;  // (model_runner.h, through evaluation.h)
   std::optional<Evaluation> last_validation_;
   double best_validation_ = 0, plateau_factor_ = 1;  // the plateau schedule's state
-  int64_t plateau_stale_ = 0;                        // the data task:
-                                                     // the model scored on the validation set
+  double lowest_validation_ = INFINITY;
+  int64_t plateau_stale_ = 0;  // the data task:
+                               // the model scored on the validation set
   int64_t iteration_ = 0;
   int64_t sequences_ = 0;
   std::shared_ptr<Communicator> comm_;  // null: one process

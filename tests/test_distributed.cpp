@@ -138,10 +138,40 @@ std::shared_ptr<const models::Dataset> tagging_data(int64_t n = 29) {
                                                 array({n}, lengths, true));
 }
 
+// tagging_data(n) as the files `rnngraph train --data` reads: x.npy, y.npy, l.npy in `dir`.
+void write_tagging_files(const fs::path& dir, int64_t n) {
+  const auto data = tagging_data(n);
+  std::vector<int64_t> rows(static_cast<std::size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  const models::Batch b = data->batch(rows);  // sequence-first: back to one sample per row
+  Tensor x({n, 12, 2});
+  std::string ids, lengths;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t t = 0; t < 12; ++t) {
+      for (int64_t f = 0; f < 2; ++f)
+        x.data()[(i * 12 + t) * 2 + f] = b.x.data()[(t * n + i) * 2 + f];
+      const int64_t id = int64_t(b.targets.data()[t * n + i]);
+      ids.append(reinterpret_cast<const char*>(&id), 8);
+    }
+    const int64_t l = data->length(i);
+    lengths.append(reinterpret_cast<const char*>(&l), 8);
+  }
+  io::write_npy(dir / "x.npy", x);
+  write_file(dir / "y.npy",
+             testing::npy_file(fmt::format("{{'descr': '<i8', 'fortran_order': False, 'shape': "
+                                           "({}, 12), }}",
+                                           n),
+                               ids));
+  write_file(dir / "l.npy", testing::npy_file(fmt::format("{{'descr': '<i8', 'fortran_order': "
+                                                          "False, 'shape': ({},), }}",
+                                                          n),
+                                              lengths));
+}
+
 // One process's weights after `config`, and then two processes' (both processes end with the
 // same weights, bit for bit, since they take the same steps). The sums over a batch are taken
 // in another order, so the weights differ in rounding: measured up to 1e-7 of a tensor's scale
-// in this suite; the tests allow 1e-6.
+// in this suite (2e-7 after a plateau schedule's large steps); the tests allow 1e-6.
 void same_weights_on_two_processes(models::TrainConfig config, double tolerance,
                                    const std::string& what) {
   models::Trainer one(config);
@@ -292,6 +322,56 @@ BOOST_AUTO_TEST_CASE(a_text_run_resumes_on_another_number_of_processes) {
   compare(weights(*last), expected, 1e-6, "3 then 1 process");
 }
 
+BOOST_AUTO_TEST_CASE(a_data_run_resumes_on_another_number_of_processes) {
+  // A run on files, with a validation split and the plateau schedule: its checkpoint names the
+  // files and holds the schedule's state, so 2 epochs, then 2 more resumed (on 1 process, and
+  // on 2), are the 4 epochs of one run.
+  const fs::path dir = testing::scratch_dir("distributed_resume");
+  write_tagging_files(dir, 29);
+  const models::DataFiles files{.x = dir / "x.npy",
+                                .targets = dir / "y.npy",
+                                .lengths = dir / "l.npy",
+                                .validation_split = 0.24};
+  const models::TrainingData data = models::load_training_data(files, 3);
+  const models::TrainConfig config{
+      .task = models::Task::Data,
+      .data = data.train,
+      .validation = data.validation,
+      .files = files,
+      .epochs = 4,
+      .cell = models::Cell::Gru,
+      .hidden_size = 8,
+      .batch = 7,
+      .lr = 0.2,
+      .schedule = {.kind = models::LrSchedule::Kind::Plateau, .every = 1, .gamma = 0.5},
+      .seed = 3};
+  models::Trainer straight(config);
+  while (!straight.done()) straight.iterate();
+  const io::TensorMap expected = cloned(weights(straight));
+  BOOST_TEST(straight.lr() < config.lr);  // the plateau schedule acted
+
+  models::TrainConfig half = config;
+  half.epochs = 2;
+  models::Trainer first(half);
+  while (!first.done()) first.iterate();
+  first.save(dir / "half.json");
+  BOOST_REQUIRE(std::isfinite(first.lowest_validation()));
+
+  auto resumed = models::Trainer::resume(dir / "half.json", straight.iteration());
+  BOOST_TEST(resumed->lowest_validation() == first.lowest_validation());
+  while (!resumed->done()) resumed->iterate();
+  compare(weights(*resumed), expected, 0, "2 + 2 epochs on 1 process");
+  BOOST_TEST(resumed->lr() == straight.lr());
+
+  std::vector<io::TensorMap> two(2);
+  on_processes(2, [&](std::shared_ptr<models::Communicator> comm) {
+    auto t = models::Trainer::resume(dir / "half.json", straight.iteration(), std::nullopt, comm);
+    while (!t->done()) t->iterate();
+    two[std::size_t(comm->rank())] = cloned(weights(*t));
+  });
+  compare(two[0], expected, 1e-6, "2 epochs on 1 process, 2 more on 2");
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_smaller_than_the_processes_is_refused) {
   on_processes(3, [](std::shared_ptr<models::Communicator> comm) {
     BOOST_CHECK_EXCEPTION(
@@ -307,34 +387,7 @@ BOOST_AUTO_TEST_CASE(mpirun_two_processes_train_the_model_of_one) {
   // The real thing: `mpirun -np 2 rnngraph train` on the loopback against one process, the same
   // data and flags; process 0 alone logs and saves.
   const fs::path dir = testing::scratch_dir("distributed_mpirun");
-  const auto data = tagging_data(40);
-  std::vector<int64_t> rows(40);
-  std::iota(rows.begin(), rows.end(), 0);
-  const models::Batch b = data->batch(rows);  // sequence-first: back to one sample per row
-  Tensor x({40, 12, 2}), y({40, 12});
-  for (int64_t t = 0; t < 12; ++t)
-    for (int64_t n = 0; n < 40; ++n) {
-      for (int64_t f = 0; f < 2; ++f)
-        x.data()[(n * 12 + t) * 2 + f] = b.x.data()[(t * 40 + n) * 2 + f];
-      y.data()[n * 12 + t] = b.targets.data()[t * 40 + n];
-    }
-  io::write_npy(dir / "x.npy", x);
-  // integer ids and lengths: .npy with an integer dtype
-  std::string ids, lengths;
-  for (float v : y.values()) {
-    const int64_t id = int64_t(v);
-    ids.append(reinterpret_cast<const char*>(&id), 8);
-  }
-  for (int64_t n = 0; n < 40; ++n) {
-    const int64_t l = data->length(n);
-    lengths.append(reinterpret_cast<const char*>(&l), 8);
-  }
-  write_file(
-      dir / "y.npy",
-      testing::npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (40, 12), }", ids));
-  write_file(
-      dir / "l.npy",
-      testing::npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (40,), }", lengths));
+  write_tagging_files(dir, 40);
   const std::string flags =
       "train --data x.npy --targets y.npy --lengths l.npy --val-split 0.25 --epochs 3 "
       "--batch-size 9 --hidden-size 8 --optimizer sgd --lr 0.2 --momentum 0.5 --seed 1 "

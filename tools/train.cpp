@@ -224,24 +224,27 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
   c.task = models::Task::Data;
   c.communicator = std::move(world);
   common_options(args, c);
-  auto data = std::shared_ptr<const models::Dataset>(models::load_dataset(
-      args.require("--data"), args.require("--targets"), args.get("--lengths")));
-  const bool split = args.has("--val-split"), separate = args.has("--val-data");
-  if (split && separate) throw UsageError("give --val-split or --val-data, not both");
-  if (!separate && (args.has("--val-targets") || args.has("--val-lengths")))
+  if (args.has("--val-split") && args.has("--val-data"))
+    throw UsageError("give --val-split or --val-data, not both");
+  if (!args.has("--val-data") && (args.has("--val-targets") || args.has("--val-lengths")))
     throw UsageError("--val-targets and --val-lengths go with --val-data");
-  if (split) {
-    const models::Split rows =
-        models::split_rows(data->size(), args.number("--val-split", 0.1, 1e-9, 1 - 1e-9), c.seed);
-    c.validation = models::subset(data, rows.validation);
-    data = models::subset(data, rows.train);
-  } else if (separate) {
-    c.validation = models::load_dataset(
-        args.require("--val-data"), args.require("--val-targets"), args.get("--val-lengths"),
-        {.vocabulary = data->vocabulary(),
-         .classes = models::is_classification(data->targets()) ? data->outputs() : 0});
-  }
-  c.data = data;
+  models::DataFiles files{.x = args.require("--data"),
+                          .targets = args.require("--targets"),
+                          .validation_split = args.has("--val-split")
+                                                  ? args.number("--val-split", 0.1, 1e-9, 1 - 1e-9)
+                                                  : 0.0};
+  auto path = [&](const char* flag) -> std::optional<std::filesystem::path> {
+    if (auto p = args.get(flag)) return *p;
+    return std::nullopt;
+  };
+  files.lengths = path("--lengths");
+  files.validation_x = path("--val-data");
+  if (files.validation_x) files.validation_targets = args.require("--val-targets");
+  files.validation_lengths = path("--val-lengths");
+  const models::TrainingData loaded = models::load_training_data(files, c.seed);
+  c.data = loaded.train;
+  c.validation = loaded.validation;
+  c.files = files;
   const std::optional<io::GraphFile> start = model_options(args, c, "lstm", 64);
   c.batch = args.integer(args.has("--batch-size") ? "--batch-size" : "--batch", 32, 1, 100000);
   c.epochs = args.has("--iterations") ? 0 : args.integer("--epochs", 10, 1, 1'000'000);
@@ -435,7 +438,7 @@ int train_main(const std::vector<std::string>& argv) {
   std::vector<float> recent;
   float loss = 0;
   // The data task: each epoch's mean loss, and the best validation loss so far.
-  double epoch_sum = 0, best = std::numeric_limits<double>::infinity();
+  double epoch_sum = 0, best = trainer->lowest_validation();  // a resumed run's too
   int64_t epoch_count = 0, best_epoch = 0, stale = 0;
   bool saved_best = false;
   try {
