@@ -60,6 +60,9 @@ int64_t count_ids(const Tensor& ids, std::string_view name, std::string_view wha
     if (v[k] < 0)
       throw FormatError(
           fmt::format("{}: {} {} at {} is negative", name, what, v[k], index_of(ids.shape(), k)));
+    if (v[k] != std::floor(v[k]))  // (floats read as ids: NaN fails here too)
+      throw FormatError(fmt::format("{}: {} {} at {} is not a whole number", name, what, v[k],
+                                    index_of(ids.shape(), k)));
     if (limit > 0 && v[k] >= float(limit))
       throw FormatError(fmt::format("{}: {} {} at {} is out of range: the model has {}", name, what,
                                     v[k], index_of(ids.shape(), k), limit));
@@ -83,9 +86,13 @@ void check_finite(const Tensor& values, std::string_view name, std::span<const i
 
 }  // namespace
 
+std::string_view to_string(TargetsAs as) {
+  return as == TargetsAs::Classes ? "classes" : as == TargetsAs::Values ? "values" : "dtype";
+}
+
 ArrayDataset::ArrayDataset(io::NpyArray x, std::optional<io::NpyArray> targets,
                            std::optional<io::NpyArray> lengths, DatasetLimits limits,
-                           DatasetNames names) {
+                           DatasetNames names, TargetsAs targets_as) {
   const Shape& xs = x.values.shape();
   if (xs.rank() != 2 && xs.rank() != 3)
     throw FormatError(fmt::format("{}: {} is neither [N, T, I] features nor [N, T] token ids",
@@ -118,6 +125,7 @@ ArrayDataset::ArrayDataset(io::NpyArray x, std::optional<io::NpyArray> targets,
     check_finite(x_, names.x, lengths_, i_);
 
   if (!targets) return;
+  if (targets_as != TargetsAs::Dtype) targets->integer = targets_as == TargetsAs::Classes;
   y_ = targets->values;
   const Shape& ys = y_.shape();
   if (ys[0] != n_)
@@ -184,13 +192,14 @@ Batch ArrayDataset::batch(std::span<const int64_t> rows) const {
 std::unique_ptr<ArrayDataset> load_dataset(const std::filesystem::path& x,
                                            const std::optional<std::filesystem::path>& targets,
                                            const std::optional<std::filesystem::path>& lengths,
-                                           DatasetLimits limits) {
+                                           DatasetLimits limits, TargetsAs targets_as) {
   std::optional<io::NpyArray> y, l;
   if (targets) y = io::read_npy_array(*targets);
   if (lengths) l = io::read_npy_array(*lengths);
   return std::make_unique<ArrayDataset>(
       io::read_npy_array(x), std::move(y), std::move(l), limits,
-      DatasetNames{x.string(), targets ? targets->string() : "", lengths ? lengths->string() : ""});
+      DatasetNames{x.string(), targets ? targets->string() : "", lengths ? lengths->string() : ""},
+      targets_as);
 }
 
 TrainingData load_training_data(const DataFiles& f, uint64_t seed) {
@@ -200,7 +209,7 @@ TrainingData load_training_data(const DataFiles& f, uint64_t seed) {
   if (!separate && (f.validation_targets || f.validation_lengths))
     throw GraphError("validation targets and lengths go with validation samples");
   TrainingData out;
-  out.train = load_dataset(f.x, f.targets, f.lengths);
+  out.train = load_dataset(f.x, f.targets, f.lengths, {}, f.targets_as);
   if (f.validation_split > 0) {
     const Split rows = split_rows(out.train->size(), f.validation_split, seed);
     out.validation = subset(out.train, rows.validation);
@@ -208,9 +217,10 @@ TrainingData load_training_data(const DataFiles& f, uint64_t seed) {
   } else if (separate) {
     if (!f.validation_targets) throw GraphError("validation samples need their targets");
     const Dataset& d = *out.train;
-    out.validation = load_dataset(*f.validation_x, f.validation_targets, f.validation_lengths,
-                                  {.vocabulary = d.vocabulary(),
-                                   .classes = is_classification(d.targets()) ? d.outputs() : 0});
+    out.validation = load_dataset(
+        *f.validation_x, f.validation_targets, f.validation_lengths,
+        {.vocabulary = d.vocabulary(), .classes = is_classification(d.targets()) ? d.outputs() : 0},
+        f.targets_as);
   }
   return out;
 }

@@ -72,6 +72,12 @@ struct DatasetLimits {
   int64_t classes = 0;
 };
 
+// How targets are read: as their dtype says (integers: class ids, floats: values), or as class
+// ids (whole numbers in a float array) or values (an integer array) whatever their dtype; the
+// loss follows (cross-entropy for classes, mean squared error for values).
+enum class TargetsAs { Dtype, Classes, Values };
+std::string_view to_string(TargetsAs as);  // "dtype", "classes", "values"
+
 // The names messages give the arrays (file names, for data read from files).
 struct DatasetNames {
   std::string x = "x", targets = "targets", lengths = "lengths";
@@ -85,7 +91,7 @@ class ArrayDataset final : public Dataset {
   // length; negative class or token ids, or ids at or above the limits.
   ArrayDataset(io::NpyArray x, std::optional<io::NpyArray> targets,
                std::optional<io::NpyArray> lengths, DatasetLimits limits = {},
-               DatasetNames names = {});
+               DatasetNames names = {}, TargetsAs targets_as = TargetsAs::Dtype);
 
   int64_t size() const override { return n_; }
   int64_t steps() const override { return t_; }
@@ -108,7 +114,8 @@ class ArrayDataset final : public Dataset {
 std::unique_ptr<ArrayDataset> load_dataset(const std::filesystem::path& x,
                                            const std::optional<std::filesystem::path>& targets,
                                            const std::optional<std::filesystem::path>& lengths,
-                                           DatasetLimits limits = {});
+                                           DatasetLimits limits = {},
+                                           TargetsAs targets_as = TargetsAs::Dtype);
 
 // Where a training run's samples come from, as `rnngraph train` names them: the files of
 // load_dataset, and validation by a seeded hold-out of `validation_split` of them or from files
@@ -118,6 +125,7 @@ struct DataFiles {
   std::optional<std::filesystem::path> lengths;
   double validation_split = 0;  // 0: none, or the files below
   std::optional<std::filesystem::path> validation_x, validation_targets, validation_lengths;
+  TargetsAs targets_as = TargetsAs::Dtype;  // `rnngraph train --loss`
 };
 struct TrainingData {
   std::shared_ptr<const Dataset> train, validation;  // validation: null without one

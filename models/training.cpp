@@ -532,6 +532,7 @@ void Trainer::save(const std::filesystem::path& path) const {
     if (f.validation_x) meta["val_data"] = absolute(*f.validation_x);
     if (f.validation_targets) meta["val_targets"] = absolute(*f.validation_targets);
     if (f.validation_lengths) meta["val_lengths"] = absolute(*f.validation_lengths);
+    if (f.targets_as != TargetsAs::Dtype) meta["targets_as"] = std::string(to_string(f.targets_as));
     if (last_validation_) {
       meta["plateau_best"] = fmt::format("{}", best_validation_);
       meta["plateau_stale"] = std::to_string(plateau_stale_);
@@ -610,6 +611,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
                 .validation_x = path_of("val_data"),
                 .validation_targets = path_of("val_targets"),
                 .validation_lengths = path_of("val_lengths")};
+    if (auto as = file.meta.find("targets_as"); as != file.meta.end()) {
+      if (as->second != "classes" && as->second != "values")
+        throw FormatError(fmt::format("{}: targets_as is classes or values, not '{}'",
+                                      path.string(), as->second.substr(0, 40)));
+      f.targets_as = as->second == "classes" ? TargetsAs::Classes : TargetsAs::Values;
+    }
     const TrainingData loaded = load_training_data(f, c.seed);
     c.data = loaded.train;
     c.validation = loaded.validation;

@@ -21,6 +21,7 @@
 using namespace rnngraph;
 using models::ArrayDataset;
 using models::TargetKind;
+using models::TargetsAs;
 
 namespace {
 
@@ -116,6 +117,16 @@ BOOST_AUTO_TEST_CASE(targets_decide_the_task) {
   BOOST_TEST(tokens.vocabulary() == 7);
   const ArrayDataset series(floats({2, 3}, counting(6)), std::nullopt, std::nullopt);
   BOOST_TEST(series.features() == 1);
+  // --loss: the same arrays read the other way, whatever their dtype.
+  const ArrayDataset as_classes(x, floats({2}, {0, 3}), std::nullopt, {}, {}, TargetsAs::Classes);
+  BOOST_TEST(to_string(as_classes.targets()) == to_string(TargetKind::SequenceClass));
+  BOOST_TEST(as_classes.outputs() == 4);
+  const ArrayDataset as_values(x, ints({2}, {0, 3}), std::nullopt, {}, {}, TargetsAs::Values);
+  BOOST_TEST(to_string(as_values.targets()) == to_string(TargetKind::SequenceValue));
+  BOOST_TEST(as_values.batch(std::vector<int64_t>{1}).targets.data()[0] == 3.0f);
+  BOOST_CHECK_THROW(
+      ArrayDataset(x, floats({2}, {0, 0.5}), std::nullopt, {}, {}, TargetsAs::Classes),
+      FormatError);
   // A model fixes the classes: ids below its count are fine even when the data uses fewer.
   BOOST_TEST(ArrayDataset(x, ints({2}, {0, 1}), std::nullopt, {.classes = 10}).outputs() == 10);
 }

@@ -276,6 +276,7 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
   io::write_npy(d / "dx_nan.npy", with_nan);
   io::write_npy(d / "dx_one.npy", Tensor({1, 3, 2}));
   int64_npy("dy.npy", {0, 1, 2, 1});
+  io::write_npy(d / "dy_half.npy", Tensor({4}, {0, 1, 1.5f, 1}));
   int64_npy("dy_five.npy", {0, 1, 2, 1, 0});
   int64_npy("dy_negative.npy", {0, 1, -1, 1});
   int64_npy("dy_one.npy", {1});
@@ -299,6 +300,11 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
        "give --epochs or --iterations, not both"},
       {"train --data dx.npy --targets dy.npy --patience 2", "--patience needs a validation set"},
       {"train --data dx.npy --save o.json", "--targets is required"},
+      {"train --data dx.npy --targets dy.npy --loss hinge", "--loss is cross-entropy or mse"},
+      {"train --data dx.npy --targets dy_half.npy --loss cross-entropy --save o.json",
+       "dy_half.npy: class id 1.5 at [2] is not a whole number"},
+      {"train --task sine --model gru --hidden-size 4 --iterations 2 --loss mse",
+       "--loss goes with --data"},
       {"train --data dx.npy --targets dy.npy --val-data dx.npy --val-targets dy_five.npy",
        "dy_five.npy: 5 targets for the 4 samples of dx.npy"},
       {"eval m.json --data dx.npy --targets dy.npy",

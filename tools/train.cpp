@@ -28,7 +28,8 @@ constexpr std::string_view kUsage =
     R"(usage: rnngraph train --data X.npy --targets Y.npy [--lengths L.npy]
                       [--val-split F | --val-data X.npy --val-targets Y.npy
                        [--val-lengths L.npy]] [--epochs N | --iterations N]
-                      [--batch-size B] [--patience N] [--model CELL|M.json]
+                      [--loss cross-entropy|mse] [--batch-size B] [--patience N]
+                      [--model CELL|M.json]
                       [--hidden-size H] [--num-layers L] [--proj-size P]
                       [--peepholes | --layer-norm] [--lr LR] [--optimizer adam|sgd]
                       [--clip C] [--seed S]
@@ -53,6 +54,9 @@ Trains a recurrent model with backpropagation through time, on your data or a bu
                      output layer's size. Each epoch reads every sample once, in batches
                      shuffled by --seed and grouped by length. Defaults: lstm, hidden 64,
                      10 epochs, batch 32, lr 0.003
+  --loss L           cross-entropy: the targets are class ids even in a float file (whole
+                     numbers); mse: the targets are values even in an integer file. Default:
+                     as their dtype says
   --val-split F      hold out a seeded fraction F of the samples for validation
   --val-data X.npy --val-targets Y.npy [--val-lengths L.npy]
                      a validation set of its own
@@ -241,6 +245,11 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
   files.validation_x = path("--val-data");
   if (files.validation_x) files.validation_targets = args.require("--val-targets");
   files.validation_lengths = path("--val-lengths");
+  if (auto loss = args.get("--loss")) {
+    if (*loss != "cross-entropy" && *loss != "mse")
+      throw UsageError(fmt::format("--loss is cross-entropy or mse, not '{}'", *loss));
+    files.targets_as = *loss == "mse" ? models::TargetsAs::Values : models::TargetsAs::Classes;
+  }
   const models::TrainingData loaded = models::load_training_data(files, c.seed);
   c.data = loaded.train;
   c.validation = loaded.validation;
@@ -259,14 +268,14 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
 std::unique_ptr<models::Trainer> make_trainer(const Args& args,
                                               std::shared_ptr<models::Communicator> world) {
   if (auto resume = args.get("--resume")) {
-    for (const char* flag : {"--task",      "--model",     "--hidden-size",  "--layers",
-                             "--steps",     "--batch",     "--lr",           "--optimizer",
-                             "--clip",      "--seed",      "--dropout",      "--recurrent-dropout",
-                             "--data",      "--targets",   "--lengths",      "--val-split",
-                             "--val-data",  "--epochs",    "--batch-size",   "--num-layers",
-                             "--patience",  "--momentum",  "--weight-decay", "--lr-schedule",
-                             "--lr-every",  "--lr-gamma",  "--warmup",       "--proj-size",
-                             "--peepholes", "--layer-norm"})
+    for (const char* flag : {"--task",      "--model",      "--hidden-size",  "--layers",
+                             "--steps",     "--batch",      "--lr",           "--optimizer",
+                             "--clip",      "--seed",       "--dropout",      "--recurrent-dropout",
+                             "--data",      "--targets",    "--lengths",      "--val-split",
+                             "--val-data",  "--epochs",     "--batch-size",   "--num-layers",
+                             "--patience",  "--momentum",   "--weight-decay", "--lr-schedule",
+                             "--lr-every",  "--lr-gamma",   "--warmup",       "--proj-size",
+                             "--peepholes", "--layer-norm", "--loss"})
       if (args.has(flag))
         throw UsageError(
             fmt::format("{} cannot change a resumed run (it is in {})", flag, *resume));
@@ -280,8 +289,8 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args,
   if (args.has("--data")) return make_data_trainer(args, world);
   models::TrainConfig c;
   c.communicator = std::move(world);
-  for (const char* flag : {"--targets", "--lengths", "--val-split", "--val-data", "--val-targets",
-                           "--val-lengths", "--epochs", "--patience"})
+  for (const char* flag : {"--targets", "--loss", "--lengths", "--val-split", "--val-data",
+                           "--val-targets", "--val-lengths", "--epochs", "--patience"})
     if (args.has(flag)) throw UsageError(fmt::format("{} goes with --data", flag));
   c.task = models::task_from_string(args.require("--task"));
   if (c.task == models::Task::Data) throw UsageError("--task data: give --data X.npy instead");
@@ -341,7 +350,8 @@ int train_main(const std::vector<std::string>& argv) {
                    "--lr-every",
                    "--lr-gamma",
                    "--warmup",
-                   "--proj-size"},
+                   "--proj-size",
+                   "--loss"},
                   {"--check-numerics", "--peepholes", "--layer-norm"});
   if (!args.positional().empty())
     throw UsageError(
