@@ -1,6 +1,6 @@
 // A sequence classifier end to end with the C++ API: a dataset of variable-length sequences held
-// in memory, a validation split, training by epochs, the validation score after each, and the
-// model saved for `rnngraph run`, `eval` and `dot`.
+// in memory, a validation split, training by epochs, the validation score after each (an epoch
+// callback), and the model saved for `rnngraph run`, `eval` and `dot`.
 //
 // The task: is the sum of a sequence's first feature positive? Sequences have 5 to 20 steps of
 // 2 features; the rest of each row is padding, which the lengths keep out of the model.
@@ -34,22 +34,23 @@ int main(int argc, char** argv) {
   // A seeded hold-out of 20%, and a trainer over the rest: the targets make it a classifier
   // (cross-entropy on each sample's last valid step) with an output layer of 2 classes.
   const models::Split split = models::split_rows(data->size(), 0.2, /*seed=*/0);
-  models::Trainer trainer({.task = models::Task::Data,
-                           .data = models::subset(data, split.train),
-                           .validation = models::subset(data, split.validation),
-                           .epochs = 8,
-                           .cell = models::Cell::Lstm,
-                           .hidden_size = 16,
-                           .batch = 32,
-                           .lr = 0.003});
-  while (!trainer.done()) {
-    const float loss = trainer.iterate();
-    if (trainer.epoch_finished()) {
-      const models::Evaluation& v = *trainer.last_validation();
-      std::printf("epoch %lld: batch loss %.4f, validation loss %.4f, accuracy %.3f\n",
-                  static_cast<long long>(trainer.epoch()), loss, v.loss, *v.accuracy);
-    }
-  }
+  models::TrainConfig config{.task = models::Task::Data,
+                             .data = models::subset(data, split.train),
+                             .validation = models::subset(data, split.validation),
+                             .epochs = 8,
+                             .cell = models::Cell::Lstm,
+                             .hidden_size = 16,
+                             .batch = 32,
+                             .lr = 0.003};
+  // After each epoch's last iteration, with the validation score the trainer took (a callback
+  // may also evaluate a metric of its own, log, or save).
+  config.on_epoch = [](models::Trainer& t) {
+    const models::Evaluation& v = *t.last_validation();
+    std::printf("epoch %lld: validation loss %.4f, accuracy %.3f, next learning rate %g\n",
+                static_cast<long long>(t.epoch()), v.loss, *v.accuracy, t.lr());
+  };
+  models::Trainer trainer(config);
+  while (!trainer.done()) trainer.iterate();
   const std::filesystem::path file = out / "classifier.json";
   trainer.save(file);
 

@@ -215,26 +215,41 @@ Trainer::Trainer(const TrainConfig& c) : config_(c), comm_(c.communicator) {
     throw GraphError(fmt::format("unknown optimizer '{}' (expected adam or sgd)", c.optimizer));
 }
 
-namespace {
-// The data task's loss: the outputs y [T, B, O] against the batch's targets (inputs "targets",
-// and "last" [T, B, 1] marking each sample's last valid step for one target per sequence).
-Value data_loss(Graph& g, const Value& y, TargetKind kind) {
-  const Shape s = y.shape();
-  const int64_t T = s[0], B = s[1], O = s[2];
-  const Value mask(g, g.find("mask").id);
-  switch (kind) {
+Value default_loss(const LossInputs& in) {
+  switch (in.kind) {
     case TargetKind::SequenceClass:
-      return cross_entropy(last_steps(y, g.input("last", {T, B, 1})), g.input("targets", {B}));
+      return cross_entropy(last_steps(in.y, in.last), in.targets);
     case TargetKind::StepClass:
-      return masked_cross_entropy(y, g.input("targets", {T, B}), mask);
+      return masked_cross_entropy(in.y, in.targets, in.mask);
     case TargetKind::SequenceValue:
-      return mse_loss(last_steps(y, g.input("last", {T, B, 1})), g.input("targets", {B, O}));
+      return mse_loss(last_steps(in.y, in.last), in.targets);
     case TargetKind::StepValue:
-      return masked_mse_loss(y, g.input("targets", {T, B, O}), mask);
+      return masked_mse_loss(in.y, in.targets, in.mask);
     case TargetKind::None:
       break;
   }
   throw GraphError("training on data needs targets");
+}
+
+namespace {
+// The data task's loss on the outputs y [T, B, O], with the batch's inputs "targets" and "last"
+// [T, B, 1] (each sample's last valid step).
+Value data_loss(Graph& g, const Value& y, TargetKind kind, const LossFunction& custom) {
+  const Shape s = y.shape();
+  const int64_t T = s[0], B = s[1], O = s[2];
+  const Shape targets = kind == TargetKind::SequenceClass   ? Shape{B}
+                        : kind == TargetKind::StepClass     ? Shape{T, B}
+                        : kind == TargetKind::SequenceValue ? Shape{B, O}
+                                                            : Shape{T, B, O};
+  const LossInputs in{.y = y,
+                      .targets = g.input("targets", targets),
+                      .mask = Value(g, g.find("mask").id),
+                      .last = g.input("last", {T, B, 1}),
+                      .kind = kind};
+  const Value loss = custom ? custom(in) : default_loss(in);
+  if (loss.shape().numel() != 1)
+    throw GraphError(fmt::format("train: the loss must be a scalar, got {}", loss.shape().str()));
+  return loss;
 }
 }  // namespace
 
@@ -253,7 +268,7 @@ Trainer::Shaped& Trainer::shaped(int64_t steps, int64_t batch) {
   const Value loss = config_.task == Task::Sine ? mse_loss(out.y, g.input("target", out.y.shape()))
                      : config_.task == Task::Text
                          ? cross_entropy(out.y, g.input("targets", {steps, batch}))
-                         : data_loss(g, out.y, config_.data->targets());
+                         : data_loss(g, out.y, config_.data->targets(), config_.loss);
   g.output("loss", loss);
   if (first_)  // one set of weights: the first shape's, which the optimizer updates
     for (int id : g.parameters())
@@ -373,11 +388,9 @@ void Trainer::data_batch(Shaped& at, const Batch& b) {
   place(model_.tokens == TokenInput::None ? "x" : "tokens", b.x);
   place("mask", b.mask);
   place("targets", b.targets);
-  if (!is_per_step(config_.data->targets())) {
-    const Tensor& last = at.feeds.at("last");
-    last.fill(0);
-    for (int64_t j = 0; j < B; ++j) last.data()[(b.lengths[std::size_t(j)] - 1) * B + j] = 1;
-  }
+  const Tensor& last = at.feeds.at("last");
+  last.fill(0);
+  for (int64_t j = 0; j < B; ++j) last.data()[(b.lengths[std::size_t(j)] - 1) * B + j] = 1;
 }
 
 void Trainer::load_weights(const io::TensorMap& state) {
@@ -477,6 +490,7 @@ float Trainer::iterate() {
       plateau_stale_ = 0;
     }
   }
+  if (config_.on_epoch && config_.task == Task::Data && epoch_finished()) config_.on_epoch(*this);
   return loss;
 }
 

@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,24 @@ struct LrSchedule {
 std::string_view to_string(LrSchedule::Kind kind);
 LrSchedule::Kind schedule_from_string(std::string_view name);  // GraphError naming the four
 
+// The data task's loss, written with the graph API (models/losses.h): the model's outputs and
+// the batch's inputs in, a scalar out. It must be a mean over the batch's terms (its rows; its
+// valid steps for per-step targets), as the built-in ones are: data-parallel training weighs
+// each process's share by those counts.
+struct LossInputs {
+  Value y;          // [T, B, O]: the output layer's, every step
+  Value targets;    // the batch's targets: [B] or [T, B] class ids, [B, O] or [T, B, O] values
+  Value mask;       // [T, B, 1]: 1 at the steps within each sample's length
+  Value last;       // [T, B, 1]: 1 at each sample's last valid step (last_steps(y, last))
+  TargetKind kind;  // what the dataset's targets are
+};
+using LossFunction = std::function<Value(const LossInputs&)>;
+// What the targets decide: softmax cross-entropy for class ids, mean squared error for values,
+// on each sample's last valid step or on every valid step.
+Value default_loss(const LossInputs& in);
+
+class Trainer;
+
 struct TrainConfig {
   Task task = Task::Sine;
   std::filesystem::path text;  // the text task's corpus
@@ -86,6 +105,11 @@ struct TrainConfig {
   // The processes sharing each batch (see above); null: this one alone. `batch` stays the
   // global batch.
   std::shared_ptr<Communicator> communicator;
+  // The data task: the loss (empty: default_loss), and a callback after each epoch's last
+  // iteration, once the validation score is taken (last_validation()): for metrics of one's own,
+  // logging, or saving.
+  LossFunction loss;
+  std::function<void(Trainer&)> on_epoch;
 };
 
 class Trainer {

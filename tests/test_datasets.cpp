@@ -606,6 +606,46 @@ BOOST_AUTO_TEST_CASE(learning_rate_schedules_follow_torch_optim) {
                     GraphError);  // no validation set to read
 }
 
+BOOST_AUTO_TEST_CASE(a_loss_of_ones_own_and_an_epoch_callback) {
+  // Twice the default loss with SGD takes the steps of the default loss at twice the rate: the
+  // trainer differentiates the loss it is given.
+  const std::string fixtures = RNNGRAPH_FIXTURES;
+  auto all = std::shared_ptr<const models::Dataset>(
+      models::load_dataset(fixtures + "/digits_x.npy", fixtures + "/digits_y.npy", std::nullopt));
+  std::vector<int64_t> rows(200);
+  std::iota(rows.begin(), rows.end(), 0);
+  const auto data = models::subset(all, rows);
+  models::TrainConfig base{.task = models::Task::Data,
+                           .data = data,
+                           .validation = data,
+                           .epochs = 2,
+                           .hidden_size = 8,
+                           .batch = 50,
+                           .optimizer = "sgd",
+                           .lr = 0.2};
+  models::TrainConfig twice = base;
+  twice.lr = 0.1;
+  twice.loss = [](const models::LossInputs& in) { return models::default_loss(in) * 2.0f; };
+  int64_t epochs_seen = 0;
+  twice.on_epoch = [&](models::Trainer& t) {
+    ++epochs_seen;
+    BOOST_TEST(t.epoch() == epochs_seen);
+    BOOST_TEST(t.last_validation().has_value());  // taken before the callback
+  };
+  models::Trainer a(base), b(twice);
+  while (!a.done()) {
+    const float la = a.iterate(), lb = b.iterate();
+    BOOST_TEST(std::abs(lb - 2 * la) <= 1e-5 * la);
+  }
+  BOOST_TEST(epochs_seen == 2);
+  for (const auto& [name, tensor] : models::parameters(a.graph()))
+    rnngraph::testing::check_relative(models::parameters(b.graph()).at(name), tensor, 1e-5, name);
+  // A loss that is not a scalar is refused when the graph is built.
+  models::TrainConfig vector = base;
+  vector.loss = [](const models::LossInputs& in) { return in.y; };
+  BOOST_CHECK_THROW(models::Trainer{vector}, GraphError);
+}
+
 BOOST_AUTO_TEST_CASE(a_model_file_is_a_starting_point_and_the_log_holds_validation) {
   // Digits: a model trained for an epoch, then the starting point of another run.
   const auto dir = rnngraph::testing::scratch_dir("datasets_start");
