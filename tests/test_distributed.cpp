@@ -324,8 +324,8 @@ BOOST_AUTO_TEST_CASE(a_text_run_resumes_on_another_number_of_processes) {
 
 BOOST_AUTO_TEST_CASE(a_data_run_resumes_on_another_number_of_processes) {
   // A run on files, with a validation split and the plateau schedule: its checkpoint names the
-  // files and holds the schedule's state, so 2 epochs, then 2 more resumed (on 1 process, and
-  // on 2), are the 4 epochs of one run.
+  // files and holds the schedule's state, so 4 epochs, then 2 more resumed (on 1 process, and
+  // on 2), are the 6 epochs of one run.
   const fs::path dir = testing::scratch_dir("distributed_resume");
   write_tagging_files(dir, 29);
   const models::DataFiles files{.x = dir / "x.npy",
@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(a_data_run_resumes_on_another_number_of_processes) {
       .data = data.train,
       .validation = data.validation,
       .files = files,
-      .epochs = 4,
+      .epochs = 6,
       .cell = models::Cell::Gru,
       .hidden_size = 8,
       .batch = 7,
@@ -348,19 +348,23 @@ BOOST_AUTO_TEST_CASE(a_data_run_resumes_on_another_number_of_processes) {
   models::Trainer straight(config);
   while (!straight.done()) straight.iterate();
   const io::TensorMap expected = cloned(weights(straight));
-  BOOST_TEST(straight.lr() < config.lr);  // the plateau schedule acted
+  BOOST_TEST(straight.lr() < config.lr);  // the plateau schedule acted...
 
   models::TrainConfig half = config;
-  half.epochs = 2;
+  half.epochs = 4;
   models::Trainer first(half);
   while (!first.done()) first.iterate();
   first.save(dir / "half.json");
   BOOST_REQUIRE(std::isfinite(first.lowest_validation()));
+  BOOST_TEST(first.lr() < config.lr);  // ...before the checkpoint, too
+  BOOST_TEST_MESSAGE("learning rate after 4 epochs " << first.lr() << ", after 6 "
+                                                     << straight.lr());
 
   auto resumed = models::Trainer::resume(dir / "half.json", straight.iteration());
   BOOST_TEST(resumed->lowest_validation() == first.lowest_validation());
+  BOOST_TEST(resumed->lr() == first.lr());
   while (!resumed->done()) resumed->iterate();
-  compare(weights(*resumed), expected, 0, "2 + 2 epochs on 1 process");
+  compare(weights(*resumed), expected, 0, "4 + 2 epochs on 1 process");
   BOOST_TEST(resumed->lr() == straight.lr());
 
   std::vector<io::TensorMap> two(2);
@@ -369,7 +373,7 @@ BOOST_AUTO_TEST_CASE(a_data_run_resumes_on_another_number_of_processes) {
     while (!t->done()) t->iterate();
     two[std::size_t(comm->rank())] = cloned(weights(*t));
   });
-  compare(two[0], expected, 1e-6, "2 epochs on 1 process, 2 more on 2");
+  compare(two[0], expected, 1e-6, "4 epochs on 1 process, 2 more on 2");
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_smaller_than_the_processes_is_refused) {
