@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
   io::write_npy(work_dir() / "x_wrong.npy", Tensor({5, 1, 2}));
   expect_rejected("run r.json --input x_wrong.npy -o y.npy",
                   "input 'x' must be [T, B, 3], got [5, 1, 2]", {"y.npy"});
-  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy", "--c0 is for cells with a state c",
-                  {"y.npy"});
+  expect_rejected("run r.json --input x.npy --c0 x.npy -o y.npy",
+                  "--c0 is for cells with a state c", {"y.npy"});
   expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
   std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";
   expect_rejected("run r.json --input x_bad.npy -o y.npy", "not a float32 .npy file", {"y.npy"});
@@ -302,6 +302,35 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
   BOOST_CHECK(nlohmann::json::parse(train.out)["train"].get<bool>());
   expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --threads 0",
                   "between");
+  // The share of peak: of the float32 FMA limit measured on the same threads, so below 1.
+  const double share = report["share_of_peak"].get<double>();
+  BOOST_CHECK_MESSAGE(share > 0 && share < 1, "share of peak " << share);
+  BOOST_CHECK_GT(report["peak_gflops"].get<double>(), report["gflops"].get<double>());
+}
+
+BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
+  const Outcome r = rnngraph_cli("bench peak --threads 1 --json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto peaks = nlohmann::json::parse(r.out);
+  int present = 0;
+  for (const char* unit :
+       {"fma_avx2", "fma_avx512", "int8_vnni256", "int8_vnni512", "bf16_avx512"}) {
+    BOOST_REQUIRE_MESSAGE(peaks.contains(unit), unit);
+    if (peaks[unit].is_null()) continue;  // absent on this CPU
+    ++present;
+    BOOST_CHECK_GT(peaks[unit]["1"].get<double>(), 1.0);  // G(FL)OP/s: any vector unit does more
+  }
+  BOOST_TEST_MESSAGE(r.out << present << " unit(s) present");
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    BOOST_CHECK(!peaks["fma_avx2"].is_null());
+  if (__builtin_cpu_supports("avx512f")) BOOST_CHECK(!peaks["fma_avx512"].is_null());
+  // The wider float unit, where there is one, is at least as fast as the narrower.
+  if (!peaks["fma_avx512"].is_null())
+    BOOST_CHECK_GT(peaks["fma_avx512"]["1"].get<double>(),
+                   0.9 * peaks["fma_avx2"]["1"].get<double>());
+  const Outcome text = rnngraph_cli("bench peak --threads 1");
+  BOOST_CHECK(text.out.find("fma_avx2") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include <rnngraph/ops/ops.h>
 
 #include "cli.h"
+#include "peak.h"
 
 namespace rnngraph::cli {
 
@@ -26,6 +28,7 @@ constexpr std::string_view kUsage =
     R"(usage: rnngraph bench {rnn|lstm|gru} --batch B --input-size I --hidden-size H --steps T
                       [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
+       rnngraph bench peak [--threads N] [--json]
 
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights, as
 'rnngraph run' computes it (each layer's step graph optimized and planned once, run T times,
@@ -44,8 +47,53 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
                 computes it; the arena then holds what backward needs
 
 'bench sgemm' measures the peak this machine's OpenBLAS reaches: an N × N by N × N cblas_sgemm
-(default N = 1024), the yardstick for the share of peak that bench/compare.py reports.
+(default N = 1024).
+
+'bench peak' measures the machine's arithmetic limit: each unit this CPU has (float32 FMA on
+AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot products on
+AVX-512 BF16) run as 12 independent chains, on 1 thread and on every core (or on --threads N),
+in GFLOP/s (GOP/s for int8, a multiply and an add counting two). A unit the CPU lacks is
+listed as absent. A model's --json line reports its share of the float32 limit of the widest
+FMA unit on its thread count (peak_gflops, share_of_peak).
 )";
+
+// The limits of every unit, on 1 thread and on every core (or on --threads N).
+int bench_peak(const Args& args) {
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> counts{1};
+  if (args.has("--threads"))
+    counts = {int(args.integer("--threads", 1, 1, 256))};
+  else if (cores > 1)
+    counts.push_back(cores);
+  std::vector<std::vector<PeakUnit>> measured;
+  for (int n : counts) measured.push_back(measure_peaks(n));
+  if (args.has("--json")) {
+    std::string units;
+    for (std::size_t u = 0; u < measured[0].size(); ++u) {
+      std::string by_threads;
+      for (std::size_t k = 0; k < counts.size(); ++k)
+        by_threads +=
+            fmt::format("{}\"{}\": {:.2f}", k ? ", " : "", counts[k], measured[k][u].per_second);
+      units += fmt::format("{}\"{}\": {}", u ? ", " : "", measured[0][u].name,
+                           measured[0][u].present ? "{" + by_threads + "}" : "null");
+    }
+    fmt::print("{{{}}}\n", units);
+    return 0;
+  }
+  for (std::size_t u = 0; u < measured[0].size(); ++u) {
+    const PeakUnit& p = measured[0][u];
+    if (!p.present) {
+      fmt::print("{:<13} absent on this CPU\n", p.name);
+      continue;
+    }
+    std::string line = fmt::format("{:<13}", p.name);
+    for (std::size_t k = 0; k < counts.size(); ++k)
+      line += fmt::format("  {:8.1f} {} on {} thread{}", measured[k][u].per_second, p.unit,
+                          counts[k], counts[k] == 1 ? "" : "s");
+    fmt::print("{}\n", line);
+  }
+  return 0;
+}
 
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -97,6 +145,7 @@ int bench_main(const std::vector<std::string>& argv) {
                    "--repeat", "--size"},
                   {"--json", "--train", "--no-passes", "--unrolled"});
   if (args.positional().size() == 1 && args.positional()[0] == "sgemm") return bench_sgemm(args);
+  if (args.positional().size() == 1 && args.positional()[0] == "peak") return bench_peak(args);
   const bool train = args.has("--train");
   const models::Config c = model_config(args, "bench", std::nullopt);
   const int threads = int(args.integer("--threads", 1, 1, 256));
@@ -165,15 +214,17 @@ int bench_main(const std::vector<std::string>& argv) {
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
   if (args.has("--json")) {
+    const double peak = float_peak(threads);
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
         "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
-        "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}}}\n",
+        "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
+        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
-        output_bytes, train, optimized);
+        output_bytes, train, optimized, peak, gflops / peak);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "

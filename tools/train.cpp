@@ -313,6 +313,19 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args,
 }
 
 int train_main(const std::vector<std::string>& argv) {
+  // Under mpirun, process 0 speaks for the run: the others' output (the same lines, and the same
+  // errors, every process reading the same files) goes to /dev/null. An error only one process
+  // meets while training ends the whole run (the catch around the loop below).
+  const std::shared_ptr<models::Communicator> world = models::mpi_world();
+  int own_stderr = STDERR_FILENO;
+  if (world && world->rank() != 0) {
+    std::fflush(stdout), std::fflush(stderr);
+    own_stderr = dup(STDERR_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO), dup2(null, STDERR_FILENO), close(null);
+  }
+  const bool leader = !world || world->rank() == 0;
+
   const Args args(argv,
                   {"--task",
                    "--text",
@@ -362,19 +375,6 @@ int train_main(const std::vector<std::string>& argv) {
   if (auto log = args.get("--log"); log && !log->ends_with(".csv"))
     throw UsageError(fmt::format("--log '{}': the log is a .csv file", *log));
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
-
-  // Under mpirun, process 0 speaks for the run: the others' output (the same lines, and the same
-  // errors, every process reading the same files) goes to /dev/null. An error only one process
-  // meets while training ends the whole run (see train_loop).
-  const std::shared_ptr<models::Communicator> world = models::mpi_world();
-  int own_stderr = STDERR_FILENO;
-  if (world && world->rank() != 0) {
-    std::fflush(stdout), std::fflush(stderr);
-    own_stderr = dup(STDERR_FILENO);
-    const int null = open("/dev/null", O_WRONLY);
-    dup2(null, STDOUT_FILENO), dup2(null, STDERR_FILENO), close(null);
-  }
-  const bool leader = !world || world->rank() == 0;
 
   std::unique_ptr<models::Trainer> trainer = make_trainer(args, world);
   if (trainer->done())  // a resumed run that reached its end already
