@@ -12,98 +12,60 @@ namespace rnngraph::cli {
 
 namespace {
 
-// Each kernel runs `iterations` rounds of 12 independent chains and returns something of the
-// result, so the compiler keeps the work. The widths and op counts are per instruction.
-#define RNNGRAPH_CHAINS(step) \
-  step(0) step(1) step(2) step(3) step(4) step(5) step(6) step(7) step(8) step(9) step(10) step(11)
-
-__attribute__((target("avx2,fma"))) float fma_avx2(int64_t iterations) {
-#define DECLARE(k) __m256 a##k = _mm256_set1_ps(float(k) * 1e-3f);
-#define FMA(k) a##k = _mm256_fmadd_ps(a##k, b, c);
-#define ADD(k) s = _mm256_add_ps(s, a##k);
-  RNNGRAPH_CHAINS(DECLARE)
-  const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iterations; ++i) {
-    RNNGRAPH_CHAINS(FMA)
+// A kernel runs `iterations` rounds of 12 independent chains a = step(a) and returns one lane
+// of their sum, so the compiler keeps the work: `name` compiled for `isa`, on vectors of type
+// V, each chain starting from init(k), summed with add, the first lane read by lane.
+#define RNNGRAPH_CHAINS(op, f)                                                              \
+  op(0, f) op(1, f) op(2, f) op(3, f) op(4, f) op(5, f) op(6, f) op(7, f) op(8, f) op(9, f) \
+      op(10, f) op(11, f)
+#define RNNGRAPH_DECLARE(k, init) auto a##k = init(k);
+#define RNNGRAPH_STEP(k, step) a##k = step(a##k);
+#define RNNGRAPH_ADD(k, add) s = add(s, a##k);
+#define RNNGRAPH_PEAK_KERNEL(name, isa, V, init, step, add, zero, lane) \
+  __attribute__((target(isa))) float name(int64_t iterations) {         \
+    RNNGRAPH_CHAINS(RNNGRAPH_DECLARE, init)                             \
+    for (int64_t i = 0; i < iterations; ++i) {                          \
+      RNNGRAPH_CHAINS(RNNGRAPH_STEP, step)                              \
+    }                                                                   \
+    V s = zero;                                                         \
+    RNNGRAPH_CHAINS(RNNGRAPH_ADD, add)                                  \
+    return lane(s);                                                     \
   }
-  __m256 s = _mm256_setzero_ps();
-  RNNGRAPH_CHAINS(ADD)
-  return _mm256_cvtss_f32(s);
-#undef DECLARE
-#undef FMA
-#undef ADD
-}
 
-__attribute__((target("avx512f"))) float fma_avx512(int64_t iterations) {
-#define DECLARE(k) __m512 a##k = _mm512_set1_ps(float(k) * 1e-3f);
-#define FMA(k) a##k = _mm512_fmadd_ps(a##k, b, c);
-#define ADD(k) s = _mm512_add_ps(s, a##k);
-  RNNGRAPH_CHAINS(DECLARE)
-  const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-  for (int64_t i = 0; i < iterations; ++i) {
-    RNNGRAPH_CHAINS(FMA)
-  }
-  __m512 s = _mm512_setzero_ps();
-  RNNGRAPH_CHAINS(ADD)
-  return _mm512_cvtss_f32(s);  // (one lane keeps the work; gcc 12's reduce warns)
-#undef DECLARE
-#undef FMA
-#undef ADD
-}
+// float32 FMA: a = a · 0.999999 + 1e-7 (bounded)
+#define FMA256(a) _mm256_fmadd_ps(a, _mm256_set1_ps(0.999999f), _mm256_set1_ps(1e-7f))
+#define FMA512(a) _mm512_fmadd_ps(a, _mm512_set1_ps(0.999999f), _mm512_set1_ps(1e-7f))
+#define INIT256(k) _mm256_set1_ps(float(k) * 1e-3f)
+#define INIT512(k) _mm512_set1_ps(float(k) * 1e-3f)
+// int8: a += Σ of 4 products of u8 1 and s8 -1 per int32 lane
+#define VNNI256(a) _mm256_dpbusd_avx_epi32(a, _mm256_set1_epi8(1), _mm256_set1_epi8(-1))
+#define VNNI512(a) _mm512_dpbusd_epi32(a, _mm512_set1_epi8(1), _mm512_set1_epi8(-1))
+// bf16: a += Σ of 2 products of bf16 pairs per float lane
+#define BF16(a)                                                                          \
+  _mm512_dpbf16_ps(a, _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f)), \
+                   _mm512_cvtne2ps_pbh(_mm512_set1_ps(-1e-3f), _mm512_set1_ps(1e-3f)))
 
-__attribute__((target("avx2,avxvnni"))) float int8_vnni256(int64_t iterations) {
-#define DECLARE(k) __m256i a##k = _mm256_set1_epi32(k);
-#define DOT(k) a##k = _mm256_dpbusd_avx_epi32(a##k, b, c);
-#define ADD(k) s = _mm256_add_epi32(s, a##k);
-  RNNGRAPH_CHAINS(DECLARE)
-  const __m256i b = _mm256_set1_epi8(1), c = _mm256_set1_epi8(-1);
-  for (int64_t i = 0; i < iterations; ++i) {
-    RNNGRAPH_CHAINS(DOT)
-  }
-  __m256i s = _mm256_setzero_si256();
-  RNNGRAPH_CHAINS(ADD)
+__attribute__((target("avx2"))) inline float lane_ps256(__m256 s) { return _mm256_cvtss_f32(s); }
+__attribute__((target("avx512f"))) inline float lane_ps512(__m512 s) { return _mm512_cvtss_f32(s); }
+__attribute__((target("avx2"))) inline float lane_epi256(__m256i s) {
   return float(_mm256_extract_epi32(s, 0));
-#undef DECLARE
-#undef DOT
-#undef ADD
 }
-
-__attribute__((target("avx512f,avx512vnni"))) float int8_vnni512(int64_t iterations) {
-#define DECLARE(k) __m512i a##k = _mm512_set1_epi32(k);
-#define DOT(k) a##k = _mm512_dpbusd_epi32(a##k, b, c);
-#define ADD(k) s = _mm512_add_epi32(s, a##k);
-  RNNGRAPH_CHAINS(DECLARE)
-  const __m512i b = _mm512_set1_epi8(1), c = _mm512_set1_epi8(-1);
-  for (int64_t i = 0; i < iterations; ++i) {
-    RNNGRAPH_CHAINS(DOT)
-  }
-  __m512i s = _mm512_setzero_si512();
-  RNNGRAPH_CHAINS(ADD)
-  alignas(64) int32_t lanes[16];
+__attribute__((target("avx512f"))) inline float lane_epi512(__m512i s) {
+  alignas(64) int32_t lanes[16];  // (gcc 12's reductions warn of an uninitialised operand)
   _mm512_store_si512(lanes, s);
   return float(lanes[0]);
-#undef DECLARE
-#undef DOT
-#undef ADD
 }
 
-__attribute__((target("avx512f,avx512bf16"))) float bf16_avx512(int64_t iterations) {
-#define DECLARE(k) __m512 a##k = _mm512_set1_ps(float(k) * 1e-3f);
-#define DOT(k) a##k = _mm512_dpbf16_ps(a##k, b, c);
-#define ADD(k) s = _mm512_add_ps(s, a##k);
-  RNNGRAPH_CHAINS(DECLARE)
-  const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-  const __m512bh c = _mm512_cvtne2ps_pbh(_mm512_set1_ps(-1e-3f), _mm512_set1_ps(1e-3f));
-  for (int64_t i = 0; i < iterations; ++i) {
-    RNNGRAPH_CHAINS(DOT)
-  }
-  __m512 s = _mm512_setzero_ps();
-  RNNGRAPH_CHAINS(ADD)
-  return _mm512_cvtss_f32(s);  // (one lane keeps the work; gcc 12's reduce warns)
-#undef DECLARE
-#undef DOT
-#undef ADD
-}
+RNNGRAPH_PEAK_KERNEL(fma_avx2, "avx2,fma", __m256, INIT256, FMA256, _mm256_add_ps,
+                     _mm256_setzero_ps(), lane_ps256)
+RNNGRAPH_PEAK_KERNEL(fma_avx512, "avx512f", __m512, INIT512, FMA512, _mm512_add_ps,
+                     _mm512_setzero_ps(), lane_ps512)
+RNNGRAPH_PEAK_KERNEL(int8_vnni256, "avx2,avxvnni", __m256i, _mm256_set1_epi32, VNNI256,
+                     _mm256_add_epi32, _mm256_setzero_si256(), lane_epi256)
+RNNGRAPH_PEAK_KERNEL(int8_vnni512, "avx512f,avx512vnni", __m512i, _mm512_set1_epi32, VNNI512,
+                     _mm512_add_epi32, _mm512_setzero_si512(), lane_epi512)
+RNNGRAPH_PEAK_KERNEL(bf16_avx512, "avx512f,avx512bf16", __m512, INIT512, BF16, _mm512_add_ps,
+                     _mm512_setzero_ps(), lane_ps512)
 
 struct Kernel {
   const char* name;
