@@ -3,6 +3,8 @@
 #include <bit>
 #include <cmath>
 
+#include <rnngraph/ops/isa.h>
+
 namespace rnngraph::kernels {
 
 namespace {
@@ -12,11 +14,14 @@ namespace {
 // without branches or library calls (std::fmin and std::nearbyint are calls at the baseline
 // ISA) so the loops around it vectorise.
 inline float exp_approx(float x) {
-  // written so NaN lands in range (both compares false): its cast to int below would be UB
-  float clamped = x >= -87.3f ? x : -87.3f;
-  clamped = clamped <= 88.7f ? clamped : 88.7f;
-  // round to nearest: adding 1.5·2^23 pushes the fraction out of the mantissa
-  const float k = (clamped * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float clamped = x < -87.3f ? -87.3f : x;
+  clamped = clamped > 88.7f ? 88.7f : clamped;
+  // round to nearest: adding 1.5·2^23 pushes the fraction out of the mantissa, whose low bits
+  // then hold k as an integer; read from there, not cast (a NaN passes the clamps, and its cast
+  // to int would be undefined; these bits are only garbage, replaced by the NaN below)
+  const float shifted = clamped * 1.44269504088896341f + 12582912.0f;
+  const int32_t ki = std::bit_cast<int32_t>(shifted) - 0x4B400000;
+  const float k = shifted - 12582912.0f;
   // ln2 split in two, so r keeps its low bits (Cody and Waite)
   const float r = (clamped - k * 0.693359375f) - k * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -27,7 +32,7 @@ inline float exp_approx(float x) {
   p = p * r + 5.0000001201e-1f;
   const float er = (p * r) * r + r + 1.0f;
   // 2^k as two normal factors: k reaches 128 near the top, whose single factor would be inf
-  const int32_t k1 = int32_t(k) / 2, k2 = int32_t(k) - k1;
+  const int32_t k1 = ki >> 1, k2 = ki - k1;
   float y = er * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
   y = x < -87.3f ? 0.0f : y;
   y = x > 88.7f ? INFINITY : y;
@@ -54,18 +59,28 @@ inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 }  // namespace
 
-#define RNNGRAPH_DISPATCH __attribute__((target_clones("default", "avx2", "avx512f")))
+// One loop per function and ISA, each compiled for its ISA (the inline formulas above take on the
+// caller's), picked from the CPU at run time: target_clones would pick AVX2 only on the CPU
+// models GCC names (arch=haswell is "an Intel Haswell", not "has AVX2 and FMA"), and without
+// FMA its plain "avx2" clone computes the polynomials in two rounding steps.
+#define RNNGRAPH_ARRAY_FUNCTION(name, formula)                                                 \
+  namespace {                                                                                  \
+  void name##_portable(const float* x, float* y, int64_t n) {                                  \
+    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                      \
+  }                                                                                            \
+  __attribute__((target("avx2,fma"))) void name##_avx2(const float* x, float* y, int64_t n) {  \
+    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                      \
+  }                                                                                            \
+  __attribute__((target("avx512f"))) void name##_avx512(const float* x, float* y, int64_t n) { \
+    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                      \
+  }                                                                                            \
+  }                                                                                            \
+  void name(const float* x, float* y, int64_t n, Isa isa) {                                    \
+    for_isa(isa, name##_portable, name##_avx2, name##_avx512)(x, y, n);                        \
+  }
 
-RNNGRAPH_DISPATCH void exp_array(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_approx(x[i]);
-}
-
-RNNGRAPH_DISPATCH void tanh_array(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = tanh_approx(x[i]);
-}
-
-RNNGRAPH_DISPATCH void sigmoid_array(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_approx(x[i]);
-}
+RNNGRAPH_ARRAY_FUNCTION(exp_array, exp_approx)
+RNNGRAPH_ARRAY_FUNCTION(tanh_array, tanh_approx)
+RNNGRAPH_ARRAY_FUNCTION(sigmoid_array, sigmoid_approx)
 
 }  // namespace rnngraph::kernels

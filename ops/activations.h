@@ -1,8 +1,7 @@
 // Vectorised exp-based activations for the elementwise kernels: tanh, sigmoid and exp over whole
 // arrays. libm's scalar tanhf / expf took a third of an LSTM's forward time; these loops
-// vectorise (SSE2 at the baseline ISA, AVX2 and AVX-512 picked at run time by the loader through
-// target_clones), and stay within 2 ulp-scale errors of libm, bounded and tested in
-// tests/test_ops.cpp:
+// vectorise (SSE2 at the baseline ISA, AVX2 + FMA and AVX-512 picked at run time, ops/isa.h), and
+// stay within 2 ulp-scale errors of libm, bounded and tested in tests/test_ops.cpp:
 //   |exp_array(x) - e^x| ≤ 3e-7 · e^x              for x in [-87.3, 88.7]; 0 below, +inf above
 //   |tanh_array(x) - tanh x| ≤ 3e-7                for every x
 //   |sigmoid_array(x) - σ(x)| ≤ 3e-7 · σ(x)         for x ≥ -87.3; below, both are < 1.3e-38
@@ -11,10 +10,12 @@
 
 #include <cstdint>
 
+#include <rnngraph/ops/isa.h>
+
 namespace rnngraph::kernels {
 
-void exp_array(const float* x, float* y, int64_t n);
-void tanh_array(const float* x, float* y, int64_t n);
-void sigmoid_array(const float* x, float* y, int64_t n);
+void exp_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
+void tanh_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
+void sigmoid_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
 
 }  // namespace rnngraph::kernels

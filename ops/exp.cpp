@@ -9,7 +9,7 @@ namespace {
 struct Exp final : kernels::UnaryOp<Exp> {
   std::string_view name() const override { return "exp"; }
   // The vectorised loop of ops/activations.h (error bound there), not libm's scalar call.
-  static constexpr auto array = kernels::exp_array;
+  static void array(const float* x, float* y, int64_t n) { kernels::exp_array(x, y, n); }
   std::vector<Value> vjp(const VjpArgs& a) const override { return {a.grad * a.output}; }
 };
 }  // namespace

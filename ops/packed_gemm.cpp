@@ -26,32 +26,60 @@ void tile_portable(const float* a, int64_t lda, int rows, int64_t k, const float
   }
 }
 
-// AVX2: 2 rows × 32 columns in 8 ymm accumulators (16 registers in all).
-__attribute__((target("avx2,fma"))) void tile_avx2(const float* a, int64_t lda, int rows, int64_t k,
-                                                   const float* panel, float* out, int64_t ldo) {
-  for (int r0 = 0; r0 < rows; r0 += 2) {
-    const int n = std::min(2, rows - r0);
-    __m256 acc[2][4];  // named one by one below, so they stay in registers
-    for (auto& row : acc)
-      for (__m256& v : row) v = _mm256_setzero_ps();
-    const float* a0 = a + r0 * lda;
-    const float* a1 = n > 1 ? a0 + lda : a0;
-    for (int64_t p = 0; p < k; ++p) {
-      const float* w = panel + p * kPanel;
-      const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8),
-                   w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
-      const __m256 x0 = _mm256_broadcast_ss(a0 + p), x1 = _mm256_broadcast_ss(a1 + p);
-      acc[0][0] = _mm256_fmadd_ps(x0, w0, acc[0][0]);
-      acc[0][1] = _mm256_fmadd_ps(x0, w1, acc[0][1]);
-      acc[0][2] = _mm256_fmadd_ps(x0, w2, acc[0][2]);
-      acc[0][3] = _mm256_fmadd_ps(x0, w3, acc[0][3]);
-      acc[1][0] = _mm256_fmadd_ps(x1, w0, acc[1][0]);
-      acc[1][1] = _mm256_fmadd_ps(x1, w1, acc[1][1]);
-      acc[1][2] = _mm256_fmadd_ps(x1, w2, acc[1][2]);
-      acc[1][3] = _mm256_fmadd_ps(x1, w3, acc[1][3]);
+// AVX2: R ≤ 6 rows × 16 columns (one half of the panel) in 12 ymm accumulators, the half's two
+// vectors and one broadcast beside them: 15 of the 16 registers, two loads per six FMA pairs.
+template <int R>
+__attribute__((target("avx2,fma"))) void tile_avx2_rows(const float* a, int64_t lda, int64_t k,
+                                                        const float* half, float* out,
+                                                        int64_t ldo) {
+  __m256 lo[R], hi[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    const __m256 w0 = _mm256_loadu_ps(half + p * kPanel);
+    const __m256 w1 = _mm256_loadu_ps(half + p * kPanel + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
+      lo[r] = _mm256_fmadd_ps(x, w0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(x, w1, hi[r]);
     }
-    for (int r = 0; r < n; ++r)
-      for (int j = 0; j < 4; ++j) _mm256_storeu_ps(out + (r0 + r) * ldo + 8 * j, acc[r][j]);
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(out + r * ldo, lo[r]);
+    _mm256_storeu_ps(out + r * ldo + 8, hi[r]);
+  }
+}
+
+void tile_avx2(const float* a, int64_t lda, int rows, int64_t k, const float* panel, float* out,
+               int64_t ldo) {
+  for (int r0 = 0; r0 < rows; r0 += 6) {
+    const float* ar = a + r0 * lda;
+    for (int half = 0; half < 2; ++half) {
+      const float* w = panel + 16 * half;
+      float* o = out + r0 * ldo + 16 * half;
+      switch (std::min(6, rows - r0)) {
+        case 6:
+          tile_avx2_rows<6>(ar, lda, k, w, o, ldo);
+          break;
+        case 5:
+          tile_avx2_rows<5>(ar, lda, k, w, o, ldo);
+          break;
+        case 4:
+          tile_avx2_rows<4>(ar, lda, k, w, o, ldo);
+          break;
+        case 3:
+          tile_avx2_rows<3>(ar, lda, k, w, o, ldo);
+          break;
+        case 2:
+          tile_avx2_rows<2>(ar, lda, k, w, o, ldo);
+          break;
+        default:
+          tile_avx2_rows<1>(ar, lda, k, w, o, ldo);
+          break;
+      }
+    }
   }
 }
 
@@ -118,32 +146,7 @@ void tile_avx512(const float* a, int64_t lda, int rows, int64_t k, const float* 
 
 using Tile = void (*)(const float*, int64_t, int, int64_t, const float*, float*, int64_t);
 
-Tile tile_for(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512:
-      return tile_avx512;
-    case Isa::Avx2:
-      return tile_avx2;
-    default:
-      return tile_portable;
-  }
-}
-
 }  // namespace
-
-Isa best_isa() {
-  static const Isa isa = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-    return Isa::Portable;
-  }();
-  return isa;
-}
-
-std::string_view isa_name(Isa isa) {
-  return isa == Isa::Avx512 ? "avx512" : isa == Isa::Avx2 ? "avx2" : "portable";
-}
 
 void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
                   float* packed) {
@@ -186,7 +189,7 @@ void packed_gemm_columns(const float* a, int64_t lda, int64_t m, int64_t k, cons
 
 void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
                  float* c, int64_t ldc, Isa isa) {
-  const Tile tile = tile_for(isa);
+  const Tile tile = for_isa<Tile>(isa, tile_portable, tile_avx2, tile_avx512);
   const int64_t panels = (n + kPanel - 1) / kPanel;
   // Below about a million multiply-adds, waking a second thread costs more than it saves.
   const int threads =

@@ -2,21 +2,17 @@
 // step, and a general sgemm repacks it on every call (OpenBLAS spends a quarter of an LSTM's
 // per-step product there). Packed here into panels of 32 columns, each K × 32 and contiguous, so
 // the micro-kernel streams one panel while it keeps a block of rows × 32 outputs in registers.
-// Micro-kernels for AVX-512 (8 × 32 tile), AVX2 (2 × 32) and portable C++, picked at run time
-// from the CPU (never from compile flags). Internal to the library (not installed).
+// Micro-kernels for AVX-512 (8 × 32 tile), AVX2 (6 × 16, twice per panel) and portable C++, picked
+// at run time from the CPU (never from compile flags). Internal to the library (not installed).
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+
+#include <rnngraph/ops/isa.h>
 
 namespace rnngraph::kernels {
 
 inline constexpr int64_t kPanel = 32;  // columns per packed panel
-
-enum class Isa { Portable, Avx2, Avx512 };
-// The best this CPU runs, and its name ("avx512", "avx2", "portable").
-Isa best_isa();
-std::string_view isa_name(Isa isa);
 
 // Floats in W packed: ceil(n / 32) panels of k × 32, the last zero-padded.
 inline int64_t packed_size(int64_t k, int64_t n) { return (n + kPanel - 1) / kPanel * kPanel * k; }

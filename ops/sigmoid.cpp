@@ -9,7 +9,7 @@ namespace {
 struct Sigmoid final : kernels::UnaryOp<Sigmoid> {
   std::string_view name() const override { return "sigmoid"; }
   // The vectorised loop of ops/activations.h (error bound there), not libm's scalar call.
-  static constexpr auto array = kernels::sigmoid_array;
+  static void array(const float* x, float* y, int64_t n) { kernels::sigmoid_array(x, y, n); }
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const Value& y = a.output;
     return {a.grad * (y * (1.0f - y))};

@@ -9,7 +9,7 @@ namespace {
 struct Tanh final : kernels::UnaryOp<Tanh> {
   std::string_view name() const override { return "tanh"; }
   // The vectorised loop of ops/activations.h (error bound there), not libm's scalar call.
-  static constexpr auto array = kernels::tanh_array;
+  static void array(const float* x, float* y, int64_t n) { kernels::tanh_array(x, y, n); }
   std::vector<Value> vjp(const VjpArgs& a) const override {
     const Value& y = a.output;
     return {a.grad * (1.0f - y * y)};

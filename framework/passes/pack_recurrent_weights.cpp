@@ -1,7 +1,9 @@
 // Recurrent-weight packing: a weight that multiplies a per-step value at several steps (h · W_h
 // forward, dA · W_hᵀ backward) is packed once per run (pack_columns), and each of those
-// products becomes matmul_packed, our micro-kernel on the packed panels. Only products of a few
-// rows (a batch's state, at most 128 rows) change: on tall operands sgemm's own blocking wins.
+// products becomes matmul_packed, our micro-kernel on the packed panels. So does a weight's
+// product with a fed value, h_prev · W_h in a step graph (models/rolled.h runs it at every step
+// and hoists the packing, which is static, out of the step loop). Only products of a few rows (a
+// batch's state, at most 128 rows) change: on tall operands sgemm's own blocking wins.
 #include <map>
 #include <tuple>
 
@@ -19,7 +21,7 @@ class PackRecurrentWeights final : public Rewriter {
   explicit PackRecurrentWeights(const Graph& g) : static_(static_nodes(g)) {
     std::map<std::pair<int, int>, int> products;  // (W, transposed) → how many
     for (const Node& n : g.nodes())
-      if (candidate(n)) ++products[key(n)];
+      if (candidate(n)) products[key(n)] += g.node(n.inputs[0]).kind == NodeKind::Input ? 2 : 1;
     for (const auto& [k, count] : products)
       if (count > 1) repeated_.insert({k, Value()});
   }

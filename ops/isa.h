@@ -1,0 +1,27 @@
+// The instruction sets our kernels are written for, and which one this CPU runs. Kernels are
+// compiled for each with target attributes and picked at run time from the CPU (never from
+// compile flags: the library is built for the baseline x86-64). RNNGRAPH_MAX_ISA=portable|avx2
+// caps the choice, to measure or test a lower ISA on a newer CPU. Internal (not installed).
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace rnngraph::kernels {
+
+enum class Isa { Portable, Avx2, Avx512 };  // Avx2 means AVX2 with FMA
+
+// The best this CPU runs (capped by RNNGRAPH_MAX_ISA), and its name ("avx512", "avx2",
+// "portable").
+Isa best_isa();
+std::string_view isa_name(Isa isa);
+// Every ISA at or below best_isa(), lowest first: what tests run each kernel on.
+std::vector<Isa> runnable_isas();
+
+// f compiled for each ISA, the one `isa` names.
+template <class F>
+F for_isa(Isa isa, F portable, F avx2, F avx512) {
+  return isa == Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : portable;
+}
+
+}  // namespace rnngraph::kernels
