@@ -327,12 +327,45 @@ BOOST_AUTO_TEST_CASE(every_op_is_registered_by_name) {
   BOOST_CHECK(find_op("no_such_op") == nullptr);
 }
 
+namespace {
+// The product op(A) · op(B) in double precision, and each element's rounding bound for any
+// float summation order: γ_k · Σ_p |a_rp · b_pc|, γ_k = k·u / (1 - k·u), u = 2⁻²⁴ (Higham,
+// Accuracy and Stability of Numerical Algorithms, §3.1).
+struct ExactProduct {
+  std::vector<double> value, bound;
+  ExactProduct(const Tensor& a, bool ta, const Tensor& b, bool tb) {
+    const int64_t m = a.shape()[ta ? 1 : 0], k = a.shape()[ta ? 0 : 1], n = b.shape()[tb ? 0 : 1];
+    value.resize(std::size_t(m * n));
+    bound.resize(std::size_t(m * n));
+    const double u = std::ldexp(1.0, -24), gamma = double(k) * u / (1 - double(k) * u);
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        double sum = 0, magnitude = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          const double term =
+              double(ta ? a.at({p, r}) : a.at({r, p})) * double(tb ? b.at({c, p}) : b.at({p, c}));
+          sum += term;
+          magnitude += std::fabs(term);
+        }
+        value[std::size_t(r * n + c)] = sum;
+        bound[std::size_t(r * n + c)] = gamma * magnitude;
+      }
+  }
+  // How many elements of `got` lie outside their bound (NaN counts as outside).
+  int outside(const Tensor& got) const {
+    int count = 0;
+    for (std::size_t i = 0; i < value.size(); ++i)
+      count += !(std::fabs(got.data()[i] - value[i]) <= bound[i]);
+    return count;
+  }
+};
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(packed_products_within_the_float_bound_of_double_on_every_isa) {
   // The micro-kernels against the product in double precision, each element within the
-  // rounding bound of any float summation order, γ_k · Σ_p |a_rp · w_pc| (γ_k = k·u / (1 - k·u),
-  // u = 2⁻²⁴; Higham, Accuracy and Stability, §3.1): a wrong index or a lost term is far outside
-  // it. Shapes around the tiles' edges (6 and 8 rows, 16 and 32 columns, 64-row blocks) and a
-  // tall product, both W and Wᵀ packed, every ISA at or below the CPU's best.
+  // rounding bound of any float summation order (ExactProduct): a wrong index or a lost term is
+  // far outside it. Shapes around the tiles' edges (6 and 8 rows, 16 and 32 columns, 48-row
+  // blocks) and a tall product, both W and Wᵀ packed, every ISA at or below the CPU's best.
   BOOST_TEST_MESSAGE("best ISA here: " << kernels::isa_name(kernels::best_isa()));
   for (auto [m, k, n] : {std::tuple{1, 1, 1},
                          {1, 32, 128},
@@ -347,15 +380,7 @@ BOOST_AUTO_TEST_CASE(packed_products_within_the_float_bound_of_double_on_every_i
     for (bool transposed : {false, true}) {
       const Tensor a = init::normal(0, 1, 1).tensor({m, k});
       const Tensor w = init::normal(0, 1, 2).tensor(transposed ? Shape{n, k} : Shape{k, n});
-      auto w_at = [&](int p, int c) { return double(transposed ? w.at({c, p}) : w.at({p, c})); };
-      std::vector<double> exact(std::size_t(m * n)), magnitude(std::size_t(m * n));
-      for (int r = 0; r < m; ++r)
-        for (int c = 0; c < n; ++c)
-          for (int p = 0; p < k; ++p) {
-            exact[std::size_t(r * n + c)] += a.at({r, p}) * w_at(p, c);
-            magnitude[std::size_t(r * n + c)] += std::fabs(a.at({r, p}) * w_at(p, c));
-          }
-      const double u = std::ldexp(1.0, -24), gamma = k * u / (1 - k * u);
+      const ExactProduct exact(a, false, w, transposed);
       std::vector<float> packed(std::size_t(kernels::packed_size(k, n)));
       kernels::pack_columns(w.data(), transposed ? k : n, k, n, transposed, packed.data());
       for (kernels::Isa isa : kernels::runnable_isas()) {
@@ -363,13 +388,33 @@ BOOST_AUTO_TEST_CASE(packed_products_within_the_float_bound_of_double_on_every_i
                                                   << (transposed ? " Wᵀ" : " W")) {
           Tensor got({m, n});
           kernels::packed_gemm(a.data(), k, m, k, packed.data(), n, got.data(), n, isa);
-          int outside = 0;
-          for (std::size_t i = 0; i < exact.size(); ++i)
-            outside += !(std::fabs(got.data()[i] - exact[i]) <= gamma * magnitude[i]);
-          BOOST_CHECK_EQUAL(outside, 0);
+          BOOST_CHECK_EQUAL(exact.outside(got), 0);
         }
       }
     }
+}
+
+BOOST_AUTO_TEST_CASE(general_products_within_the_float_bound_of_double_on_every_isa) {
+  // kernels::gemm, op(A) · op(B) with op(B) packed a block at a time: every transpose, depths
+  // across the 256-deep blocks (their sums accumulate into C), widths across the 2048-wide
+  // blocks and the partial last panel, rows across the 48-row blocks of Aᵀ's copy.
+  for (auto [m, k, n] :
+       {std::tuple{1, 1, 1}, {6, 257, 17}, {50, 600, 40}, {3, 20, 2100}, {97, 513, 33}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const Tensor a = init::normal(0, 1, 3).tensor(ta ? Shape{k, m} : Shape{m, k});
+        const Tensor b = init::normal(0, 1, 4).tensor(tb ? Shape{n, k} : Shape{k, n});
+        const ExactProduct exact(a, ta, b, tb);
+        for (kernels::Isa isa : kernels::runnable_isas()) {
+          BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " m=" << m << " k=" << k << " n=" << n
+                                                    << (ta ? " Aᵀ" : " A") << (tb ? " Bᵀ" : " B")) {
+            Tensor got({m, n});
+            kernels::gemm(ta, tb, m, n, k, a.data(), a.shape()[1], b.data(), b.shape()[1],
+                          got.data(), n, isa);
+            BOOST_CHECK_EQUAL(exact.outside(got), 0);
+          }
+        }
+      }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

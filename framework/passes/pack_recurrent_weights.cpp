@@ -2,8 +2,8 @@
 // forward, dA · W_hᵀ backward) is packed once per run (pack_columns), and each of those
 // products becomes matmul_packed, our micro-kernel on the packed panels. So does a weight's
 // product with a fed value, h_prev · W_h in a step graph (models/rolled.h runs it at every step
-// and hoists the packing, which is static, out of the step loop). Only products of a few rows (a
-// batch's state, at most 128 rows) change: on tall operands sgemm's own blocking wins.
+// and hoists the packing, which is static, out of the step loop). Tall products too: the hoisted
+// x · W_x of every step at once runs on the same kernel (ops/packed_gemm.h).
 #include <map>
 #include <tuple>
 
@@ -14,8 +14,6 @@
 namespace rnngraph::passes {
 
 namespace {
-constexpr int64_t kMaxRows = 128;
-
 class PackRecurrentWeights final : public Rewriter {
  public:
   explicit PackRecurrentWeights(const Graph& g) : static_(static_nodes(g)) {
@@ -44,8 +42,7 @@ class PackRecurrentWeights final : public Rewriter {
  private:
   bool candidate(const Node& n) const {
     return n.is(matmul_op()) && !n.attrs.get("transpose_a", 0) &&
-           static_[std::size_t(n.inputs[1])] && !static_[std::size_t(n.inputs[0])] &&
-           n.shape[0] <= kMaxRows;
+           static_[std::size_t(n.inputs[1])] && !static_[std::size_t(n.inputs[0])];
   }
   static std::pair<int, int> key(const Node& n) {
     return {n.inputs[1], int(n.attrs.get("transpose_b", 0))};
