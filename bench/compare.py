@@ -7,10 +7,11 @@ Same shapes, same thread count, same machine: for every configuration and thread
     training as forward plus y.sum().backward() with gradients for the parameters, x and h0;
   - ONNX Runtime (npm's onnxruntime-node, CPU; forward only): the PyTorch module exported with
     torch.onnx.export, run by bench/ort_bench.js with intra-op threads = the thread count.
-It also measures OpenBLAS's sgemm peak (`rnngraph bench sgemm`, 1024³) per thread count, and
-prints a Markdown table: times in ms (rnngraph's steady state, and its first run of a new shape:
-build + passes + plan + the first, cold run), rnngraph's GFLOP/s (the gate products' work; backward
-counted as twice the forward's) and its share of that peak, and each peer's time over ours
+It also measures, per thread count, the machine's float32 limit (`rnngraph bench peak`: the widest
+FMA unit, as independent chains) and OpenBLAS's sgemm (`rnngraph bench sgemm`, 1024³), and prints a
+Markdown table: times in ms (rnngraph's steady state, and its first run of a new shape: build +
+passes + plan + the first, cold run), rnngraph's GFLOP/s (the gate products' work; backward
+counted as twice the forward's) and its share of the FMA limit, and each peer's time over ours
 (above 1: rnngraph is faster).
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
@@ -135,15 +136,20 @@ def print_header(repeat):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
           f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs\n")
     print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph new shape ms "
-          "| rnngraph GFLOP/s | share of sgemm peak | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
+          "| rnngraph GFLOP/s | share of FMA limit | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
 
 
 def rows(args, counts, cells, node_path):
     for threads in counts:
         torch.set_num_threads(threads)
-        peak = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
-        print(f"| sgemm 1024³ | | | {threads} | | | | | {peak:.1f} | 100% | | |", flush=True)
+        units = rnngraph(args.rnngraph, ["peak", "--threads", threads])
+        widest = "fma_avx512" if units.get("fma_avx512") else "fma_avx2"
+        peak = units[widest][str(threads)]
+        print(f"| FMA limit ({widest}) | | | {threads} | | | | | {peak:.1f} | 100% | | |", flush=True)
+        sgemm = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
+        print(f"| sgemm 1024³ (OpenBLAS) | | | {threads} | | | | | {sgemm:.1f} | {100 * sgemm / peak:.0f}% | | |",
+              flush=True)
         for train in (False, True):
             for cell in cells:
                 for batch, inputs, hidden, steps in SHAPES:
@@ -159,7 +165,7 @@ def rows(args, counts, cells, node_path):
                     print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {'train' if train else 'forward'} | "
                           f"{threads} | {torch_ms:.3f} | {ort_cell} | {ms:.3f} | {ours['new_shape_ms']:.3f} | "
                           f"{ours['gflops']:.1f} | "
-                          f"{100 * ours['gflops'] / peak:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
+                          f"{100 * ours['share_of_peak']:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,20 +15,43 @@ namespace {
 // One tile: rows [0, rows) of A times one panel, into out (row stride ldo), full 32 columns,
 // written or (accumulate) added. A's element (r, p) is a[r·rs + p·cs]: rows of A (cs = 1) or,
 // for Aᵀ, its columns (rs = 1).
-// The portable tile: the compiler vectorises the inner loop for the baseline ISA.
+// The portable tile, on SSE2 (part of every x86-64): two rows × one 16-column half at a time,
+// 8 accumulators, the half's row in 4 registers and one broadcast. (Written with intrinsics: left
+// to itself, GCC vectorised the loop over k instead, with shuffles, at a tenth of this speed.)
 void tile_portable(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, const float* panel,
                    float* out, int64_t ldo, bool accumulate) {
-  for (int r = 0; r < rows; ++r) {
-    float acc[kPanel] = {};
-    for (int64_t p = 0; p < k; ++p) {
-      const float x = a[r * rs + p * cs];
-      for (int half = 0; half < 2; ++half) {
-        const float* w = panel + half * kHalf * k + p * kHalf;
-        for (int j = 0; j < kHalf; ++j) acc[half * kHalf + j] += x * w[j];
+  for (int r0 = 0; r0 < rows; r0 += 2) {
+    const int n = std::min(2, rows - r0);
+    const float* a0 = a + r0 * rs;
+    const float* a1 = n > 1 ? a0 + rs : a0;
+    for (int half = 0; half < 2; ++half) {
+      const float* w = panel + half * kHalf * k;
+      __m128 acc[2][4];
+      for (auto& row : acc)
+        for (__m128& v : row) v = _mm_setzero_ps();
+      for (int64_t p = 0; p < k; ++p) {
+        const float* wp = w + p * kHalf;
+        const __m128 w0 = _mm_loadu_ps(wp), w1 = _mm_loadu_ps(wp + 4), w2 = _mm_loadu_ps(wp + 8),
+                     w3 = _mm_loadu_ps(wp + 12);
+        const __m128 x0 = _mm_set1_ps(a0[p * cs]), x1 = _mm_set1_ps(a1[p * cs]);
+        acc[0][0] = _mm_add_ps(acc[0][0], _mm_mul_ps(x0, w0));
+        acc[0][1] = _mm_add_ps(acc[0][1], _mm_mul_ps(x0, w1));
+        acc[0][2] = _mm_add_ps(acc[0][2], _mm_mul_ps(x0, w2));
+        acc[0][3] = _mm_add_ps(acc[0][3], _mm_mul_ps(x0, w3));
+        acc[1][0] = _mm_add_ps(acc[1][0], _mm_mul_ps(x1, w0));
+        acc[1][1] = _mm_add_ps(acc[1][1], _mm_mul_ps(x1, w1));
+        acc[1][2] = _mm_add_ps(acc[1][2], _mm_mul_ps(x1, w2));
+        acc[1][3] = _mm_add_ps(acc[1][3], _mm_mul_ps(x1, w3));
+      }
+      for (int r = 0; r < n; ++r) {
+        float* o = out + (r0 + r) * ldo + half * kHalf;
+        for (int j = 0; j < 4; ++j) {
+          const __m128 sum =
+              accumulate ? _mm_add_ps(acc[r][j], _mm_loadu_ps(o + 4 * j)) : acc[r][j];
+          _mm_storeu_ps(o + 4 * j, sum);
+        }
       }
     }
-    float* o = out + r * ldo;
-    for (int j = 0; j < kPanel; ++j) o[j] = accumulate ? o[j] + acc[j] : acc[j];
   }
 }
 

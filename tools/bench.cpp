@@ -16,6 +16,7 @@
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/rolled.h>
+#include <rnngraph/ops/isa.h>
 #include <rnngraph/ops/ops.h>
 
 #include "cli.h"
@@ -54,7 +55,9 @@ AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot pr
 AVX-512 BF16) run as 12 independent chains, on 1 thread and on every core (or on --threads N),
 in GFLOP/s (GOP/s for int8, a multiply and an add counting two). A unit the CPU lacks is
 listed as absent. A model's --json line reports its share of the float32 limit of the widest
-FMA unit on its thread count (peak_gflops, share_of_peak).
+FMA unit on its thread count (peak_gflops, share_of_peak), and the kernels it ran ("kernels":
+avx512, avx2 or portable: the best this CPU has, or the cap RNNGRAPH_MAX_ISA=portable|avx2
+sets, to measure a lower ISA's kernels on a newer CPU).
 )";
 
 // The limits of every unit, on 1 thread and on every core (or on --threads N).
@@ -221,10 +224,11 @@ int bench_main(const std::vector<std::string>& argv) {
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
-        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}}}\n",
+        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"kernels\": \"{}\"}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
-        output_bytes, train, optimized, peak, gflops / peak);
+        output_bytes, train, optimized, peak, gflops / peak,
+        kernels::isa_name(kernels::best_isa()));
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "
