@@ -88,12 +88,16 @@ __attribute__((target("avx2,fma"))) void tile_avx2_rows(const float* a, int64_t 
 
 void tile_avx2(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, const float* panel,
                float* out, int64_t ldo, bool accumulate) {
-  for (int r0 = 0; r0 < rows; r0 += 6) {
+  // Blocks of 6 rows, but 7 or 8 left go as 4 + 3 or 4 + 4: a tile of 1 or 2 rows has too few
+  // accumulators to hide the FMA latency (32 rows: 6·4 + 4·2, not 6·5 + 2).
+  for (int r0 = 0, block; r0 < rows; r0 += block) {
+    const int left = rows - r0;
+    block = left == 7 || left == 8 ? 4 : std::min(6, left);
     const float* ar = a + r0 * rs;
     for (int half = 0; half < 2; ++half) {
       const float* w = panel + half * kHalf * k;
       float* o = out + r0 * ldo + 16 * half;
-      switch (std::min(6, rows - r0)) {
+      switch (block) {
         case 6:
           tile_avx2_rows<6>(ar, rs, cs, k, w, o, ldo, accumulate);
           break;
