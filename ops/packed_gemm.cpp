@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <immintrin.h>
@@ -11,6 +12,16 @@
 namespace rnngraph::kernels {
 
 namespace {
+
+// f.template operator()<R>() for the run-time row count `rows` in [1, N]: the tiles are
+// templates on their row count, so each keeps its accumulators in registers.
+template <int N, class F>
+void with_rows(int rows, const F& f) {
+  [&]<int... R>(std::integer_sequence<int, R...>) {
+    ((rows == R + 1 ? f.template operator()<R + 1>() : void()), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
 
 // One tile: rows [0, rows) of A times one panel, into out (row stride ldo), full 32 columns,
 // written or (accumulate) added. A's element (r, p) is a[r·rs + p·cs]: rows of A (cs = 1) or,
@@ -97,26 +108,8 @@ void tile_avx2(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, cons
     for (int half = 0; half < 2; ++half) {
       const float* w = panel + half * kHalf * k;
       float* o = out + r0 * ldo + 16 * half;
-      switch (block) {
-        case 6:
-          tile_avx2_rows<6>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-        case 5:
-          tile_avx2_rows<5>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-        case 4:
-          tile_avx2_rows<4>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-        case 3:
-          tile_avx2_rows<3>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-        case 2:
-          tile_avx2_rows<2>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-        default:
-          tile_avx2_rows<1>(ar, rs, cs, k, w, o, ldo, accumulate);
-          break;
-      }
+      with_rows<6>(block,
+                   [&]<int R>() { tile_avx2_rows<R>(ar, rs, cs, k, w, o, ldo, accumulate); });
     }
   }
 }
@@ -158,32 +151,8 @@ void tile_avx512(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, co
   for (int r0 = 0; r0 < rows; r0 += 8) {
     const float* ar = a + r0 * rs;
     float* o = out + r0 * ldo;
-    switch (std::min(8, rows - r0)) {
-      case 8:
-        tile_avx512_rows<8>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 7:
-        tile_avx512_rows<7>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 6:
-        tile_avx512_rows<6>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 5:
-        tile_avx512_rows<5>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 4:
-        tile_avx512_rows<4>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 3:
-        tile_avx512_rows<3>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      case 2:
-        tile_avx512_rows<2>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-      default:
-        tile_avx512_rows<1>(ar, rs, cs, k, panel, o, ldo, accumulate);
-        break;
-    }
+    with_rows<8>(std::min(8, rows - r0),
+                 [&]<int R>() { tile_avx512_rows<R>(ar, rs, cs, k, panel, o, ldo, accumulate); });
   }
 }
 
