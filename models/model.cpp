@@ -406,6 +406,16 @@ int64_t recipe_int(const Recipe& r, std::string_view key, std::optional<int64_t>
 }
 }  // namespace
 
+std::string_view to_string(Precision precision) {
+  return precision == Precision::Int8 ? "int8" : "f32";
+}
+
+Precision precision_from_string(std::string_view name, std::string_view what) {
+  if (name == "f32") return Precision::Float32;
+  if (name == "int8") return Precision::Int8;
+  throw FormatError(fmt::format("{} {} is not f32 or int8", what, quote(name, 40)));
+}
+
 Recipe recipe(const Config& c) {
   Recipe r{{"cell", to_string(c.cell)},
            {"input_size", std::to_string(c.input_size)},
@@ -417,6 +427,7 @@ Recipe recipe(const Config& c) {
   if (c.output_size > 0) r["output_size"] = std::to_string(c.output_size);
   if (c.bidirectional) r["bidirectional"] = "true";
   if (c.proj_size > 0) r["proj_size"] = std::to_string(c.proj_size);
+  if (c.precision != Precision::Float32) r["precision"] = std::string(to_string(c.precision));
   if (c.dropout > 0) r["dropout"] = fmt::format("{}", c.dropout);
   if (c.recurrent_dropout > 0) r["recurrent_dropout"] = fmt::format("{}", c.recurrent_dropout);
   if (c.tokens != TokenInput::None) {
@@ -457,6 +468,8 @@ Config config_from_recipe(const Recipe& r, const io::NamedGraphs& stored) {
   }
   c.output_size = recipe_int(r, "output_size", 0);
   c.proj_size = recipe_int(r, "proj_size", 0);
+  if (auto precision = r.find("precision"); precision != r.end())
+    c.precision = precision_from_string(precision->second, "the model recipe's precision");
   if (auto bi = r.find("bidirectional"); bi != r.end()) {
     if (bi->second != "true" && bi->second != "false")
       throw FormatError(fmt::format("the model recipe's bidirectional is not true or false: '{}'",

@@ -46,6 +46,11 @@ Cell cell_from_string(std::string_view name);
 
 enum class TokenInput { None, OneHot, Embedding };
 
+enum class Precision { Float32, Int8 };
+std::string_view to_string(Precision precision);  // "f32", "int8"
+// "f32" or "int8"; anything else throws FormatError naming `what`.
+Precision precision_from_string(std::string_view name, std::string_view what);
+
 struct Config {
   Cell cell = Cell::Rnn;
   int64_t input_size = 1, hidden_size = 1, steps = 1, batch = 1, layers = 1;
@@ -80,6 +85,11 @@ struct Config {
   // PyTorch's proj_size (cells that project: lstm): h_t = (o * tanh(c_t)) · W_hr is P wide, so
   // h0, h_n are [L·D, B, P], y [T, B, D·P], and c stays H wide. 0: none.
   int64_t proj_size = 0;
+  // The precision the products run in (`rnngraph quantize`): Float32, or Int8, dynamic
+  // quantization (ops/int8_gemm.h: weights per output column, activations per row as each
+  // product runs; nonlinearities and state float32). An Int8 model runs forward only: training
+  // and gradients refuse it (GraphError).
+  Precision precision = Precision::Float32;
   // Build the dropout inputs (a training graph); not part of the recipe.
   bool training = false;
 };

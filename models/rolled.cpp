@@ -143,6 +143,9 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
       l->state = cell_state(config_.cell, cell_sizes(config_, k));
       const auto built = step_graph_for(config_, weights_, k, d == 1, batch);
       l->step = passes::optimize(*built);
+      if (config_.precision == Precision::Int8)  // the float products become int8 ones
+        if (auto quantized = passes::quantize_products(*l->step))
+          l->step = passes::eliminate_dead_nodes(*quantized);
       layers_.push_back(std::move(l));
     }
 }

@@ -27,12 +27,14 @@
   X(lstm_hidden)        \
   X(lstm_hidden_grad)   \
   X(matmul)             \
+  X(matmul_int8)        \
   X(matmul_packed)      \
   X(mean)               \
   X(mul)                \
   X(one_hot)            \
   X(pack_columns)       \
   X(pad)                \
+  X(quantize_columns)   \
   X(reshape)            \
   X(select)             \
   X(sigmoid)            \
@@ -63,6 +65,11 @@ Value matmul(const Value& a, const Value& b, bool transpose_a = false, bool tran
 // gradient. passes::pack_recurrent_weights makes them.
 Value pack_columns(const Value& w, bool transpose = false);
 Value matmul_packed(const Value& a, const Value& w, const Value& packed, bool transpose_b = false);
+// The same product in int8 (ops/int8_gemm.h): quantize_columns(w) is w quantized per column once,
+// matmul_int8(a, w, quantized) quantizes a's rows as it runs. No gradient (GraphError):
+// passes::quantize_products makes them for int8 models, which run forward only.
+Value quantize_columns(const Value& w, bool transpose = false);
+Value matmul_int8(const Value& a, const Value& w, const Value& quantized, bool transpose_b = false);
 
 // Elementwise, with numpy broadcasting ([B, H] + [1, H], x * scalar, ...).
 Value add(const Value& a, const Value& b);

@@ -28,6 +28,7 @@ namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph bench {rnn|lstm|gru} --batch B --input-size I --hidden-size H --steps T
                       [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
+                      [--dtype f32|int8]
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
        rnngraph bench peak [--threads N] [--json]
 
@@ -38,6 +39,8 @@ timed runs (default 20); prints the median and the fastest, and what the first r
 shape costs: building the graphs, the passes and the plans, and the first (cold) run.
 
   --threads N   threads for the large products and fused cells (default 1)
+  --dtype D     the products' precision: f32 (default) or int8, as 'rnngraph quantize' makes
+                models (dynamic quantization; forward only); the JSON line names it ("dtype")
   --json        one JSON object instead of the text line (bench/compare.py reads it)
   --no-passes   plan the unrolled graph as built, without the graph passes (passes:
                 cells fused, products split, hoisted and merged), to measure what they bring
@@ -145,12 +148,18 @@ int bench_sgemm(const Args& args) {
 int bench_main(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"--batch", "--input-size", "--hidden-size", "--steps", "--layers", "--threads",
-                   "--repeat", "--size"},
+                   "--repeat", "--size", "--dtype"},
                   {"--json", "--train", "--no-passes", "--unrolled"});
   if (args.positional().size() == 1 && args.positional()[0] == "sgemm") return bench_sgemm(args);
   if (args.positional().size() == 1 && args.positional()[0] == "peak") return bench_peak(args);
   const bool train = args.has("--train");
-  const models::Config c = model_config(args, "bench", std::nullopt);
+  models::Config c = model_config(args, "bench", std::nullopt);
+  c.precision = models::precision_from_string(args.get("--dtype").value_or("f32"), "--dtype");
+  if (c.precision != models::Precision::Float32 &&
+      (train || args.has("--no-passes") || args.has("--unrolled")))
+    throw UsageError(
+        "--dtype int8 times the forward step loop: it goes without --train, --no-passes and "
+        "--unrolled");
   const int threads = int(args.integer("--threads", 1, 1, 256));
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(threads);
@@ -224,20 +233,22 @@ int bench_main(const std::vector<std::string>& argv) {
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
-        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"kernels\": \"{}\"}}\n",
+        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"kernels\": \"{}\", \"dtype\": "
+        "\"{}\"}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
-        output_bytes, train, optimized, peak, gflops / peak,
-        kernels::isa_name(kernels::best_isa()));
+        output_bytes, train, optimized, peak, gflops / peak, kernels::isa_name(kernels::best_isa()),
+        models::to_string(c.precision));
   } else {
     fmt::print(
-        "{} B={} I={} H={} T={} L={} threads={}{}: {:.3f} ms per {} (median of {}, fastest "
+        "{} B={} I={} H={} T={} L={} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "
         "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
         "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        optimized ? " (passes)" : "", median, train ? "forward + backward" : "forward", repeat,
-        fastest, gflops, 1000.0 * double(c.batch) / median, arena_bytes, build_ms, plan_ms,
-        first_run_ms, new_shape_ms);
+        optimized ? " (passes)" : "", c.precision == models::Precision::Int8 ? " int8" : "", median,
+        train ? "forward + backward" : "forward", repeat, fastest, gflops,
+        1000.0 * double(c.batch) / median, arena_bytes, build_ms, plan_ms, first_run_ms,
+        new_shape_ms);
   }
   return 0;
 }

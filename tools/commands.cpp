@@ -15,12 +15,13 @@ Command eval_command();
 Command sample_command();
 Command export_command();
 Command import_command();
+Command quantize_command();
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> all{demo_command(),   build_command(), run_command(),
-                                        grad_command(),   train_command(), eval_command(),
-                                        sample_command(), dot_command(),   export_command(),
-                                        import_command(), info_command(),  bench_command()};
+  static const std::vector<Command> all{
+      demo_command(),     build_command(),  run_command(),  grad_command(),   train_command(),
+      eval_command(),     sample_command(), dot_command(),  export_command(), import_command(),
+      quantize_command(), info_command(),   bench_command()};
   return all;
 }
 

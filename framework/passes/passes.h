@@ -17,6 +17,9 @@
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
 //
+// Not part of optimize(), for int8 models (models::Precision::Int8) after it:
+//   quantize_products             a · W for a static W  →  W quantized once, matmul_int8
+//
 // optimize() runs them in the order that lets each find the patterns the previous one made.
 #pragma once
 
@@ -38,6 +41,7 @@ std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
 std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g);
+std::unique_ptr<Graph> quantize_products(const Graph& g);
 
 // A pass's result: `rewriter` applied to g, or nullptr when its analysis (done when it was
 // made) says it changes nothing.

@@ -1,0 +1,50 @@
+// Int8 products (models::Precision::Int8): every product of a value with a static weight, packed
+// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized once per run
+// (quantize_columns, made at first use and shared by every product of that weight). The rest
+// of the graph, nonlinearities and state, stays float32. Runs after optimize(), whose packing
+// pass has found the products; a graph with gradients is refused (the int8 ops have none).
+#include <map>
+
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/ops/ops.h>
+
+namespace rnngraph::passes {
+
+namespace {
+class QuantizeProducts final : public Rewriter {
+ public:
+  explicit QuantizeProducts(const Graph& g) : static_(static_nodes(g)) {
+    for (const Node& n : g.nodes()) idle_ = idle_ && !candidate(n);
+  }
+
+  bool idle() const { return idle_; }
+
+  Value rewrite(Graph& out, const Node& node, std::span<const Value> inputs) override {
+    if (!candidate(node)) return Rewriter::rewrite(out, node, inputs);
+    const bool transposed = node.attrs.get("transpose_b", 0);
+    auto at = out.place(node.placement());
+    Value& quantized = quantized_[{node.inputs[1], transposed}];
+    if (!quantized) quantized = quantize_columns(inputs[1], transposed);
+    return matmul_int8(inputs[0], inputs[1], quantized, transposed);
+  }
+
+ private:
+  bool candidate(const Node& n) const {
+    const bool product =
+        n.is(matmul_packed_op()) || (n.is(matmul_op()) && !n.attrs.get("transpose_a", 0));
+    return product && static_[std::size_t(n.inputs[1])] && !static_[std::size_t(n.inputs[0])];
+  }
+
+  std::vector<char> static_;
+  bool idle_ = true;
+  std::map<std::pair<int, bool>, Value> quantized_;
+};
+}  // namespace
+
+std::unique_ptr<Graph> quantize_products(const Graph& g) {
+  QuantizeProducts quantize(g);
+  return run_pass(g, quantize);
+}
+
+}  // namespace rnngraph::passes

@@ -1,0 +1,219 @@
+#include <rnngraph/ops/int8_gemm.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <immintrin.h>
+
+#include <rnngraph/framework/threads.h>
+
+namespace rnngraph::kernels {
+
+namespace {
+
+constexpr int32_t kZero = 128;                         // a's zero point: its bytes are q + 128
+constexpr float kWeightLevels = 63, kRowLevels = 127;  // 7 bits for W, 8 for a
+
+// round(v) (half away from zero) clamped to [-levels, levels], written so that loops vectorise
+// (std::nearbyint is a library call at the baseline ISA).
+inline int32_t level(float v, float levels) {
+  const int32_t top = int32_t(levels);
+  return std::clamp(int32_t(v + (v < 0 ? -0.5f : 0.5f)), -top, top);
+}
+
+// The scale for values of largest magnitude `top`: top / levels, NaN when that is not finite (a
+// NaN or ±inf among them: the bytes cannot carry it, the scale does, into every output).
+inline float scale_for(float top, float levels) {
+  return top <= std::numeric_limits<float>::max() ? top / levels
+                                                  : std::numeric_limits<float>::quiet_NaN();
+}
+
+// q = round(x / scale) + offset for contiguous x [k] and scale = max|x| / levels (0 for zeros);
+// returns the scale.
+template <class Out>
+float quantize(const float* x, int64_t k, float levels, Out* q, int32_t offset) {
+  float top = 0;
+  for (int64_t p = 0; p < k; ++p) {
+    const float v = std::fabs(x[p]);
+    top = v > top || v != v ? v : top;  // a NaN stays
+  }
+  const float scale = scale_for(top, levels);
+  const float inverse = top > 0 && scale == scale ? levels / top : 0.0f;
+  for (int64_t p = 0; p < k; ++p) q[p] = Out(level(x[p] * inverse, levels) + offset);
+  return scale;
+}
+
+// a's rows, quantized: [m, depth] bytes (q + 128; the padding too, which meets W's zero padding)
+// and their scales.
+struct Rows {
+  const uint8_t* q;
+  const float* scale;
+  int64_t depth;
+};
+
+// W's group of 16 columns: its bytes, scales and 128 · column sums.
+struct Group {
+  const int8_t* w;
+  const float* scale;
+  const int32_t* offset;
+};
+
+void group_portable(const Rows& a, int rows, const Group& g, float* out, int64_t ldo, int width) {
+  for (int r = 0; r < rows; ++r) {
+    int32_t acc[kInt8Group] = {};
+    const uint8_t* q = a.q + r * a.depth;
+    for (int64_t p4 = 0; p4 < a.depth; p4 += 4) {
+      const int8_t* wp = g.w + p4 * kInt8Group;
+      for (int j = 0; j < kInt8Group; ++j)
+        for (int i = 0; i < 4; ++i) acc[j] += int32_t(q[p4 + i]) * int32_t(wp[4 * j + i]);
+    }
+    for (int j = 0; j < width; ++j)
+      out[r * ldo + j] = float(acc[j] - g.offset[j]) * a.scale[r] * g.scale[j];
+  }
+}
+
+// R rows × 16 columns: 2·R int32 accumulators, W's two vectors, a's 4 bytes broadcast.
+template <int R>
+__attribute__((target("avx2,fma"))) void group_avx2_rows(const Rows& a, int r0, const Group& g,
+                                                         float* out, int64_t ldo, int width) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i lo[R], hi[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
+  for (int64_t p4 = 0; p4 < a.depth; p4 += 4) {
+    const auto* wp = reinterpret_cast<const __m256i*>(g.w + p4 * kInt8Group);
+    const __m256i w0 = _mm256_loadu_si256(wp), w1 = _mm256_loadu_si256(wp + 1);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, a.q + (r0 + r) * a.depth + p4, 4);
+      const __m256i x = _mm256_set1_epi32(four);
+      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
+      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
+    }
+  }
+  // lo holds columns 0–7, hi 8–15, a lane per column
+  const __m256i o0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.offset));
+  const __m256i o1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.offset + 8));
+  const __m256 s0 = _mm256_loadu_ps(g.scale), s1 = _mm256_loadu_ps(g.scale + 8);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const __m256 row = _mm256_set1_ps(a.scale[r0 + r]);
+    alignas(32) float y[kInt8Group];
+    _mm256_store_ps(
+        y, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lo[r], o0)), s0), row));
+    _mm256_store_ps(
+        y + 8,
+        _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(hi[r], o1)), s1), row));
+    std::memcpy(out + (r0 + r) * ldo, y, std::size_t(width) * sizeof(float));
+  }
+}
+
+void group_avx2(const Rows& a, int rows, const Group& g, float* out, int64_t ldo, int width) {
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    switch (std::min(4, rows - r0)) {
+      case 4:
+        group_avx2_rows<4>(a, r0, g, out, ldo, width);
+        break;
+      case 3:
+        group_avx2_rows<3>(a, r0, g, out, ldo, width);
+        break;
+      case 2:
+        group_avx2_rows<2>(a, r0, g, out, ldo, width);
+        break;
+      default:
+        group_avx2_rows<1>(a, r0, g, out, ldo, width);
+        break;
+    }
+  }
+}
+
+// A per-thread buffer of n values, reused across calls (it never shrinks).
+template <class T>
+T* scratch(std::size_t n) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+}  // namespace
+
+void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
+                      float* packed) {
+  const int64_t depth = int8_depth(k), columns = int8_groups(n) * kInt8Group;
+  float* scales = packed;
+  auto* offsets = reinterpret_cast<int32_t*>(packed + columns);
+  auto* bytes = reinterpret_cast<int8_t*>(packed + 2 * columns);
+  std::fill_n(scales, columns, 0.0f);
+  std::fill_n(offsets, columns, 0);
+  std::memset(bytes, 0, std::size_t(columns * depth));
+  // W[p, c]'s byte: in c's group, at p's block of 4, c's 4 bytes in it
+  auto at = [&](int64_t p, int64_t c) -> int8_t& {
+    return bytes[(c / kInt8Group * depth + p / 4 * 4) * kInt8Group + 4 * (c % kInt8Group) + p % 4];
+  };
+  if (transposed) {  // column c of Wᵀ is row c of W, contiguous
+    std::vector<int8_t> column(static_cast<std::size_t>(k));
+    for (int64_t c = 0; c < n; ++c) {
+      scales[c] = quantize(w + c * ldw, k, kWeightLevels, column.data(), 0);
+      for (int64_t p = 0; p < k; ++p) {
+        at(p, c) = column[std::size_t(p)];
+        offsets[c] += kZero * column[std::size_t(p)];
+      }
+    }
+    return;
+  }
+  // W's columns are strided: their maxima and bytes taken a row at a time.
+  std::vector<float> top(static_cast<std::size_t>(n), 0.0f), inverse(top.size());
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t c = 0; c < n; ++c) {
+      const float v = std::fabs(w[p * ldw + c]);
+      top[std::size_t(c)] = v > top[std::size_t(c)] || v != v ? v : top[std::size_t(c)];
+    }
+  for (int64_t c = 0; c < n; ++c) {
+    scales[c] = scale_for(top[std::size_t(c)], kWeightLevels);
+    inverse[std::size_t(c)] =
+        top[std::size_t(c)] > 0 && scales[c] == scales[c] ? kWeightLevels / top[std::size_t(c)] : 0;
+  }
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t c = 0; c < n; ++c) {
+      const int32_t q = level(w[p * ldw + c] * inverse[std::size_t(c)], kWeightLevels);
+      at(p, c) = int8_t(q);
+      offsets[c] += kZero * q;
+    }
+}
+
+void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
+               float* c, int64_t ldc, Isa isa) {
+  const auto group = isa == Isa::Portable ? group_portable : group_avx2;
+  const int64_t depth = int8_depth(k), groups = int8_groups(n), columns = groups * kInt8Group;
+  // a's rows, quantized once for every column group
+  uint8_t* q = scratch<uint8_t>(std::size_t(m * depth));
+  float* row_scale = scratch<float>(std::size_t(m));
+  for (int64_t r = 0; r < m; ++r) {
+    row_scale[r] = quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
+    std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
+  }
+  const auto* offsets = reinterpret_cast<const int32_t*>(packed + columns);
+  const auto* bytes = reinterpret_cast<const int8_t*>(packed + 2 * columns);
+  // Below about two million multiply-adds, waking a second thread costs more than it saves.
+  const int threads =
+      m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
+  parallel_for(threads, [&](int t) {
+    const auto [first, last] = split(groups, threads, t);
+    // Rows in blocks of 48, so a block's bytes stay in L1 while the groups stream past.
+    for (int64_t r0 = 0; r0 < m; r0 += 48) {
+      const Rows block{q + r0 * depth, row_scale + r0, depth};
+      const int rows = int(std::min<int64_t>(48, m - r0));
+      for (int64_t g = first; g < last; ++g) {
+        const int64_t col = g * kInt8Group;
+        group(block, rows, Group{bytes + col * depth, packed + col, offsets + col},
+              c + r0 * ldc + col, ldc, int(std::min(kInt8Group, n - col)));
+      }
+    }
+  });
+}
+
+}  // namespace rnngraph::kernels

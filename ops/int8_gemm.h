@@ -1,0 +1,47 @@
+// Dynamically quantized int8 products, y = a · W (or a · Wᵀ), what int8 models run
+// (`rnngraph quantize`): W quantized once per run, symmetrically per output column, to 7 bits
+// (w ≈ s_c · q, q in [-63, 63], s_c = max_p |W[p, c]| / 63); each row of a quantized when the
+// product runs, to 8 bits (a ≈ s_r · q, q in [-127, 127], s_r = max_p |a[r, p]| / 127); the
+// byte products summed exactly in int32 and scaled back, y[r, c] = s_r · s_c · Σ_p q_rp · q_pc.
+// Nonlinearities and state stay float32.
+//
+// Why 7 bits for W: the AVX2 kernel multiplies unsigned by signed bytes (vpmaddubsw), a's bytes
+// stored as q + 128 in [1, 255] and the 128 · Σ_p q_pc taken off at the end; pairs of products
+// then stay within int16 (2 · 255 · 63 < 2¹⁵), which 8-bit W would overflow. (PyTorch's fbgemm
+// engine drops a bit of the activations instead, reduce_range; on an LSTM with H = 256 and
+// unit-scale input that doubled our error, 3.4% of max |y| against 1.7% with 8 + 8 bits and
+// 2.1% with 8-bit a and 7-bit W. A sign trick (vpsignb) keeps 8 bits for both but costs one
+// more instruction per product and ran no faster than float32 here.)
+//
+// Packed W, in a float32 tensor of int8_packed_floats(k, n) floats (a cache the
+// quantize_columns op makes, not a value of the model): the column scales, the column sums
+// times 128 (int32), then per group of 16 columns and every 4 consecutive p the 16 columns' 4
+// bytes (64 bytes: two 32-byte vectors of 8 columns × 4 p), p padded with zeros to a multiple
+// of 4. CPUs with AVX-512 run the AVX2 kernel (no VNNI kernel yet). Internal to the library.
+#pragma once
+
+#include <cstdint>
+
+#include <rnngraph/ops/isa.h>
+
+namespace rnngraph::kernels {
+
+inline constexpr int64_t kInt8Group = 16;  // columns per packed group
+
+inline int64_t int8_depth(int64_t k) { return (k + 3) / 4 * 4; }
+inline int64_t int8_groups(int64_t n) { return (n + kInt8Group - 1) / kInt8Group; }
+inline int64_t int8_packed_floats(int64_t k, int64_t n) {
+  return int8_groups(n) * kInt8Group * (2 + int8_depth(k) / 4);
+}
+
+// Quantizes W [k, n] (row stride ldw), or with `transposed` Wᵀ for W [n, k], into `packed`.
+void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
+                      float* packed);
+
+// C [m, n] (row stride ldc) = a [m, k] (row stride lda) · W from its packed form. A row of a
+// holding NaN or ±inf gives NaN in every output of its row. Large products are split by column
+// groups over compute_threads() threads.
+void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
+               float* c, int64_t ldc, Isa isa = best_isa());
+
+}  // namespace rnngraph::kernels

@@ -1,0 +1,103 @@
+// rnngraph quantize: a model file whose products run in int8 (or back in float32).
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/model_runner.h>
+
+#include "cli.h"
+
+namespace rnngraph::cli {
+
+namespace {
+constexpr std::string_view kUsage = R"(usage: rnngraph quantize M.json --dtype int8|f32 -o Q.json
+
+Writes M.json's model with its products in another precision. int8 is dynamic quantization,
+as PyTorch's quantize_dynamic and ONNX Runtime's DynamicQuantizeLSTM do it: every product of
+a weight (input and recurrent products of every layer and direction, the output layer) runs
+on int8 bytes, the weight quantized per output column when the model is loaded, each row of
+its input (x_t, h_{t-1}) per row as the product runs, to 7 bits; nonlinearities, the cell
+state and the sums stay float32 (docs/formats.md, docs/architecture.md). f32 turns an int8
+file back into the float32 model it was made from.
+
+Q.json is a model file like any other: run, eval, sample, info, dot and bench read it. An
+int8 model runs forward only: train, grad and export to ONNX refuse it (quantize the float32
+model again after training). Its weights are stored as float32, as in M.json: the file records
+the precision, and loading quantizes.
+
+Prints how far the int8 model's y is from the float32 model's on random unit-scale input
+(x ~ N(0, 1), or random tokens; T = 100, B = 16): its largest difference, and that over max |y|.
+)";
+
+constexpr int64_t kSteps = 100, kBatch = 16;  // the comparison's input
+
+// y of `model` on x ~ N(0, 1) (or random tokens), seeded.
+Tensor sample_output(models::Model& model) {
+  const models::Config& c = model.config();
+  std::mt19937 rng(7);
+  Feeds feeds;
+  if (c.tokens != models::TokenInput::None) {
+    Tensor ids({kSteps, kBatch});
+    std::uniform_int_distribution<int64_t> id(0, c.vocab_size - 1);
+    for (int64_t i = 0; i < ids.numel(); ++i) ids.data()[i] = float(id(rng));
+    feeds.emplace("tokens", ids);
+  } else {
+    Tensor x({kSteps, kBatch, c.input_size});
+    std::normal_distribution<float> unit(0, 1);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = unit(rng);
+    feeds.emplace("x", x);
+  }
+  return model.run(feeds)["y"].clone();
+}
+
+int quantize_main(const std::vector<std::string>& argv) {
+  const Args args(argv, {"-o", "--dtype"});
+  if (args.positional().size() != 1) throw UsageError("quantize takes one model file");
+  const std::string in = args.positional()[0], out = args.require("-o");
+  const std::string dtype = args.require("--dtype");
+  if (dtype == "bf16")
+    throw UsageError(
+        "--dtype bf16 is not built yet (this CPU's kind has no bf16 dot products to "
+        "measure it on): int8 or f32");
+  if (dtype != "int8" && dtype != "f32")
+    throw UsageError(fmt::format("--dtype must be int8 or f32, got {}", quote(dtype)));
+  const io::GraphFile file = models::load_file(in);
+  if (!models::is_model(file))
+    throw UsageError(fmt::format("{} is a graph built by hand; quantize takes a model file", in));
+  models::Model model = models::Model::from_file(file, in);
+  models::Config target = model.config();
+  target.precision = models::precision_from_string(dtype, "--dtype");
+  // The file's meta (training record, vocabulary) carries over; the recipe's precision is new.
+  models::Recipe meta = file.meta;
+  meta.erase("precision");
+  models::save_file(model.weights(), target, out, meta, file.extra);
+  if (target.precision == models::Precision::Float32) {
+    fmt::print("wrote {}: {} model in float32\n", out, models::to_string(target.cell));
+    return 0;
+  }
+  // The float32 model against the one just written, on the same input.
+  models::Model quantized = models::Model::load(out);
+  const Tensor expected = sample_output(model), got = sample_output(quantized);
+  float top = 0, worst = 0;
+  for (int64_t i = 0; i < expected.numel(); ++i) {
+    top = std::max(top, std::fabs(expected.data()[i]));
+    worst = std::max(worst, std::fabs(got.data()[i] - expected.data()[i]));
+  }
+  fmt::print(
+      "wrote {}: {} model, products in int8; on random unit-scale input (T = {}, B = {}) its y "
+      "is within {:.3g} of the float32 model's ({:.2f}% of max |y| = {:.3g})\n",
+      out, models::to_string(target.cell), kSteps, kBatch, worst,
+      top > 0 ? 100 * worst / top : 0.0f, top);
+  return 0;
+}
+}  // namespace
+
+Command quantize_command() {
+  return {"quantize", "write a model whose products run in int8 (dynamic quantization)", kUsage,
+          quantize_main};
+}
+
+}  // namespace rnngraph::cli
