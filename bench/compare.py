@@ -15,7 +15,13 @@ counted as twice the forward's) and its share of the FMA limit, and each peer's 
 (above 1: rnngraph is faster).
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
-                                      [--ort-dir /tmp/rnngraph-ort] [--quick]
+                                      [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8]
+
+--int8 times the int8 models instead (LSTM and GRU, mid and large, forward): rnngraph's
+`bench --dtype int8` against its float32, and PyTorch's dynamically quantized module
+(torch.ao.quantization.quantize_dynamic, weights int8, activations quantized per call) on each
+quantized engine it has (onednn, qnnpack), with each one's largest error against its own float32
+model on the same input, as a share of max |y|.
 
 ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
 into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
@@ -114,6 +120,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--ort-dir", default=os.path.join(tempfile.gettempdir(), "rnngraph-ort"))
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
+    parser.add_argument("--int8", action="store_true", help="the int8 rows instead")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     node_path = ensure_ort(args.ort_dir)
@@ -122,14 +129,18 @@ def main():
     if not args.rows_only:
         # One process per thread count: Debian's torch runs its products on OpenBLAS, whose pool
         # is sized from OPENBLAS_NUM_THREADS when the library loads, so it is set before import.
-        print_header(args.repeat)
+        print_int8_header(args.repeat) if args.int8 else print_header(args.repeat)
         for threads in counts:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
             forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph", args.rnngraph,
-                         "--ort-dir", args.ort_dir, "--rows-only"] + (["--quick"] if args.quick else [])
+                         "--ort-dir", args.ort_dir, "--rows-only"] + (["--quick"] if args.quick else []) + (
+                            ["--int8"] if args.int8 else [])
             subprocess.run(["/usr/bin/python3", os.path.abspath(__file__)] + forwarded, check=True, env=env)
         return
-    rows(args, counts, cells, node_path)
+    if args.int8:
+        int8_rows(args, counts)
+    else:
+        rows(args, counts, cells, node_path)
 
 
 def print_header(repeat):
@@ -166,6 +177,51 @@ def rows(args, counts, cells, node_path):
                           f"{threads} | {torch_ms:.3f} | {ort_cell} | {ms:.3f} | {ours['new_shape_ms']:.3f} | "
                           f"{ours['gflops']:.1f} | "
                           f"{100 * ours['share_of_peak']:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
+
+
+def print_int8_header(repeat):
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
+          f"median of {repeat} runs; error: largest |y_int8 - y_f32| over max |y_f32| on x ~ N(0, 1)\n")
+    print("| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph int8 ms | rnngraph int8 GOP/s | int8 / f32 speed-up "
+          "| PyTorch int8 ms (engine) | PyTorch int8 error | PyTorch int8 / rnngraph int8 |")
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+
+
+def torch_int8(cell, batch, inputs, hidden, steps, repeat):
+    """Best time over PyTorch's quantized engines, and that engine's error against float32."""
+    best = None
+    for engine in [e for e in torch.backends.quantized.supported_engines if e != "none"]:
+        torch.backends.quantized.engine = engine
+        module = make_module(cell, inputs, hidden)
+        quantized = torch.ao.quantization.quantize_dynamic(module, {type(module)}, dtype=torch.qint8)
+        x = torch.randn(steps, batch, inputs, generator=torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            reference = module(x)[0]
+            error = float((quantized(x)[0] - reference).abs().max() / reference.abs().max())
+
+            def once():
+                quantized(x)
+
+            ms = median_ms(once, repeat)
+        if best is None or ms < best[0]:
+            best = (ms, engine, error)
+    return best
+
+
+def int8_rows(args, counts):
+    for threads in counts:
+        torch.set_num_threads(threads)
+        for cell in ["lstm", "gru"]:
+            for batch, inputs, hidden, steps in SHAPES[2:]:
+                shape = ["--batch", batch, "--input-size", inputs, "--hidden-size", hidden, "--steps", steps,
+                         "--threads", threads, "--repeat", args.repeat]
+                f32 = rnngraph(args.rnngraph, [cell] + shape)
+                int8 = rnngraph(args.rnngraph, [cell] + shape + ["--dtype", "int8"])
+                torch_ms, engine, error = torch_int8(cell, batch, inputs, hidden, steps, args.repeat)
+                print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {threads} | {f32['median_ms']:.3f} | "
+                      f"{int8['median_ms']:.3f} | {int8['gflops']:.1f} | {f32['median_ms'] / int8['median_ms']:.2f} | "
+                      f"{torch_ms:.3f} ({engine}) | {100 * error:.1f}% | {torch_ms / int8['median_ms']:.2f} |",
+                      flush=True)
 
 
 if __name__ == "__main__":
