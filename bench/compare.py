@@ -193,7 +193,9 @@ def torch_int8(cell, batch, inputs, hidden, steps, repeat):
     for engine in [e for e in torch.backends.quantized.supported_engines if e != "none"]:
         torch.backends.quantized.engine = engine
         module = make_module(cell, inputs, hidden)
-        quantized = torch.ao.quantization.quantize_dynamic(module, {type(module)}, dtype=torch.qint8)
+        # quantize_dynamic swaps a model's submodules, never the model itself: hence the wrapper
+        quantized = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(module), {type(module)},
+                                                           dtype=torch.qint8)
         x = torch.randn(steps, batch, inputs, generator=torch.Generator().manual_seed(3))
         with torch.no_grad():
             reference = module(x)[0]
@@ -218,9 +220,10 @@ def int8_rows(args, counts):
                 f32 = rnngraph(args.rnngraph, [cell] + shape)
                 int8 = rnngraph(args.rnngraph, [cell] + shape + ["--dtype", "int8"])
                 torch_ms, engine, error = torch_int8(cell, batch, inputs, hidden, steps, args.repeat)
+                time.sleep(1)  # torch's idle workers spin for a while: let them stop before the next row
                 print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {threads} | {f32['median_ms']:.3f} | "
                       f"{int8['median_ms']:.3f} | {int8['gflops']:.1f} | {f32['median_ms'] / int8['median_ms']:.2f} | "
-                      f"{torch_ms:.3f} ({engine}) | {100 * error:.1f}% | {torch_ms / int8['median_ms']:.2f} |",
+                      f"{torch_ms:.3f} ({engine}) | {100 * error:.2f}% | {torch_ms / int8['median_ms']:.2f} |",
                       flush=True)
 
 
