@@ -32,8 +32,10 @@ inline float exp_approx(float x) {
   p = p * r + 5.0000001201e-1f;
   const float er = (p * r) * r + r + 1.0f;
   // 2^k as two normal factors: k reaches 128 near the top, whose single factor would be inf
+  // (unsigned shifts: for a NaN, ki is garbage, and no signed arithmetic may overflow on it)
   const int32_t k1 = ki >> 1, k2 = ki - k1;
-  float y = er * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
+  float y = er * std::bit_cast<float>(uint32_t(k1 + 127) << 23) *
+            std::bit_cast<float>(uint32_t(k2 + 127) << 23);
   y = x < -87.3f ? 0.0f : y;
   y = x > 88.7f ? INFINITY : y;
   return x != x ? x : y;  // NaN propagates

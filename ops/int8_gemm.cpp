@@ -17,11 +17,19 @@ namespace {
 constexpr int32_t kZero = 128;                         // a's zero point: its bytes are q + 128
 constexpr float kWeightLevels = 63, kRowLevels = 127;  // 7 bits for W, 8 for a
 
-// round(v) (half away from zero) clamped to [-levels, levels], written so that loops vectorise
-// (std::nearbyint is a library call at the baseline ISA).
+// round(v) (half away from zero) clamped to [-levels, levels], for finite v: written so that
+// loops vectorise (std::nearbyint is a library call at the baseline ISA).
 inline int32_t level(float v, float levels) {
   const int32_t top = int32_t(levels);
   return std::clamp(int32_t(v + (v < 0 ? -0.5f : 0.5f)), -top, top);
+}
+
+// The same for any v: a NaN, which only a column whose scale is NaN holds, becomes `levels`
+// instead of reaching a conversion to int (undefined behaviour). Slower: the selects on floats
+// keep GCC from vectorising the loop around it.
+inline int32_t level_of_any(float v, float levels) {
+  const float below = v < levels ? v : levels;
+  return level(below > -levels ? below : -levels, levels);
 }
 
 // The scale for values of largest magnitude `top`: top / levels, NaN when that is not finite (a
@@ -41,7 +49,11 @@ float quantize(const float* x, int64_t k, float levels, Out* q, int32_t offset) 
     top = v > top || v != v ? v : top;  // a NaN stays
   }
   const float scale = scale_for(top, levels);
-  const float inverse = top > 0 && scale == scale ? levels / top : 0.0f;
+  if (scale != scale) {  // the bytes are never read for their value: the NaN scale wins
+    std::fill_n(q, k, Out(offset));
+    return scale;
+  }
+  const float inverse = top > 0 ? levels / top : 0.0f;
   for (int64_t p = 0; p < k; ++p) q[p] = Out(level(x[p] * inverse, levels) + offset);
   return scale;
 }
@@ -172,17 +184,25 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
       const float v = std::fabs(w[p * ldw + c]);
       top[std::size_t(c)] = v > top[std::size_t(c)] || v != v ? v : top[std::size_t(c)];
     }
+  bool finite = true;
   for (int64_t c = 0; c < n; ++c) {
     scales[c] = scale_for(top[std::size_t(c)], kWeightLevels);
+    finite = finite && scales[c] == scales[c];
     inverse[std::size_t(c)] =
         top[std::size_t(c)] > 0 && scales[c] == scales[c] ? kWeightLevels / top[std::size_t(c)] : 0;
   }
-  for (int64_t p = 0; p < k; ++p)
-    for (int64_t c = 0; c < n; ++c) {
-      const int32_t q = level(w[p * ldw + c] * inverse[std::size_t(c)], kWeightLevels);
-      at(p, c) = int8_t(q);
-      offsets[c] += kZero * q;
-    }
+  auto bytes_of = [&](auto level_fn) {
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t c = 0; c < n; ++c) {
+        const int32_t q = level_fn(w[p * ldw + c] * inverse[std::size_t(c)], kWeightLevels);
+        at(p, c) = int8_t(q);
+        offsets[c] += kZero * q;
+      }
+  };
+  if (finite)
+    bytes_of(level);
+  else
+    bytes_of(level_of_any);
 }
 
 void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,

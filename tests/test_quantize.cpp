@@ -136,6 +136,26 @@ BOOST_AUTO_TEST_CASE(a_non_finite_row_gives_nan_in_its_row_alone) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_non_finite_weight_gives_nan_in_its_column_alone) {
+  const Tensor a = init::normal(0, 1, 3).tensor({2, 6});
+  for (bool transposed : {false, true}) {
+    Tensor w = init::normal(0, 1, 4).tensor(transposed ? Shape{4, 6} : Shape{6, 4});
+    // column 1 of W gets a NaN, column 3 an infinity
+    (transposed ? w.data()[1 * 6 + 2] : w.data()[2 * 4 + 1]) = std::nanf("");
+    (transposed ? w.data()[3 * 6 + 5] : w.data()[5 * 4 + 3]) = -INFINITY;
+    std::vector<float> packed(std::size_t(kernels::int8_packed_floats(6, 4)));
+    kernels::quantize_columns(w.data(), transposed ? 6 : 4, 6, 4, transposed, packed.data());
+    for (kernels::Isa isa : kernels::runnable_isas()) {
+      Tensor y({2, 4});
+      kernels::int8_gemm(a.data(), 6, 2, 6, packed.data(), 4, y.data(), 4, isa);
+      for (int64_t r = 0; r < 2; ++r) {
+        BOOST_CHECK(std::isfinite(y.at({r, 0})) && std::isfinite(y.at({r, 2})));
+        BOOST_CHECK(std::isnan(y.at({r, 1})) && std::isnan(y.at({r, 3})));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(int8_models_stay_within_the_stated_error_of_float32) {
   // docs/formats.md states the error on unit-scale input at T = 100: measured 2.1% of max |y|
   // for the LSTM at H = 256 (issue 21 asked for 2%; PyTorch's onednn engine: 3.3%), held to 3%.
