@@ -23,8 +23,8 @@ its input (x_t, h_{t-1}) per row as the product runs, to 7 bits; nonlinearities,
 state and the sums stay float32 (docs/formats.md, docs/architecture.md). f32 turns an int8
 file back into the float32 model it was made from.
 
-Q.json is a model file like any other: run, eval, sample, info, dot and bench read it. An
-int8 model runs forward only: train, grad and export to ONNX refuse it (quantize the float32
+Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
+(float32) structure; bench --dtype int8 times such a model. An int8 model runs forward only: train, grad and export to ONNX refuse it (quantize the float32
 model again after training). Its weights are stored as float32, as in M.json: the file records
 the precision, and loading quantizes.
 
