@@ -24,9 +24,10 @@ state and the sums stay float32 (docs/formats.md, docs/architecture.md). f32 tur
 file back into the float32 model it was made from.
 
 Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
-(float32) structure; bench --dtype int8 times such a model. An int8 model runs forward only: train, grad and export to ONNX refuse it (quantize the float32
-model again after training). Its weights are stored as float32, as in M.json: the file records
-the precision, and loading quantizes.
+(float32) structure; bench --dtype int8 times such a model. An int8 model runs forward only:
+train, grad and export to ONNX refuse it (quantize the float32 model again after training).
+Its weights are stored as float32, as in M.json: the file records the precision, and loading
+quantizes.
 
 Prints how far the int8 model's y is from the float32 model's on random unit-scale input
 (x ~ N(0, 1), or random tokens; T = 100, B = 16): its largest difference, and that over max |y|.
