@@ -40,7 +40,8 @@ bool row_wise(const Graph& g, const Node& n, const std::vector<char>& from_x) {
   };
   const int last = n.shape.rank() - 1;
   if (n.is(matmul_op())) return x_input(0) && !x_input(1) && !n.attrs.get("transpose_a", 0);
-  if (n.is(matmul_packed_op())) return x_input(0) && !x_input(1) && !x_input(2);
+  if (n.is(matmul_packed_op()) || n.is(matmul_int8_op()))
+    return x_input(0) && !x_input(1) && !x_input(2);
   if (n.is(add_op()) || n.is(sub_op()) || n.is(mul_op()) || n.is(div_op())) {
     for (std::size_t i = 0; i < n.inputs.size(); ++i)
       if (x_input(i) ? !rows_of_x(i) : !broadcast(i)) return false;
@@ -144,8 +145,7 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
       const auto built = step_graph_for(config_, weights_, k, d == 1, batch);
       l->step = passes::optimize(*built);
       if (config_.precision == Precision::Int8)  // the float products become int8 ones
-        if (auto quantized = passes::quantize_products(*l->step))
-          l->step = passes::eliminate_dead_nodes(*quantized);
+        if (auto quantized = passes::quantize_products(*l->step)) l->step = std::move(quantized);
       layers_.push_back(std::move(l));
     }
 }
@@ -225,6 +225,7 @@ struct RolledRun::Buffers {
   struct Edge {
     int64_t steps = 0;
     std::unique_ptr<Graph> graph;
+    std::unique_ptr<Graph> quantized;  // an int8 model's output layer: graph, optimized, in int8
     std::unique_ptr<Executor> run;
   };
   Edge tokens, output;
@@ -425,7 +426,16 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
       Graph& g = *buf.output.graph;
       g.output("y", output_layer(g, at, g.input("hs", {T, B, width})));
       for (const char* name : {"W_out", "b_out"}) g.share_parameter(name, p.weights().at(name));
-      buf.output.run = std::make_unique<Executor>(g);
+      if (c.precision == Precision::Int8) {  // its product in int8 too
+        auto optimized = passes::optimize(g);
+        if (auto quantized = passes::quantize_products(*optimized))
+          optimized = std::move(quantized);
+        buf.output.graph = std::move(optimized);
+        buf.output.run = std::make_unique<Executor>(
+            *buf.output.graph, std::span<const std::string>(), PlanOptions{.optimize = false});
+      } else {
+        buf.output.run = std::make_unique<Executor>(g);
+      }
       buf.output.steps = T;
     }
     y = buf.output.run->run({{"hs", in}})["y"];

@@ -578,6 +578,10 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
     throw FormatError(
         fmt::format("{}: not a training checkpoint (no task in its recipe)", path.string()));
   const Config m = config_from_file(file);
+  if (m.precision != Precision::Float32)
+    throw FormatError(fmt::format(
+        "{}: an {} model runs forward only: resume the float32 checkpoint it was quantized from",
+        path.string(), to_string(m.precision)));
   const bool data = task_from_string(file.meta.at("task")) == Task::Data;
   if (data && !file.meta.contains("data"))
     throw FormatError(fmt::format(

@@ -53,7 +53,10 @@ float quantize(const float* x, int64_t k, float levels, Out* q, int32_t offset) 
     std::fill_n(q, k, Out(offset));
     return scale;
   }
-  const float inverse = top > 0 ? levels / top : 0.0f;
+  // 0 for a row of zeros, and for one so tiny that levels / top overflows (its bytes are then
+  // all zero, as near enough; inf would reach level() as inf or NaN)
+  const float ratio = top > 0 ? levels / top : 0.0f;
+  const float inverse = ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f;
   for (int64_t p = 0; p < k; ++p) q[p] = Out(level(x[p] * inverse, levels) + offset);
   return scale;
 }
@@ -188,8 +191,10 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
   for (int64_t c = 0; c < n; ++c) {
     scales[c] = scale_for(top[std::size_t(c)], kWeightLevels);
     finite = finite && scales[c] == scales[c];
-    inverse[std::size_t(c)] =
+    const float ratio =
         top[std::size_t(c)] > 0 && scales[c] == scales[c] ? kWeightLevels / top[std::size_t(c)] : 0;
+    // as for rows: a column so tiny that the ratio overflows quantizes to zero bytes
+    inverse[std::size_t(c)] = ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f;
   }
   auto bytes_of = [&](auto level_fn) {
     for (int64_t p = 0; p < k; ++p)

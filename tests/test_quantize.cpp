@@ -136,6 +136,24 @@ BOOST_AUTO_TEST_CASE(a_non_finite_row_gives_nan_in_its_row_alone) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_tiny_row_or_column_quantizes_to_zero_not_to_an_overflow) {
+  // max |x| below about 4e-37: levels / max overflows to inf (it reached a float-to-int
+  // conversion as inf or NaN before)
+  Tensor a = init::normal(0, 1, 3).tensor({2, 8});
+  for (int64_t p = 0; p < 8; ++p) a.data()[8 + p] = p % 2 ? 1e-38f : 0.0f;
+  Tensor w = init::normal(0, 1, 4).tensor({8, 3});
+  for (int64_t p = 0; p < 8; ++p) w.data()[p * 3 + 1] = p % 3 ? -1e-38f : 0.0f;
+  std::vector<float> packed(std::size_t(kernels::int8_packed_floats(8, 3)));
+  kernels::quantize_columns(w.data(), 3, 8, 3, false, packed.data());
+  for (kernels::Isa isa : kernels::runnable_isas()) {
+    Tensor y({2, 3});
+    kernels::int8_gemm(a.data(), 8, 2, 8, packed.data(), 3, y.data(), 3, isa);
+    for (int64_t c = 0; c < 3; ++c) BOOST_CHECK_LE(std::fabs(y.at({1, c})), 1e-30f);
+    BOOST_CHECK_LE(std::fabs(y.at({0, 1})), 1e-30f);
+    BOOST_CHECK(std::fabs(y.at({0, 0})) > 1e-3f);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_non_finite_weight_gives_nan_in_its_column_alone) {
   const Tensor a = init::normal(0, 1, 3).tensor({2, 6});
   for (bool transposed : {false, true}) {

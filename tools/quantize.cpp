@@ -18,7 +18,7 @@ constexpr std::string_view kUsage = R"(usage: rnngraph quantize M.json --dtype i
 Writes M.json's model with its products in another precision. int8 is dynamic quantization,
 as PyTorch's quantize_dynamic and ONNX Runtime's DynamicQuantizeLSTM do it: every product of
 a weight (input and recurrent products of every layer and direction, the output layer) runs
-on int8 bytes, the weight quantized per output column when the model is loaded, each row of
+on int8 bytes, the weight quantized per output column as the model runs (once per chunk of steps), each row of
 its input (x_t, h_{t-1}) per row as the product runs, to 7 bits; nonlinearities, the cell
 state and the sums stay float32 (docs/formats.md, docs/architecture.md). f32 turns an int8
 file back into the float32 model it was made from.
@@ -75,8 +75,11 @@ int quantize_main(const std::vector<std::string>& argv) {
   models::Recipe meta = file.meta;
   meta.erase("precision");
   models::save_file(model.weights(), target, out, meta, file.extra);
-  if (target.precision == models::Precision::Float32) {
-    fmt::print("wrote {}: {} model in float32\n", out, models::to_string(target.cell));
+  // The comparison needs the float32 model as the reference: M.json itself, if it is one.
+  if (target.precision == models::Precision::Float32 ||
+      model.config().precision != models::Precision::Float32) {
+    fmt::print("wrote {}: {} model, products in {}\n", out, models::to_string(target.cell),
+               models::to_string(target.precision));
     return 0;
   }
   // The float32 model against the one just written, on the same input.

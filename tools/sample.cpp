@@ -7,6 +7,7 @@
 
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/torch_state.h>
 
@@ -44,8 +45,13 @@ int sample_main(const std::vector<std::string>& argv) {
   const models::Config c = models::config_from_file(file);
   if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
     throw UsageError("sample needs a model with a token input and an output over its alphabet");
-  const auto g = models::unroll(c, models::parameters(*file.graph), 1, 1);
-  Executor run(*g);
+  std::unique_ptr<Graph> g = models::unroll(c, models::parameters(*file.graph), 1, 1);
+  if (c.precision == models::Precision::Int8) {  // products in int8, as run computes them
+    g = passes::optimize(*g);
+    if (auto quantized = passes::quantize_products(*g)) g = std::move(quantized);
+  }
+  Executor run(*g, std::span<const std::string>(),
+               PlanOptions{.optimize = c.precision == models::Precision::Float32});
 
   const std::string& alphabet = c.vocabulary;
   std::string prime = args.get("--prime").value_or(

@@ -1,5 +1,5 @@
 // Int8 products (models::Precision::Int8): every product of a value with a static weight, packed
-// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized once per run
+// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized before the steps use it
 // (quantize_columns, made at first use and shared by every product of that weight). The rest
 // of the graph, nonlinearities and state, stays float32. Runs after optimize(), whose packing
 // pass has found the products; a graph with gradients is refused (the int8 ops have none).
@@ -44,7 +44,11 @@ class QuantizeProducts final : public Rewriter {
 
 std::unique_ptr<Graph> quantize_products(const Graph& g) {
   QuantizeProducts quantize(g);
-  return run_pass(g, quantize);
+  auto quantized = run_pass(g, quantize);
+  if (!quantized) return nullptr;
+  // the float packing of the weights it replaced is left unread
+  auto pruned = eliminate_dead_nodes(*quantized);
+  return pruned ? std::move(pruned) : std::move(quantized);
 }
 
 }  // namespace rnngraph::passes
