@@ -143,9 +143,8 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
       l->input = layer_input_size(config_, k);
       l->state = cell_state(config_.cell, cell_sizes(config_, k));
       const auto built = step_graph_for(config_, weights_, k, d == 1, batch);
-      l->step = passes::optimize(*built);
-      if (config_.precision == Precision::Int8)  // the float products become int8 ones
-        if (auto quantized = passes::quantize_products(*l->step)) l->step = std::move(quantized);
+      l->step = config_.precision == Precision::Int8 ? passes::optimize_in_int8(*built)
+                                                     : passes::optimize(*built);
       layers_.push_back(std::move(l));
     }
 }
@@ -225,7 +224,6 @@ struct RolledRun::Buffers {
   struct Edge {
     int64_t steps = 0;
     std::unique_ptr<Graph> graph;
-    std::unique_ptr<Graph> quantized;  // an int8 model's output layer: graph, optimized, in int8
     std::unique_ptr<Executor> run;
   };
   Edge tokens, output;
@@ -426,16 +424,11 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
       Graph& g = *buf.output.graph;
       g.output("y", output_layer(g, at, g.input("hs", {T, B, width})));
       for (const char* name : {"W_out", "b_out"}) g.share_parameter(name, p.weights().at(name));
-      if (c.precision == Precision::Int8) {  // its product in int8 too
-        auto optimized = passes::optimize(g);
-        if (auto quantized = passes::quantize_products(*optimized))
-          optimized = std::move(quantized);
-        buf.output.graph = std::move(optimized);
-        buf.output.run = std::make_unique<Executor>(
-            *buf.output.graph, std::span<const std::string>(), PlanOptions{.optimize = false});
-      } else {
-        buf.output.run = std::make_unique<Executor>(g);
-      }
+      // An int8 model's product too: its graph is then optimized here, not by the plan.
+      const bool int8 = c.precision == Precision::Int8;
+      if (int8) buf.output.graph = passes::optimize_in_int8(g);
+      buf.output.run = std::make_unique<Executor>(*buf.output.graph, std::span<const std::string>(),
+                                                  PlanOptions{.optimize = !int8});
       buf.output.steps = T;
     }
     y = buf.output.run->run({{"hs", in}})["y"];

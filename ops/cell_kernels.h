@@ -18,6 +18,7 @@
 #include <rnngraph/ops/activations.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
+#include <rnngraph/ops/scratch.h>
 
 namespace rnngraph::kernels::cell {
 
@@ -71,13 +72,6 @@ inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate ga
 // running thread's own.
 template <class Row>
 void for_each_row(int64_t B, int64_t H, std::size_t floats, Row row);
-
-// A per-thread scratch of n floats (a few rows of H): reused across calls, never shrinks.
-inline float* scratch(std::size_t n) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
 
 template <class Row>
 void for_each_row(int64_t B, int64_t H, std::size_t floats, Row row) {

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/ops/scratch.h>
 
 namespace rnngraph::kernels {
 
@@ -128,30 +129,9 @@ __attribute__((target("avx2,fma"))) void group_avx2_rows(const Rows& a, int r0, 
 }
 
 void group_avx2(const Rows& a, int rows, const Group& g, float* out, int64_t ldo, int width) {
-  for (int r0 = 0; r0 < rows; r0 += 4) {
-    switch (std::min(4, rows - r0)) {
-      case 4:
-        group_avx2_rows<4>(a, r0, g, out, ldo, width);
-        break;
-      case 3:
-        group_avx2_rows<3>(a, r0, g, out, ldo, width);
-        break;
-      case 2:
-        group_avx2_rows<2>(a, r0, g, out, ldo, width);
-        break;
-      default:
-        group_avx2_rows<1>(a, r0, g, out, ldo, width);
-        break;
-    }
-  }
-}
-
-// A per-thread buffer of n values, reused across calls (it never shrinks).
-template <class T>
-T* scratch(std::size_t n) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
+  for (int r0 = 0; r0 < rows; r0 += 4)
+    with_rows<4>(std::min(4, rows - r0),
+                 [&]<int R>() { group_avx2_rows<R>(a, r0, g, out, ldo, width); });
 }
 
 }  // namespace

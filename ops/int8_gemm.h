@@ -1,8 +1,11 @@
 // Dynamically quantized int8 products, y = a · W (or a · Wᵀ), what int8 models run
-// (`rnngraph quantize`): W quantized before the steps that use it (once per chunk of steps), symmetrically per output column, to 7 bits
-// (w ≈ s_c · q, q in [-63, 63], s_c = max_p |W[p, c]| / 63); each row of a quantized when the
-// product runs, to 8 bits (a ≈ s_r · q, q in [-127, 127], s_r = max_p |a[r, p]| / 127); the
-// byte products summed exactly in int32 and scaled back, y[r, c] = s_r · s_c · Σ_p q_rp · q_pc.
+// (`rnngraph quantize`):
+//   W per output column, to 7 bits, before the steps that use it (once per chunk of steps):
+//     w ≈ s_c · q, q in [-63, 63], s_c = max_p |W[p, c]| / 63;
+//   each row of a, to 8 bits, when the product runs:
+//     a ≈ s_r · q, q in [-127, 127], s_r = max_p |a[r, p]| / 127;
+//   the byte products summed exactly in int32 and scaled back:
+//     y[r, c] = s_r · s_c · Σ_p q_rp · q_pc.
 // Nonlinearities and state stay float32.
 //
 // Why 7 bits for W: the AVX2 kernel multiplies unsigned by signed bytes (vpmaddubsw), a's bytes

@@ -1,10 +1,11 @@
 // The instruction sets our kernels are written for, and which one this CPU runs. Kernels are
 // compiled for each with target attributes and picked at run time from the CPU (never from
 // compile flags: the library is built for the baseline x86-64). RNNGRAPH_MAX_ISA=portable|avx2
-// caps the choice, to measure or test a lower ISA on a newer CPU. Internal (not installed).
+// caps the choice, to measure or test a lower ISA on a newer CPU. Internal to the library.
 #pragma once
 
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rnngraph::kernels {
@@ -17,6 +18,16 @@ Isa best_isa();
 std::string_view isa_name(Isa isa);
 // Every ISA at or below best_isa(), lowest first: what tests run each kernel on.
 std::vector<Isa> runnable_isas();
+
+// f.template operator()<R>() for the run-time row count `rows` in [1, N]: the kernels' tiles
+// are templates on their row count, so each keeps its accumulators in registers.
+template <int N, class F>
+void with_rows(int rows, const F& f) {
+  [&]<int... R>(std::integer_sequence<int, R...>) {
+    ((rows == R + 1 ? f.template operator()<R + 1>() : void()), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
 
 // f compiled for each ISA, the one `isa` names.
 template <class F>

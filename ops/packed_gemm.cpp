@@ -2,26 +2,16 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include <immintrin.h>
 
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/ops/scratch.h>
 
 namespace rnngraph::kernels {
 
 namespace {
-
-// f.template operator()<R>() for the run-time row count `rows` in [1, N]: the tiles are
-// templates on their row count, so each keeps its accumulators in registers.
-template <int N, class F>
-void with_rows(int rows, const F& f) {
-  [&]<int... R>(std::integer_sequence<int, R...>) {
-    ((rows == R + 1 ? f.template operator()<R + 1>() : void()), ...);
-  }
-  (std::make_integer_sequence<int, N>{});
-}
 
 // One tile: rows [0, rows) of A times one panel, into out (row stride ldo), full 32 columns,
 // written or (accumulate) added. A's element (r, p) is a[r·rs + p·cs]: rows of A (cs = 1) or,
@@ -215,15 +205,6 @@ void packed_gemm_columns(const float* a, int64_t rs, int64_t cs, int64_t m, int6
 int threads_for(int64_t m, int64_t n, int64_t k, int64_t parts) {
   return m * n * k < (int64_t(1) << 20) ? 1 : int(std::min<int64_t>(compute_threads(), parts));
 }
-
-// Per-thread buffers of n floats (slot 0 for op(B), 1 for A), reused across calls (they never
-// shrink).
-float* scratch(int slot, std::size_t n) {
-  thread_local std::vector<float> buffers[2];
-  std::vector<float>& buffer = buffers[slot];
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
 }  // namespace
 
 void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
@@ -258,8 +239,8 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, c
     const int64_t row0 = by_rows ? begin : 0, rows = by_rows ? end - begin : m;
     const int64_t col_begin = by_rows ? 0 : begin * kPanel;
     const int64_t col_end = by_rows ? n : std::min(n, end * kPanel);
-    float* packed = scratch(0, std::size_t(packed_size(kDepth, kWidth)));
-    float* a_block = transpose_a ? scratch(1, std::size_t(kRows * kDepth)) : nullptr;
+    float* packed = scratch<float, 0>(std::size_t(packed_size(kDepth, kWidth)));
+    float* a_block = transpose_a ? scratch<float, 1>(std::size_t(kRows * kDepth)) : nullptr;
     for (int64_t col0 = col_begin; col0 < col_end; col0 += kWidth) {
       const int64_t width = std::min(kWidth, col_end - col0);
       for (int64_t p0 = 0; p0 < k; p0 += kDepth) {

@@ -46,12 +46,9 @@ int sample_main(const std::vector<std::string>& argv) {
   if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
     throw UsageError("sample needs a model with a token input and an output over its alphabet");
   std::unique_ptr<Graph> g = models::unroll(c, models::parameters(*file.graph), 1, 1);
-  if (c.precision == models::Precision::Int8) {  // products in int8, as run computes them
-    g = passes::optimize(*g);
-    if (auto quantized = passes::quantize_products(*g)) g = std::move(quantized);
-  }
-  Executor run(*g, std::span<const std::string>(),
-               PlanOptions{.optimize = c.precision == models::Precision::Float32});
+  const bool int8 = c.precision == models::Precision::Int8;
+  if (int8) g = passes::optimize_in_int8(*g);  // products in int8, as run computes them
+  Executor run(*g, std::span<const std::string>(), PlanOptions{.optimize = !int8});
 
   const std::string& alphabet = c.vocabulary;
   std::string prime = args.get("--prime").value_or(

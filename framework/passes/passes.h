@@ -52,6 +52,8 @@ std::unique_ptr<Graph> run_pass(const Graph& g, Pass& rewriter) {
 
 // All of them, in order (merge_weight_gradients only finds work in a graph with gradients).
 std::unique_ptr<Graph> optimize(const Graph& g);
+// optimize(), then quantize_products: what an int8 model runs. Always returns a graph.
+std::unique_ptr<Graph> optimize_in_int8(const Graph& g);
 
 // The forward graph optimized (or, with `optimized` false, copied), then differentiated: grad()
 // of its output `loss` with respect to the nodes named in `wrt` (parameters, inputs), appended

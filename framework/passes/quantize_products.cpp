@@ -1,8 +1,8 @@
 // Int8 products (models::Precision::Int8): every product of a value with a static weight, packed
-// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized before the steps use it
-// (quantize_columns, made at first use and shared by every product of that weight). The rest
-// of the graph, nonlinearities and state, stays float32. Runs after optimize(), whose packing
-// pass has found the products; a graph with gradients is refused (the int8 ops have none).
+// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized before the steps use
+// it (quantize_columns, made at first use and shared by every product of that weight). The rest of
+// the graph, nonlinearities and state, stays float32. Runs after optimize(), whose packing pass has
+// found the products; a graph with gradients is refused (the int8 ops have none).
 #include <map>
 
 #include <rnngraph/framework/passes/passes.h>
@@ -49,6 +49,12 @@ std::unique_ptr<Graph> quantize_products(const Graph& g) {
   // the float packing of the weights it replaced is left unread
   auto pruned = eliminate_dead_nodes(*quantized);
   return pruned ? std::move(pruned) : std::move(quantized);
+}
+
+std::unique_ptr<Graph> optimize_in_int8(const Graph& g) {
+  auto optimized = optimize(g);
+  auto quantized = quantize_products(*optimized);
+  return quantized ? std::move(quantized) : std::move(optimized);
 }
 
 }  // namespace rnngraph::passes
