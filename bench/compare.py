@@ -182,7 +182,7 @@ def rows(args, counts, cells, node_path):
 def print_int8_header(repeat):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
           f"median of {repeat} runs; error: largest |y_int8 - y_f32| over max |y_f32| on x ~ N(0, 1)\n")
-    print("| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph int8 ms | rnngraph int8 GOP/s | int8 / f32 speed-up "
+    print("| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph int8 ms | rnngraph int8 GOP/s (share of the int8 limit) | int8 / f32 speed-up "
           "| PyTorch int8 ms (engine) | PyTorch int8 error | PyTorch int8 / rnngraph int8 |")
     print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
 
@@ -222,7 +222,7 @@ def int8_rows(args, counts):
                 torch_ms, engine, error = torch_int8(cell, batch, inputs, hidden, steps, args.repeat)
                 time.sleep(1)  # torch's idle workers spin for a while: let them stop before the next row
                 print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {threads} | {f32['median_ms']:.3f} | "
-                      f"{int8['median_ms']:.3f} | {int8['gflops']:.1f} | {f32['median_ms'] / int8['median_ms']:.2f} | "
+                      f"{int8['median_ms']:.3f} | {int8['gflops']:.1f} ({100 * int8['share_of_peak']:.0f}%) | {f32['median_ms'] / int8['median_ms']:.2f} | "
                       f"{torch_ms:.3f} ({engine}) | {100 * error:.2f}% | {torch_ms / int8['median_ms']:.2f} |",
                       flush=True)
 

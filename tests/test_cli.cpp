@@ -345,7 +345,11 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
       "bench lstm --batch 2 --input-size 3 --hidden-size 16 --steps 5 --repeat 2 --json "
       "--dtype int8");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  BOOST_CHECK_EQUAL(nlohmann::json::parse(r.out)["dtype"], "int8");
+  const auto int8_report = nlohmann::json::parse(r.out);
+  BOOST_CHECK_EQUAL(int8_report["dtype"], "int8");
+  // integer work, against the int8 unit's limit
+  BOOST_CHECK_EQUAL(int8_report["unit"], "GOP/s");
+  BOOST_CHECK_GT(int8_report["peak_gflops"].get<double>(), int8_report["gflops"].get<double>());
   expect_rejected(
       "bench lstm --batch 2 --input-size 3 --hidden-size 4 --steps 5 --train "
       "--dtype int8",
@@ -358,7 +362,7 @@ BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
   const auto peaks = nlohmann::json::parse(r.out);
   int present = 0;
   for (const char* unit :
-       {"fma_avx2", "fma_avx512", "int8_vnni256", "int8_vnni512", "bf16_avx512"}) {
+       {"fma_avx2", "fma_avx512", "int8_avx2", "int8_vnni256", "int8_vnni512", "bf16_avx512"}) {
     BOOST_REQUIRE_MESSAGE(peaks.contains(unit), unit);
     if (peaks[unit].is_null()) continue;  // absent on this CPU
     ++present;

@@ -56,9 +56,11 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
 'bench peak' measures the machine's arithmetic limit: each unit this CPU has (float32 FMA on
 AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot products on
 AVX-512 BF16) run as 12 independent chains, on 1 thread and on every core (or on --threads N),
-in GFLOP/s (GOP/s for int8, a multiply and an add counting two). A unit the CPU lacks is
-listed as absent. A model's --json line reports its share of the float32 limit of the widest
-FMA unit on its thread count (peak_gflops, share_of_peak), and the kernels it ran ("kernels":
+in GFLOP/s (GOP/s for int8, a multiply and an add counting two); int8_avx2 is the
+vpmaddubsw + vpmaddwd pair our int8 kernel runs. A unit the CPU lacks is listed as absent. A
+model's --json line reports its share of the float32 limit of the widest FMA unit on its thread
+count (peak_gflops, share_of_peak; for --dtype int8 the GOP/s and the int8_avx2 limit, "unit"
+says which), and the kernels it ran ("kernels":
 avx512, avx2 or portable: the best this CPU has, or the cap RNNGRAPH_MAX_ISA=portable|avx2
 sets, to measure a lower ISA's kernels on a newer CPU).
 )";
@@ -225,8 +227,11 @@ int bench_main(const std::vector<std::string>& argv) {
         flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
+  // int8 products are integer work: GOP/s, against the int8 unit's limit
+  const bool int8 = c.precision == models::Precision::Int8;
+  const char* unit = int8 ? "GOP/s" : "GFLOP/s";
   if (args.has("--json")) {
-    const double peak = float_peak(threads);
+    const double peak = int8 ? int8_peak(threads) : float_peak(threads);
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
         "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
@@ -234,19 +239,19 @@ int bench_main(const std::vector<std::string>& argv) {
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
         "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"kernels\": \"{}\", \"dtype\": "
-        "\"{}\"}}\n",
+        "\"{}\", \"unit\": \"{}\"}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
         output_bytes, train, optimized, peak, gflops / peak, kernels::isa_name(kernels::best_isa()),
-        models::to_string(c.precision));
+        models::to_string(c.precision), unit);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "
-        "{:.3f}), {:.1f} GFLOP/s, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
+        "{:.3f}), {:.1f} {}, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
         "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        optimized ? " (passes)" : "", c.precision == models::Precision::Int8 ? " int8" : "", median,
-        train ? "forward + backward" : "forward", repeat, fastest, gflops,
+        optimized ? " (passes)" : "", int8 ? " int8" : "", median,
+        train ? "forward + backward" : "forward", repeat, fastest, gflops, unit,
         1000.0 * double(c.batch) / median, arena_bytes, build_ms, plan_ms, first_run_ms,
         new_shape_ms);
   }

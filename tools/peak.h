@@ -10,7 +10,8 @@
 namespace rnngraph::cli {
 
 struct PeakUnit {
-  std::string name;   // "fma_avx2", "fma_avx512", "int8_vnni256", "int8_vnni512", "bf16_avx512"
+  std::string name;   // "fma_avx2", "fma_avx512", "int8_avx2", "int8_vnni256", "int8_vnni512",
+                      // "bf16_avx512"
   std::string unit;   // "GFLOP/s" or "GOP/s" (int8: a multiply and an add are two ops)
   bool present;       // this CPU has it (and the build can issue it)
   double per_second;  // G(FL)OP/s on `threads` threads together; 0 when absent
@@ -21,5 +22,9 @@ std::vector<PeakUnit> measure_peaks(int threads, double seconds = 0.1);
 
 // The float32 FMA limit of the widest unit this CPU has, on `threads` threads (GFLOP/s).
 double float_peak(int threads, double seconds = 0.05);
+
+// The int8 limit of the unit our int8 kernel runs (vpmaddubsw + vpmaddwd on AVX2; a VNNI kernel
+// is not built yet), on `threads` threads (GOP/s).
+double int8_peak(int threads, double seconds = 0.05);
 
 }  // namespace rnngraph::cli
