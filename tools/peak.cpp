@@ -145,12 +145,13 @@ double rate(const Kernel& k, int threads, int64_t iterations) {
 }
 
 double measure(const Kernel& k, int threads, double seconds) {
-  // Calibrate on one thread, then the best of 3 runs of about `seconds` each.
+  // Calibrate on one thread, then the best of 5 runs of about `seconds` each (a run that
+  // shares its core with another process only lowers one of them).
   const int64_t probe = 100000;
   const double per_second = rate(k, 1, probe) / (k.ops_per_iteration);
   const int64_t iterations = std::max<int64_t>(probe, int64_t(per_second * seconds));
   double best = 0;
-  for (int r = 0; r < 3; ++r) best = std::max(best, rate(k, threads, iterations));
+  for (int r = 0; r < 5; ++r) best = std::max(best, rate(k, threads, iterations));
   return best / 1e9;
 }
 
