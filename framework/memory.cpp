@@ -19,10 +19,14 @@ constexpr std::size_t kAlignment = 64;
 std::atomic<std::size_t> configured{0};  // 0: the default
 std::atomic<std::size_t> used{0};
 
+// A byte count with the unit that reads best: 1432 bytes, 512.0 KiB, 3.2 MiB, 1.5 GiB.
 std::string bytes_text(std::size_t bytes) {
-  const double gib = double(bytes) / double(1 << 30);
-  return gib >= 0.1 ? fmt::format("{} bytes ({:.1f} GiB)", bytes, gib)
-                    : fmt::format("{} bytes ({:.1f} MiB)", bytes, double(bytes) / double(1 << 20));
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = double(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) value /= 1024, ++unit;
+  return fmt::format("{} bytes ({:.1f} {})", bytes, value, units[unit]);
 }
 }  // namespace
 

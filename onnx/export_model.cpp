@@ -2,6 +2,7 @@
 // and B, or, for a cell without an operator, as Scans over its step graph; and writing any graph
 // file as ONNX.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
@@ -175,6 +176,30 @@ std::string length_mask(GraphBuilder& b, const std::string& x_seq) {
                  "mask");
 }
 
+// What a server needs beside the graph (metadata_props): the cell, and for a character model
+// its vocabulary as a JSON array of one-character strings, id i being element i, so the ids a
+// model reads and writes map back to text. A symbol is a byte of the training text: byte b is
+// the character U+00bb (so a byte of a UTF-8 sequence stays a valid JSON string).
+::onnx::ModelProto& with_metadata(::onnx::ModelProto& model, const Config& c) {
+  auto add = [&](const std::string& key, const std::string& value) {
+    ::onnx::StringStringEntryProto& entry = *model.add_metadata_props();
+    entry.set_key(key);
+    entry.set_value(value);
+  };
+  add("rnngraph.cell", std::string(to_string(c.cell)));
+  if (!c.vocabulary.empty()) {
+    nlohmann::json symbols = nlohmann::json::array();
+    for (char ch : c.vocabulary) {
+      const auto byte = static_cast<unsigned char>(ch);
+      symbols.push_back(byte < 0x80
+                            ? std::string(1, ch)
+                            : std::string{char(0xc0 | (byte >> 6)), char(0x80 | (byte & 0x3f))});
+    }
+    add("vocabulary", symbols.dump());
+  }
+  return model;
+}
+
 std::string export_scan_model(const Config& c, const io::TensorMap& weights,
                               const ExportOptions& options) {
   ::onnx::ModelProto model =
@@ -233,7 +258,7 @@ std::string export_scan_model(const Config& c, const io::TensorMap& weights,
            {"T", "B", c.output_size > 0 ? c.output_size : D * models::cell_output_size(c)});
   for (const models::StateVariable& v : state)
     b.output(v.name + "_n", TensorProto::FLOAT, {L * D, "B", v.size});
-  return serialize(model);
+  return serialize(with_metadata(model, c));
 }
 
 }  // namespace
@@ -313,7 +338,7 @@ std::string export_model(const Config& c, const io::TensorMap& weights,
   b.output("y", TensorProto::FLOAT, {"T", "B", c.output_size > 0 ? c.output_size : D * H});
   b.output("h_n", TensorProto::FLOAT, {L * D, "B", H});
   if (lstm) b.output("c_n", TensorProto::FLOAT, {L * D, "B", H});
-  return serialize(model);
+  return serialize(with_metadata(model, c));
 }
 
 std::string save(const io::GraphFile& file, const std::filesystem::path& path,

@@ -40,6 +40,17 @@ inline std::string npy_file(std::string dict, const std::string& data) {
   return bytes + dict + data;
 }
 
+// .npy bytes of `values` stored as `descr` ("<f4", "<f8", "<i4", "<i8"), as numpy writes them.
+template <class T>
+std::string npy(const std::string& descr, const std::vector<int64_t>& shape,
+                const std::vector<T>& values) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  return npy_file(
+      "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }",
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
+}
+
 // A fresh directory for one suite's files, under a root private to this process (so parallel
 // runs never share files) that is removed when the process exits.
 inline std::filesystem::path scratch_dir(const std::string& suite) {

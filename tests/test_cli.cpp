@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(bad_input_exits_2_and_writes_nothing) {
                   "--c0 is for cells with a state c", {"y.npy"});
   expect_rejected("run r.json --input x.npy -o y.txt", "arrays are .npy or .csv", {"y.txt"});
   std::ofstream(work_dir() / "x_bad.npy") << "\x93NUMPY garbage";
-  expect_rejected("run r.json --input x_bad.npy -o y.npy", "not a float32 .npy file", {"y.npy"});
+  expect_rejected("run r.json --input x_bad.npy -o y.npy", "not a numeric .npy file", {"y.npy"});
   std::ofstream(work_dir() / "broken.json") << "{\"format\": \"rnngraph.graph\", \"version\": 7}";
   expect_rejected("run broken.json --input x.npy -o y.npy", "version 7", {"y.npy"});
   expect_rejected("run r.json --input x.npy -o missing-dir/y.npy", "cannot write", {"missing-dir"});
@@ -379,6 +379,90 @@ BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
                    0.9 * peaks["fma_avx2"]["1"].get<double>());
   const Outcome text = rnngraph_cli("bench peak --threads 1");
   BOOST_CHECK(text.out.find("fma_avx2") != std::string::npos);
+}
+
+// What PyTorch and numpy users type: numpy's default dtypes, batch-first arrays, PyTorch's
+// option names, greedy decoding, and the files that sit beside a model.
+BOOST_AUTO_TEST_CASE(pytorch_and_numpy_habits) {
+  using rnngraph::testing::npy;
+  auto write = [](const std::string& name, const std::string& bytes) {
+    std::ofstream(work_dir() / name, std::ios::binary) << bytes;
+  };
+  BOOST_REQUIRE_EQUAL(rnngraph_cli("build lstm --input-size 3 --hidden-size 4 -o h.json").code, 0);
+  const Tensor x = init::normal(0, 1, 21).tensor({5, 2, 3});
+  io::write_npy(work_dir() / "h_x.npy", x);
+  Outcome r = rnngraph_cli("run h.json --input h_x.npy -o h_y.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const Tensor y = io::read_npy(work_dir() / "h_y.npy");
+  // float64 as numpy saves it: read as float32; a note only where values were rounded
+  std::vector<double> exact(x.values().begin(), x.values().end()), finer = exact;
+  for (double& v : finer) v += 1e-12;
+  write("h_x64.npy", npy<double>("<f8", {5, 2, 3}, exact));
+  write("h_x64_finer.npy", npy<double>("<f8", {5, 2, 3}, finer));
+  r = rnngraph_cli("run h.json --input h_x64.npy -o h_y64.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK_MESSAGE(r.err.find("rounded") == std::string::npos, r.err);
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "h_y64.npy"), y, 0.0);
+  r = rnngraph_cli("run h.json --input h_x64_finer.npy -o h_y64.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK_MESSAGE(r.err.find("float64 values rounded to float32") != std::string::npos, r.err);
+  // batch first: [B, T, I] in, [B, T, H] out, the same numbers
+  Tensor x_bf({2, 5, 3}), y_bf({2, 5, 4});
+  for (int64_t t = 0; t < 5; ++t)
+    for (int64_t b = 0; b < 2; ++b) {
+      for (int64_t i = 0; i < 3; ++i) x_bf.at({b, t, i}) = x.at({t, b, i});
+      for (int64_t h = 0; h < 4; ++h) y_bf.at({b, t, h}) = y.at({t, b, h});
+    }
+  io::write_npy(work_dir() / "h_xbf.npy", x_bf);
+  r = rnngraph_cli("run h.json --input h_xbf.npy --batch-first -o h_ybf.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  rnngraph::testing::check_close(io::read_npy(work_dir() / "h_ybf.npy"), y_bf, 0.0);
+  // PyTorch's names and typos: the nearest valid option
+  expect_rejected("build lstm --input-size 3 --hidden-size 4 --num-layers 2 -o h2.json",
+                  "did you mean --layers?", {"h2.json"});
+  expect_rejected("build lstm --input_size 3 --hidden-size 4 -o h2.json",
+                  "did you mean --input-size?", {"h2.json"});
+  expect_rejected("run h.json --imput h_x.npy", "did you mean --input?");
+  expect_rejected("run h.json --input h_x.npy --zzzzzz", "--help lists the options");
+  // the files beside a model, and names that promise another format
+  expect_rejected("info h.safetensors", "pass the model's .json");
+  expect_rejected("export h.json -o h.pt", ".safetensors", {"h.pt"});
+  // a state file of another batch: named, with the shape it needed
+  r = rnngraph_cli("run h.json --input h_x.npy --state-out h_s.safetensors -o h_y.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  io::write_npy(work_dir() / "h_x3.npy", init::normal(0, 1, 22).tensor({2, 3, 3}));
+  expect_rejected("run h.json --input h_x3.npy --state-in h_s.safetensors",
+                  "h_s.safetensors's h_n is [1, 2, 4]; the model and the input's batch of 3 "
+                  "need [1, 3, 4]");
+  // a memory limit below what a file needs: sizes in readable units, the file not blamed
+  const Outcome small = rnngraph_cli("run h.json --input h_x.npy --max-memory 1K");
+  BOOST_CHECK_EQUAL(small.code, 2);
+  BOOST_CHECK_MESSAGE(small.err.find("(1.0 KiB)") != std::string::npos, small.err);
+  BOOST_CHECK_MESSAGE(small.err.find("inconsistent") == std::string::npos, small.err);
+  // --version
+  r = rnngraph_cli("--version");
+  BOOST_CHECK_EQUAL(r.code, 0);
+  BOOST_CHECK_MESSAGE(r.out.starts_with("rnngraph 0."), r.out);
+  // greedy decoding, and a prime character shown as itself
+  {
+    std::ofstream text((work_dir() / "h_text.txt").string());
+    for (int i = 0; i < 30; ++i) text << "abcab cab\n";
+  }
+  r = rnngraph_cli(
+      "train --task text --text h_text.txt --model lstm --hidden-size 8 --steps 8 --batch 4 "
+      "--iterations 5 --save h_t.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  const Outcome greedy = rnngraph_cli("sample h_t.json --length 20 --temperature 0 --seed 1");
+  BOOST_REQUIRE_MESSAGE(greedy.code == 0, greedy.err);
+  BOOST_CHECK_EQUAL(rnngraph_cli("sample h_t.json --length 20 --temperature 0 --seed 2").out,
+                    greedy.out);  // no draw: the seed changes nothing
+  expect_rejected("sample h_t.json --length 3 --prime 'ab['", "--prime holds '['");
+  // int64 token ids, as numpy saves them
+  write("h_ids.npy", npy<int64_t>("<i8", {4, 1}, {0, 1, 2, 3}));
+  r = rnngraph_cli("run h_t.json --input h_ids.npy -o h_logits.npy");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  BOOST_CHECK_EQUAL(io::read_npy(work_dir() / "h_logits.npy").shape().str(),
+                    "[4, 1, 5]");  // 5 symbols: \n, space, a, b, c
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,16 +25,7 @@ using models::TargetsAs;
 
 namespace {
 
-// .npy bytes of `values` stored as `descr` ("<f4", "<f8", "<i4", "<i8").
-template <class T>
-std::string npy(const std::string& descr, const std::vector<int64_t>& shape,
-                const std::vector<T>& values) {
-  std::string dims;
-  for (int64_t d : shape) dims += fmt::format("{}, ", d);
-  return rnngraph::testing::npy_file(
-      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}", descr, dims),
-      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
-}
+using rnngraph::testing::npy;
 
 io::NpyArray floats(const std::vector<int64_t>& shape, const std::vector<double>& values) {
   return io::parse_npy_array(npy("<f8", shape, values), "floats.npy");

@@ -652,6 +652,14 @@ BOOST_AUTO_TEST_CASE(trained_models_run_in_onnx_runtime) {
                               "--steps 8 --batch 4 --iterations 3 --save text.json")
                           .code,
                       0);
+  // The character model's vocabulary goes with it (metadata_props), id i being element i.
+  BOOST_REQUIRE_EQUAL(run_cli(dir, "export text.json -o text.onnx").code, 0);
+  const std::string onnx_bytes = io::read_file(dir / "text.onnx");
+  BOOST_CHECK(onnx_bytes.find("vocabulary") != std::string::npos);
+  BOOST_CHECK_MESSAGE(
+      onnx_bytes.find(R"(["\n"," ","a","b","c","d","e","f","g","h","i","j","k","l","m","n","o",)"
+                      R"("p","q","r","s","t","u","v","w","x","y","z"])") != std::string::npos,
+      "no vocabulary in the ONNX file's metadata");
   std::vector<OrtCase> cases;
   for (const char* file : {"sine.json", "text.json"}) {
     models::Model m = models::Model::load(dir / file);

@@ -260,9 +260,9 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
   std::ofstream(d / "text.txt") << std::string(4000, 'a');
   fs::create_directories(d / "folder.json");
   fs::create_directories(d / "folder.npy");
-  write_raw_npy(d / "x_f8.npy",  // the right shape, float64
-                "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 2, 3), }",
-                std::string(5 * 2 * 3 * 8, '\0'));
+  write_raw_npy(d / "x_f2.npy",  // the right shape, float16 (float64 and int64 are read)
+                "{'descr': '<f2', 'fortran_order': False, 'shape': (5, 2, 3), }",
+                std::string(5 * 2 * 3 * 2, '\0'));
   // Datasets: 4 samples of 3 steps and 2 features, their classes and lengths, and bad ones.
   auto int64_npy = [&](const char* name, std::vector<int64_t> values) {
     write_raw_npy(
@@ -334,7 +334,7 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
       {"build lstm --input-size 3 --hidden-size 4 -o o.json --max-memory 99999999999999999999",
        "got '99999999999999999999'"},
       {"info m.json --max-memory -1", "--max-memory expects a byte count"},
-      {"run m.json --input x_f8.npy -o o.npy", "dtype '<f8' is not supported"},
+      {"run m.json --input x_f2.npy -o o.npy", "dtype '<f2' is not supported"},
       {"run m.json --input x.npy --state-in missing.safetensors -o o.npy",
        "cannot open 'missing.safetensors'"},
       {"run m.json --input x.npy --state-in garbage.npy -o o.npy",
@@ -361,11 +361,11 @@ BOOST_AUTO_TEST_CASE(bad_input_matrix) {
       {"run m.json --input missing.npy -o o.npy", "cannot open 'missing.npy'"},
       {"run m.json --input folder.npy -o o.npy", "'folder.npy': not a regular file"},
       {"run m.json --input garbage.npy -o o.npy",
-       "garbage.npy: not a float32 .npy file: bad magic"},
+       "garbage.npy: not a numeric .npy file: bad magic"},
       // wrong shapes and dtypes
       {"run m.json --input x_wrong.npy -o o.npy", "input 'x' must be [T, B, 3], got [5, 2, 7]"},
       {"run m.json --input x.npy --h0 x.npy -o o.npy",
-       "input 'h0' expects [1, 2, 4], fed [5, 2, 3]"},
+       "x.npy (--h0) is [5, 2, 3]; the model and the input's batch of 2 need [1, 2, 4]"},
       {"run m.json --input x.npy --lengths x.npy -o o.npy", "30 lengths for a batch of 2"},
       {"run m.json --input x.npy -o missing_folder/o.npy", "cannot write 'missing_folder/o.npy'"},
       {"grad m.json --input x_wrong.npy -o o.safetensors",

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -13,6 +14,44 @@
 #include <rnngraph/models/torch_state.h>
 
 namespace rnngraph::cli {
+
+namespace {
+// The edit distance between two names (insertions, deletions and substitutions).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// The option a mistyped or PyTorch-style name most likely meant ("--num_layers" → "--layers",
+// "--hiden-size" → "--hidden-size"), or nothing when none is close.
+std::optional<std::string> nearest_option(std::string name,
+                                          const std::set<std::string, std::less<>>& valued,
+                                          const std::set<std::string, std::less<>>& switches) {
+  std::replace(name.begin(), name.end(), '_', '-');  // PyTorch's keyword names
+  if (!name.starts_with("--") && name.size() > 2) name = "-" + name;
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (const auto* options : {&valued, &switches})
+    for (const std::string& option : *options) {
+      std::size_t d = edit_distance(name, option);
+      // "--num-layers" holds "layers": a name inside another counts as close
+      if (option.size() > 3 && name.find(option.substr(2)) != std::string::npos)
+        d = std::min<std::size_t>(d, 1);
+      if (d < best_distance) best_distance = d, best = option;
+    }
+  return best;
+}
+}  // namespace
 
 Args::Args(std::span<const std::string> argv, std::set<std::string, std::less<>> valued,
            std::set<std::string, std::less<>> switches) {
@@ -35,7 +74,10 @@ Args::Args(std::span<const std::string> argv, std::set<std::string, std::less<>>
       if (values_.contains(name)) throw UsageError(fmt::format("{} given twice", name));
       values_[name] = value;
     } else {
-      throw UsageError(fmt::format("unknown option {}", quote(name)));
+      const auto suggestion = nearest_option(name, valued, switches);
+      throw UsageError(fmt::format("unknown option {}{}", quote(name),
+                                   suggestion ? fmt::format("; did you mean {}?", *suggestion)
+                                              : std::string(" (--help lists the options)")));
     }
   }
 }
@@ -250,9 +292,29 @@ void check_extension(const std::filesystem::path& p) {
 
 Tensor read_array(const std::filesystem::path& path) {
   check_extension(path);
-  if (!is_csv(path)) return io::read_npy(path);
+  if (!is_csv(path)) {
+    // numpy's defaults (float64, int64) are converted; said only where precision is lost
+    io::NpyArray array = io::read_npy_array(path);
+    if (array.rounded)
+      fmt::print(stderr, "note: {}: float64 values rounded to float32\n", path.string());
+    return std::move(array.values);
+  }
   const Tensor t = io::read_csv(path);
   return t.reshaped({t.shape()[0], 1, t.shape()[1]});  // [T, I] is one sequence: batch 1
+}
+
+Tensor swap_first_axes(const Tensor& t) {
+  if (t.shape().rank() < 2)
+    throw ShapeError(fmt::format("{} has no two leading axes to swap", t.shape().str()));
+  std::vector<int64_t> dims(t.shape().dims().begin(), t.shape().dims().end());
+  const int64_t rows = dims[0], cols = dims[1],
+                inner = t.numel() / std::max<int64_t>(1, rows * cols);
+  std::swap(dims[0], dims[1]);
+  Tensor out{Shape(std::span<const int64_t>(dims))};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::copy_n(t.data() + (r * cols + c) * inner, inner, out.data() + (c * rows + r) * inner);
+  return out;
 }
 
 void write_array(const std::filesystem::path& path, const Tensor& tensor) {

@@ -93,9 +93,13 @@ Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& a
 // inputs too (x, h0 and c0, those the graph has).
 std::vector<std::string> gradient_targets(const Graph& g, bool inputs);
 
-// Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data.
+// Arrays by extension: .npy, or .csv for [T, I] (read as [T, 1, I]) and [T, 1, H] data. A .npy
+// may hold float32, float64, int32 or int64 (numpy's defaults), read as float32; a note on
+// stderr says when float64 values were rounded.
 Tensor read_array(const std::filesystem::path& path);
 void write_array(const std::filesystem::path& path, const Tensor& tensor);
+// [A, B, ...] as [B, A, ...]: batch-first arrays to and from the sequence-first layout.
+Tensor swap_first_axes(const Tensor& t);
 
 // Every subcommand, in the order `rnngraph --help` lists them (tools/commands.cpp).
 const std::vector<Command>& commands();

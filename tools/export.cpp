@@ -54,6 +54,14 @@ int export_main(const std::vector<std::string>& argv) {
       int(args.integer("--opset", onnx::kDefaultOpset, onnx::kMinOpset, onnx::kMaxOpset));
   options.lengths = args.has("--lengths");
   const std::string out = args.require("-o");
+  // The file's name says its format: nothing is written under a name that promises another
+  if (!out.ends_with(".onnx") && !out.ends_with(".safetensors"))
+    throw UsageError(fmt::format(
+        "{}: export writes .onnx (ONNX) or .safetensors (a PyTorch state_dict){}", quote(out),
+        out.ends_with(".pt") || out.ends_with(".pth")
+            ? "; for PyTorch, write the .safetensors state_dict and load it with "
+              "safetensors.torch.load_file (docs/deploy.md)"
+            : ""));
   const io::GraphFile file = models::load_file(args.positional()[0]);
   if (out.ends_with(".safetensors")) {
     std::error_code ignored;

@@ -27,8 +27,8 @@ constexpr std::string_view kUsage =
 
 Runs the graph forward and backward and writes the gradient of a loss of its output y.
 
-  --input X      x as [T, B, I] float32 .npy (or CSV, batch 1); for a token model, the
-                 class ids [T, B]
+  --input X      x as [T, B, I] .npy (or CSV, batch 1); for a token model, the class ids
+                 [T, B]; float64 and int64 arrays are read as float32
   --h0, --c0     initial states [L, B, H] (default zeros)
   --loss L       sum: the sum of every element of y (default); mse: mean((y - target)²)
   --target Y     the target of mse, y's shape

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <rnngraph/framework/memory.h>
+#include <rnngraph/ops/isa.h>
 
 #include "cli.h"
 
@@ -25,7 +26,7 @@ const std::string_view kCommonOptions = R"(options of every command:
 void print_overview() {
   fmt::print(
       "rnngraph: recurrent networks as graphs: build, run, draw.\n\nusage: rnngraph COMMAND "
-      "[ARGS]\n\ncommands:\n");
+      "[ARGS]\n       rnngraph --version\n\ncommands:\n");
   for (const cli::Command& c : cli::commands()) fmt::print("  {:<8} {}\n", c.name, c.summary);
   fmt::print("\n'rnngraph COMMAND --help' describes a command.\n\n{}", kCommonOptions);
 }
@@ -36,6 +37,11 @@ int main(int argc, char** argv) {
   try {
     // Options every command shares may come anywhere, before the command too.
     const std::vector<std::string> args = cli::apply_common_options({argv + 1, argv + argc});
+    if (!args.empty() && args[0] == "--version") {
+      fmt::print("rnngraph {} (kernels: {}; float32, int8)\n", RNNGRAPH_VERSION,
+                 kernels::isa_name(kernels::best_isa()));
+      return 0;
+    }
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
       print_overview();
       return args.empty() ? 2 : 0;

@@ -19,13 +19,17 @@ namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph run G.json --input X.npy [--h0 H0.npy] [--c0 C0.npy] [--lengths L.npy]
                     [--state-in S.safetensors] [--state-out S.safetensors] [--threads N]
-                    [-o Y.npy]
+                    [--batch-first] [-o Y.npy]
 
 Runs a model file (from 'rnngraph build' or 'train') on one input of any length and batch, or
 a hand-built graph file on inputs of its own shapes.
 
-  --input X       x as [T, B, I] float32 .npy (PyTorch's sequence-first layout), or a CSV file
-                  of T lines with I numbers each (batch 1); any T and B for a model file
+  --input X       x as [T, B, I] .npy (PyTorch's sequence-first layout), or a CSV file of T
+                  lines with I numbers each (batch 1); any T and B for a model file. float32
+                  as is; numpy's float64 and int64 (token ids) are read as float32, with a
+                  note when float64 values were rounded
+  --batch-first   x is [B, T, I] (token ids [B, T]) and y is written [B, T, H], as with
+                  PyTorch's batch_first=True; states stay [L, B, H] (model files)
   --h0 H0         initial hidden states [L, B, H] (default zeros)
   --c0 C0         initial cell states [L, B, H], LSTM only (default zeros)
   --lengths L     a padded batch: B lengths (int or float .npy, whole numbers 1..T). Past its
@@ -64,6 +68,8 @@ int run_model(const Args& args, const io::GraphFile& file) {
   Tensor& x = feeds.begin()->second;
   if (tokens && x.shape().rank() == 3 && x.shape()[2] == 1)
     x = x.reshaped({x.shape()[0], x.shape()[1]});  // CSV: [T, 1, 1]
+  const bool batch_first = args.has("--batch-first");
+  if (batch_first) x = swap_first_axes(x);
   if (x.shape().rank() < 2)
     throw ShapeError(fmt::format("the input is {}, not [T, B, ...]", x.shape().str()));
   const int64_t steps = x.shape()[0], batch = x.shape()[1];
@@ -79,15 +85,27 @@ int run_model(const Args& args, const io::GraphFile& file) {
   if (!has_c && args.has("--c0"))
     throw UsageError(fmt::format("--c0 is for cells with a state c (an LSTM); {} has none",
                                  models::to_string(c.cell)));
-  for (const char* state : {"h0", "c0"})
-    if (auto path = args.get(fmt::format("--{}", state))) feeds.emplace(state, read_array(*path));
+  // A state from a file is checked here, so the message names the file the user passed.
+  auto feed_state = [&](const models::StateVariable& s, const Tensor& value,
+                        const std::string& source) {
+    const Shape expected{c.layers * models::directions(c), batch, s.size};
+    if (value.shape() != expected)
+      throw ShapeError(
+          fmt::format("{} is {}; the model and the input's batch of {} need {} "
+                      "([layers * directions, batch, {}])",
+                      source, value.shape().str(), batch, expected.str(), s.size));
+    feeds.emplace(s.name + "0", value.clone());
+  };
+  for (const models::StateVariable& s : state_vars)
+    if (auto path = args.get(fmt::format("--{}0", s.name)))
+      feed_state(s, read_array(*path), fmt::format("{} (--{}0)", *path, s.name));
   if (auto path = args.get("--state-in")) {
     const io::TensorMap state = io::read_safetensors(*path);
     for (const models::StateVariable& s : state_vars) {
       auto it = state.find(s.name + "_n");
       if (it == state.end())
         throw FormatError(fmt::format("{}: no '{}_n' in the state file", *path, s.name));
-      feeds.emplace(s.name + "0", it->second.clone());
+      feed_state(s, it->second, fmt::format("the state file {}'s {}_n", *path, s.name));
     }
   }
   std::vector<int64_t> lengths;
@@ -104,7 +122,7 @@ int run_model(const Args& args, const io::GraphFile& file) {
     io::write_safetensors(*path, state);
     fmt::print(stderr, "wrote the state ({}) to {}\n", fmt::join(names, ", "), *path);
   }
-  print_or_write(args, "y", r["y"]);
+  print_or_write(args, "y", batch_first ? swap_first_axes(r["y"]) : r["y"]);
   return 0;
 }
 
@@ -112,14 +130,14 @@ int run_main(const std::vector<std::string>& argv) {
   const Args args(
       argv,
       {"--input", "--h0", "--c0", "--lengths", "--state-in", "--state-out", "--threads", "-o"},
-      {"--check-numerics"});
+      {"--check-numerics", "--batch-first"});
   set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
   if (args.positional().size() != 1) throw UsageError("run takes one graph file");
   // A model file needs no graph at its default shape: the model unrolls for the input.
   io::GraphFile file = io::read_graph_file(args.positional()[0]);
   if (models::is_model(file)) return run_model(args, file);
   if (!file.graph) file = models::load_file(args.positional()[0]);  // says what is wrong
-  for (const char* flag : {"--lengths", "--state-in", "--state-out"})
+  for (const char* flag : {"--lengths", "--state-in", "--state-out", "--batch-first"})
     if (args.has(flag))
       throw UsageError(fmt::format("{} needs a model file (from rnngraph build or train)", flag));
   const Graph& g = *file.graph;

@@ -1,5 +1,6 @@
 // rnngraph sample: text from a trained character model, one character at a time, the state
 // carried from step to step.
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -24,7 +25,8 @@ reads the prime text (default: a newline, or the alphabet's first character), th
 next character from softmax(logits / T) and feeds it back.
 
   --length N        characters to generate
-  --temperature T   below 1 sharper and more repetitive, above 1 more random (default 1)
+  --temperature T   below 1 sharper and more repetitive, above 1 more random (default 1);
+                    0 is greedy decoding: always the most likely character
   --prime TEXT      the text to start from; every character must be in the model's alphabet
   --seed S          seed of the draws (default 0)
 
@@ -35,7 +37,7 @@ int sample_main(const std::vector<std::string>& argv) {
   const Args args(argv, {"--length", "--temperature", "--prime", "--seed"});
   if (args.positional().size() != 1) throw UsageError("sample takes one model file");
   const int64_t length = args.integer("--length", std::nullopt, 0, 10'000'000);
-  const double temperature = args.number("--temperature", 1.0, 1e-3, 1e3);
+  const double temperature = args.number("--temperature", 1.0, 0, 1e3);
   std::mt19937_64 rng(uint64_t(args.integer("--seed", 0, 0, int64_t(1) << 62)));
 
   const io::GraphFile file = models::load_file(args.positional()[0]);
@@ -60,10 +62,8 @@ int sample_main(const std::vector<std::string>& argv) {
   auto feed = [&](char ch) -> const Results& {
     const std::size_t id = alphabet.find(ch);
     if (id == std::string::npos)
-      throw UsageError(
-          fmt::format("--prime holds '\\x{:02x}', which is not in the model's "
-                      "alphabet",
-                      uint8_t(ch)));
+      throw UsageError(fmt::format("--prime holds {}, which is not in the model's alphabet",
+                                   quote(std::string_view(&ch, 1))));
     feeds.at("tokens").values()[0] = float(id);
     const Results& r = run(feeds);
     models::carry_state(r, feeds);  // the state carried to the next character
@@ -76,13 +76,18 @@ int sample_main(const std::vector<std::string>& argv) {
   std::vector<double> p(alphabet.size());
   for (int64_t i = 0; i < length; ++i) {
     const auto logits = (*r)["y"].values();
-    double top = -INFINITY, total = 0;
-    for (float l : logits) top = std::max(top, double(l));
-    for (std::size_t k = 0; k < p.size(); ++k)
-      total += p[k] = std::exp((double(logits[k]) - top) / temperature);
-    double u = double(rng() >> 11) * 0x1.0p-53 * total;
-    std::size_t pick = 0;
-    while (pick + 1 < p.size() && u >= p[pick]) u -= p[pick++];
+    const std::size_t most_likely =
+        std::size_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    std::size_t pick = most_likely;
+    if (temperature > 0) {  // a draw from softmax(logits / T)
+      const double top = logits[most_likely];
+      double total = 0;
+      for (std::size_t k = 0; k < p.size(); ++k)
+        total += p[k] = std::exp((double(logits[k]) - top) / temperature);
+      double u = double(rng() >> 11) * 0x1.0p-53 * total;
+      pick = 0;
+      while (pick + 1 < p.size() && u >= p[pick]) u -= p[pick++];
+    }
     out += alphabet[pick];
     if (i + 1 < length) r = &feed(alphabet[pick]);
   }

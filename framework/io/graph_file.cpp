@@ -12,6 +12,7 @@
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
 #include <rnngraph/framework/io/safetensors.h>
+#include <rnngraph/framework/memory.h>
 
 namespace rnngraph::io {
 
@@ -314,6 +315,16 @@ GraphFile load_graph(const std::filesystem::path& path) {
 
 GraphFile read_graph_file(const std::filesystem::path& path) {
   const std::string where = path.string();
+  // Files that sit beside a model and are easily passed for it: say which file to pass.
+  const std::string extension = path.extension().string();
+  if (extension == ".safetensors")
+    throw FormatError(fmt::format(
+        "{}: a weights file; pass the model's .json, which names its weights file", where));
+  if (extension == ".onnx")
+    throw FormatError(fmt::format(
+        "{}: an ONNX model; 'rnngraph import' turns it into a model file first", where));
+  if (extension == ".npy")
+    throw FormatError(fmt::format("{}: an array; pass the model's .json", where));
   json doc;
   try {
     doc = json::parse(read_file(path));
@@ -398,6 +409,8 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
     throw FormatError(fmt::format("{}: malformed ({})", at(where, current), e.what()));
   } catch (const FormatError& e) {
     throw FormatError(fmt::format("{}: {}", at(where, current), e.what()));
+  } catch (const MemoryError& e) {  // the file is fine: the memory limit is too small for it
+    throw MemoryError(fmt::format("{}: {}", at(where, current), e.what()));
   } catch (const Error& e) {  // shape rules and duplicate names: the file is inconsistent
     throw FormatError(fmt::format("{}: inconsistent graph: {}", at(where, current), e.what()));
   }

@@ -152,6 +152,7 @@ NpyArray parse_npy_array(std::string_view bytes, std::string_view what) {
           "{}: integer {} at element {} is beyond 2^24 in size, which float32 cannot hold exactly",
           what, v, i));
     to[i] = float(v);
+    if (double(to[i]) != v && !std::isnan(v)) out.rounded = true;
   }
   return out;
 }

@@ -24,6 +24,7 @@ std::vector<double> parse_npy_numbers(std::string_view bytes, std::string_view w
 struct NpyArray {
   Tensor values;
   bool integer = false;
+  bool rounded = false;  // some float64 value was not a float32 and was rounded
 };
 NpyArray read_npy_array(const std::filesystem::path& path);
 NpyArray parse_npy_array(std::string_view bytes, std::string_view what);

@@ -13,6 +13,13 @@ function(run)
   endif()
 endfunction()
 run(${CMAKE_COMMAND} --install ${RNNGRAPH_BUILD} --prefix ${prefix})
+# The installed program runs from the prefix (it finds its libraries there: install RPATH),
+# with no LD_LIBRARY_PATH and the build tree out of reach.
+run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${prefix}/bin/rnngraph --version)
+run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${prefix}/bin/rnngraph build lstm
+    --input-size 3 --hidden-size 4 -o ${WORK}/installed.json)
+run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${prefix}/bin/rnngraph dot ${WORK}/installed.json
+    -o ${WORK}/installed.svg)
 # The library's compiler: a sanitized library needs its compiler's sanitizer runtimes.
 run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${prefix}
     -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
