@@ -25,7 +25,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
+.PHONY: deps ort configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -47,11 +47,15 @@ ort:
 	@[ -f $(ORT_MODULES)/package.json ] || \
 	  (cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs only the program (not the tests and examples).
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target rnngraph-cli
 	$(BUILD)/rnngraph demo
 
 test: build ort

@@ -279,8 +279,26 @@ BOOST_AUTO_TEST_CASE(info_dot_and_demo) {
   BOOST_CHECK(demo.out.find("trained an LSTM") != std::string::npos);
   for (const char* name :
        {"rnn.json", "rnn_unrolled.png", "rnn_rolled.svg", "lstm_cell.png", "lstm.safetensors",
-        "sine_loss.svg", "sine_lstm.json", "sine_lstm.safetensors"})
+        "lstm_rolled_grad.png", "sine_loss.svg", "sine_lstm.json", "sine_lstm.safetensors"})
     BOOST_CHECK_MESSAGE(fs::exists(work_dir() / "demo-out" / name), name);
+  // What it says it wrote is what it wrote: the count, each file listed, each diagram twice
+  int written = 0;
+  for (const auto& entry : fs::directory_iterator(work_dir() / "demo-out")) {
+    ++written;
+    const std::string name = entry.path().filename().string();
+    BOOST_CHECK_MESSAGE(demo.out.find("demo-out/" + name + "\n") != std::string::npos,
+                        name << " is not listed");
+    if (entry.path().extension() == ".svg" && name != "sine_loss.svg")
+      BOOST_CHECK_MESSAGE(fs::exists(fs::path(entry.path()).replace_extension(".png")),
+                          name << " has no PNG");
+  }
+  BOOST_CHECK_MESSAGE(demo.out.find(fmt::format("wrote {} files", written)) != std::string::npos,
+                      demo.out);
+  // The loss curve: a standalone SVG document with its axes labelled
+  const std::string curve = io::read_file(work_dir() / "demo-out" / "sine_loss.svg");
+  BOOST_CHECK(curve.starts_with("<?xml version=\"1.0\""));
+  for (const char* tick : {">1</text>", ">100</text>", ">400</text>", ">0.01</text>"})
+    BOOST_CHECK_MESSAGE(curve.find(tick) != std::string::npos, tick);
 }
 
 BOOST_AUTO_TEST_CASE(bench_reports_timings) {

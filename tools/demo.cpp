@@ -23,7 +23,7 @@ constexpr std::string_view kUsage = R"(usage: rnngraph demo [--out DIR]
 Builds the seed tutorial's vanilla RNN (hidden size s = 5, n_features = 2, time_steps = 3,
 h0 = 0, w ~ randn, b = 0) and a textbook LSTM of the same sizes, runs both on one random
 sequence and prints their outputs, saves both graphs, and renders their block, unrolled,
-rolled and cell diagrams (PNG and SVG) and their backward graphs into DIR (default
+rolled and cell diagrams and their backward graphs (each as PNG and SVG) into DIR (default
 ./rnngraph-demo). Draws the gradient flow of an RNN and an LSTM on one 40-step sequence, side
 by side (gradient_flow.svg). Then trains an LSTM (hidden 32) to predict sine waves for 400
 iterations (about a second) and writes its loss curve (sine_loss.svg) and the trained model
@@ -38,33 +38,43 @@ void print_rows(std::string_view name, const Tensor& t, int64_t first = 1) {
                fmt::join(t.values().subspan(std::size_t(r * row), std::size_t(row)), ", "));
 }
 
-// Saves the graph and draws it in every view; returns the files written.
-std::vector<std::string> save_and_draw(const Graph& g, const models::Config& config,
-                                       const std::filesystem::path& dir, const std::string& name,
-                                       const std::string& title) {
+// Writes one diagram as PNG (for slides) and SVG (for the web); returns both paths.
+std::vector<std::string> draw_both(const Graph& g, const viz::Options& options,
+                                   const std::filesystem::path& stem) {
   std::vector<std::string> files;
-  models::save_file(g, config, dir / (name + ".json"));
-  files.push_back((dir / (name + ".json")).string());
-  for (viz::View view :
-       {viz::View::Blocks, viz::View::Unrolled, viz::View::Rolled, viz::View::Cell}) {
-    const viz::Options options{.view = view,
-                               .title = fmt::format("{}: {} view", title, viz::to_string(view))};
-    for (const char* extension : {".png", ".svg"}) {
-      const auto path = dir / fmt::format("{}_{}{}", name, viz::to_string(view), extension);
-      viz::write_diagram(g, options, path);
-      files.push_back(path.string());
-    }
-  }
-  // The backward graph beside the forward one.
-  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled}) {
-    const viz::Options options{.view = view,
-                               .grad = true,
-                               .title = fmt::format("{}: {} view with the backward graph of sum(y)",
-                                                    title, viz::to_string(view))};
-    const auto path = dir / fmt::format("{}_{}_grad.svg", name, viz::to_string(view));
+  for (const char* extension : {".png", ".svg"}) {
+    std::filesystem::path path = stem;
+    path += extension;
     viz::write_diagram(g, options, path);
     files.push_back(path.string());
   }
+  return files;
+}
+
+// Saves the graph (recipe and weights) and draws it in every view, and its backward graph;
+// returns the files written.
+std::vector<std::string> save_and_draw(const Graph& g, const models::Config& config,
+                                       const std::filesystem::path& dir, const std::string& name,
+                                       const std::string& title) {
+  const std::filesystem::path recipe = dir / (name + ".json");
+  models::save_file(g, config, recipe);
+  std::vector<std::string> files{recipe.string(), io::parameters_path(recipe).string()};
+  auto add = [&](const std::vector<std::string>& more) {
+    files.insert(files.end(), more.begin(), more.end());
+  };
+  for (viz::View view :
+       {viz::View::Blocks, viz::View::Unrolled, viz::View::Rolled, viz::View::Cell})
+    add(draw_both(g,
+                  {.view = view, .title = fmt::format("{}: {} view", title, viz::to_string(view))},
+                  dir / fmt::format("{}_{}", name, viz::to_string(view))));
+  // The backward graph beside the forward one.
+  for (viz::View view : {viz::View::Unrolled, viz::View::Rolled})
+    add(draw_both(g,
+                  {.view = view,
+                   .grad = true,
+                   .title = fmt::format("{}: {} view with the backward graph of sum(y)", title,
+                                        viz::to_string(view))},
+                  dir / fmt::format("{}_{}_grad", name, viz::to_string(view))));
   return files;
 }
 

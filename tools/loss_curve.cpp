@@ -12,41 +12,112 @@
 
 namespace rnngraph::cli {
 
+namespace {
+// Text for an SVG text node or attribute.
+std::string xml_escaped(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
+// Tick values of a log axis over [lo, hi] (log10 units): powers of ten, or 1-2-5 steps, or
+// every digit, or halves, whichever first gives at least three ticks.
+std::vector<double> log_ticks(double lo, double hi) {
+  std::vector<double> ticks;
+  for (const std::vector<double>& mantissas : {std::vector<double>{1},
+                                               {1, 2, 5},
+                                               {1, 2, 3, 4, 5, 6, 7, 8, 9},
+                                               {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9}}) {
+    ticks.clear();
+    for (double decade = std::floor(lo); decade <= std::ceil(hi); ++decade)
+      for (double m : mantissas) {
+        const double v = m * std::pow(10.0, decade);
+        if (std::log10(v) >= lo - 1e-9 && std::log10(v) <= hi + 1e-9) ticks.push_back(v);
+      }
+    if (ticks.size() >= 3) break;
+  }
+  return ticks;
+}
+
+// Iterations to label on [1, n]: 1 and multiples of a 1-2-5 step, about six in all.
+std::vector<int64_t> iteration_ticks(int64_t n) {
+  double step = 1;
+  while (double(n) / step > 6) {
+    for (double m : {2.0, 2.5, 2.0}) {  // 1, 2, 5, 10, 20, 50, ...
+      if (double(n) / step <= 6) break;
+      step *= m;
+    }
+  }
+  std::vector<int64_t> ticks{1};
+  for (int64_t v = int64_t(step); v <= n; v += int64_t(step))
+    if (v > 1) ticks.push_back(v);
+  return ticks;
+}
+}  // namespace
+
 void write_loss_curve(const std::filesystem::path& path, const std::vector<float>& losses,
                       const std::string& title, const ValidationLosses& validation) {
-  const double W = 640, H = 360, left = 70, right = 20, top = 40, bottom = 50;
+  const double W = 640, H = 360, left = 70, right = 20, top = 40, bottom = 56;
   std::vector<double> logs;
   for (float l : losses)
     if (l > 0 && std::isfinite(l)) logs.push_back(std::log10(double(l)));
   for (const auto& [iteration, l] : validation)
     if (l > 0 && std::isfinite(l)) logs.push_back(std::log10(double(l)));
-  double lo = logs.empty() ? -1 : std::floor(*std::min_element(logs.begin(), logs.end()));
-  double hi = logs.empty() ? 0 : std::ceil(*std::max_element(logs.begin(), logs.end()));
-  if (hi <= lo) hi = lo + 1;
+  // The data's own range, a little padded: a loss from 4.3 to 2.3 fills the plot
+  double lo = logs.empty() ? -1 : *std::min_element(logs.begin(), logs.end());
+  double hi = logs.empty() ? 0 : *std::max_element(logs.begin(), logs.end());
+  const double pad = std::max(0.05 * (hi - lo), 0.02);
+  lo -= pad, hi += pad;
   const double n = double(std::max<std::size_t>(losses.size(), 2) - 1);
   auto x = [&](double i) { return left + (W - left - right) * i / n; };
   auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
 
+  // The declaration makes it a standalone XML document (Graphviz and some viewers need it).
   std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
       "{1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{2}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{3}</text>\n",
-      W, H, W / 2, title);
-  for (double d = lo; d <= hi + 1e-9; d += 1) {  // a gridline and label per decade
+      W, H, W / 2, xml_escaped(title));
+  for (double v : log_ticks(lo, hi)) {  // a gridline and label per tick
+    const double at = y(std::log10(v));
     svg += fmt::format(
         "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"#dddddd\"/>\n"
         "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:g}</text>\n",
-        left, W - right, y(d), left - 6, y(d) + 4, std::pow(10.0, d));
+        left, W - right, at, left - 6, at + 4, v);
+  }
+  for (int64_t it : iteration_ticks(int64_t(std::max<std::size_t>(losses.size(), 1)))) {
+    const double at = x(double(it - 1));
+    svg += fmt::format(
+        "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#333333\"/>\n"
+        "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        at, H - bottom, H - bottom + 5, H - bottom + 18, it);
   }
   svg += fmt::format(
       "<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#333333\"/>\n"
       "<line x1=\"{0}\" x2=\"{3}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#333333\"/>\n"
-      "<text x=\"{4}\" y=\"{5}\" text-anchor=\"middle\">iteration (1 to {6})</text>\n"
-      "<text x=\"16\" y=\"{7}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {7})\">loss "
+      "<text x=\"{4}\" y=\"{5}\" text-anchor=\"middle\">iteration</text>\n"
+      "<text x=\"16\" y=\"{6}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {6})\">loss "
       "(log scale)</text>\n",
-      left, top, H - bottom, W - right, (left + W - right) / 2, H - 14, losses.size(),
-      (top + H - bottom) / 2);
+      left, top, H - bottom, W - right, (left + W - right) / 2, H - 10, (top + H - bottom) / 2);
   std::string points;
   for (std::size_t i = 0; i < losses.size(); ++i)
     if (losses[i] > 0 && std::isfinite(losses[i]))

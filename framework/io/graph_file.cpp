@@ -323,8 +323,8 @@ GraphFile read_graph_file(const std::filesystem::path& path) {
   if (extension == ".onnx")
     throw FormatError(fmt::format(
         "{}: an ONNX model; 'rnngraph import' turns it into a model file first", where));
-  if (extension == ".npy")
-    throw FormatError(fmt::format("{}: an array; pass the model's .json", where));
+  if (extension == ".npy" || extension == ".csv")
+    throw FormatError(fmt::format("{}: an array or a log; pass the model's .json", where));
   json doc;
   try {
     doc = json::parse(read_file(path));
