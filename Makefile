@@ -25,7 +25,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
+.PHONY: deps ort serve-deps configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -37,6 +37,9 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# onnxruntime-node for examples/serve_onnx.js (the README's road map) and the ONNX tests
+serve-deps: ort
 
 ort:
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \

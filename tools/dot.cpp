@@ -105,7 +105,10 @@ int dot_main(const std::vector<std::string>& argv) {
       options.title = fmt::format("gradient flow, loss {} = {:.6g}", loss, flow.value);
   }
   viz::write_diagram(g, options, out);
-  fmt::print(stderr, "wrote {} ({} view)\n", out, viz::to_string(options.view));
+  const viz::View view = viz::drawn_view(g, options);
+  fmt::print(
+      stderr, "wrote {} ({} view{})\n", out, viz::to_string(view),
+      options.view == viz::View::Auto ? ", chosen for this graph; --view picks another" : "");
   return 0;
 }
 }  // namespace

@@ -71,6 +71,12 @@ std::unique_ptr<Graph> with_backward(const Graph& graph) {
   return g;
 }
 
+View drawn_view(const Graph& graph, const Options& options) {
+  if (options.view != View::Auto) return options.view;
+  if (options.grad) return View::Unrolled;
+  return detail::find_steps(graph).count > 0 ? View::Blocks : View::Unrolled;
+}
+
 namespace detail {
 Diagram draw(const Graph& graph, const Options& options) {
   if (options.grad) {
@@ -81,14 +87,12 @@ Diagram draw(const Graph& graph, const Options& options) {
           to_string(options.view)));
     Options drawn = options;
     drawn.grad = false;  // the graph drawn carries its backward part
-    if (drawn.view == View::Auto) drawn.view = View::Unrolled;
+    drawn.view = drawn_view(graph, options);
     return draw(*with_backward(graph), drawn);
   }
   if (options.steps_shown < 2)
     throw GraphError("steps shown must be at least 2 (the first and the last)");
-  View view = options.view;
-  if (view == View::Auto) view = find_steps(graph).count > 0 ? View::Blocks : View::Unrolled;
-  switch (view) {
+  switch (drawn_view(graph, options)) {
     case View::Auto:
     case View::Blocks:
     case View::Gradflow:

@@ -27,6 +27,11 @@ enum class View {
 View view_from_string(std::string_view name);
 std::string_view to_string(View view);
 
+struct Options;
+// The view a diagram of `graph` with `options` is drawn in: options.view, or for Auto the one
+// it stands for (blocks for a graph unrolled over steps, else unrolled; unrolled with --grad).
+View drawn_view(const Graph& graph, const Options& options);
+
 struct GradientFlow;
 
 struct Options {
