@@ -25,7 +25,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps ort serve-deps configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
+.PHONY: deps test-deps ort serve-deps configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -61,7 +61,13 @@ demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rnngraph-cli
 	$(BUILD)/rnngraph demo
 
-test: build ort
+# The README's python blocks (test readme_commands) run on Debian's numpy, torch and sklearn.
+TEST_PACKAGES := python3 python3-numpy python3-sklearn python3-torch
+
+test-deps:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(TEST_PACKAGES)"
+
+test: build ort test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # One clang tree with ASan + UBSan and the fuzzers' coverage: the suite (test-asan) and the
@@ -70,7 +76,7 @@ asan-configure: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
 	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRNNGRAPH_FUZZ=ON
 
-test-asan: asan-configure ort
+test-asan: asan-configure ort test-deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
