@@ -43,7 +43,8 @@ Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attrib
   --title TEXT       a title above the diagram
   --steps T, --batch B  a model file: unroll it for T steps and batch B (default: its recipe's
                      default shape; the rolled and cell views take at least 2 steps, which they
-                     need to find the recurrence)
+                     need to find the recurrence, and a bidirectional model 3, so that both
+                     directions show)
 )";
 
 int dot_main(const std::vector<std::string>& argv) {
@@ -80,13 +81,20 @@ int dot_main(const std::vector<std::string>& argv) {
     file = io::read_graph_file(path);
     if (models::is_model(file)) {
       // The model unrolled for --steps and --batch (default: its recipe's). A view of the
-      // recurrence (rolled, cell) needs two steps to find it.
+      // recurrence (rolled, cell) needs two steps to find it; a bidirectional model three, so
+      // that both directions show.
       std::optional<int64_t> steps;
       if (args.has("--steps")) steps = args.integer("--steps", std::nullopt, 1, 100000);
       const bool recurrence = options.view == viz::View::Rolled || options.view == viz::View::Cell;
       std::optional<int64_t> batch;
       if (args.has("--batch")) batch = args.integer("--batch", std::nullopt, 1, 100000);
-      unroll_model_file(file, path, steps, batch, recurrence && !steps ? 2 : 1);
+      const bool both_directions =
+          models::is_model(file) && models::config_from_file(file).bidirectional;
+      unroll_model_file(file, path, steps, batch,
+                        steps             ? 1
+                        : recurrence      ? 2
+                        : both_directions ? 3
+                                          : 1);
     } else {
       if (args.has("--steps") || args.has("--batch"))
         throw UsageError("--steps and --batch unroll a model file; this graph was built by hand");
