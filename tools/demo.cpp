@@ -78,7 +78,7 @@ std::vector<std::string> save_and_draw(const Graph& g, const models::Config& con
   return files;
 }
 
-// An RNN and an LSTM of the same sizes on the same long sequence, side by side, each step
+// An RNN and an LSTM of the same sizes on the same long sequence, one above the other, each step
 // shaded by how much of the last output's gradient reaches it.
 std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
   constexpr int64_t kSteps = 40, kInput = 2, kHidden = 16;
@@ -103,7 +103,7 @@ std::vector<std::string> draw_gradient_flow(const std::filesystem::path& dir) {
       for (double v : row)
         if (v > 0) lo = lo > 0 ? std::min(lo, v) : v, hi = std::max(hi, v);
   viz::Options options{
-      .view = viz::View::Gradflow, .steps_shown = 10, .flow_min = lo, .flow_max = hi};
+      .view = viz::View::Gradflow, .steps_shown = 8, .flow_min = lo, .flow_max = hi};
   std::vector<viz::Panel> panels{{&rnn, options}, {&lstm, options}};
   panels[0].options.flow = &rnn_flow;
   panels[0].options.flow_bar = false;

@@ -9,7 +9,7 @@ cd "$work"
 
 "$cli" demo --out demo > /dev/null
 cp demo/rnn_cell.png demo/lstm_rolled.png demo/rnn_blocks.png demo/gradient_flow.png \
-   demo/lstm_cell.png "$out/"
+   demo/lstm_cell.png demo/sine_loss.svg "$out/"
 "$cli" build lstm --input-size 2 --hidden-size 5 --steps 3 -o lstm.json > /dev/null 2>&1
 "$cli" dot lstm.json --view unrolled --title "LSTM (hidden 5, input 2, T = 3): unrolled view" \
   -o "$out/lstm_unrolled.png" > /dev/null 2>&1

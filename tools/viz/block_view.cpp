@@ -420,6 +420,8 @@ Diagram block_view(const Graph& g, const Options& options) {
   }
   note += "<br align=\"left\"/>";
   top.insert(top.begin(), d.add({"weights", note, Role::Note}).id);
+  d.top_node = top.front();
+  if (!bottom.empty()) d.bottom_node = bottom.front();
   if (flow && options.flow_bar)
     top.push_back(d.add({"colour_bar", colour_bar(shading, flow->loss), Role::Note}).id);
 

@@ -115,6 +115,7 @@ std::string to_dot(const Graph& graph, const Options& options) {
 std::string to_dot(std::span<const Panel> panels, const std::string& title) {
   detail::Diagram all;
   all.title = title;
+  std::string below;  // the previous panel's bottom node
   for (std::size_t i = 0; i < panels.size(); ++i) {
     detail::Diagram d = detail::draw(*panels[i].graph, panels[i].options);
     const std::string prefix = fmt::format("p{}_", i), box = fmt::format("panel{}", i);
@@ -139,6 +140,22 @@ std::string to_dot(std::span<const Panel> panels, const std::string& title) {
       for (std::string& id : rank) id = prefix + id;
       all.same_rank.push_back(std::move(rank));
     }
+    // Panels one above the other, not side by side: a wide diagram does not fit a slide.
+    if (!below.empty() && !d.top_node.empty()) {
+      // ranks grow downwards (TB) or upwards (BT, the block view's x_t at the bottom)
+      if (d.rankdir == "BT")
+        all.connect({prefix + d.top_node, below, "", false, true});
+      else
+        all.connect({below, prefix + d.top_node, "", false, true});
+      // in line with the panel above, so it goes below it rather than beside
+      const auto top =
+          std::find_if(all.nodes.begin(), all.nodes.end(),
+                       [&](const detail::DNode& n) { return n.id == prefix + d.top_node; });
+      const auto above = std::find_if(all.nodes.begin(), all.nodes.end(),
+                                      [&](const detail::DNode& n) { return n.id == below; });
+      if (top != all.nodes.end() && above != all.nodes.end()) top->group = above->group = "panels";
+    }
+    below = d.bottom_node.empty() ? "" : prefix + d.bottom_node;
   }
   return detail::print_dot(all);
 }

@@ -48,10 +48,10 @@ struct Options {
   // by hand, whose cell is then recognised from its ops.
   std::string cell;
   // Gradflow: the norms that shade the boxes (from gradient_flow), and the colour scale's ends;
-  // both 0: the norms' own smallest and largest (side-by-side panels pass a common scale).
+  // both 0: the norms' own smallest and largest (panels drawn together pass a common scale).
   const GradientFlow* flow = nullptr;
   double flow_min = 0, flow_max = 0;
-  bool flow_bar = true;  // draw the colour bar (panels side by side draw one)
+  bool flow_bar = true;  // draw the colour bar (panels drawn together draw one)
 };
 
 // How much gradient reaches each step: ‖∂loss/∂h_t‖ (the Frobenius norm over batch and hidden
@@ -70,8 +70,8 @@ GradientFlow gradient_flow(const Graph& model, const Feeds& feeds, std::string_v
 // Deterministic: the same graph and options give the same bytes.
 std::string to_dot(const Graph& graph, const Options& options = {});
 
-// Several diagrams side by side in one picture, each in a box titled by its options' title
-// (the demo's RNN and LSTM gradient flows).
+// Several diagrams in one picture, one above the other, each in a box titled by its options'
+// title (the demo's RNN and LSTM gradient flows).
 struct Panel {
   const Graph* graph;
   Options options;

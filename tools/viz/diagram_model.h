@@ -62,6 +62,9 @@ struct Diagram {
   std::vector<std::vector<std::string>> same_rank;    // node ids laid on one rank, in this order
   std::map<std::string, std::string> cluster_labels;  // scope path → label (default: derived)
   std::set<std::string> gradient_clusters;            // scope paths drawn in the gradient colour
+  // Nodes on the diagram's first and last ranks, where it has them: panels drawn one above the
+  // other are chained through them.
+  std::string top_node, bottom_node;
 
   DNode& add(DNode node) { return nodes.emplace_back(std::move(node)); }
   void connect(DEdge edge) { edges.push_back(std::move(edge)); }
