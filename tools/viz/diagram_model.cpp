@@ -68,6 +68,22 @@ std::string quote(std::string_view text) {
   return out;
 }
 
+// Graphviz sets a line break's height from the text's font size, not from a subscript that
+// hangs below it: after a line with a subscript (h<sub>t-1</sub>), a thin blank line keeps the
+// next line from running into it.
+std::string spaced_below_subscripts(const std::string& label) {
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t br; (br = label.find("<br/>", at)) != std::string::npos; at = br + 5) {
+    const std::string_view line(label.data() + at, br - at);
+    out.append(line);
+    out += "<br/>";
+    if (line.find("</sub>") != std::string_view::npos)
+      out += "<font point-size=\"4\"> </font><br/>";
+  }
+  return out + label.substr(at);
+}
+
 std::string node_line(const DNode& n, const std::string& indent) {
   if (n.invisible)
     return fmt::format("{}{} [style=invis, shape=point, width=0, height=0, label=\"\"];\n", indent,
@@ -78,7 +94,7 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Junction)
     attrs += ", width=0.09, label=\"\"";
   else
-    attrs += fmt::format(", label=<{}>", n.label);
+    attrs += fmt::format(", label=<{}>", spaced_below_subscripts(n.label));
   if (n.role == Role::Output) attrs += ", penwidth=2";
   if (n.role == Role::Pointwise) attrs += ", margin=0.02";
   if (n.role == Role::Layer) attrs += ", fontsize=13";
@@ -359,6 +375,7 @@ std::string escape(std::string_view text) {
 }
 
 std::string op_label(const Node& n, std::string_view title) {
+  if (title == n.name) return fmt::format("<b>{}</b>", escape(title));  // a parameter's name once
   return fmt::format("<b>{}</b><br/><font point-size=\"8\" color=\"#555555\">{}</font>",
                      escape(title), escape(n.name));
 }

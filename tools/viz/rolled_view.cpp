@@ -1,5 +1,7 @@
 // The rolled view: one step of the network with its recurrent edges, as in the seed's first
 // figure (x_t → cell → h_t, with h_t fed back as h_{t-1}).
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -53,6 +55,23 @@ Diagram rolled_view(const Graph& g, const Options& options) {
   for (const Node& n : g.nodes())
     if (drawn[n.id] && steps.of[n.id] == 0 && !is_input_select(g, n))
       for (int in : n.inputs) d.connect({node_id(in), node_id(n.id), g.node(in).shape.str()});
+  // The weights in rows, in the order of the ops that read them (W_f W_i W_o W_c above their
+  // products, the biases above their adds), so their edges do not cross the cell.
+  std::map<std::string, std::vector<std::pair<int, std::string>>> rows;  // reader op → row
+  for (const Node& n : g.nodes()) {
+    if (!drawn[n.id] || n.kind != NodeKind::Op || steps.of[n.id] != 0) continue;
+    for (int in : n.inputs)
+      if (g.node(in).kind == NodeKind::Parameter)
+        rows[std::string(n.op->name())].emplace_back(n.id, node_id(in));
+  }
+  for (auto& [op, row] : rows) {
+    std::sort(row.begin(), row.end());
+    std::vector<std::string> ids;
+    for (const auto& [reader, id] : row)
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    for (std::size_t i = 1; i < ids.size(); ++i) d.connect({ids[i - 1], ids[i], "", false, true});
+    d.same_rank.push_back(std::move(ids));
+  }
 
   // The backward graph, when the graph carries one: step t's backward nodes in their own box,
   // pointing back in time, fed by what step t+1's backward part hands back (∂h, ∂c and the
