@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <rnngraph/framework/errors.h>
 
@@ -299,21 +300,30 @@ bool all_finite(const Tensor& t) {
   return probe == 0;
 }
 
-// "[-1.5, 2.25]", with the count of NaNs and infinities when there are any.
+// "[-1.5, 2.25]", with the count of NaNs and infinities when there are any and the index of
+// the first ("first at [9, 2]": for rows of several steps, the row says which).
 std::string value_range(const Tensor& t) {
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-  int64_t nan = 0, inf = 0;
-  for (float v : t.values()) {
-    if (std::isnan(v))
-      ++nan;
-    else if (std::isinf(v))
-      ++inf;
-    else
+  int64_t nan = 0, inf = 0, first = -1;
+  const auto values = t.values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const float v = values[i];
+    if (std::isfinite(v)) {
       lo = std::min(lo, v), hi = std::max(hi, v);
+      continue;
+    }
+    ++(std::isnan(v) ? nan : inf);
+    if (first < 0) first = int64_t(i);
   }
   std::string out = lo <= hi ? fmt::format("[{:.4g}, {:.4g}]", lo, hi) : "no finite value";
   if (nan) out += fmt::format(", {} NaN", nan);
   if (inf) out += fmt::format(", {} inf", inf);
+  if (first >= 0) {
+    const auto dims = t.shape().dims();
+    std::vector<int64_t> index(dims.size());
+    for (std::size_t d = dims.size(); d-- > 0; first /= dims[d]) index[d] = first % dims[d];
+    out += fmt::format(", first at [{}]", fmt::join(index, ", "));
+  }
   return out;
 }
 }  // namespace

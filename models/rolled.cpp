@@ -1,6 +1,7 @@
 #include <rnngraph/models/rolled.h>
 
 #include <algorithm>
+#include <cmath>
 #include <list>
 #include <optional>
 
@@ -272,6 +273,29 @@ namespace {
 Tensor rows_of(const Tensor& t, int64_t from, int64_t count, int64_t width) {
   return Tensor::view({count, width}, t.data() + from * width);
 }
+
+// What --check-numerics says for a run of layer `l` over steps [first, first + steps): where,
+// in the terms of the model (layer, direction, step, sample), and, when the layer's input x
+// already holds a non-finite value, the first such value by step, sample and feature.
+std::string numeric_context(const RolledPlan::Layer& l, int64_t first, int64_t steps, int64_t batch,
+                            const Tensor* x) {
+  std::string where = fmt::format("layer {}{}, ", l.layer, l.reverse ? " (reverse)" : "");
+  where += steps == 1 ? fmt::format("step {}", first)
+                      : fmt::format("steps {} to {} (their input products, all at once)", first,
+                                    first + steps - 1);
+  if (x && !x->empty()) {
+    const int64_t width = x->shape()[1];
+    const auto values = x->values();
+    const auto bad =
+        std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != values.end()) {
+      const int64_t at = bad - values.begin(), row = at / width;
+      where += fmt::format("; its input holds {} at step {}, sample {}, feature {}", *bad,
+                           first + row / batch, row % batch, at % width);
+    }
+  }
+  return where;
+}
 }  // namespace
 
 const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
@@ -336,8 +360,13 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
         x_rows = padded;
       }
       // (A hoisted part of static work alone, merged weights, reads no x.)
-      hoisted = &it->second->run_positional(
-          std::span<const Tensor>(&x_rows, it->second->plan().inputs().size()));
+      try {
+        hoisted = &it->second->run_positional(
+            std::span<const Tensor>(&x_rows, it->second->plan().inputs().size()));
+      } catch (const NumericError& e) {
+        const Tensor real = rows_of(x_rows, 0, n * B, in_width);  // not the padding
+        throw NumericError(fmt::format("{}: {}", numeric_context(l, c0, n, B, &real), e.what()));
+      }
     }
     for (int64_t s = 0; s < n; ++s) {
       const int64_t i_t = l.reverse ? n - 1 - s : s, t = c0 + i_t;  // in the chunk, in all
@@ -352,7 +381,14 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
           b.inputs[i] = l.per_row[std::size_t(what)] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
         }
       }
-      const Results& r = b.recurrent->run_positional(b.inputs);
+      const Results* step_results = nullptr;
+      try {
+        step_results = &b.recurrent->run_positional(b.inputs);
+      } catch (const NumericError& e) {
+        const Tensor x_t = rows_of(in, i_t * B, B, in_width);
+        throw NumericError(fmt::format("{}: {}", numeric_context(l, t, 1, B, &x_t), e.what()));
+      }
+      const Results& r = *step_results;
       // Past its length a sample keeps its state (s + m·(s' - s)) and hands up 0 (m·h'), as
       // models::build computes it.
       const float* mt = m ? m->data() + t * B : nullptr;

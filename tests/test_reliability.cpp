@@ -152,7 +152,8 @@ BOOST_AUTO_TEST_CASE(check_numerics_names_the_first_bad_op) {
     const std::string m = e.what();
     BOOST_TEST_MESSAGE(m);
     return m.find("op log") != std::string::npos && m.find("step 3") != std::string::npos &&
-           m.find("layer 1") != std::string::npos && m.find("1 NaN") != std::string::npos &&
+           m.find("layer 1") != std::string::npos &&
+           m.find("1 NaN, first at [1, 0]") != std::string::npos &&
            m.find("x [2, 2] [-3, 4]") != std::string::npos;
   });
   // The CLI: run with a NaN in the input, and training that diverges.
@@ -163,13 +164,18 @@ BOOST_AUTO_TEST_CASE(check_numerics_names_the_first_bad_op) {
   Outcome r = run_cli(dir(), "run n.json --input nan.npy --check-numerics -o out.npy");
   BOOST_CHECK_EQUAL(r.code, 2);
   // The first NaN comes from the input projection of every step at once (hoisted out of the
-  // steps by the passes), which reads the NaN of x.
+  // steps by the passes), which reads the NaN of x: named by layer, steps, and where in x.
   BOOST_CHECK_MESSAGE(
-      r.err.find("produced") != std::string::npos && r.err.find("1 NaN") != std::string::npos,
+      r.err.find("layer 0, steps 0 to 2") != std::string::npos &&
+          r.err.find("its input holds nan at step 1, sample 0, feature 1") != std::string::npos &&
+          r.err.find("1 NaN") != std::string::npos,
       r.err);
   BOOST_CHECK(!fs::exists(dir() / "out.npy"));
   r = run_cli(dir(), "grad n.json --input nan.npy --check-numerics -o g.safetensors");
   BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK_MESSAGE(r.err.find("input products of steps 0 to 2") != std::string::npos &&
+                          r.err.find("first at [1, 1]") != std::string::npos,
+                      r.err);
   r = run_cli(dir(),
               "train --task sine --model rnn --hidden-size 4 --steps 5 --batch 2 --iterations 50 "
               "--optimizer sgd --lr 1e6 --check-numerics --save diverged.json");

@@ -41,7 +41,8 @@ a hand-built graph file on inputs of its own shapes.
                   is fine, so a long sequence runs in chunks with the one run's outputs
   --threads N     threads for the large products and fused cells (default 1)
   --check-numerics  stop at the first op whose result holds a NaN or an infinity, naming it,
-                  its step and layer, and the ranges of its inputs (exit code 2)
+                  its layer and step (or steps), the step, sample and feature of x holding
+                  the first non-finite value, and the ranges of its inputs (exit code 2)
   -o Y            where to write y, the top layer's output at every step, [T, B, H]
                   (.npy, or .csv when B = 1); without -o, y is printed
 )";

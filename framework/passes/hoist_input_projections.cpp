@@ -11,6 +11,8 @@
 #include <tuple>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
 #include <rnngraph/ops/ops.h>
@@ -45,9 +47,12 @@ class HoistInputProjection final : public Rewriter {
     auto [it, fresh] = hoisted_.emplace(std::tuple{x.id(), inputs[1].id(), first}, Value());
     if (fresh) {  // the chunk's product: run where its first step is (nodes run in the order
                   // they are made), drawn outside the steps as the input's projection
-      auto at = out.place({.layer = node.layer});
       const Shape s = x.shape();
       const int64_t steps = std::min(kChunk, s[0] - first);
+      // Named by the steps it serves, so a message about it (--check-numerics) says which.
+      auto at = out.place(
+          {.scope = fmt::format("input products of steps {} to {}", first, first + steps - 1),
+           .layer = node.layer});
       const Value rows = reshape(slice(x, 0, first, first + steps), {steps * s[1], s[2]});
       it->second = reshape(matmul(rows, inputs[1]), {steps, s[1], node.shape[1]});
     }
