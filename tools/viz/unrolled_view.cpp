@@ -15,6 +15,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <rnngraph/framework/passes/passes.h>
 
@@ -65,9 +66,9 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     shared[n.id] = reading.size() > 1;
   }
 
+  // The weights and everything computed from them alone (merged, sliced, packed) in one box.
   auto cluster_of = [&](const Node& n) {
-    if (step_of[n.id] < 0)
-      return std::string(fixed[n.id] && !n.backward && shared[n.id] ? "parameters" : "");
+    if (step_of[n.id] < 0) return std::string(fixed[n.id] && !n.backward ? "parameters" : "");
     if (!n.backward) return scope_of[n.id];
     const std::string& scope = scope_of[n.id];  // "step3/layer1" → "step3 backward/layer1"
     const std::size_t cut = scope.find('/');
@@ -106,6 +107,28 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
         todo.insert(todo.end(), g.node(at).inputs.begin(), g.node(at).inputs.end());
     }
   }
+
+  // "<b>concat</b> of b_f_l0 … b_c_l0": an op with the fed inputs and weights it is made of.
+  auto made_of = [&](const Node& op) {
+    std::vector<std::string> sources;
+    std::set<int> seen;
+    for (std::vector<int> todo{op.id}; !todo.empty();) {
+      const int at = todo.back();
+      todo.pop_back();
+      if (!seen.insert(at).second) continue;
+      const Node& m = g.node(at);
+      if (m.kind == NodeKind::Input || m.kind == NodeKind::Parameter) sources.push_back(m.name);
+      todo.insert(todo.end(), m.inputs.rbegin(), m.inputs.rend());
+    }
+    std::sort(sources.begin(), sources.end(), [&](const std::string& a, const std::string& b) {
+      return g.find(a).id < g.find(b).id;  // the order they were made in: W_f, W_i, ...
+    });
+    std::string list = sources.empty()       ? std::string()
+                       : sources.size() <= 2 ? fmt::format("{}", fmt::join(sources, ", "))
+                                             : sources.front() + " … " + sources.back();
+    return fmt::format("<b>{}</b>{}", escape(op.op->name()),
+                       list.empty() ? "" : "<br/>of " + escape(list));
+  };
 
   std::map<int, std::string> output_names;
   for (const auto& [name, id] : g.outputs()) output_names[id] = name;
@@ -198,10 +221,13 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
           DNode r = plain_node(p);
           r.id = ref_id;
           r.cluster = cluster_of(n);
+          // A value computed outside the steps is named by what it is made of (the weights
+          // merged, x projected), not by a generated name that the diagram shows nowhere else.
           r.label = fmt::format("<font point-size=\"8\">{}</font>",
-                                p.kind == NodeKind::Op ? escape(p.name) : plain_node(p).label);
-          if (p.kind == NodeKind::Op) r.role = p.backward ? Role::Gradient : Role::Parameter;
-          r.fill.clear();
+                                p.kind == NodeKind::Op ? made_of(p) : plain_node(p).label);
+          if (p.kind == NodeKind::Op)
+            r.role = p.backward ? Role::Gradient : fixed[in] ? Role::Parameter : Role::Op;
+          if (r.role != Role::Op) r.fill.clear();
           d.add(std::move(r));
         }
         if (once(ref_id + ">" + node_id(n.id))) edge(ref_id, node_id(n.id), label, p, n);
