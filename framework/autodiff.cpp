@@ -101,7 +101,14 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
       if (from_wrt[base]) acc.add_row(base, op, *row, total);
       continue;
     }
+    const std::size_t before = g.size();
     const std::vector<Value> grads = op.vjp(args);
+    // What each new node is the derivative of, for the diagrams ("sub" of tanh' = 1 - y²).
+    for (std::size_t made = before; made < g.size(); ++made)
+      if (!g.node(int(made)).mark)
+        g.mark(Value(g, int(made)), {.kind = Mark::Kind::Derivative,
+                                     .role = std::string(op.name()),
+                                     .label = g.node(id).name});
     if (grads.size() != args.inputs.size())
       throw GraphError(fmt::format("{} ({}): vjp gave {} gradients for {} inputs",
                                    g.node(id).path(), op.name(), grads.size(), args.inputs.size()));

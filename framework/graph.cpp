@@ -63,6 +63,8 @@ std::string_view to_string(Mark::Kind kind) {
       return "weight";
     case Mark::Kind::OutputLayer:
       return "output_layer";
+    case Mark::Kind::Derivative:
+      return "derivative";
   }
   return "?";
 }

@@ -73,6 +73,7 @@ struct Mark {
     State,         // a state's value after a step, what the next step reads
     Weight,        // a cell's parameter, shared by every step
     OutputLayer,   // a parameter of the layer that maps the hidden states to the outputs y
+    Derivative,    // made by grad() in an op's vjp: role its op ("tanh"), label its node
   };
   Kind kind = Kind::None;
   std::string role;   // states: the variable's name ("h", "c"); weights: the role ("W_f")

@@ -24,7 +24,11 @@ std::unique_ptr<Graph> rewrite(const Graph& source, Rewriter& rewriter) {
     const Value v = rewriter.rewrite(*out, node, inputs);
     rewriter.mapped_[std::size_t(node.id)] = v;
     // What stands for a marked node inherits its mark (a fused cell's output is the state).
-    if (node.mark && v && !v.node().mark) out->mark(v, node.mark);
+    // (A derivative's mark stays in the backward graph: a forward node standing for it is not
+    // one.)
+    if (node.mark && v && !v.node().mark &&
+        (node.mark.kind != Mark::Kind::Derivative || v.node().backward))
+      out->mark(v, node.mark);
   }
   for (const auto& [name, id] : source.outputs()) {
     const Value v = rewriter.mapped_[std::size_t(id)];

@@ -455,6 +455,11 @@ BOOST_AUTO_TEST_CASE(grad_draws_the_backward_graph_beside_each_step) {
   const std::string rolled = viz::to_dot(*g, {.view = viz::View::Rolled, .grad = true});
   BOOST_CHECK(rolled.find("backward of step t") != std::string::npos);
   BOOST_CHECK_GE(count(rolled, "from step t\\+1"), 2);  // ∂h_{t+1} and the sum of ∂W so far
+  // Each backward op says whose derivative it is part of: tanh' = 1 - y² is a mul, a sub and a
+  // mul made by tanh's vjp, the products by matmul's.
+  BOOST_CHECK_EQUAL(count(rolled, "<b>sub</b>[^\n]*∂ of tanh_[0-9]+<"), 1);
+  BOOST_CHECK_GE(count(rolled, "∂ of tanh_[0-9]+<"), 3);
+  BOOST_CHECK_GE(count(rolled, "∂ of matmul_[0-9]+<"), 2);
   // Blocks and cells have no backward drawing.
   BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Blocks, .grad = true}), GraphError);
   BOOST_CHECK_THROW(viz::to_dot(*g, {.view = viz::View::Cell, .grad = true}), GraphError);

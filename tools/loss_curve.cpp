@@ -9,34 +9,11 @@
 
 #include <rnngraph/framework/errors.h>
 #include <rnngraph/framework/io/files.h>
+#include <rnngraph/tools/viz/diagram.h>
 
 namespace rnngraph::cli {
 
 namespace {
-// Text for an SVG text node or attribute.
-std::string xml_escaped(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
-
 // Tick values of a log axis over [lo, hi] (log10 units): powers of ten, or 1-2-5 steps, or
 // every digit, or halves, whichever first gives at least three ticks.
 std::vector<double> log_ticks(double lo, double hi) {
@@ -96,7 +73,7 @@ void write_loss_curve(const std::filesystem::path& path, const std::vector<float
       "{1}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"{2}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{3}</text>\n",
-      W, H, W / 2, xml_escaped(title));
+      W, H, W / 2, viz::xml_escaped(title));
   for (double v : log_ticks(lo, hi)) {  // a gridline and label per tick
     const double at = y(std::log10(v));
     svg += fmt::format(

@@ -31,7 +31,7 @@ NodeKind kind_from_string(std::string_view name) {
 
 Mark::Kind mark_kind_from_string(std::string_view name) {
   for (Mark::Kind k : {Mark::Kind::StepInput, Mark::Kind::InitialState, Mark::Kind::State,
-                       Mark::Kind::Weight, Mark::Kind::OutputLayer})
+                       Mark::Kind::Weight, Mark::Kind::OutputLayer, Mark::Kind::Derivative})
     if (to_string(k) == name) return k;
   throw FormatError(fmt::format("unknown mark {}", quote(name)));
 }

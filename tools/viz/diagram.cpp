@@ -71,6 +71,8 @@ std::unique_ptr<Graph> with_backward(const Graph& graph) {
   return g;
 }
 
+std::string xml_escaped(std::string_view text) { return detail::escape(text); }
+
 View drawn_view(const Graph& graph, const Options& options) {
   if (options.view != View::Auto) return options.view;
   if (options.grad) return View::Unrolled;

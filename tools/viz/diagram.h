@@ -23,6 +23,10 @@ enum class View {
   Cell,      // one LSTM/GRU/RNN cell's inside, colah-style: gate layers and pointwise ops
   Gradflow,  // the block view with each box shaded by ‖∂loss/∂h_t‖ (log scale), from a run
 };
+// Text made safe inside XML and Graphviz's HTML-like labels (&, <, >, " escaped): for SVG the
+// tools write by hand, such as the loss curve.
+std::string xml_escaped(std::string_view text);
+
 // "auto", "blocks", "unrolled", "rolled", "cell", "gradflow"
 View view_from_string(std::string_view name);
 std::string_view to_string(View view);

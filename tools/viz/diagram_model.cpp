@@ -250,7 +250,7 @@ Steps find_steps(const Graph& g, bool with_backward) {
 
 bool has_marks(const Graph& g) {
   return std::any_of(g.nodes().begin(), g.nodes().end(),
-                     [](const Node& n) { return bool(n.mark); });
+                     [](const Node& n) { return n.mark && n.mark.kind != Mark::Kind::Derivative; });
 }
 
 namespace {
@@ -398,6 +398,10 @@ DNode plain_node(const Node& n) {
                                : n.name);
   }
   dn.label += shape_line(n.shape);
+  // A backward op says whose derivative it is part of: sub(1, mul) is "∂ of tanh_9".
+  if (n.backward && n.mark.kind == Mark::Kind::Derivative)
+    dn.label += fmt::format("<br/><font point-size=\"8\" color=\"{}\">∂ of {}</font>",
+                            kGradientColor, escape(n.mark.label));
   dn.tooltip = tooltip(n);
   return dn;
 }
