@@ -40,7 +40,8 @@ Graphviz's dot layout. SVG nodes carry tooltips: full name, op, shape and attrib
   --grad             unrolled and rolled views: add the backward graph of the sum of y
                      (what rnngraph grad differentiates), in red, each step's backward part
                      beside the step it mirrors
-  --title TEXT       a title above the diagram
+  --title TEXT       a title above the diagram (default for a model file: its cell, sizes and
+                     the view)
   --steps T, --batch B  a model file: unroll it for T steps and batch B (default: its recipe's
                      default shape; the rolled and cell views take at least 2 steps, which they
                      need to find the recurrence, and a bidirectional model 3, so that both
@@ -112,8 +113,17 @@ int dot_main(const std::vector<std::string>& argv) {
     if (options.title.empty())
       options.title = fmt::format("gradient flow, loss {} = {:.6g}", loss, flow.value);
   }
-  viz::write_diagram(g, options, out);
   const viz::View view = viz::drawn_view(g, options);
+  // A model file's diagram says what it shows (a hand-built graph's has no recipe to say it).
+  if (options.title.empty() && models::is_model(file)) {
+    const models::Config c = models::config_from_file(file);
+    options.title =
+        fmt::format("{}{}, input {}, hidden {}{}: {} view{}", models::to_string(c.cell),
+                    c.layers > 1 ? fmt::format(", {} layers", c.layers) : "", c.input_size,
+                    c.hidden_size, c.bidirectional ? ", bidirectional" : "", viz::to_string(view),
+                    options.grad ? " with the backward graph of sum(y)" : "");
+  }
+  viz::write_diagram(g, options, out);
   fmt::print(
       stderr, "wrote {} ({} view{})\n", out, viz::to_string(view),
       options.view == viz::View::Auto ? ", chosen for this graph; --view picks another" : "");
