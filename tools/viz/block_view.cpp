@@ -107,14 +107,16 @@ std::string norm_text(double norm) { return norm > 0 ? fmt::format("{:.1e}", nor
 // A colour bar: the scale's ramp in ten cells, its ends printed below.
 std::string colour_bar(const Shading& s, const std::string& loss) {
   std::string cells;
+  // Large enough to read on a slide beside boxes of 10-point text.
   for (int i = 0; i < 10; ++i)
-    cells += fmt::format("<td bgcolor=\"{}\" width=\"16\" height=\"12\"></td>",
+    cells += fmt::format("<td bgcolor=\"{}\" width=\"30\" height=\"22\"></td>",
                          Shading::colour((i + 0.5) / 10));
   return fmt::format(
-      "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"0\">"
-      "<tr><td colspan=\"10\"><b>‖∂loss/∂h<sub>t</sub>‖</b>  (log scale, loss: {})</td></tr>"
-      "<tr>{}</tr><tr><td colspan=\"5\" align=\"left\">{}</td>"
-      "<td colspan=\"5\" align=\"right\">{}</td></tr></table>",
+      "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"1\">"
+      "<tr><td colspan=\"10\"><font point-size=\"13\"><b>‖∂loss/∂h<sub>t</sub>‖</b>  (log "
+      "scale, loss: {})</font></td></tr>"
+      "<tr>{}</tr><tr><td colspan=\"5\" align=\"left\"><font point-size=\"12\">{}</font></td>"
+      "<td colspan=\"5\" align=\"right\"><font point-size=\"12\">{}</font></td></tr></table>",
       escape(loss), cells, norm_text(std::pow(10.0, s.lo)), norm_text(std::pow(10.0, s.hi)));
 }
 
