@@ -74,6 +74,7 @@ int dot_main(const std::vector<std::string>& argv) {
   const std::string path = args.positional()[0];
   io::GraphFile file;
   Feeds feeds;
+  std::optional<models::Config> recipe;  // a model file's, for the default title
   if (gradflow) {
     if (!args.has("--input")) throw UsageError("--view gradflow needs --input X.npy");
     file = io::read_graph_file(path);
@@ -89,13 +90,12 @@ int dot_main(const std::vector<std::string>& argv) {
       const bool recurrence = options.view == viz::View::Rolled || options.view == viz::View::Cell;
       std::optional<int64_t> batch;
       if (args.has("--batch")) batch = args.integer("--batch", std::nullopt, 1, 100000);
-      const bool both_directions =
-          models::is_model(file) && models::config_from_file(file).bidirectional;
+      recipe = models::config_from_file(file);
       unroll_model_file(file, path, steps, batch,
-                        steps             ? 1
-                        : recurrence      ? 2
-                        : both_directions ? 3
-                                          : 1);
+                        steps                   ? 1
+                        : recurrence            ? 2
+                        : recipe->bidirectional ? 3
+                                                : 1);
     } else {
       if (args.has("--steps") || args.has("--batch"))
         throw UsageError("--steps and --batch unroll a model file; this graph was built by hand");
@@ -115,8 +115,8 @@ int dot_main(const std::vector<std::string>& argv) {
   }
   const viz::View view = viz::drawn_view(g, options);
   // A model file's diagram says what it shows (a hand-built graph's has no recipe to say it).
-  if (options.title.empty() && models::is_model(file)) {
-    const models::Config c = models::config_from_file(file);
+  if (options.title.empty() && recipe) {
+    const models::Config& c = *recipe;
     options.title =
         fmt::format("{}{}, input {}, hidden {}{}: {} view{}", models::to_string(c.cell),
                     c.layers > 1 ? fmt::format(", {} layers", c.layers) : "", c.input_size,

@@ -35,13 +35,9 @@ std::vector<double> log_ticks(double lo, double hi) {
 
 // Iterations to label on [1, n]: 1 and multiples of a 1-2-5 step, about six in all.
 std::vector<int64_t> iteration_ticks(int64_t n) {
+  constexpr double kFactors[] = {2, 2.5, 2};  // 1, 2, 5, 10, 20, 50, ...
   double step = 1;
-  while (double(n) / step > 6) {
-    for (double m : {2.0, 2.5, 2.0}) {  // 1, 2, 5, 10, 20, 50, ...
-      if (double(n) / step <= 6) break;
-      step *= m;
-    }
-  }
+  for (int i = 0; double(n) / step > 6; ++i) step *= kFactors[i % 3];
   std::vector<int64_t> ticks{1};
   for (int64_t v = int64_t(step); v <= n; v += int64_t(step))
     if (v > 1) ticks.push_back(v);
