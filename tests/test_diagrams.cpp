@@ -270,24 +270,77 @@ BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
 }
 
 namespace {
-// The x coordinates of an SVG element's geometry: the first points="..." or d="..." after
-// `from` in `svg`.
-std::pair<double, double> x_span(const std::string& svg, std::size_t from) {
+struct Span {
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;  // SVG coordinates: y grows down
+};
+// The extent of an SVG element's geometry: the first points="..." or d="..." after `from` in
+// `svg`.
+Span span(const std::string& svg, std::size_t from) {
   static const std::regex geometry("(points|d)=\"([^\"]*)\"");
   std::smatch m;
   BOOST_REQUIRE(std::regex_search(svg.begin() + std::ptrdiff_t(from), svg.end(), m, geometry));
   static const std::regex pair("(-?[0-9.]+),(-?[0-9.]+)");
-  double lo = 1e300, hi = -1e300;
+  Span out;
   const std::string text = m[2];
   for (auto it = std::sregex_iterator(text.begin(), text.end(), pair); it != std::sregex_iterator();
        ++it) {
-    const double x = std::stod((*it)[1]);
-    lo = std::min(lo, x);
-    hi = std::max(hi, x);
+    const double x = std::stod((*it)[1]), y = std::stod((*it)[2]);
+    out = {std::min(out.x0, x), std::max(out.x1, x), std::min(out.y0, y), std::max(out.y1, y)};
   }
-  return {lo, hi};
+  return out;
+}
+std::pair<double, double> x_span(const std::string& svg, std::size_t from) {
+  const Span s = span(svg, from);
+  return {s.x0, s.x1};
+}
+// Each cluster's extent by its name (the SVG title, "cluster_step0_layer1").
+std::map<std::string, Span> cluster_spans(const std::string& svg) {
+  std::map<std::string, Span> out;
+  static const std::regex cluster("<title>(cluster_[^<]*)</title>");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), cluster);
+       it != std::sregex_iterator(); ++it)
+    out[(*it)[1]] = span(svg, std::size_t(it->position() + it->length()));
+  return out;
 }
 }  // namespace
+
+// The unrolled view of a stacked model reads like the textbook's figure: the steps side by side
+// in one row, each layer a row, the state handed straight to the next step. (Laid out by dot as
+// one graph, the steps climbed a staircase 12000 px wide, and recurrent edges looped under it.)
+BOOST_AUTO_TEST_CASE(unrolled_steps_in_a_row_layers_in_rows) {
+  const auto g = model(models::Cell::Lstm, 6, 2);
+  const std::string svg = viz::render(viz::to_dot(*g, {.view = viz::View::Unrolled}), "svg");
+  const auto clusters = cluster_spans(svg);
+  const std::vector<int> shown{0, 1, 2, 5};
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    const std::string step = fmt::format("cluster_step{}", shown[i]);
+    BOOST_REQUIRE(clusters.contains(step));
+    const Span s = clusters.at(step), first = clusters.at("cluster_step0");
+    BOOST_CHECK_CLOSE(s.y0, first.y0, 0.1);  // one row, every box alike
+    BOOST_CHECK_CLOSE(s.y1, first.y1, 0.1);
+    if (i > 0) BOOST_CHECK_LT(clusters.at(fmt::format("cluster_step{}", shown[i - 1])).x1, s.x0);
+    // Layer 1 above layer 0, both inside the step.
+    const Span l0 = clusters.at(step + "_layer0"), l1 = clusters.at(step + "_layer1");
+    BOOST_CHECK_LT(l1.y1, l0.y0);
+    BOOST_CHECK(l0.x0 >= s.x0 && l0.x1 <= s.x1 && l1.y0 >= s.y0 && l0.y1 <= s.y1);
+  }
+  // Every recurrent edge stays in its layer's row and is shorter than a step is wide.
+  static const std::regex edge(
+      "<g id=\"recurrent_([0-9]+)_([0-9]+)_[0-9]+_[0-9]+\" class=\"edge\">");
+  int edges = 0;
+  const double step_width = clusters.at("cluster_step0").x1 - clusters.at("cluster_step0").x0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), edge); it != std::sregex_iterator();
+       ++it, ++edges) {
+    const Span e = span(svg, std::size_t(it->position()));
+    BOOST_CHECK_LT(e.x1 - e.x0, step_width);
+    const Span l0 = clusters.at(fmt::format("cluster_step{}_layer0", (*it)[1].str())),
+               l1 = clusters.at(fmt::format("cluster_step{}_layer1", (*it)[1].str()));
+    const bool in_layer0 = e.y0 >= l0.y0 - 1 && e.y1 <= l0.y1 + 1,
+               in_layer1 = e.y0 >= l1.y0 - 1 && e.y1 <= l1.y1 + 1;
+    BOOST_CHECK_MESSAGE(in_layer0 || in_layer1, (*it)[0] << " leaves its layer's row");
+  }
+  BOOST_CHECK_EQUAL(edges, 2 * 2 * 2);  // h and c of two layers, steps 0 → 1 → 2
+}
 
 BOOST_AUTO_TEST_CASE(unrolled_recurrent_edges_stay_between_the_steps_they_join) {
   struct Case {

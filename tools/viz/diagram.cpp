@@ -111,7 +111,7 @@ Diagram draw(const Graph& graph, const Options& options) {
 }  // namespace detail
 
 std::string to_dot(const Graph& graph, const Options& options) {
-  return detail::print_dot(detail::draw(graph, options));
+  return detail::print_dot(detail::place(detail::draw(graph, options)));
 }
 
 std::string to_dot(std::span<const Panel> panels, const std::string& title) {
@@ -183,21 +183,28 @@ std::string take_messages() {
 // One Graphviz context for the whole process, never freed: Graphviz 2.43's text layout caches
 // a pointer into the context's font table, so a second context after freeing the first reads
 // freed memory (AddressSanitizer shows it).
+namespace detail {
 GVC_t* context() {
   static GVC_t* const gvc = gvContext();
   return gvc;
 }
+std::mutex& graphviz_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+}  // namespace detail
 
 std::string render(const std::string& dot, std::string_view format) {
-  // libgvc keeps global state: one rendering at a time.
-  static std::mutex mutex;
-  std::lock_guard lock(mutex);
+  std::lock_guard lock(detail::graphviz_mutex());
   agseterrf(collect_message);
-  GVC_t* gvc = context();
+  GVC_t* gvc = detail::context();
   Agraph_t* g = agmemread(dot.c_str());
   if (!g) throw Error("Graphviz could not read the DOT text" + take_messages());
   std::string out;
-  int rc = gvLayout(gvc, g, "dot");
+  // A placed diagram names the engine that keeps its positions (layout=nop2), as the dot
+  // program reads it.
+  const char* engine = agget(g, const_cast<char*>("layout"));
+  int rc = gvLayout(gvc, g, engine && *engine ? engine : "dot");
   if (rc == 0) {
     char* data = nullptr;
     unsigned int length = 0;

@@ -101,13 +101,8 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Block) attrs += ", margin=\"0.25,0.12\", fontsize=12";
   if (!n.group.empty()) attrs += fmt::format(", group=\"{}\"", n.group);
   if (!n.tooltip.empty()) attrs += fmt::format(", tooltip=\"{}\"", quote(n.tooltip));
+  if (!n.pos.empty()) attrs += fmt::format(", pos=\"{}\"", n.pos);
   return fmt::format("{}{} [{}];\n", indent, n.id, attrs);
-}
-
-std::string cluster_id(const std::string& path) {
-  std::string id = "cluster_";
-  for (char c : path) id += std::isalnum(uint8_t(c)) ? c : '_';
-  return id;
 }
 
 // "step12" → "step 12", "layer0" → "layer 0": the default cluster label.
@@ -147,6 +142,8 @@ void print_cluster(const Diagram& d, const std::string& path, int depth, std::st
         gradient ? (inner ? "#fbe3e3" : "#fdf3f3") : (inner ? "#eef3fb" : "#f8f8f8"),
         gradient ? "#e6a0a0" : (inner ? "#9fb7dd" : "#bbbbbb"), gradient ? kGradientColor : "black",
         inner ? 10 : 12);
+    if (auto bb = d.cluster_bb.find(child); bb != d.cluster_bb.end())
+      out += fmt::format("{}  bb=\"{}\";\n", indent, bb->second);
     print_cluster(d, child, depth + 1, out);
     out += indent + "}\n";
   }
@@ -159,11 +156,12 @@ std::string print_dot(const Diagram& d) {
   out += fmt::format(
       "  graph [rankdir={}, newrank=true, mclimit=0.01, nslimit=20, nslimit1=20, "
       "fontname=\"Helvetica\", nodesep=0.3, ranksep={}, "
-      "bgcolor=\"white\", pad=0.2, forcelabels=true{}];\n",
+      "bgcolor=\"white\", pad=0.2, forcelabels=true{}{}];\n",
       d.rankdir, d.ranksep,
       d.title.empty()
           ? ""
-          : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)));
+          : fmt::format(", label=<<b>{}</b>>, labelloc=t, fontsize=16", escape(d.title)),
+      d.layout.empty() ? "" : fmt::format(", layout={}, bb=\"{}\"", d.layout, d.bb));
   out += "  node [fontname=\"Helvetica\", fontsize=10, height=0.3, margin=\"0.1,0.04\"];\n";
   out +=
       "  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\", fontcolor=\"#444444\", "
@@ -189,6 +187,9 @@ std::string print_dot(const Diagram& d) {
     if (!e.ranked) attrs += ", constraint=false";
     if (e.reversed) attrs += ", dir=back";
     if (!e.id.empty()) attrs += fmt::format(", id=\"{}\"", e.id);
+    if (!e.pos.empty()) attrs += fmt::format(", pos=\"{}\"", e.pos);
+    if (!e.label_pos.empty())
+      attrs += fmt::format(", {}lp=\"{}\"", e.xlabel ? "x" : "", e.label_pos);
     const auto& [tail, head] = e.reversed ? std::tie(e.to, e.from) : std::tie(e.from, e.to);
     out += fmt::format("  {} -> {} [{}];\n", tail, head, attrs);
   }
@@ -199,17 +200,13 @@ std::string print_dot(const Diagram& d) {
     out += " }\n";
   }
   // The legend: one sample per role drawn, in a row.
-  std::set<Role> roles;
-  for (const DNode& n : d.nodes) roles.insert(n.role);
   std::vector<std::string> samples;
   std::string legend;
-  for (Role role : roles) {
-    const Style s = style_of(role);
-    if (!s.legend) continue;
-    DNode sample{fmt::format("legend_{}", samples.size()), s.legend, role};
-    legend += node_line(sample, "    ");
-    samples.push_back(sample.id);
-  }
+  if (d.legend)
+    for (const DNode& sample : legend_samples(d, "legend")) {
+      legend += node_line(sample, "    ");
+      samples.push_back(sample.id);
+    }
   if (!samples.empty()) {
     out +=
         "  subgraph cluster_legend {\n    label=<<b>legend</b>>; style=\"rounded\"; "
@@ -226,6 +223,22 @@ std::string print_dot(const Diagram& d) {
   }
   out += "}\n";
   return out;
+}
+
+std::vector<DNode> legend_samples(const Diagram& d, const std::string& cluster) {
+  std::set<Role> roles;
+  for (const DNode& n : d.nodes) roles.insert(n.role);
+  std::vector<DNode> samples;
+  for (Role role : roles)
+    if (const char* name = style_of(role).legend)
+      samples.push_back({fmt::format("legend_{}", samples.size()), name, role, cluster});
+  return samples;
+}
+
+std::string cluster_id(const std::string& path) {
+  std::string id = "cluster_";
+  for (char c : path) id += std::isalnum(uint8_t(c)) ? c : '_';
+  return id;
 }
 
 Steps find_steps(const Graph& g, bool with_backward) {

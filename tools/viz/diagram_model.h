@@ -38,6 +38,7 @@ struct DNode {
   std::string group;       // Graphviz group: nodes of one group are kept in line
   std::string tooltip;     // plain text shown on hover in SVG (full name, op, shape, attributes)
   bool invisible = false;  // only orders other nodes (a gate between two steps)
+  std::string pos;         // placed diagrams: the centre, "x,y" in points
 };
 
 struct DEdge {
@@ -51,7 +52,19 @@ struct DEdge {
   bool ranked = true;   // false: the edge does not pull its ends into ranks (constraint=false)
   bool xlabel = false;  // the label beside the edge, for edges within a rank or unranked
   std::string id;       // the SVG element's id, for tests that read the layout
+  // Placed diagrams: the spline ("e,x,y x,y x,y ...", Graphviz's pos) and the label's centre.
+  std::string pos, label_pos;
 };
+
+// Where a placed diagram puts a block: a cluster (its path of one or two segments: "step3",
+// "step3/layer1") or a node outside the clusters, by id. Columns run left to right, rows bottom
+// to top; each block is laid out by Graphviz on its own, then the blocks are set in the grid.
+struct GridCell {
+  int column = 0;
+  int row = 0;
+};
+// The block of a cluster path: its first two segments ("step3/layer1/reverse" → "step3/layer1").
+std::string block_of(const std::string& cluster);
 
 struct Diagram {
   std::string rankdir = "TB";
@@ -65,12 +78,23 @@ struct Diagram {
   // Nodes on the diagram's first and last ranks, where it has them: panels drawn one above the
   // other are chained through them.
   std::string top_node, bottom_node;
+  // Not empty: the diagram is placed (see place) rather than laid out by dot as a whole, whose
+  // layers drift into a staircase when the steps are clusters of many ranks.
+  std::map<std::string, GridCell> grid;
+  // Set by place: the layout engine that reads the positions ("nop2"), the clusters' and the
+  // drawing's bounding boxes ("x0,y0,x1,y1"); no legend cluster printed (place draws its own).
+  std::string layout, bb;
+  std::map<std::string, std::string> cluster_bb;
+  bool legend = true;
 
   DNode& add(DNode node) { return nodes.emplace_back(std::move(node)); }
   void connect(DEdge edge) { edges.push_back(std::move(edge)); }
 };
 
 std::string print_dot(const Diagram& diagram);
+std::string cluster_id(const std::string& path);  // "step3/layer1" → "cluster_step3_layer1"
+// The samples the legend shows, one node per role drawn, with their cluster set to `cluster`.
+std::vector<DNode> legend_samples(const Diagram& diagram, const std::string& cluster);
 
 // ---- reading a model graph ------------------------------------------------------------------
 

@@ -40,8 +40,10 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   // drawn in that step.
   std::vector<int> step_of = steps.of;
   std::vector<std::string> scope_of(g.size());
+  std::vector<int> layer_of(g.size());
   for (const Node& n : g.nodes()) {
     scope_of[n.id] = n.scope;
+    layer_of[n.id] = n.layer;
     // So is a constant that one step alone reads (the GRU's 1 of 1 - z).
     if (step_of[n.id] >= 0 || !(n.backward || n.kind == NodeKind::Constant)) continue;
     std::set<int> near;
@@ -54,6 +56,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
     if (near.size() == 1) {
       step_of[n.id] = *near.begin();
       scope_of[n.id] = g.node(neighbour).scope;
+      layer_of[n.id] = g.node(neighbour).layer;
     }
   }
   // Values outside the steps that several steps read: drawn once, referenced in each step.
@@ -134,12 +137,28 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   for (const auto& [name, id] : g.outputs()) output_names[id] = name;
 
   Diagram d;
-  d.rankdir = "LR";
+  d.rankdir = "LR";  // within a block: x_t below, h_t above, as in the block view
   d.ranksep = "0.3";
   d.title = options.title;
   d.cluster_labels["parameters"] = "parameters (shared by every step)";
 
+  // Where each step's blocks (a step, or a layer of it) go in the grid.
+  struct BlockAt {
+    int step;
+    bool backward;
+    std::pair<int, bool> row_key;
+  };
+  std::map<std::string, BlockAt> blocks;
+  auto note_block = [&](const std::string& cluster, const Node& n) {
+    if (step_of[n.id] < 0) return;
+    const std::string block = block_of(cluster);
+    blocks.emplace(block, BlockAt{step_of[n.id],
+                                  n.backward,
+                                  {layer_of[n.id] + 1, block.find('/') != std::string::npos}});
+  };
+
   std::vector<std::string> parameter_row;
+  std::vector<std::pair<std::string, int>> windows;  // x[t] and its step
   for (const Node& n : g.nodes()) {
     if (!drawn(n.id)) continue;
     DNode dn = plain_node(n);
@@ -149,6 +168,11 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
       dn.fill.clear();
     }
     if (is_input_select(g, n)) {
+      // x[t] below its step, outside the box, as x_t below the cell in the block view.
+      if (step_of[n.id] >= 0 && !n.backward) {
+        dn.cluster.clear();
+        windows.emplace_back(dn.id, step_of[n.id]);
+      }
       dn.role = Role::Input;
       dn.fill.clear();
       dn.label =
@@ -162,6 +186,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
           op_label(n, fmt::format("{} = {}", output->second, n.op->name())) + shape_line(n.shape);
     }
     if (dn.cluster == "parameters" && n.kind == NodeKind::Parameter) parameter_row.push_back(dn.id);
+    note_block(dn.cluster, n);
     d.add(std::move(dn));
   }
   for (const Node& n : g.nodes())
@@ -228,6 +253,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
           if (p.kind == NodeKind::Op)
             r.role = p.backward ? Role::Gradient : fixed[in] ? Role::Parameter : Role::Op;
           if (r.role != Role::Op) r.fill.clear();
+          note_block(r.cluster, n);
           d.add(std::move(r));
         }
         if (once(ref_id + ">" + node_id(n.id))) edge(ref_id, node_id(n.id), label, p, n);
@@ -241,6 +267,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
                             escape(output != output_names.end() ? output->second : n.name)),
                 n.backward ? Role::Gradient : Role::Output, cluster_of(p)};
         s.tooltip = fmt::format("read by {} ({})", n.path(), n.op->name());
+        note_block(s.cluster, p);
         d.add(std::move(s));
         edge(node_id(in), stub, label, p, p);
       } else {
@@ -256,46 +283,26 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
           d.connect(std::move(e));
         }
   }
-  // Every step to the right of the one before: invisible edges from the ends of step t (nodes
-  // nothing in the step reads) to the starts of the next drawn step (nodes that read nothing of
-  // their step), through the fold. Without them a step's windows and weight copies would be
-  // ranked beside the previous step, and the steps would climb a staircase.
-  std::map<std::string, std::pair<int, bool>> step_at;  // drawn node → (step, backward)
-  for (const DNode& dn : d.nodes) {
-    const std::string top = dn.cluster.substr(0, dn.cluster.find('/'));
-    if (top.starts_with("step"))
-      step_at[dn.id] = {std::stoi(top.substr(4)), top.ends_with(" backward")};
-  }
-  if (folded) step_at[fold_id] = {early, false};
-  std::map<std::pair<int, bool>, std::set<std::string>> starts, ends;
-  for (const auto& [id, at] : step_at) starts[at].insert(id), ends[at].insert(id);
-  for (const DEdge& e : d.edges) {
-    const auto& [tail, head] = e.reversed ? std::tie(e.to, e.from) : std::tie(e.from, e.to);
-    auto a = step_at.find(tail), b = step_at.find(head);
-    if (a == step_at.end() || b == step_at.end() || a->second != b->second) continue;
-    ends[a->second].erase(tail);
-    starts[a->second].erase(head);
-  }
-  // Through an invisible gate node: as many edges as ends and starts, not their product.
-  int gates = 0;
-  auto chain = [&](const std::set<std::string>& from, const std::set<std::string>& to) {
-    DNode gate{fmt::format("gate{}", gates++)};
-    gate.invisible = true;
-    const std::string id = d.add(std::move(gate)).id;
-    for (const std::string& a : from) d.connect({a, id, "", false, true});
-    for (const std::string& b : to) d.connect({id, b, "", false, true});
+  // Steps in columns, layers in rows (the backward steps' rows below the forward ones): each
+  // step's block is laid out alone and set in the grid (placement.cpp), so steps cannot drift.
+  std::set<std::pair<int, bool>> row_keys;  // (layer + 1, inside a scope of the step)
+  for (const auto& [block, at] : blocks) row_keys.insert(at.row_key);
+  auto row_of = [&](const BlockAt& at) {
+    const int index = int(std::distance(row_keys.begin(), row_keys.find(at.row_key)));
+    return at.backward ? index : index + int(row_keys.size()) + 1;
   };
-  // Forward steps only: the backward ones follow from the steps they mirror (chaining them too
-  // pulls their weight copies far left, and the long edges make the layout quadratic).
-  for (auto it = ends.begin(); it != ends.end(); ++it) {
-    if (it->first.second) continue;
-    auto next = std::next(it);
-    while (next != ends.end() && next->first.second) ++next;
-    if (next != ends.end()) chain(it->second, starts[next->first]);
-  }
+  const int windows_row = int(row_keys.size());  // between the backward rows and the forward
+  auto column_of = [&](int step) { return step < early ? step : folded ? early + 1 : step; };
+  for (const auto& [block, at] : blocks) d.grid[block] = {column_of(at.step), row_of(at)};
+  for (const auto& [id, step] : windows) d.grid[id] = {column_of(step), windows_row};
+  if (folded) d.grid[fold_id] = {early, windows_row + 1 + int(row_keys.size()) / 2};
 
-  // The weights in a row above the steps rather than a column beside them.
-  for (std::size_t i = 1; i < parameter_row.size(); ++i)
+  // The weights in a row above the steps rather than a column, unless the box also holds what
+  // is computed from them (the optimized graph), which then reads left to right.
+  const bool computed = std::any_of(d.nodes.begin(), d.nodes.end(), [](const DNode& n) {
+    return n.cluster == "parameters" && n.role != Role::Parameter;
+  });
+  for (std::size_t i = 1; !computed && i < parameter_row.size(); ++i)
     d.connect({parameter_row[i - 1], parameter_row[i], "", false, true});
   return d;
 }
