@@ -407,13 +407,21 @@ int64_t recipe_int(const Recipe& r, std::string_view key, std::optional<int64_t>
 }  // namespace
 
 std::string_view to_string(Precision precision) {
-  return precision == Precision::Int8 ? "int8" : "f32";
+  switch (precision) {
+    case Precision::Int8:
+      return "int8";
+    case Precision::Bfloat16:
+      return "bf16";
+    case Precision::Float32:
+      break;
+  }
+  return "f32";
 }
 
 Precision precision_from_string(std::string_view name, std::string_view what) {
-  if (name == "f32") return Precision::Float32;
-  if (name == "int8") return Precision::Int8;
-  throw FormatError(fmt::format("{} {} is not f32 or int8", what, quote(name, 40)));
+  for (Precision p : {Precision::Float32, Precision::Int8, Precision::Bfloat16})
+    if (name == to_string(p)) return p;
+  throw FormatError(fmt::format("{} {} is not f32, int8 or bf16", what, quote(name, 40)));
 }
 
 Recipe recipe(const Config& c) {

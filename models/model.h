@@ -36,6 +36,7 @@
 #include <rnngraph/framework/executor.h>
 #include <rnngraph/framework/graph.h>
 #include <rnngraph/framework/io/graph_file.h>
+#include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/cell.h>
 
 namespace rnngraph::models {
@@ -46,9 +47,11 @@ Cell cell_from_string(std::string_view name);
 
 enum class TokenInput { None, OneHot, Embedding };
 
-enum class Precision { Float32, Int8 };
-std::string_view to_string(Precision precision);  // "f32", "int8"
-// "f32" or "int8"; anything else throws FormatError naming `what`.
+// The precision the products of the weights run in: float32, int8 (dynamic quantization) or
+// bfloat16 weights with float32 sums; cells and state are float32 in all three.
+using Precision = passes::Precision;
+std::string_view to_string(Precision precision);  // "f32", "int8", "bf16"
+// "f32", "int8" or "bf16"; anything else throws FormatError naming `what`.
 Precision precision_from_string(std::string_view name, std::string_view what);
 
 struct Config {

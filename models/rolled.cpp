@@ -144,8 +144,7 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
       l->input = layer_input_size(config_, k);
       l->state = cell_state(config_.cell, cell_sizes(config_, k));
       const auto built = step_graph_for(config_, weights_, k, d == 1, batch);
-      l->step = config_.precision == Precision::Int8 ? passes::optimize_in_int8(*built)
-                                                     : passes::optimize(*built);
+      l->step = passes::optimize_in(*built, config_.precision);
       layers_.push_back(std::move(l));
     }
 }
@@ -460,11 +459,11 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
       Graph& g = *buf.output.graph;
       g.output("y", output_layer(g, at, g.input("hs", {T, B, width})));
       for (const char* name : {"W_out", "b_out"}) g.share_parameter(name, p.weights().at(name));
-      // An int8 model's product too: its graph is then optimized here, not by the plan.
-      const bool int8 = c.precision == Precision::Int8;
-      if (int8) buf.output.graph = passes::optimize_in_int8(g);
+      // An int8 or bf16 model's product too: its graph is then optimized here, not by the plan.
+      const bool reduced = c.precision != Precision::Float32;
+      if (reduced) buf.output.graph = passes::optimize_in(g, c.precision);
       buf.output.run = std::make_unique<Executor>(*buf.output.graph, std::span<const std::string>(),
-                                                  PlanOptions{.optimize = !int8});
+                                                  PlanOptions{.optimize = !reduced});
       buf.output.steps = T;
     }
     y = buf.output.run->run({{"hs", in}})["y"];

@@ -27,11 +27,13 @@
   X(lstm_hidden)        \
   X(lstm_hidden_grad)   \
   X(matmul)             \
+  X(matmul_bf16)        \
   X(matmul_int8)        \
   X(matmul_packed)      \
   X(mean)               \
   X(mul)                \
   X(one_hot)            \
+  X(pack_bf16)          \
   X(pack_columns)       \
   X(pad)                \
   X(quantize_columns)   \
@@ -70,6 +72,10 @@ Value matmul_packed(const Value& a, const Value& w, const Value& packed, bool tr
 // passes::quantize_products makes them for int8 models, which run forward only.
 Value quantize_columns(const Value& w, bool transpose = false);
 Value matmul_int8(const Value& a, const Value& w, const Value& quantized, bool transpose_b = false);
+// The same product with w in bfloat16 (ops/bf16_gemm.h), accumulated in float32: pack_bf16(w)
+// rounds w once, matmul_bf16(a, w, packed) multiplies. No gradient either; for bf16 models.
+Value pack_bf16(const Value& w, bool transpose = false);
+Value matmul_bf16(const Value& a, const Value& w, const Value& packed, bool transpose_b = false);
 
 // Elementwise, with numpy broadcasting ([B, H] + [1, H], x * scalar, ...).
 Value add(const Value& a, const Value& b);

@@ -463,7 +463,7 @@ BOOST_AUTO_TEST_CASE(
   // refuse).
   const std::set<std::string> none{"one_hot",          "pack_columns",  "lstm_cell_grad",
                                    "lstm_hidden_grad", "gru_cell_grad", "matmul_int8",
-                                   "quantize_columns"};
+                                   "quantize_columns", "matmul_bf16",   "pack_bf16"};
   int checked = 0;
   for (const Op* op : all_ops()) {
     const std::string name(op->name());

@@ -329,14 +329,17 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
 BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
   Outcome r = rnngraph_cli("build gru --input-size 6 --hidden-size 32 --layers 2 -o q_f32.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  r = rnngraph_cli("quantize q_f32.json --dtype int8 -o q_int8.json");
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  BOOST_CHECK_MESSAGE(r.out.find("of max |y|") != std::string::npos, r.out);
-  BOOST_CHECK(rnngraph_cli("info q_int8.json").out.find("precision: int8") != std::string::npos);
-  // run gives int8's y: close to float32's, not equal to it
+  for (const char* dtype : {"int8", "bf16"}) {
+    r = rnngraph_cli(fmt::format("quantize q_f32.json --dtype {0} -o q_{0}.json", dtype));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    BOOST_CHECK_MESSAGE(r.out.find("of max |y|") != std::string::npos, r.out);
+    BOOST_CHECK(rnngraph_cli(fmt::format("info q_{}.json", dtype))
+                    .out.find(fmt::format("precision: {}", dtype)) != std::string::npos);
+  }
+  // run gives int8's (bf16's) y: close to float32's, not equal to it
   const Tensor x = init::normal(0, 1, 3).tensor({10, 4, 6});
   io::write_npy(work_dir() / "q_x.npy", x);
-  for (const char* precision : {"f32", "int8"}) {
+  for (const char* precision : {"f32", "int8", "bf16"}) {
     r = rnngraph_cli(
         fmt::format("run q_{}.json --input q_x.npy -o q_y_{}.npy", precision, precision));
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -345,6 +348,9 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
   const Tensor y8 = io::read_npy(work_dir() / "q_y_int8.npy");
   const auto d = rnngraph::testing::check_close(y8, y32, 0.03);  // |y| ≤ 1: 3% of max |y|
   BOOST_CHECK_GT(d.worst.error, 0.0);
+  const auto d16 =
+      rnngraph::testing::check_close(io::read_npy(work_dir() / "q_y_bf16.npy"), y32, 8e-3);
+  BOOST_CHECK_GT(d16.worst.error, 0.0);
   // back to float32: the same y as the model it came from
   r = rnngraph_cli("quantize q_int8.json --dtype f32 -o q_back.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -358,7 +364,9 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
   expect_rejected("train --task sine --model q_int8.json --iterations 1 --save q_t.json", "int8",
                   {"q_t.json"});
   expect_rejected("quantize q_f32.json --dtype int4 -o q_bad.json", "--dtype", {"q_bad.json"});
-  expect_rejected("quantize q_f32.json --dtype bf16 -o q_bad.json", "bf16", {"q_bad.json"});
+  expect_rejected("grad q_bf16.json --input q_x.npy -o q_g.safetensors", "bf16",
+                  {"q_g.safetensors"});
+  expect_rejected("export q_bf16.json -o q.onnx", "bf16", {"q.onnx"});
   r = rnngraph_cli(
       "bench lstm --batch 2 --input-size 3 --hidden-size 16 --steps 5 --repeat 2 --json "
       "--dtype int8");

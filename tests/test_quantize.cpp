@@ -1,7 +1,9 @@
-// Int8 models (models::Precision::Int8, `rnngraph quantize`): the int8 product against the
+// Int8 and bf16 models (models::Precision, `rnngraph quantize`): the int8 product against the
 // quantized product computed here from the definition, and against the float32 product within
-// the rounding of its bytes; whole models within the error the docs state; every weight product
-// of every layer, direction and the output layer quantized.
+// the rounding of its bytes; the bf16 rounding against hand-made bit patterns and its product
+// against a double-precision product of the rounded weights; whole models within the error the
+// docs state; every weight product of every layer, direction and the output layer quantized.
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/rolled.h>
+#include <rnngraph/ops/bf16_gemm.h>
 #include <rnngraph/ops/int8_gemm.h>
 
 #include "helpers.h"
@@ -86,11 +89,43 @@ void check_int8_product(const Case& c, kernels::Isa isa) {
   BOOST_CHECK_EQUAL(off_float, 0);
 }
 
-// max |y_int8 − y_f32| / max |y_f32| of a model on x ~ N(0, 1) [T, B, I].
-double relative_error(const models::Config& config, int64_t steps, int64_t batch) {
+// a [m, k] · W (or Wᵀ) with W rounded to bf16: each output against the same product of the
+// rounded weights in double precision, within float32 summation's bound γ_k · Σ_p |a_rp · w_pc|
+// (Higham §3.1; FMA accumulation rounds once per term).
+void check_bf16_product(const Case& c, kernels::Isa isa) {
+  const Tensor a = init::normal(0, 1, 21).tensor({c.m, c.k});
+  const Tensor w =
+      init::uniform(-0.5f, 0.5f, 22).tensor(c.transposed ? Shape{c.n, c.k} : Shape{c.k, c.n});
+  std::vector<float> packed(std::size_t(kernels::bf16_packed_floats(c.k, c.n)));
+  kernels::pack_bf16(w.data(), c.transposed ? c.k : c.n, c.k, c.n, c.transposed, packed.data());
+  Tensor got({c.m, c.n});
+  kernels::bf16_gemm(a.data(), c.k, c.m, c.k, packed.data(), c.n, got.data(), c.n, isa);
+  const double unit = std::ldexp(1.0, -24), gamma = c.k * unit / (1 - c.k * unit);
+  int off = 0;
+  double rounding = 0;  // how far the rounded weights move the product, for the record
+  for (int64_t r = 0; r < c.m; ++r)
+    for (int64_t col = 0; col < c.n; ++col) {
+      double reference = 0, magnitude = 0, exact = 0;
+      for (int64_t p = 0; p < c.k; ++p) {
+        const float original = c.transposed ? w.at({col, p}) : w.at({p, col});
+        const double rounded = kernels::from_bf16(kernels::to_bf16(original));
+        reference += double(a.at({r, p})) * rounded;
+        magnitude += std::fabs(double(a.at({r, p})) * rounded);
+        exact += double(a.at({r, p})) * original;
+      }
+      off += !(std::fabs(got.at({r, col}) - reference) <= gamma * magnitude + 1e-30);
+      rounding = std::max(rounding, std::fabs(reference - exact) / magnitude);
+    }
+  BOOST_CHECK_EQUAL(off, 0);
+  BOOST_CHECK_LE(rounding, std::ldexp(1.0, -8));  // each weight within 2⁻⁸ of itself, relatively
+}
+
+// max |y_q − y_f32| / max |y_f32| of a model in `precision` on x ~ N(0, 1) [T, B, I].
+double relative_error(const models::Config& config, int64_t steps, int64_t batch,
+                      models::Precision precision = models::Precision::Int8) {
   models::Model reference(config);
   models::Config int8 = config;
-  int8.precision = models::Precision::Int8;
+  int8.precision = precision;
   const Tensor x = init::normal(0, 1, 5).tensor({steps, batch, config.input_size});
   const Tensor expected = reference.run({{"x", x}})["y"].clone();
   models::Model quantized(int8);  // the same seed: the same weights
@@ -171,6 +206,68 @@ BOOST_AUTO_TEST_CASE(a_non_finite_weight_gives_nan_in_its_column_alone) {
         BOOST_CHECK(std::isnan(y.at({r, 1})) && std::isnan(y.at({r, 3})));
       }
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bf16_rounds_to_nearest_even_and_keeps_nan_and_inf) {
+  using kernels::to_bf16;
+  BOOST_CHECK_EQUAL(to_bf16(1.0f), 0x3f80);
+  BOOST_CHECK_EQUAL(to_bf16(-2.0f), 0xc000);
+  // 1 + 2⁻⁸ lies halfway between 1 and 1 + 2⁻⁷: ties to even (1); a hair above rounds up.
+  BOOST_CHECK_EQUAL(to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  BOOST_CHECK_EQUAL(to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)), 0x3f81);
+  // 1 + 3·2⁻⁸ lies halfway between 1 + 2⁻⁷ (odd) and 1 + 2·2⁻⁷ (even): up.
+  BOOST_CHECK_EQUAL(to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  BOOST_CHECK_EQUAL(to_bf16(INFINITY), 0x7f80);
+  BOOST_CHECK_EQUAL(to_bf16(-INFINITY), 0xff80);
+  BOOST_CHECK(std::isnan(kernels::from_bf16(to_bf16(NAN))));
+  // a NaN whose payload sits in the dropped half only must not become inf
+  BOOST_CHECK(std::isnan(kernels::from_bf16(to_bf16(std::bit_cast<float>(0x7f800001u)))));
+  BOOST_CHECK_EQUAL(kernels::from_bf16(0x3f80), 1.0f);
+}
+
+BOOST_AUTO_TEST_CASE(bf16_products_equal_a_double_product_of_the_rounded_weights) {
+  // Edges: n not a multiple of 16, rows around the 6-row tile and the 12-row blocks.
+  for (const Case& c : {Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{7, 13, 40, true},
+                        Case{32, 256, 64, false}, Case{50, 33, 20, true}, Case{13, 100, 16, false}})
+    for (kernels::Isa isa : kernels::runnable_isas())
+      BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " m=" << c.m << " k=" << c.k << " n=" << c.n
+                                                << (c.transposed ? " Wᵀ" : " W")) {
+        check_bf16_product(c, isa);
+      }
+}
+
+BOOST_AUTO_TEST_CASE(bf16_models_stay_within_the_stated_error_of_float32) {
+  // Issue 21 asks ≤ 8e-3 of max |y| for unit-scale input at H = 256, T = 100; measured 0.28%.
+  models::Config lstm{.cell = models::Cell::Lstm, .input_size = 256, .hidden_size = 256};
+  const double error = relative_error(lstm, 100, 16, models::Precision::Bfloat16);
+  BOOST_TEST_MESSAGE("bf16 LSTM H = 256, T = 100: " << 100 * error << "% of max |y|");
+  BOOST_CHECK_LE(error, 8e-3);
+  BOOST_CHECK_GT(error, 0);  // the weights were rounded: not the float32 model run again
+  // Every product of two layers, both directions, a projection and an output layer.
+  models::Config c{.cell = models::Cell::Lstm,
+                   .input_size = 12,
+                   .hidden_size = 24,
+                   .layers = 2,
+                   .output_size = 5,
+                   .bidirectional = true,
+                   .proj_size = 16,
+                   .precision = models::Precision::Bfloat16};
+  models::RolledPlan plan(c, models::Model(c).weights(), 3);
+  int bf16 = 0;
+  for (const auto& layer : plan.layers())
+    for (const Node& n : layer->step->nodes()) {
+      bf16 += n.is(matmul_bf16_op());
+      BOOST_CHECK(!n.is(matmul_int8_op()));
+    }
+  BOOST_CHECK_GE(bf16, 4 * 2);
+  c.precision = models::Precision::Float32;
+  BOOST_CHECK_LE(relative_error(c, 20, 3, models::Precision::Bfloat16), 8e-3);
+  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Gru}) {
+    const double e = relative_error({.cell = cell, .input_size = 64, .hidden_size = 64}, 50, 8,
+                                    models::Precision::Bfloat16);
+    BOOST_TEST_MESSAGE(models::to_string(cell) << " bf16, H = 64, T = 50: " << 100 * e << "%");
+    BOOST_CHECK_LE(e, 8e-3);
   }
 }
 
@@ -284,6 +381,9 @@ BOOST_AUTO_TEST_CASE(the_recipe_names_the_precision) {
   models::Recipe r = models::recipe(c);
   BOOST_CHECK_EQUAL(r.at("precision"), "int8");
   BOOST_CHECK(models::config_from_recipe(r, {}).precision == models::Precision::Int8);
+  c.precision = models::Precision::Bfloat16;
+  BOOST_CHECK(models::config_from_recipe(models::recipe(c), {}).precision ==
+              models::Precision::Bfloat16);
   r["precision"] = "int4";
   BOOST_CHECK_THROW(models::config_from_recipe(r, {}), FormatError);
 }
@@ -293,8 +393,10 @@ BOOST_AUTO_TEST_CASE(int8_graphs_have_no_gradient) {
   const Value x = g.input("x", {2, 3});
   const Value w = g.parameter("w", {3, 4}, init::normal(0, 1, 1));
   g.output("loss", sum(matmul_int8(x, w, quantize_columns(w))));
+  g.output("loss_bf16", sum(matmul_bf16(x, w, pack_bf16(w))));
   const std::vector<std::string> wrt{"w"};
   BOOST_CHECK_THROW(passes::training_graph(g, "loss", wrt, false), GraphError);
+  BOOST_CHECK_THROW(passes::training_graph(g, "loss_bf16", wrt, false), GraphError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -28,7 +28,7 @@ namespace {
 constexpr std::string_view kUsage =
     R"(usage: rnngraph bench {rnn|lstm|gru} --batch B --input-size I --hidden-size H --steps T
                       [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
-                      [--dtype f32|int8]
+                      [--dtype f32|int8|bf16]
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
        rnngraph bench peak [--threads N] [--json]
 
@@ -39,8 +39,8 @@ timed runs (default 20); prints the median and the fastest, and what the first r
 shape costs: building the graphs, the passes and the plans, and the first (cold) run.
 
   --threads N   threads for the large products and fused cells (default 1)
-  --dtype D     the products' precision: f32 (default) or int8, as 'rnngraph quantize' makes
-                models (dynamic quantization; forward only); the JSON line names it ("dtype")
+  --dtype D     the products' precision: f32 (default), int8 or bf16, as 'rnngraph quantize'
+                makes models (forward only); the JSON line names it ("dtype")
   --json        one JSON object instead of the text line (bench/compare.py reads it)
   --no-passes   plan the unrolled graph as built, without the graph passes (passes:
                 cells fused, products split, hoisted and merged), to measure what they bring
@@ -160,8 +160,9 @@ int bench_main(const std::vector<std::string>& argv) {
   if (c.precision != models::Precision::Float32 &&
       (train || args.has("--no-passes") || args.has("--unrolled")))
     throw UsageError(
-        "--dtype int8 times the forward step loop: it goes without --train, --no-passes and "
-        "--unrolled");
+        fmt::format("--dtype {} times the forward step loop: it goes without --train, --no-passes "
+                    "and --unrolled",
+                    models::to_string(c.precision)));
   const int threads = int(args.integer("--threads", 1, 1, 256));
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
   set_compute_threads(threads);
@@ -250,8 +251,11 @@ int bench_main(const std::vector<std::string>& argv) {
         "{:.3f}), {:.1f} {}, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
         "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        optimized ? " (passes)" : "", int8 ? " int8" : "", median,
-        train ? "forward + backward" : "forward", repeat, fastest, gflops, unit,
+        optimized ? " (passes)" : "",
+        c.precision == models::Precision::Float32
+            ? ""
+            : " " + std::string(models::to_string(c.precision)),
+        median, train ? "forward + backward" : "forward", repeat, fastest, gflops, unit,
         1000.0 * double(c.batch) / median, arena_bytes, build_ms, plan_ms, first_run_ms,
         new_shape_ms);
   }

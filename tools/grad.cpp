@@ -72,12 +72,14 @@ int grad_main(const std::vector<std::string>& argv) {
   io::GraphFile file = io::read_graph_file(path);
   if (names == "torch" && !models::is_model(file))
     throw UsageError("--names torch needs a model graph (from rnngraph build or train)");
-  if (models::is_model(file) &&
-      models::config_from_file(file).precision != models::Precision::Float32)
-    throw FormatError(fmt::format(
-        "{}: an int8 model has no gradients (it runs forward only): take them of the float32 "
-        "model it was quantized from",
-        path));
+  if (models::is_model(file)) {
+    const models::Precision precision = models::config_from_file(file).precision;
+    if (precision != models::Precision::Float32)
+      throw FormatError(fmt::format(
+          "{}: an {} model has no gradients (it runs forward only): take them of the float32 "
+          "model it was quantized from",
+          path, models::to_string(precision)));
+  }
   Feeds feeds = unrolled_feeds(file, path, args);  // a model file: unrolled for the input's shape
   Graph& g = *file.graph;
   const int y = g.output_id("y");

@@ -13,23 +13,29 @@
 namespace rnngraph::cli {
 
 namespace {
-constexpr std::string_view kUsage = R"(usage: rnngraph quantize M.json --dtype int8|f32 -o Q.json
+constexpr std::string_view kUsage =
+    R"(usage: rnngraph quantize M.json --dtype int8|bf16|f32 -o Q.json
 
-Writes M.json's model with its products in another precision. int8 is dynamic quantization,
-as PyTorch's quantize_dynamic and ONNX Runtime's DynamicQuantizeLSTM do it: every product of
-a weight (input and recurrent products of every layer and direction, the output layer) runs
-on int8 bytes, the weight quantized per output column as the model runs (once per chunk of steps), each row of
-its input (x_t, h_{t-1}) per row as the product runs, to 7 bits; nonlinearities, the cell
-state and the sums stay float32 (docs/formats.md, docs/architecture.md). f32 turns an int8
-file back into the float32 model it was made from.
+Writes M.json's model with its products in another precision. Every product of a weight
+(input and recurrent products of every layer and direction, the output layer) runs in it;
+nonlinearities, the cell state and the sums stay float32 (docs/formats.md,
+docs/architecture.md).
+
+  int8   dynamic quantization, as PyTorch's quantize_dynamic and ONNX Runtime's
+         DynamicQuantizeLSTM do it: the weights per output column to 7 bits, once per chunk of
+         steps as the model runs; each row of a product's input (x_t, h_{t-1}) to 8 bits as the
+         product runs; the byte products summed exactly in int32
+  bf16   the weights rounded to bfloat16 (8 bits of mantissa, float32's range), the inputs
+         float32, the sums float32: a smaller error than int8, half the weight bytes of f32
+  f32    the float32 model an int8 or bf16 file was made from
 
 Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
-(float32) structure; bench --dtype int8 times such a model. An int8 model runs forward only:
-train, grad and export to ONNX refuse it (quantize the float32 model again after training).
-Its weights are stored as float32, as in M.json: the file records the precision, and loading
+(float32) structure; bench --dtype int8|bf16 times such a model. It runs forward only: train,
+grad and export to ONNX refuse it (quantize the float32 model again after training). Its
+weights are stored as float32, as in M.json: the file records the precision, and loading
 quantizes.
 
-Prints how far the int8 model's y is from the float32 model's on random unit-scale input
+Prints how far the quantized model's y is from the float32 model's on random unit-scale input
 (x ~ N(0, 1), or random tokens; T = 100, B = 16): its largest difference, and that over max |y|.
 )";
 
@@ -59,12 +65,8 @@ int quantize_main(const std::vector<std::string>& argv) {
   if (args.positional().size() != 1) throw UsageError("quantize takes one model file");
   const std::string in = args.positional()[0], out = args.require("-o");
   const std::string dtype = args.require("--dtype");
-  if (dtype == "bf16")
-    throw UsageError(
-        "--dtype bf16 is not built yet (this CPU's kind has no bf16 dot products to "
-        "measure it on): int8 or f32");
-  if (dtype != "int8" && dtype != "f32")
-    throw UsageError(fmt::format("--dtype must be int8 or f32, got {}", quote(dtype)));
+  if (dtype != "int8" && dtype != "bf16" && dtype != "f32")
+    throw UsageError(fmt::format("--dtype must be int8, bf16 or f32, got {}", quote(dtype)));
   const io::GraphFile file = models::load_file(in);
   if (!models::is_model(file))
     throw UsageError(fmt::format("{} is a graph built by hand; quantize takes a model file", in));
@@ -91,17 +93,17 @@ int quantize_main(const std::vector<std::string>& argv) {
     worst = std::max(worst, std::fabs(got.data()[i] - expected.data()[i]));
   }
   fmt::print(
-      "wrote {}: {} model, products in int8; on random unit-scale input (T = {}, B = {}) its y "
+      "wrote {}: {} model, products in {}; on random unit-scale input (T = {}, B = {}) its y "
       "is within {:.3g} of the float32 model's ({:.2f}% of max |y| = {:.3g})\n",
-      out, models::to_string(target.cell), kSteps, kBatch, worst,
-      top > 0 ? 100 * worst / top : 0.0f, top);
+      out, models::to_string(target.cell), models::to_string(target.precision), kSteps, kBatch,
+      worst, top > 0 ? 100 * worst / top : 0.0f, top);
   return 0;
 }
 }  // namespace
 
 Command quantize_command() {
-  return {"quantize", "write a model whose products run in int8 (dynamic quantization)", kUsage,
-          quantize_main};
+  return {"quantize", "write a model whose products run in int8 (dynamic quantization) or bf16",
+          kUsage, quantize_main};
 }
 
 }  // namespace rnngraph::cli

@@ -48,9 +48,9 @@ int sample_main(const std::vector<std::string>& argv) {
   if (c.tokens == models::TokenInput::None || c.output_size != c.vocab_size)
     throw UsageError("sample needs a model with a token input and an output over its alphabet");
   std::unique_ptr<Graph> g = models::unroll(c, models::parameters(*file.graph), 1, 1);
-  const bool int8 = c.precision == models::Precision::Int8;
-  if (int8) g = passes::optimize_in_int8(*g);  // products in int8, as run computes them
-  Executor run(*g, std::span<const std::string>(), PlanOptions{.optimize = !int8});
+  const bool reduced = c.precision != models::Precision::Float32;
+  if (reduced) g = passes::optimize_in(*g, c.precision);  // products as run computes them
+  Executor run(*g, std::span<const std::string>(), PlanOptions{.optimize = !reduced});
 
   const std::string& alphabet = c.vocabulary;
   std::string prime = args.get("--prime").value_or(

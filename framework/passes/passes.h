@@ -17,8 +17,9 @@
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
 //
-// Not part of optimize(), for int8 models (models::Precision::Int8) after it:
-//   quantize_products             a · W for a static W  →  W quantized once, matmul_int8
+// Not part of optimize(), for int8 and bf16 models after it:
+//   quantize_products             a · W for a static W  →  W quantized (rounded) once,
+//                                 matmul_int8 (matmul_bf16)
 //
 // optimize() runs them in the order that lets each find the patterns the previous one made.
 #pragma once
@@ -41,7 +42,9 @@ std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
 std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g);
-std::unique_ptr<Graph> quantize_products(const Graph& g);
+// The precision the products of a model's weights run in (models::Precision is this type).
+enum class Precision { Float32, Int8, Bfloat16 };
+std::unique_ptr<Graph> quantize_products(const Graph& g, Precision precision);
 
 // A pass's result: `rewriter` applied to g, or nullptr when its analysis (done when it was
 // made) says it changes nothing.
@@ -52,8 +55,9 @@ std::unique_ptr<Graph> run_pass(const Graph& g, Pass& rewriter) {
 
 // All of them, in order (merge_weight_gradients only finds work in a graph with gradients).
 std::unique_ptr<Graph> optimize(const Graph& g);
-// optimize(), then quantize_products: what an int8 model runs. Always returns a graph.
-std::unique_ptr<Graph> optimize_in_int8(const Graph& g);
+// optimize(), then quantize_products: what a model of that precision runs. Always returns a
+// graph.
+std::unique_ptr<Graph> optimize_in(const Graph& g, Precision precision);
 
 // The forward graph optimized (or, with `optimized` false, copied), then differentiated: grad()
 // of its output `loss` with respect to the nodes named in `wrt` (parameters, inputs), appended

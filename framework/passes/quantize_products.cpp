@@ -1,8 +1,9 @@
-// Int8 products (models::Precision::Int8): every product of a value with a static weight, packed
-// (matmul_packed) or not (matmul), becomes matmul_int8 on the weight quantized before the steps use
-// it (quantize_columns, made at first use and shared by every product of that weight). The rest of
-// the graph, nonlinearities and state, stays float32. Runs after optimize(), whose packing pass has
-// found the products; a graph with gradients is refused (the int8 ops have none).
+// Products in reduced precision (Precision::Int8, Precision::Bfloat16): every product of a value
+// with a static weight, packed (matmul_packed) or not (matmul), becomes matmul_int8 (matmul_bf16)
+// on the weight packed before the steps use it (quantize_columns, pack_bf16: made at first use and
+// shared by every product of that weight). The rest of the graph, nonlinearities and state, stays
+// float32. Runs after optimize(), whose packing pass has found the products; the reduced ops
+// have no gradients.
 #include <map>
 
 #include <rnngraph/framework/passes/passes.h>
@@ -14,7 +15,8 @@ namespace rnngraph::passes {
 namespace {
 class QuantizeProducts final : public Rewriter {
  public:
-  explicit QuantizeProducts(const Graph& g) : static_(static_nodes(g)) {
+  QuantizeProducts(const Graph& g, Precision precision)
+      : static_(static_nodes(g)), int8_(precision == Precision::Int8) {
     for (const Node& n : g.nodes()) idle_ = idle_ && !candidate(n);
   }
 
@@ -25,8 +27,11 @@ class QuantizeProducts final : public Rewriter {
     const bool transposed = node.attrs.get("transpose_b", 0);
     auto at = out.place(node.placement());
     Value& quantized = quantized_[{node.inputs[1], transposed}];
-    if (!quantized) quantized = quantize_columns(inputs[1], transposed);
-    return matmul_int8(inputs[0], inputs[1], quantized, transposed);
+    if (!quantized)
+      quantized =
+          int8_ ? quantize_columns(inputs[1], transposed) : pack_bf16(inputs[1], transposed);
+    return int8_ ? matmul_int8(inputs[0], inputs[1], quantized, transposed)
+                 : matmul_bf16(inputs[0], inputs[1], quantized, transposed);
   }
 
  private:
@@ -37,13 +42,15 @@ class QuantizeProducts final : public Rewriter {
   }
 
   std::vector<char> static_;
+  bool int8_;
   bool idle_ = true;
   std::map<std::pair<int, bool>, Value> quantized_;
 };
 }  // namespace
 
-std::unique_ptr<Graph> quantize_products(const Graph& g) {
-  QuantizeProducts quantize(g);
+std::unique_ptr<Graph> quantize_products(const Graph& g, Precision precision) {
+  if (precision == Precision::Float32) return nullptr;
+  QuantizeProducts quantize(g, precision);
   auto quantized = run_pass(g, quantize);
   if (!quantized) return nullptr;
   // the float packing of the weights it replaced is left unread
@@ -51,9 +58,9 @@ std::unique_ptr<Graph> quantize_products(const Graph& g) {
   return pruned ? std::move(pruned) : std::move(quantized);
 }
 
-std::unique_ptr<Graph> optimize_in_int8(const Graph& g) {
+std::unique_ptr<Graph> optimize_in(const Graph& g, Precision precision) {
   auto optimized = optimize(g);
-  auto quantized = quantize_products(*optimized);
+  auto quantized = quantize_products(*optimized, precision);
   return quantized ? std::move(quantized) : std::move(optimized);
 }
 
