@@ -22,7 +22,7 @@ float from_bf16(uint16_t bits) { return std::bit_cast<float>(uint32_t(bits) << 1
 
 namespace {
 
-constexpr int64_t kRows = 12;
+constexpr int64_t kRows = 16;
 
 // R rows × one group of 16 columns of the packed weights, at `w` (k rows of 16 values).
 void group_portable(const float* a, int64_t lda, int rows, int64_t k, const uint16_t* w, float* out,
@@ -75,10 +75,15 @@ __attribute__((target("avx2,fma"))) void group_avx2_rows(const float* a, int64_t
 
 void group_avx2(const float* a, int64_t lda, int rows, int64_t k, const uint16_t* w, float* out,
                 int64_t ldo, int width) {
-  for (int r0 = 0; r0 < rows; r0 += 6)
-    with_rows<6>(std::min(6, rows - r0), [&]<int R>() {
+  // Tiles of 6 rows; 7 to 11 rows left split in two, so no tile is too short to keep the FMA
+  // units busy (a 2-row tile has 4 accumulators for 8 FMAs in flight).
+  for (int r0 = 0; r0 < rows;) {
+    const int left = rows - r0, tile = left >= 12 || left <= 6 ? std::min(6, left) : (left + 1) / 2;
+    with_rows<6>(tile, [&]<int R>() {
       group_avx2_rows<R>(a + r0 * lda, lda, k, w, out + r0 * ldo, ldo, width);
     });
+    r0 += tile;
+  }
 }
 
 }  // namespace
@@ -102,7 +107,7 @@ void bf16_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
-    // Rows in blocks of 12, so a block of a stays in L1 while the groups stream past.
+    // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past.
     for (int64_t r0 = 0; r0 < m; r0 += kRows) {
       const int rows = int(std::min<int64_t>(kRows, m - r0));
       for (int64_t g = first; g < last; ++g) {
