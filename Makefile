@@ -1,6 +1,7 @@
 # Two entry points, each doing all set-up on a fresh Debian 12 machine:
 #   make demo   install missing packages, configure, build (Release), run `rnngraph demo`
 #   make test   the same, then the whole test suite through CTest
+# make python builds the Python module into build/python (python/: pybind11, from Debian).
 # make test-asan runs the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 # (clang, in the tree that also holds the fuzz targets, so CI compiles the library once for both).
 # make test-tsan runs the thread tests (suite concurrency) under ThreadSanitizer.
@@ -25,7 +26,7 @@ PACKAGES := g++ cmake make pkg-config libopenblas-dev libfmt-dev libboost-test-d
 # package); Debian's nodejs and npm are installed only where node is missing.
 ORT_MODULES := tests/onnx/node_modules/onnxruntime-node
 
-.PHONY: deps test-deps ort serve-deps configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
+.PHONY: deps test-deps python-deps python ort serve-deps configure build demo test asan-configure test-asan test-tsan mutants fuzz fuzz-smoke format clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -61,13 +62,24 @@ demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rnngraph-cli
 	$(BUILD)/rnngraph demo
 
-# The README's python blocks (test readme_commands) run on Debian's numpy, torch and sklearn.
-TEST_PACKAGES := python3 python3-numpy python3-sklearn python3-torch
+# The Python module (python/): pybind11 and Python's headers from Debian, numpy to use it.
+PYTHON_PACKAGES := python3 python3-dev pybind11-dev python3-numpy
+# The README's python blocks (test readme_commands) and the Python module's pytest suite (test
+# python) run on Debian's numpy, torch and sklearn.
+TEST_PACKAGES := $(PYTHON_PACKAGES) python3-sklearn python3-torch python3-pytest
 
 test-deps:
 	@$(MAKE) --no-print-directory deps PACKAGES="$(TEST_PACKAGES)"
 
-test: build ort test-deps
+python-deps:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(PYTHON_PACKAGES)"
+
+# build/python/rnngraph: PYTHONPATH=build/python python3 -c "import rnngraph"
+python: python-deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target rnngraph_python
+
+# The test packages first: the Python module is configured only where pybind11 is installed.
+test: test-deps build ort
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # One clang tree with ASan + UBSan and the fuzzers' coverage: the suite (test-asan) and the

@@ -132,4 +132,18 @@ Tensor Tensor::clone() const {
 
 void Tensor::fill(float value) const { std::fill(data_, data_ + numel(), value); }
 
+Tensor swap_first_axes(const Tensor& t) {
+  if (t.shape().rank() < 2)
+    throw ShapeError(fmt::format("{} has no two leading axes to swap", t.shape().str()));
+  std::vector<int64_t> dims(t.shape().dims().begin(), t.shape().dims().end());
+  const int64_t rows = dims[0], cols = dims[1],
+                inner = t.numel() / std::max<int64_t>(1, rows * cols);
+  std::swap(dims[0], dims[1]);
+  Tensor out{Shape(std::span<const int64_t>(dims))};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      std::copy_n(t.data() + (r * cols + c) * inner, inner, out.data() + (c * rows + r) * inner);
+  return out;
+}
+
 }  // namespace rnngraph

@@ -83,4 +83,8 @@ class Tensor {
 // do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 
+// A copy of t [a, b, ...] as [b, a, ...]: sequence-first and batch-first layouts (PyTorch's
+// batch_first). ShapeError for fewer than two axes.
+Tensor swap_first_axes(const Tensor& t);
+
 }  // namespace rnngraph

@@ -322,4 +322,16 @@ void load_weights(Graph& g, const Config& config, const io::TensorMap& state) {
     load_parameters(g, state);
 }
 
+io::TensorMap torch_named_gradients(const Config& config, const io::TensorMap& grads) {
+  io::TensorMap torch = torch_gradients(config, grads);
+  std::set<std::string, std::less<>> recurrent;
+  for (int64_t k = 0; k < config.layers; ++k)
+    for (bool reverse : {false, true})
+      if (!reverse || config.bidirectional)
+        for (const auto& p : layer_parameters(config, k, reverse)) recurrent.insert(p.name);
+  for (const auto& [name, t] : grads)  // what PyTorch's RNN modules do not hold keeps its name
+    if (!recurrent.contains(name)) torch.emplace(name, t);
+  return torch;
+}
+
 }  // namespace rnngraph::models

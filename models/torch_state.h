@@ -47,6 +47,9 @@ io::TensorMap torch_state_dict(const io::TensorMap& weights, const Config& confi
 // Gradients by our parameter names → what PyTorch's param.grad holds after the same loss
 // (the bias gradient goes to both bias_ih and bias_hh, since b = b_ih + b_hh).
 io::TensorMap torch_gradients(const Config& config, const io::TensorMap& grads);
+// The same for every gradient: the recurrent layers' by PyTorch's names, the rest (an output
+// layer's, x's, h0's) by their own.
+io::TensorMap torch_named_gradients(const Config& config, const io::TensorMap& grads);
 
 // Our own names (W_f_l0, ...): every parameter of the graph must be present with its shape.
 void load_parameters(Graph& g, const io::TensorMap& state);

@@ -98,8 +98,6 @@ std::vector<std::string> gradient_targets(const Graph& g, bool inputs);
 // stderr says when float64 values were rounded.
 Tensor read_array(const std::filesystem::path& path);
 void write_array(const std::filesystem::path& path, const Tensor& tensor);
-// [A, B, ...] as [B, A, ...]: batch-first arrays to and from the sequence-first layout.
-Tensor swap_first_axes(const Tensor& t);
 
 // Every subcommand, in the order `rnngraph --help` lists them (tools/commands.cpp).
 const std::vector<Command>& commands();

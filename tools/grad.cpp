@@ -104,19 +104,8 @@ int grad_main(const std::vector<std::string>& argv) {
 
   io::TensorMap grads;
   for (const std::string& name : wrt) grads.emplace(name, r["grad/" + name].clone());
-  if (names == "torch") {
-    const models::Config config = models::config_from_file(file);
-    io::TensorMap torch = models::torch_gradients(config, grads);
-    std::set<std::string, std::less<>> recurrent;
-    for (int64_t k = 0; k < config.layers; ++k)
-      for (bool reverse : {false, true})
-        if (!reverse || config.bidirectional)
-          for (const auto& p : models::layer_parameters(config, k, reverse))
-            recurrent.insert(p.name);
-    for (auto& [name, t] : grads)  // what PyTorch's RNN modules do not hold keeps its name
-      if (!recurrent.contains(name)) torch.emplace(name, t);
-    grads = std::move(torch);
-  }
+  if (names == "torch")
+    grads = models::torch_named_gradients(models::config_from_file(file), grads);
   io::write_safetensors(out, grads);
   fmt::print("loss: {}\n", r["loss"].values()[0]);
   fmt::print(stderr, "wrote {} gradients to {}\n", grads.size(), out);

@@ -1,0 +1,50 @@
+"""rnngraph from Python: recurrent models in PyTorch's shapes and names, run on rnngraph's CPU
+kernels, their gradients, and their diagrams, on numpy arrays.
+
+    import numpy as np, rnngraph
+    m = rnngraph.Model(cell="lstm", input_size=3, hidden_size=8, num_layers=2)
+    y, (h_n, c_n) = m(np.zeros((5, 2, 3), np.float32))   # x [T, B, I], as nn.LSTM
+    grads = m.grad(x, loss="sum")                         # {"weight_ih_l0": ..., ...}
+    m.diagram(view="blocks", steps=4)                     # shown inline in Jupyter
+
+Errors raise rnngraph.Error and its kinds: ShapeError, GraphError, FormatError, NumericError,
+MemoryLimitError, each with rnngraph's one-line message.
+"""
+import os as _os
+
+from ._rnngraph import (Error, FormatError, GraphError, MemoryLimitError, Model,
+                        NumericError, ShapeError, render, write_dot)
+
+__all__ = ["Model", "Diagram", "Error", "ShapeError", "GraphError", "FormatError",
+           "NumericError", "MemoryLimitError", "render"]
+
+
+class Diagram:
+    """A Graphviz diagram: shown inline by Jupyter (SVG), written by save() as .dot, .svg,
+    .png or .pdf. `dot` is its DOT text."""
+
+    def __init__(self, dot):
+        self.dot = dot
+
+    def _repr_svg_(self):
+        return render(self.dot, "svg").decode("utf-8")
+
+    def svg(self):
+        return self._repr_svg_()
+
+    def png(self):
+        return render(self.dot, "png")
+
+    def save(self, path):
+        write_dot(self.dot, _os.fspath(path))
+        return path
+
+
+def _diagram(self, view="blocks", steps=4, grad=False, title="", steps_shown=4):
+    """The model unrolled for `steps` steps, drawn in `view`: blocks, unrolled, rolled, cell
+    or gradflow-free views as `rnngraph dot` draws them; grad=True adds the backward graph
+    (unrolled and rolled views)."""
+    return Diagram(self._dot(view, steps, grad, title, steps_shown))
+
+
+Model.diagram = _diagram

@@ -1,0 +1,338 @@
+// rnngraph's Python module (_rnngraph, wrapped by python/rnngraph/__init__.py): models in
+// PyTorch's shapes and names, their gradients, and their diagrams, on numpy arrays.
+//
+// Arrays in: a float32 C-contiguous array is read where it lies (a view; the array is held for
+// the call), anything else is converted first. Arrays out: new arrays that own their values (a
+// model's results live in its buffers only until its next run). The GIL is released while a
+// model runs, so Python threads run models side by side; calls on one Model take its lock, and
+// Model.copy() gives a handle on the same weights with buffers of its own, for a thread each.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include <rnngraph/framework/autodiff.h>
+#include <rnngraph/framework/errors.h>
+#include <rnngraph/framework/memory.h>
+#include <rnngraph/framework/passes/passes.h>
+#include <rnngraph/framework/rewrite.h>
+#include <rnngraph/models/losses.h>
+#include <rnngraph/models/model.h>
+#include <rnngraph/models/model_runner.h>
+#include <rnngraph/models/torch_state.h>
+#include <rnngraph/tools/viz/diagram.h>
+
+namespace py = pybind11;
+using namespace rnngraph;
+
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// A float32 C-contiguous view of `object` (converted when it is not one already), kept alive in
+// `held` while the tensor is used.
+Tensor tensor_of(const py::handle& object, FloatArray& held, std::string_view name) {
+  held = FloatArray::ensure(object);
+  if (!held)
+    throw ShapeError(fmt::format("{} must be an array of numbers (numpy or convertible)", name));
+  std::vector<int64_t> dims(held.shape(), held.shape() + held.ndim());
+  return Tensor::view(Shape(dims), const_cast<float*>(held.data()));
+}
+
+py::array_t<float> array_of(const Tensor& t) {
+  std::vector<py::ssize_t> dims(t.shape().dims().begin(), t.shape().dims().end());
+  py::array_t<float> out(dims);
+  std::copy(t.data(), t.data() + t.numel(), out.mutable_data());
+  return out;
+}
+
+py::dict dict_of(const io::TensorMap& tensors) {
+  py::dict out;
+  for (const auto& [name, t] : tensors) out[py::str(name)] = array_of(t);
+  return out;
+}
+
+std::vector<int64_t> lengths_of(const std::optional<py::object>& lengths) {
+  std::vector<int64_t> out;
+  if (lengths)
+    for (const py::handle& v : py::iter(*lengths)) out.push_back(v.cast<int64_t>());
+  return out;
+}
+
+// The arrays of one call, held for its length, and the feeds that view them.
+struct Inputs {
+  std::vector<FloatArray> held;
+  Feeds feeds;
+  void add(const std::string& name, const std::optional<py::object>& value) {
+    if (!value || value->is_none()) return;
+    held.emplace_back();
+    feeds.emplace(name, tensor_of(*value, held.back(), name));
+  }
+};
+
+class PyModel {
+ public:
+  explicit PyModel(models::Model model, bool batch_first)
+      : model_(std::move(model)), batch_first_(batch_first) {}
+  PyModel(const PyModel& other) : model_(other.model_), batch_first_(other.batch_first_) {}
+
+  const models::Config& config() const { return model_.config(); }
+  bool batch_first() const { return batch_first_; }
+
+  // (y, h_n), (y, (h_n, c_n)) for the LSTM, or (y, (s_1, ..., s_k)) for a cell with k states.
+  py::tuple call(const py::object& x, const std::optional<py::object>& h0,
+                 const std::optional<py::object>& c0, const std::optional<py::object>& lengths) {
+    Inputs in = inputs(x, h0, c0);
+    const std::vector<int64_t> lens = lengths_of(lengths);
+    std::map<std::string, Tensor> out;
+    {
+      py::gil_scoped_release unlocked;
+      std::lock_guard lock(mutex_);
+      const Results& r = model_.run(in.feeds, lens);
+      out.emplace("y", r["y"].clone());
+      for (const models::StateVariable& s : models::model_state(config()))
+        out.emplace(s.name + "_n", r[s.name + "_n"].clone());
+    }
+    py::object y = array_of(batch_first_ ? swap_first_axes(out.at("y")) : out.at("y"));
+    std::vector<py::object> states;
+    for (const models::StateVariable& s : models::model_state(config()))
+      states.push_back(array_of(out.at(s.name + "_n")));
+    if (states.size() == 1) return py::make_tuple(y, states[0]);
+    return py::make_tuple(y, py::tuple(py::cast(states)));
+  }
+
+  // ∂loss/∂(parameters[, x, h0, c0]) of loss "sum" (Σ y) or "mse" (mean (y - target)²).
+  py::dict grad(const py::object& x, const std::string& loss,
+                const std::optional<py::object>& target, const std::string& wrt,
+                const std::string& names, const std::optional<py::object>& h0,
+                const std::optional<py::object>& c0, const std::optional<py::object>& lengths) {
+    if (loss != "sum" && loss != "mse")
+      throw GraphError(fmt::format("loss must be 'sum' or 'mse', got {}", quote(loss)));
+    if ((loss == "mse") != (target && !target->is_none()))
+      throw GraphError("a target goes with loss='mse', and loss='mse' needs a target");
+    if (wrt != "params" && wrt != "all")
+      throw GraphError(fmt::format("wrt must be 'params' or 'all', got {}", quote(wrt)));
+    if (names != "torch" && names != "native")
+      throw GraphError(fmt::format("names must be 'torch' or 'native', got {}", quote(names)));
+    if (config().precision != models::Precision::Float32)
+      throw GraphError(fmt::format("an {} model has no gradients (it runs forward only)",
+                                   models::to_string(config().precision)));
+    Inputs in = inputs(x, h0, c0);
+    const Tensor& xt = in.feeds.count("x") ? in.feeds.at("x") : in.feeds.at("tokens");
+    if (xt.shape().rank() < 2)
+      throw ShapeError(fmt::format("x is {}: needs [T, B, ...]", xt.shape().str()));
+    const int64_t steps = xt.shape()[0], batch = xt.shape()[1];
+    const std::vector<int64_t> lens = lengths_of(lengths);
+    if (target && !target->is_none()) {
+      in.add("target", target);
+      if (batch_first_) in.feeds.at("target") = swap_first_axes(in.feeds.at("target"));
+    }
+    io::TensorMap grads;
+    {
+      py::gil_scoped_release unlocked;
+      std::lock_guard lock(mutex_);
+      auto g = copy(model_.graph(steps, batch, !lens.empty()));
+      const Value y(*g, g->output_id("y"));
+      g->output("loss", loss == "sum" ? models::sum_loss(y)
+                                      : models::mse_loss(y, g->input("target", y.shape())));
+      std::vector<std::string> targets = parameter_names(*g);
+      if (wrt == "all")
+        for (const char* name : {"x", "h0", "c0"})
+          if (g->contains(name) && g->find(name).kind == NodeKind::Input)
+            targets.emplace_back(name);
+      const auto trained = passes::training_graph(*g, "loss", targets);
+      std::vector<std::string> wanted;
+      for (const std::string& name : targets) wanted.push_back("grad/" + name);
+      Feeds feeds = in.feeds;
+      for (const models::StateVariable& s : models::model_state(config()))
+        if (!feeds.count(s.name + "0") && g->contains(s.name + "0"))
+          feeds.emplace(s.name + "0", Tensor(g->find(s.name + "0").shape));
+      if (!lens.empty()) feeds.emplace("mask", models::length_mask(lens, steps));
+      Executor run(*trained, wanted, {.optimize = false});
+      const Results& r = run(feeds);
+      for (const std::string& name : targets) grads.emplace(name, r["grad/" + name].clone());
+    }
+    if (batch_first_ && grads.count("x")) grads.at("x") = swap_first_axes(grads.at("x"));
+    return dict_of(names == "torch" ? models::torch_named_gradients(config(), grads) : grads);
+  }
+
+  py::dict state_dict(const std::string& names) const {
+    if (names == "native") return dict_of(model_.weights());
+    if (names != "torch")
+      throw GraphError(fmt::format("names must be 'torch' or 'native', got {}", quote(names)));
+    return dict_of(models::torch_state_dict(model_.weights(), config()));
+  }
+
+  // PyTorch's names (weight_ih_l0, ...; out.weight, embedding.weight) or ours (W_f_l0, ...):
+  // every weight, each of its shape.
+  void load_state_dict(const py::dict& d) {
+    std::vector<FloatArray> held;
+    io::TensorMap state;
+    for (const auto& [key, value] : d) {
+      held.emplace_back();
+      const std::string name = py::str(key);
+      state.emplace(name, tensor_of(value, held.back(), name).clone());
+    }
+    const io::TensorMap weights =
+        models::is_torch_state(state) ? models::from_torch_state(config(), state) : state;
+    for (const auto& [name, t] : model_.weights()) {
+      const auto given = weights.find(name);
+      if (given == weights.end())
+        throw FormatError(fmt::format("the state dict has no {}", quote(name)));
+      if (given->second.shape() != t.shape())
+        throw ShapeError(fmt::format("{} is {} in the state dict, the model's is {}", quote(name),
+                                     given->second.shape().str(), t.shape().str()));
+    }
+    for (const auto& [name, t] : weights)
+      if (!model_.weights().count(name))
+        throw FormatError(fmt::format("the model has no weight {}", quote(name)));
+    std::lock_guard lock(mutex_);
+    model_.update([&](const io::TensorMap& mine) {
+      for (const auto& [name, t] : mine) std::copy_n(weights.at(name).data(), t.numel(), t.data());
+    });
+  }
+
+  void save(const std::filesystem::path& path) const { model_.save(path); }
+
+  // The DOT text of a diagram of the model unrolled for `steps` (and batch 1).
+  std::string dot(const std::string& view, int64_t steps, bool grad, const std::string& title,
+                  int steps_shown) {
+    viz::Options options;
+    options.view = viz::view_from_string(view);
+    options.grad = grad;
+    options.title = title;
+    options.steps_shown = steps_shown;
+    std::lock_guard lock(mutex_);
+    return viz::to_dot(model_.graph(steps, 1), options);
+  }
+
+ private:
+  Inputs inputs(const py::object& x, const std::optional<py::object>& h0,
+                const std::optional<py::object>& c0) {
+    Inputs in;
+    const bool tokens = config().tokens != models::TokenInput::None;
+    in.add(tokens ? "tokens" : "x", x);
+    if (batch_first_) {
+      Tensor& t = in.feeds.at(tokens ? "tokens" : "x");
+      t = swap_first_axes(t);
+    }
+    in.add("h0", h0);
+    in.add("c0", c0);
+    return in;
+  }
+
+  models::Model model_;
+  bool batch_first_;
+  std::mutex mutex_;
+};
+
+models::Config config_of(const std::string& cell, int64_t input_size, int64_t hidden_size,
+                         int64_t num_layers, bool bidirectional, int64_t proj_size,
+                         int64_t output_size, uint64_t seed) {
+  models::Config c;
+  c.cell = models::cell_from_string(cell);
+  c.input_size = input_size;
+  c.hidden_size = hidden_size;
+  c.layers = num_layers;
+  c.bidirectional = bidirectional;
+  c.proj_size = proj_size;
+  c.output_size = output_size;
+  c.seed = seed;
+  for (const auto& [what, value] : {std::pair{"input_size", input_size},
+                                    {"hidden_size", hidden_size},
+                                    {"num_layers", num_layers}})
+    if (value < 1) throw ShapeError(fmt::format("{} must be at least 1, got {}", what, value));
+  return c;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_rnngraph, m) {
+  m.doc() = "rnngraph's C++ core; use the rnngraph package";
+  // The library's error types, under the base rnngraph.Error.
+  static py::exception<Error> error(m, "Error");
+  static py::exception<ShapeError> shape_error(m, "ShapeError", error.ptr());
+  static py::exception<GraphError> graph_error(m, "GraphError", error.ptr());
+  static py::exception<NumericError> numeric_error(m, "NumericError", error.ptr());
+  static py::exception<FormatError> format_error(m, "FormatError", error.ptr());
+  static py::exception<MemoryError> memory_error(m, "MemoryLimitError", error.ptr());
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const ShapeError& e) {
+      shape_error(e.what());
+    } catch (const GraphError& e) {
+      graph_error(e.what());
+    } catch (const NumericError& e) {
+      numeric_error(e.what());
+    } catch (const FormatError& e) {
+      format_error(e.what());
+    } catch (const MemoryError& e) {
+      memory_error(e.what());
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+
+  py::class_<PyModel>(m, "Model")
+      .def(py::init([](const std::string& cell, int64_t input_size, int64_t hidden_size,
+                       int64_t num_layers, bool bidirectional, int64_t proj_size,
+                       int64_t output_size, bool batch_first, uint64_t seed) {
+             return PyModel(models::Model(config_of(cell, input_size, hidden_size, num_layers,
+                                                    bidirectional, proj_size, output_size, seed)),
+                            batch_first);
+           }),
+           py::arg("cell"), py::arg("input_size"), py::arg("hidden_size"),
+           py::arg("num_layers") = 1, py::arg("bidirectional") = false, py::arg("proj_size") = 0,
+           py::arg("output_size") = 0, py::arg("batch_first") = false, py::arg("seed") = 0)
+      .def_static(
+          "load",
+          [](const std::filesystem::path& path, bool batch_first) {
+            return PyModel(models::Model::load(path), batch_first);
+          },
+          py::arg("path"), py::arg("batch_first") = false)
+      .def("save", &PyModel::save, py::arg("path"))
+      .def("copy", [](const PyModel& self) { return PyModel(self); })
+      .def("__call__", &PyModel::call, py::arg("x"), py::arg("h0") = py::none(),
+           py::arg("c0") = py::none(), py::arg("lengths") = py::none())
+      .def("grad", &PyModel::grad, py::arg("x"), py::arg("loss") = "sum",
+           py::arg("target") = py::none(), py::arg("wrt") = "params", py::arg("names") = "torch",
+           py::arg("h0") = py::none(), py::arg("c0") = py::none(), py::arg("lengths") = py::none())
+      .def("state_dict", &PyModel::state_dict, py::arg("names") = "torch")
+      .def("load_state_dict", &PyModel::load_state_dict, py::arg("state"))
+      .def("_dot", &PyModel::dot, py::arg("view"), py::arg("steps"), py::arg("grad"),
+           py::arg("title"), py::arg("steps_shown"))
+      .def_property_readonly("cell",
+                             [](const PyModel& s) { return models::to_string(s.config().cell); })
+      .def_property_readonly("input_size", [](const PyModel& s) { return s.config().input_size; })
+      .def_property_readonly("hidden_size", [](const PyModel& s) { return s.config().hidden_size; })
+      .def_property_readonly("num_layers", [](const PyModel& s) { return s.config().layers; })
+      .def_property_readonly("bidirectional",
+                             [](const PyModel& s) { return s.config().bidirectional; })
+      .def_property_readonly("proj_size", [](const PyModel& s) { return s.config().proj_size; })
+      .def_property_readonly("output_size", [](const PyModel& s) { return s.config().output_size; })
+      .def_property_readonly("batch_first", &PyModel::batch_first)
+      .def_property_readonly("precision", [](const PyModel& s) {
+        return std::string(models::to_string(s.config().precision));
+      });
+
+  m.def(
+      "render",
+      [](const std::string& dot, const std::string& format) {
+        std::string bytes;
+        {
+          py::gil_scoped_release unlocked;
+          bytes = viz::render(dot, format);
+        }
+        return py::bytes(bytes);
+      },
+      py::arg("dot"), py::arg("format"), "DOT text laid out by Graphviz as svg, png or pdf");
+  m.def("write_dot", &viz::write_dot, py::arg("dot"), py::arg("path"),
+        "DOT text written as .dot, or rendered as .svg, .png or .pdf, by the path's extension");
+}
