@@ -7,16 +7,32 @@ kernels, their gradients, and their diagrams, on numpy arrays.
     grads = m.grad(x, loss="sum")                         # {"weight_ih_l0": ..., ...}
     m.diagram(view="blocks", steps=4)                     # shown inline in Jupyter
 
+The graph API builds graphs of your own, the seed's RNN for one:
+
+    g = rnngraph.Graph()
+    x = g.input("x", [3, 1, 2]); h = g.input("h0", [1, 5])
+    W = g.parameter("W", w); b = g.parameter("b", np.zeros((1, 5), np.float32))
+    for t in range(3):
+        with g.step(t):
+            h = rnngraph.tanh(rnngraph.concat([h, x[t]], axis=1) @ W + b)
+    g.output("h", h)
+    dW, = rnngraph.grad(rnngraph.sum(h), [W]); g.output("dW", dW)
+    rnngraph.Executor(g)({"x": x_np, "h0": h0_np})       # {"h": ..., "dW": ...}
+
 Errors raise rnngraph.Error and its kinds: ShapeError, GraphError, FormatError, NumericError,
 MemoryLimitError, each with rnngraph's one-line message.
 """
 import os as _os
 
-from ._rnngraph import (Error, FormatError, GraphError, MemoryLimitError, Model,
-                        NumericError, ShapeError, render, write_dot)
+from ._rnngraph import (Error, Executor, FormatError, Graph, GraphError, MemoryLimitError,
+                        Model, NumericError, ShapeError, Value, concat, exp, grad, log,
+                        matmul, mean, render, reshape, sigmoid, slice, softmax, stack, sum,
+                        tanh, write_dot)
 
-__all__ = ["Model", "Diagram", "Error", "ShapeError", "GraphError", "FormatError",
-           "NumericError", "MemoryLimitError", "render"]
+__all__ = ["Model", "Graph", "Value", "Executor", "Diagram", "grad", "concat", "stack",
+           "matmul", "tanh", "sigmoid", "exp", "log", "sum", "mean", "softmax", "slice",
+           "reshape", "Error", "ShapeError", "GraphError", "FormatError", "NumericError",
+           "MemoryLimitError", "render"]
 
 
 class Diagram:
@@ -48,3 +64,12 @@ def _diagram(self, view="blocks", steps=4, grad=False, title="", steps_shown=4):
 
 
 Model.diagram = _diagram
+
+
+def _graph_diagram(self, view="auto", grad=False, title="", steps_shown=4):
+    """The graph drawn in `view` (auto: blocks for a graph unrolled over steps, else
+    unrolled), as `rnngraph dot` draws a graph file."""
+    return Diagram(self._dot(view, grad, title, steps_shown))
+
+
+Graph.diagram = _graph_diagram

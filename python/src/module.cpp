@@ -26,6 +26,7 @@
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/torch_state.h>
+#include <rnngraph/ops/ops.h>
 #include <rnngraph/tools/viz/diagram.h>
 
 namespace py = pybind11;
@@ -232,6 +233,284 @@ class PyModel {
   std::mutex mutex_;
 };
 
+// ---- the graph API: Graph, Value, the ops, grad, Executor -------------------------------------
+
+// A graph shared by the Python objects that point into it (its values, its executors).
+struct PyGraph {
+  std::shared_ptr<Graph> graph = std::make_shared<Graph>();
+};
+
+struct PyValue {
+  std::shared_ptr<Graph> graph;
+  int id;
+  Value value() const { return Value(*graph, id); }
+};
+
+PyValue wrap(const std::shared_ptr<Graph>& g, const Value& v) { return {g, v.id()}; }
+
+std::vector<int64_t> dims_of(const Shape& s) { return {s.dims().begin(), s.dims().end()}; }
+
+Shape shape_of(const std::vector<int64_t>& dims) { return Shape(std::span<const int64_t>(dims)); }
+
+// The one graph of several values (GraphError when they come from different graphs).
+std::shared_ptr<Graph> graph_of(const std::vector<PyValue>& values) {
+  if (values.empty()) throw GraphError("needs at least one value");
+  for (const PyValue& v : values)
+    if (v.graph != values.front().graph)
+      throw GraphError("values from different graphs cannot be combined");
+  return values.front().graph;
+}
+
+std::vector<Value> values_of(const std::vector<PyValue>& values) {
+  std::vector<Value> out;
+  for (const PyValue& v : values) out.push_back(v.value());
+  return out;
+}
+
+// A Value or a number, as a Value of `g` (a number becomes a [1] constant).
+Value operand(const std::shared_ptr<Graph>& g, const py::object& o) {
+  if (py::isinstance<PyValue>(o)) {
+    const PyValue& v = o.cast<const PyValue&>();
+    if (v.graph != g) throw GraphError("values from different graphs cannot be combined");
+    return v.value();
+  }
+  return g->scalar(o.cast<float>());
+}
+
+class PyExecutor {
+ public:
+  PyExecutor(std::shared_ptr<Graph> graph, std::vector<std::string> outputs)
+      : graph_(std::move(graph)), run_(*graph_, outputs), outputs_(std::move(outputs)) {
+    if (outputs_.empty())
+      for (const auto& [name, id] : graph_->outputs()) outputs_.push_back(name);
+  }
+
+  py::dict call(const py::dict& feeds) {
+    Inputs in;
+    for (const auto& [key, value] : feeds)
+      in.add(py::str(key), py::reinterpret_borrow<py::object>(value));
+    std::map<std::string, Tensor> out;
+    {
+      py::gil_scoped_release unlocked;
+      std::lock_guard lock(mutex_);
+      const Results& r = run_(in.feeds);
+      for (const std::string& name : outputs_) out.emplace(name, r[name].clone());
+    }
+    py::dict result;
+    for (const auto& [name, t] : out) result[py::str(name)] = array_of(t);
+    return result;
+  }
+
+ private:
+  std::shared_ptr<Graph> graph_;
+  Executor run_;
+  std::vector<std::string> outputs_;
+  std::mutex mutex_;
+};
+
+// `with g.step(t):` and `with g.layer(k):`, the scopes diagrams group nodes by.
+struct PyScope {
+  std::shared_ptr<Graph> graph;
+  int64_t index;
+  bool layer;
+  std::optional<Graph::ScopeGuard> guard;
+};
+
+void bind_graph_api(py::module_& m) {
+  py::class_<PyScope>(m, "_Scope")
+      .def("__enter__",
+           [](PyScope& s) {
+             s.guard.emplace(s.layer ? s.graph->layer(s.index) : s.graph->step(s.index));
+           })
+      .def("__exit__", [](PyScope& s, const py::args&) { s.guard.reset(); });
+
+  py::class_<PyValue>(m, "Value", "one node's output in a Graph")
+      .def_property_readonly("shape", [](const PyValue& v) { return dims_of(v.value().shape()); })
+      .def_property_readonly("name", [](const PyValue& v) { return v.value().node().name; })
+      .def("__getitem__", [](const PyValue& v, int64_t t) { return wrap(v.graph, v.value()[t]); })
+      .def("__add__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, a.value() + operand(a.graph, b));
+           })
+      .def("__radd__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, operand(a.graph, b) + a.value());
+           })
+      .def("__sub__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, a.value() - operand(a.graph, b));
+           })
+      .def("__rsub__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, operand(a.graph, b) - a.value());
+           })
+      .def("__mul__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, a.value() * operand(a.graph, b));
+           })
+      .def("__rmul__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, operand(a.graph, b) * a.value());
+           })
+      .def("__truediv__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, a.value() / operand(a.graph, b));
+           })
+      .def("__rtruediv__",
+           [](const PyValue& a, const py::object& b) {
+             return wrap(a.graph, operand(a.graph, b) / a.value());
+           })
+      .def("__neg__", [](const PyValue& a) { return wrap(a.graph, 0.0f - a.value()); })
+      .def("__matmul__",
+           [](const PyValue& a, const PyValue& b) {
+             return wrap(graph_of({a, b}), matmul(a.value(), b.value()));
+           })
+      .def("__repr__", [](const PyValue& v) {
+        return fmt::format("<rnngraph.Value {} {}>", v.value().node().name,
+                           v.value().shape().str());
+      });
+
+  py::class_<PyGraph>(m, "Graph", "a computation graph built from inputs, parameters and ops")
+      .def(py::init<>())
+      .def(
+          "input",
+          [](PyGraph& g, std::string name, const std::vector<int64_t>& shape) {
+            return wrap(g.graph, g.graph->input(std::move(name), shape_of(shape)));
+          },
+          py::arg("name"), py::arg("shape"))
+      .def(
+          "parameter",
+          [](PyGraph& g, std::string name, const py::object& value) {
+            FloatArray held;
+            const Tensor t = tensor_of(value, held, name);
+            const Value p = g.graph->parameter(name, t.shape());
+            std::copy_n(t.data(), t.numel(), g.graph->param(name).data());
+            return wrap(g.graph, p);
+          },
+          py::arg("name"), py::arg("value"), "a parameter holding a copy of `value`")
+      .def(
+          "constant",
+          [](PyGraph& g, std::string name, const py::object& value) {
+            FloatArray held;
+            return wrap(g.graph, g.graph->constant(std::move(name),
+                                                   tensor_of(value, held, "constant").clone()));
+          },
+          py::arg("name"), py::arg("value"))
+      .def(
+          "output",
+          [](PyGraph& g, std::string name, const PyValue& v) {
+            if (v.graph != g.graph) throw GraphError("the value belongs to another graph");
+            g.graph->output(std::move(name), v.value());
+          },
+          py::arg("name"), py::arg("value"))
+      .def(
+          "value",
+          [](const PyGraph& g, const std::string& name) {
+            return wrap(g.graph, Value(*g.graph, g.graph->find(name).id));
+          },
+          py::arg("name"), "the node called `name`")
+      .def(
+          "param",
+          [](const PyGraph& g, const std::string& name) { return array_of(g.graph->param(name)); },
+          py::arg("name"), "a parameter's values (a copy)")
+      .def(
+          "step",
+          [](const PyGraph& g, int64_t t) {
+            return PyScope{g.graph, t, false, {}};
+          },
+          py::arg("t"), "with g.step(t): the nodes made inside belong to time step t")
+      .def(
+          "layer",
+          [](const PyGraph& g, int64_t k) {
+            return PyScope{g.graph, k, true, {}};
+          },
+          py::arg("k"), "with g.layer(k): the nodes made inside belong to layer k")
+      .def("__len__", [](const PyGraph& g) { return g.graph->size(); })
+      .def("_dot", [](const PyGraph& g, const std::string& view, bool grad,
+                      const std::string& title, int steps_shown) {
+        viz::Options options;
+        options.view = viz::view_from_string(view);
+        options.grad = grad;
+        options.title = title;
+        options.steps_shown = steps_shown;
+        return viz::to_dot(*g.graph, options);
+      });
+
+  m.def(
+      "grad",
+      [](const PyValue& loss, const std::vector<PyValue>& wrt) {
+        std::vector<Value> targets = values_of(wrt);
+        graph_of(wrt);
+        if (!wrt.empty() && wrt.front().graph != loss.graph)
+          throw GraphError("the loss and the values differentiated by belong to different graphs");
+        std::vector<PyValue> out;
+        for (const Value& g : grad(loss.value(), targets)) out.push_back(wrap(loss.graph, g));
+        return out;
+      },
+      py::arg("loss"), py::arg("wrt"),
+      "appends the backward graph of `loss` ([1]) and returns ∂loss/∂v for each v in `wrt`");
+
+  m.def(
+      "concat",
+      [](const std::vector<PyValue>& parts, int axis) {
+        return wrap(graph_of(parts), concat(std::span<const Value>(values_of(parts)), axis));
+      },
+      py::arg("parts"), py::arg("axis"));
+  m.def(
+      "stack",
+      [](const std::vector<PyValue>& parts) {
+        return wrap(graph_of(parts), stack(std::span<const Value>(values_of(parts))));
+      },
+      py::arg("parts"));
+  m.def(
+      "matmul",
+      [](const PyValue& a, const PyValue& b, bool ta, bool tb) {
+        return wrap(graph_of({a, b}), matmul(a.value(), b.value(), ta, tb));
+      },
+      py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false);
+  using Unary = Value (*)(const Value&);
+  for (const auto& [name, f] : {std::pair<const char*, Unary>{"tanh", &rnngraph::tanh},
+                                {"sigmoid", &rnngraph::sigmoid},
+                                {"exp", &rnngraph::exp},
+                                {"log", &rnngraph::log}})
+    m.def(
+        name, [f = f](const PyValue& x) { return wrap(x.graph, f(x.value())); }, py::arg("x"));
+  m.def(
+      "sum",
+      [](const PyValue& x, std::optional<int> axis) {
+        return wrap(x.graph, axis ? sum(x.value(), *axis) : sum(x.value()));
+      },
+      py::arg("x"), py::arg("axis") = py::none());
+  m.def(
+      "mean",
+      [](const PyValue& x, std::optional<int> axis) {
+        return wrap(x.graph, axis ? mean(x.value(), *axis) : mean(x.value()));
+      },
+      py::arg("x"), py::arg("axis") = py::none());
+  m.def(
+      "softmax", [](const PyValue& x, int axis) { return wrap(x.graph, softmax(x.value(), axis)); },
+      py::arg("x"), py::arg("axis"));
+  m.def(
+      "slice",
+      [](const PyValue& x, int axis, int64_t begin, int64_t end) {
+        return wrap(x.graph, slice(x.value(), axis, begin, end));
+      },
+      py::arg("x"), py::arg("axis"), py::arg("begin"), py::arg("end"));
+  m.def(
+      "reshape",
+      [](const PyValue& x, const std::vector<int64_t>& shape) {
+        return wrap(x.graph, reshape(x.value(), shape_of(shape)));
+      },
+      py::arg("x"), py::arg("shape"));
+
+  py::class_<PyExecutor>(m, "Executor", "runs a graph: feeds by input name → outputs by name")
+      .def(py::init([](const PyGraph& g, std::vector<std::string> outputs) {
+             return std::make_unique<PyExecutor>(g.graph, std::move(outputs));
+           }),
+           py::arg("graph"), py::arg("outputs") = std::vector<std::string>{})
+      .def("__call__", &PyExecutor::call, py::arg("feeds"));
+}
+
 models::Config config_of(const std::string& cell, int64_t input_size, int64_t hidden_size,
                          int64_t num_layers, bool bidirectional, int64_t proj_size,
                          int64_t output_size, uint64_t seed) {
@@ -279,6 +558,8 @@ PYBIND11_MODULE(_rnngraph, m) {
       error(e.what());
     }
   });
+
+  bind_graph_api(m);
 
   py::class_<PyModel>(m, "Model")
       .def(py::init([](const std::string& cell, int64_t input_size, int64_t hidden_size,
