@@ -80,8 +80,14 @@ struct Inputs {
 class PyModel {
  public:
   explicit PyModel(models::Model model, bool batch_first)
-      : model_(std::move(model)), batch_first_(batch_first) {}
-  PyModel(const PyModel& other) : model_(other.model_), batch_first_(other.batch_first_) {}
+      : model_(std::move(model)), batch_first_(batch_first) {
+    for (const models::StateVariable& s : models::model_state(config()))
+      final_states_.push_back(s.name + "_n");
+  }
+  PyModel(const PyModel& other)
+      : model_(other.model_),
+        batch_first_(other.batch_first_),
+        final_states_(other.final_states_) {}
 
   const models::Config& config() const { return model_.config(); }
   bool batch_first() const { return batch_first_; }
@@ -91,19 +97,18 @@ class PyModel {
                  const std::optional<py::object>& c0, const std::optional<py::object>& lengths) {
     Inputs in = inputs(x, h0, c0);
     const std::vector<int64_t> lens = lengths_of(lengths);
-    std::map<std::string, Tensor> out;
+    py::object y;
+    std::vector<py::object> states;
     {
       py::gil_scoped_release unlocked;
       std::lock_guard lock(mutex_);
       const Results& r = model_.run(in.feeds, lens);
-      out.emplace("y", r["y"].clone());
-      for (const models::StateVariable& s : models::model_state(config()))
-        out.emplace(s.name + "_n", r[s.name + "_n"].clone());
+      // The arrays made while the model is still locked, so its results are copied once. (A
+      // thread waiting for the lock has let the GIL go: taking it back here cannot deadlock.)
+      py::gil_scoped_acquire gil;
+      y = array_of(batch_first_ ? swap_first_axes(r["y"]) : r["y"]);
+      for (const std::string& name : final_states_) states.push_back(array_of(r[name]));
     }
-    py::object y = array_of(batch_first_ ? swap_first_axes(out.at("y")) : out.at("y"));
-    std::vector<py::object> states;
-    for (const models::StateVariable& s : models::model_state(config()))
-      states.push_back(array_of(out.at(s.name + "_n")));
     if (states.size() == 1) return py::make_tuple(y, states[0]);
     return py::make_tuple(y, py::tuple(py::cast(states)));
   }
@@ -230,6 +235,7 @@ class PyModel {
 
   models::Model model_;
   bool batch_first_;
+  std::vector<std::string> final_states_;  // h_n (c_n, ...): the model's final states, in order
   std::mutex mutex_;
 };
 
