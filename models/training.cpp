@@ -670,4 +670,27 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   return trainer;
 }
 
+void Trainer::start_from(const io::TensorMap& theirs, const std::string& source) {
+  const Graph& g = graph();
+  io::TensorMap weights = parameters(g);
+  for (const auto& [name, tensor] : theirs) {
+    auto it = weights.find(name);
+    if (it == weights.end())
+      throw FormatError(
+          fmt::format("{}: its weight '{}' has no place in the model trained here", source, name));
+    if (!(it->second.shape() == tensor.shape()))
+      throw FormatError(fmt::format(
+          "{}: its weight '{}' is {}, but training on this data needs {} (input and output sizes "
+          "follow the data)",
+          source, name, tensor.shape().str(), it->second.shape().str()));
+    it->second = tensor;
+  }
+  for (int id : g.parameters()) {
+    const Node& p = g.node(id);
+    if (!theirs.contains(p.name) && p.mark.kind != Mark::Kind::OutputLayer)
+      throw FormatError(fmt::format("{}: it has no weight '{}' {}", source, p.name, p.shape.str()));
+  }
+  load_weights(weights);
+}
+
 }  // namespace rnngraph::models

@@ -128,6 +128,11 @@ class Trainer {
   // Every parameter must be given: FormatError for a missing, extra or mis-shaped tensor;
   // GraphError once training has begun.
   void load_weights(const io::TensorMap& state);
+  // A model's weights (by our names) in place of the initial ones, for training it further on
+  // new data: every one must fit this training's model (whose input and output sizes follow the
+  // data), which must have no others but, where `weights` has none, its output layer, which then
+  // starts fresh. FormatError naming `source` and the weight otherwise.
+  void start_from(const io::TensorMap& weights, const std::string& source);
 
   // One iteration: the next batch, forward and backward, clipping, an optimizer step. Returns
   // the batch's loss (before the update). ("Step" is kept for a time step; an optimizer's

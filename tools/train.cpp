@@ -193,33 +193,6 @@ std::optional<io::GraphFile> model_options(const Args& args, models::TrainConfig
   return file;
 }
 
-// The model file's weights in place of the trainer's initial ones: every weight of the file
-// must fit this training's model (its input and output sizes follow the data); the output
-// layer, if the file has none, starts fresh.
-void start_from(models::Trainer& trainer, const io::GraphFile& file, const std::string& path) {
-  const Graph& g = trainer.graph();
-  io::TensorMap weights = models::parameters(g);
-  const io::TensorMap theirs = models::parameters(*file.graph);
-  for (const auto& [name, tensor] : theirs) {
-    auto it = weights.find(name);
-    if (it == weights.end())
-      throw FormatError(
-          fmt::format("{}: its weight '{}' has no place in the model trained here", path, name));
-    if (!(it->second.shape() == tensor.shape()))
-      throw FormatError(fmt::format(
-          "{}: its weight '{}' is {}, but training on this data needs {} (input and output sizes "
-          "follow the data)",
-          path, name, tensor.shape().str(), it->second.shape().str()));
-    it->second = tensor;
-  }
-  for (int id : g.parameters()) {
-    const Node& p = g.node(id);
-    if (!theirs.contains(p.name) && p.mark.kind != Mark::Kind::OutputLayer)
-      throw FormatError(fmt::format("{}: it has no weight '{}' {}", path, p.name, p.shape.str()));
-  }
-  trainer.load_weights(weights);
-}
-
 std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
                                                    std::shared_ptr<models::Communicator> world) {
   if (args.has("--task") && args.get("--task") != "data")
@@ -265,7 +238,7 @@ std::unique_ptr<models::Trainer> make_data_trainer(const Args& args,
   c.lr = args.number("--lr", 0.003, 1e-12, 1e6);
   c.clip = args.number("--clip", 0.0, 0, 1e12);
   auto trainer = std::make_unique<models::Trainer>(c);
-  if (start) start_from(*trainer, *start, args.require("--model"));
+  if (start) trainer->start_from(models::parameters(*start->graph), args.require("--model"));
   return trainer;
 }
 
@@ -312,7 +285,7 @@ std::unique_ptr<models::Trainer> make_trainer(const Args& args,
   c.lr = args.number("--lr", text ? 0.003 : 0.01, 1e-12, 1e6);
   c.clip = args.number("--clip", text ? 5.0 : 0.0, 0, 1e12);
   auto trainer = std::make_unique<models::Trainer>(c);
-  if (start) start_from(*trainer, *start, args.require("--model"));
+  if (start) trainer->start_from(models::parameters(*start->graph), args.require("--model"));
   return trainer;
 }
 

@@ -29,7 +29,7 @@ from ._rnngraph import (Error, Executor, FormatError, Graph, GraphError, MemoryL
                         matmul, mean, render, reshape, sigmoid, slice, softmax, stack, sum,
                         tanh, write_dot)
 
-__all__ = ["Model", "Graph", "Value", "Executor", "Diagram", "grad", "concat", "stack",
+__all__ = ["Model", "train", "Graph", "Value", "Executor", "Diagram", "grad", "concat", "stack",
            "matmul", "tanh", "sigmoid", "exp", "log", "sum", "mean", "softmax", "slice",
            "reshape", "Error", "ShapeError", "GraphError", "FormatError", "NumericError",
            "MemoryLimitError", "render"]
@@ -73,3 +73,18 @@ def _graph_diagram(self, view="auto", grad=False, title="", steps_shown=4):
 
 
 Graph.diagram = _graph_diagram
+
+
+def train(model, data, targets, lengths=None, validation=None, epochs=10, batch_size=32,
+          lr=0.003, optimizer="adam", momentum=0.0, weight_decay=0.0, clip=0.0, dropout=0.0,
+          recurrent_dropout=0.0, seed=0):
+    """Trains `model` on samples, as `rnngraph train --data X.npy --targets Y.npy --model M`
+    does, and gives it the trained weights (in place; it gains the output layer the targets need
+    if it has none). data: x [N, T, I] features or [N, T] token ids (integers); targets: [N] or
+    [N, T] class ids (integers: softmax cross-entropy) or [N, O] or [N, T, O] values (floats:
+    mean squared error), on each sample's last valid step or every step; lengths: [N] for
+    samples shorter than T; validation: (x, targets) or (x, targets, lengths), scored after
+    every epoch. Returns the history: a dict per epoch with epoch, loss (the epoch's mean
+    training loss), lr, and val_loss and val_accuracy (classes) with a validation set."""
+    return model._train(data, targets, lengths, validation, epochs, batch_size, lr, optimizer,
+                        momentum, weight_decay, clip, dropout, recurrent_dropout, seed)

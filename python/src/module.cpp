@@ -22,7 +22,10 @@
 #include <rnngraph/framework/memory.h>
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
+#include <rnngraph/models/dataset.h>
+#include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/losses.h>
+#include <rnngraph/models/training.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/torch_state.h>
@@ -81,8 +84,7 @@ class PyModel {
  public:
   explicit PyModel(models::Model model, bool batch_first)
       : model_(std::move(model)), batch_first_(batch_first) {
-    for (const models::StateVariable& s : models::model_state(config()))
-      final_states_.push_back(s.name + "_n");
+    refresh_states();
   }
   PyModel(const PyModel& other)
       : model_(other.model_),
@@ -204,6 +206,91 @@ class PyModel {
     });
   }
 
+
+  // Trains this model on (data, targets) as `rnngraph train --data --model` does, and takes the
+  // trained weights: the model gains the output layer the targets need if it had none. Returns
+  // the history, a dict per epoch.
+  py::list train(const py::object& data, const py::object& targets,
+                 const std::optional<py::object>& lengths, const std::optional<py::tuple>& validation,
+                 int64_t epochs, int64_t batch_size, double lr, const std::string& optimizer,
+                 double momentum, double weight_decay, double clip, float dropout,
+                 float recurrent_dropout, uint64_t seed) {
+    if (config().bidirectional) throw GraphError("a bidirectional model cannot be trained yet");
+    if (config().precision != models::Precision::Float32)
+      throw GraphError(fmt::format("an {} model runs forward only: train the float32 model",
+                                   models::to_string(config().precision)));
+    models::TrainConfig c;
+    c.task = models::Task::Data;
+    c.cell = config().cell;
+    c.hidden_size = config().hidden_size;
+    c.layers = config().layers;
+    c.proj_size = config().proj_size;
+    c.epochs = epochs;
+    c.batch = batch_size;
+    c.lr = lr;
+    c.optimizer = optimizer;
+    c.momentum = momentum;
+    c.weight_decay = weight_decay;
+    c.clip = clip;
+    c.dropout = dropout;
+    c.recurrent_dropout = recurrent_dropout;
+    c.seed = seed;
+    const models::DatasetLimits limits{};
+    c.data = dataset(data, targets, lengths, limits, "data");
+    if (validation) {
+      if (validation->size() < 2 || validation->size() > 3)
+        throw GraphError("validation is (x, targets) or (x, targets, lengths)");
+      c.validation = dataset((*validation)[0], (*validation)[1],
+                             validation->size() == 3
+                                 ? std::optional<py::object>((*validation)[2])
+                                 : std::nullopt,
+                             limits, "validation");
+    }
+    py::list history;
+    std::vector<py::dict> epochs_done;
+    {
+      py::gil_scoped_release unlocked;
+      std::lock_guard lock(mutex_);
+      models::Trainer trainer(c);
+      trainer.start_from(model_.weights(), "the model");
+      double sum = 0;
+      int64_t count = 0;
+      std::vector<std::map<std::string, double>> records;
+      while (!trainer.done()) {
+        sum += trainer.iterate();
+        ++count;
+        if (trainer.epoch_finished()) {
+          std::map<std::string, double> r{{"epoch", double(trainer.epoch())},
+                                          {"loss", sum / double(count)},
+                                          {"lr", trainer.lr()}};
+          if (const auto& v = trainer.last_validation()) {
+            r["val_loss"] = v->loss;
+            if (v->accuracy) r["val_accuracy"] = *v->accuracy;
+          }
+          records.push_back(std::move(r));
+          sum = 0, count = 0;
+        }
+      }
+      models::Config trained = trainer.model();
+      trained.training = false;
+      trained.dropout = trained.recurrent_dropout = 0;
+      models::Model next(trained);
+      const io::TensorMap weights = models::parameters(trainer.graph());
+      next.update([&](const io::TensorMap& mine) {
+        for (const auto& [name, t] : mine) std::copy_n(weights.at(name).data(), t.numel(), t.data());
+      });
+      model_ = std::move(next);
+      py::gil_scoped_acquire gil;
+      for (const auto& r : records) {
+        py::dict d;
+        for (const auto& [key, value] : r) d[py::str(key)] = key == "epoch" ? py::cast(int64_t(value)) : py::cast(value);
+        history.append(d);
+      }
+    }
+    refresh_states();
+    return history;
+  }
+
   void save(const std::filesystem::path& path) const { model_.save(path); }
 
   // The DOT text of a diagram of the model unrolled for `steps` (and batch 1).
@@ -219,6 +306,33 @@ class PyModel {
   }
 
  private:
+  // Samples as numpy gives them: x [N, T, I] features or [N, T] token ids, targets [N] or
+  // [N, T] class ids (integers) or [N, O] or [N, T, O] values (floats), lengths [N].
+  static std::shared_ptr<const models::Dataset> dataset(const py::object& x, const py::object& targets,
+                                                        const std::optional<py::object>& lengths,
+                                                        const models::DatasetLimits& limits,
+                                                        const std::string& what) {
+    auto array = [](const py::object& o, const std::string& name) {
+      const py::array a = py::array::ensure(o);
+      if (!a) throw ShapeError(fmt::format("{} must be an array", name));
+      const char kind = a.dtype().kind();
+      FloatArray held;
+      io::NpyArray out{tensor_of(a, held, name).clone(), kind == 'i' || kind == 'u' || kind == 'b'};
+      return out;
+    };
+    return std::make_shared<models::ArrayDataset>(
+        array(x, what + " x"), array(targets, what + " targets"),
+        lengths && !lengths->is_none() ? std::optional(array(*lengths, what + " lengths"))
+                                       : std::nullopt,
+        limits, models::DatasetNames{what + " x", what + " targets", what + " lengths"});
+  }
+
+  void refresh_states() {
+    final_states_.clear();
+    for (const models::StateVariable& s : models::model_state(config()))
+      final_states_.push_back(s.name + "_n");
+  }
+
   Inputs inputs(const py::object& x, const std::optional<py::object>& h0,
                 const std::optional<py::object>& c0) {
     Inputs in;
@@ -585,6 +699,10 @@ PYBIND11_MODULE(_rnngraph, m) {
           },
           py::arg("path"), py::arg("batch_first") = false)
       .def("save", &PyModel::save, py::arg("path"))
+      .def("_train", &PyModel::train, py::arg("data"), py::arg("targets"), py::arg("lengths"),
+           py::arg("validation"), py::arg("epochs"), py::arg("batch_size"), py::arg("lr"),
+           py::arg("optimizer"), py::arg("momentum"), py::arg("weight_decay"), py::arg("clip"),
+           py::arg("dropout"), py::arg("recurrent_dropout"), py::arg("seed"))
       .def("copy", [](const PyModel& self) { return PyModel(self); })
       .def("__call__", &PyModel::call, py::arg("x"), py::arg("h0") = py::none(),
            py::arg("c0") = py::none(), py::arg("lengths") = py::none())
