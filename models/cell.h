@@ -66,6 +66,11 @@ class CellWeights {
   // GraphError naming the role when the cell has no such parameter.
   const Value& operator[](std::string_view role) const;
   bool contains(std::string_view role) const { return by_role_.contains(role); }
+  std::vector<std::string> roles() const {  // in order of name
+    std::vector<std::string> out;
+    for (const auto& [role, value] : by_role_) out.push_back(role);
+    return out;
+  }
 
  private:
   std::map<std::string, Value, std::less<>> by_role_;

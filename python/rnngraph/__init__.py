@@ -24,12 +24,14 @@ MemoryLimitError, each with rnngraph's one-line message.
 """
 import os as _os
 
-from ._rnngraph import (Error, Executor, FormatError, Graph, GraphError, MemoryLimitError,
+from . import _rnngraph
+
+from ._rnngraph import (CellSizes, Error, Executor, FormatError, Graph, GraphError, MemoryLimitError,
                         Model, NumericError, ShapeError, Value, concat, exp, grad, log,
                         matmul, mean, render, reshape, sigmoid, slice, softmax, stack, sum,
-                        tanh, write_dot)
+                        tanh, write_dot, registered_cells)
 
-__all__ = ["Model", "train", "Graph", "Value", "Executor", "Diagram", "grad", "concat", "stack",
+__all__ = ["Model", "train", "register_cell", "registered_cells", "CellSizes", "Graph", "Value", "Executor", "Diagram", "grad", "concat", "stack",
            "matmul", "tanh", "sigmoid", "exp", "log", "sum", "mean", "softmax", "slice",
            "reshape", "Error", "ShapeError", "GraphError", "FormatError", "NumericError",
            "MemoryLimitError", "render"]
@@ -73,6 +75,24 @@ def _graph_diagram(self, view="auto", grad=False, title="", steps_shown=4):
 
 
 Graph.diagram = _graph_diagram
+
+
+def register_cell(name, step, parameters, state=("h",), label=""):
+    """Registers a recurrent cell written with the graph API, like a C++ one (models::
+    register_cell): Model(cell=name, ...) then builds it, any layers, lengths and output layer,
+    and runs, differentiates, trains, saves (the model file stores its one-step graph) and draws
+    it.
+
+    step(previous, x, w) -> the next state: previous is the list of state Values [B, size], x
+    the step's input [B, input], w the layer's parameters by role; returns a Value (one state)
+    or a list in the order of `state`.
+    parameters(sizes) -> {role: shape}, sizes a CellSizes (input, hidden); each role becomes a
+    parameter "<role>_l<k>" per layer, initialised as PyTorch's RNNs are.
+    state: the state's names, each of the hidden size (the first is h, what the cell hands on),
+    or a function of sizes giving [(name, size)]."""
+    names = state
+    state_fn = state if callable(state) else (lambda s: [(n, s.hidden) for n in names])
+    _rnngraph._register_cell(name, state_fn, parameters, step, label)
 
 
 def train(model, data, targets, lengths=None, validation=None, epochs=10, batch_size=32,

@@ -22,13 +22,14 @@
 #include <rnngraph/framework/memory.h>
 #include <rnngraph/framework/passes/passes.h>
 #include <rnngraph/framework/rewrite.h>
+#include <rnngraph/models/cell.h>
 #include <rnngraph/models/dataset.h>
 #include <rnngraph/models/evaluation.h>
 #include <rnngraph/models/losses.h>
-#include <rnngraph/models/training.h>
 #include <rnngraph/models/model.h>
 #include <rnngraph/models/model_runner.h>
 #include <rnngraph/models/torch_state.h>
+#include <rnngraph/models/training.h>
 #include <rnngraph/ops/ops.h>
 #include <rnngraph/tools/viz/diagram.h>
 
@@ -206,15 +207,14 @@ class PyModel {
     });
   }
 
-
   // Trains this model on (data, targets) as `rnngraph train --data --model` does, and takes the
   // trained weights: the model gains the output layer the targets need if it had none. Returns
   // the history, a dict per epoch.
   py::list train(const py::object& data, const py::object& targets,
-                 const std::optional<py::object>& lengths, const std::optional<py::tuple>& validation,
-                 int64_t epochs, int64_t batch_size, double lr, const std::string& optimizer,
-                 double momentum, double weight_decay, double clip, float dropout,
-                 float recurrent_dropout, uint64_t seed) {
+                 const std::optional<py::object>& lengths,
+                 const std::optional<py::tuple>& validation, int64_t epochs, int64_t batch_size,
+                 double lr, const std::string& optimizer, double momentum, double weight_decay,
+                 double clip, float dropout, float recurrent_dropout, uint64_t seed) {
     if (config().bidirectional) throw GraphError("a bidirectional model cannot be trained yet");
     if (config().precision != models::Precision::Float32)
       throw GraphError(fmt::format("an {} model runs forward only: train the float32 model",
@@ -240,11 +240,10 @@ class PyModel {
     if (validation) {
       if (validation->size() < 2 || validation->size() > 3)
         throw GraphError("validation is (x, targets) or (x, targets, lengths)");
-      c.validation = dataset((*validation)[0], (*validation)[1],
-                             validation->size() == 3
-                                 ? std::optional<py::object>((*validation)[2])
-                                 : std::nullopt,
-                             limits, "validation");
+      c.validation = dataset(
+          (*validation)[0], (*validation)[1],
+          validation->size() == 3 ? std::optional<py::object>((*validation)[2]) : std::nullopt,
+          limits, "validation");
     }
     py::list history;
     std::vector<py::dict> epochs_done;
@@ -277,13 +276,15 @@ class PyModel {
       models::Model next(trained);
       const io::TensorMap weights = models::parameters(trainer.graph());
       next.update([&](const io::TensorMap& mine) {
-        for (const auto& [name, t] : mine) std::copy_n(weights.at(name).data(), t.numel(), t.data());
+        for (const auto& [name, t] : mine)
+          std::copy_n(weights.at(name).data(), t.numel(), t.data());
       });
       model_ = std::move(next);
       py::gil_scoped_acquire gil;
       for (const auto& r : records) {
         py::dict d;
-        for (const auto& [key, value] : r) d[py::str(key)] = key == "epoch" ? py::cast(int64_t(value)) : py::cast(value);
+        for (const auto& [key, value] : r)
+          d[py::str(key)] = key == "epoch" ? py::cast(int64_t(value)) : py::cast(value);
         history.append(d);
       }
     }
@@ -308,7 +309,8 @@ class PyModel {
  private:
   // Samples as numpy gives them: x [N, T, I] features or [N, T] token ids, targets [N] or
   // [N, T] class ids (integers) or [N, O] or [N, T, O] values (floats), lengths [N].
-  static std::shared_ptr<const models::Dataset> dataset(const py::object& x, const py::object& targets,
+  static std::shared_ptr<const models::Dataset> dataset(const py::object& x,
+                                                        const py::object& targets,
                                                         const std::optional<py::object>& lengths,
                                                         const models::DatasetLimits& limits,
                                                         const std::string& what) {
@@ -631,6 +633,80 @@ void bind_graph_api(py::module_& m) {
       .def("__call__", &PyExecutor::call, py::arg("feeds"));
 }
 
+// ---- cells written in Python ------------------------------------------------------------------
+
+// A Python callable the library may hold from threads without the GIL: copies share one
+// reference, and the last one lets it go under the GIL.
+class Callback {
+ public:
+  explicit Callback(py::function f)
+      : f_(new py::function(std::move(f)), [](py::function* p) {
+          py::gil_scoped_acquire gil;
+          delete p;
+        }) {}
+  // Called with the GIL held (the caller takes it first: what the call returns is a Python
+  // object too).
+  template <class... Args>
+  py::object operator()(Args&&... args) const {
+    return (*f_)(std::forward<Args>(args)...);
+  }
+
+ private:
+  std::shared_ptr<py::function> f_;
+};
+
+// The graph a step is being built in, for the Values handed to Python: not owned (models::build
+// owns it), valid while the step function runs.
+std::shared_ptr<Graph> borrowed(Graph& g) {
+  return std::shared_ptr<Graph>(&g, [](Graph*) {});
+}
+
+// rnngraph.register_cell(name, state, parameters, step): state(sizes) → [(name, size)],
+// parameters(sizes) → {role: shape}, step(previous, x, weights) → the next state (a Value or a
+// list), written with the graph API. Registered like a C++ cell: Model(cell=name) builds it.
+void register_python_cell(const std::string& name, py::function state, py::function parameters,
+                          py::function step, const std::string& label) {
+  models::CellDefinition d;
+  d.name = name;
+  d.label = label;
+  d.state = [f = Callback(std::move(state))](const models::CellSizes& s) {
+    py::gil_scoped_acquire gil;
+    const py::object out = f(s);
+    std::vector<models::StateVariable> vars;
+    for (const py::handle& item : out) {
+      const auto pair = item.cast<std::pair<std::string, int64_t>>();
+      vars.push_back({pair.first, pair.second});
+    }
+    return vars;
+  };
+  d.parameters = [f = Callback(std::move(parameters))](const models::CellSizes& s) {
+    py::gil_scoped_acquire gil;
+    const py::object out = f(s);
+    std::vector<models::CellParameter> params;
+    for (const auto& [role, shape] : out.cast<py::dict>())
+      params.push_back({py::str(role), shape_of(shape.cast<std::vector<int64_t>>()), std::nullopt});
+    return params;
+  };
+  d.step = [f = Callback(std::move(step))](const models::CellState& previous, const Value& x,
+                                           const models::CellWeights& w) {
+    py::gil_scoped_acquire gil;
+    const std::shared_ptr<Graph> g = borrowed(x.graph());
+    std::vector<PyValue> prev;
+    for (const Value& v : previous) prev.push_back(wrap(g, v));
+    py::dict weights;
+    for (const std::string& role : w.roles()) weights[py::str(role)] = wrap(g, w[role]);
+    const py::object out = f(prev, wrap(g, x), weights);
+    models::CellState next;
+    if (py::isinstance<PyValue>(out)) {
+      next.push_back(out.cast<const PyValue&>().value());
+    } else {
+      for (const py::handle& v : out) next.push_back(v.cast<const PyValue&>().value());
+    }
+    return next;
+  };
+  models::register_cell(std::move(d));
+}
+
 models::Config config_of(const std::string& cell, int64_t input_size, int64_t hidden_size,
                          int64_t num_layers, bool bidirectional, int64_t proj_size,
                          int64_t output_size, uint64_t seed) {
@@ -680,6 +756,14 @@ PYBIND11_MODULE(_rnngraph, m) {
   });
 
   bind_graph_api(m);
+  py::class_<models::CellSizes>(m, "CellSizes",
+                                "a layer's sizes, as a cell's state and parameters see them")
+      .def_readonly("input", &models::CellSizes::input)
+      .def_readonly("hidden", &models::CellSizes::hidden)
+      .def_readonly("projection", &models::CellSizes::projection);
+  m.def("_register_cell", &register_python_cell, py::arg("name"), py::arg("state"),
+        py::arg("parameters"), py::arg("step"), py::arg("label"));
+  m.def("registered_cells", &models::registered_cells);
 
   py::class_<PyModel>(m, "Model")
       .def(py::init([](const std::string& cell, int64_t input_size, int64_t hidden_size,
