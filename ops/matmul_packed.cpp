@@ -7,6 +7,7 @@
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
 #include <rnngraph/ops/packed_gemm.h>
+#include <rnngraph/ops/reduced_products.h>
 
 namespace rnngraph {
 namespace {
@@ -14,13 +15,7 @@ struct MatmulPacked final : Op {
   std::string_view name() const override { return "matmul_packed"; }
 
   Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
-    kernels::expect_arity(in, 3);
-    const Shape product = matmul_op().infer(in.first(2), attrs);
-    const Shape packed = pack_columns_op().infer(
-        in.subspan(1, 1), attrs.get("transpose_b", 0) ? Attrs{{"transpose", 1}} : Attrs{});
-    if (in[2] != packed)
-      throw ShapeError(fmt::format("packed weight is {}, expected {}", in[2].str(), packed.str()));
-    return product;
+    return packed_product_shape(in, attrs, pack_columns_op());
   }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {

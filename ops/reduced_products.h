@@ -11,6 +11,23 @@
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
 
+namespace rnngraph {
+
+// The shape rule of a product a · op(W) from W's packed form (matmul_packed, and the reduced
+// products below): inputs a, W and pack(W); the product's shape, and a ShapeError when the
+// packed input is not `pack`'s form of W.
+inline Shape packed_product_shape(std::span<const Shape> in, const Attrs& attrs, const Op& pack) {
+  kernels::expect_arity(in, 3);
+  const Shape product = matmul_op().infer(in.first(2), attrs);
+  const Shape packed =
+      pack.infer(in.subspan(1, 1), attrs.get("transpose_b", 0) ? Attrs{{"transpose", 1}} : Attrs{});
+  if (in[2] != packed)
+    throw ShapeError(fmt::format("packed weight is {}, expected {}", in[2].str(), packed.str()));
+  return product;
+}
+
+}  // namespace rnngraph
+
 namespace rnngraph::reduced {
 
 // Format: static members packed_floats(k, n), pack(w, ldw, k, n, transposed, out),
@@ -50,13 +67,7 @@ struct Product final : Op {
   std::string_view name() const override { return Format::product_name; }
 
   Shape infer(std::span<const Shape> in, const Attrs& attrs) const override {
-    kernels::expect_arity(in, 3);
-    const Shape product = matmul_op().infer(in.first(2), attrs);
-    const Shape packed = pack_.infer(
-        in.subspan(1, 1), attrs.get("transpose_b", 0) ? Attrs{{"transpose", 1}} : Attrs{});
-    if (in[2] != packed)
-      throw ShapeError(fmt::format("packed weight is {}, expected {}", in[2].str(), packed.str()));
-    return product;
+    return packed_product_shape(in, attrs, pack_);
   }
 
   void forward(std::span<const Tensor> in, const Tensor& out, const Attrs&) const override {

@@ -142,15 +142,22 @@ double relative_error(const models::Config& config, int64_t steps, int64_t batch
 
 BOOST_AUTO_TEST_SUITE(quantize)
 
-BOOST_AUTO_TEST_CASE(int8_products_equal_their_definition_on_every_isa) {
-  // Edges: k not a multiple of 4, n of 16, rows around the 4-row tile and the 48-row blocks.
-  for (const Case& c : {Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{3, 13, 40, true},
-                        Case{32, 256, 64, false}, Case{50, 33, 20, true}, Case{9, 100, 16, false}})
+// `check` on every ISA this CPU runs, for each case.
+template <class Check>
+void on_every_isa(std::initializer_list<Case> cases, Check check) {
+  for (const Case& c : cases)
     for (kernels::Isa isa : kernels::runnable_isas())
       BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " m=" << c.m << " k=" << c.k << " n=" << c.n
                                                 << (c.transposed ? " Wᵀ" : " W")) {
-        check_int8_product(c, isa);
+        check(c, isa);
       }
+}
+
+BOOST_AUTO_TEST_CASE(int8_products_equal_their_definition_on_every_isa) {
+  // Edges: k not a multiple of 4, n of 16, rows around the 4-row tile and the 48-row blocks.
+  on_every_isa({Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{3, 13, 40, true},
+                Case{32, 256, 64, false}, Case{50, 33, 20, true}, Case{9, 100, 16, false}},
+               check_int8_product);
 }
 
 BOOST_AUTO_TEST_CASE(a_non_finite_row_gives_nan_in_its_row_alone) {
@@ -227,14 +234,10 @@ BOOST_AUTO_TEST_CASE(bf16_rounds_to_nearest_even_and_keeps_nan_and_inf) {
 }
 
 BOOST_AUTO_TEST_CASE(bf16_products_equal_a_double_product_of_the_rounded_weights) {
-  // Edges: n not a multiple of 16, rows around the 6-row tile and the 12-row blocks.
-  for (const Case& c : {Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{7, 13, 40, true},
-                        Case{32, 256, 64, false}, Case{50, 33, 20, true}, Case{13, 100, 16, false}})
-    for (kernels::Isa isa : kernels::runnable_isas())
-      BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " m=" << c.m << " k=" << c.k << " n=" << c.n
-                                                << (c.transposed ? " Wᵀ" : " W")) {
-        check_bf16_product(c, isa);
-      }
+  // Edges: n not a multiple of 16, rows around the 6-row tile and the 16-row blocks.
+  on_every_isa({Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{7, 13, 40, true},
+                Case{32, 256, 64, false}, Case{50, 33, 20, true}, Case{17, 100, 16, false}},
+               check_bf16_product);
 }
 
 BOOST_AUTO_TEST_CASE(bf16_models_stay_within_the_stated_error_of_float32) {
