@@ -27,7 +27,7 @@ import os as _os
 from . import _rnngraph
 
 from ._rnngraph import (CellSizes, Error, Executor, FormatError, Graph, GraphError, MemoryLimitError,
-                        Model, NumericError, ShapeError, Value, concat, exp, grad, log,
+                        Model, NumericError, ShapeError, Value, concat, exp, log,
                         matmul, mean, render, reshape, sigmoid, slice, softmax, stack, sum,
                         tanh, write_dot, registered_cells)
 
@@ -75,6 +75,22 @@ def _graph_diagram(self, view="auto", grad=False, title="", steps_shown=4):
 
 
 Graph.diagram = _graph_diagram
+
+
+def grad(*args):
+    """grad(loss, wrt) or grad(g, loss, wrt): appends the backward graph of `loss` (a [1]
+    Value) to its graph and returns [∂loss/∂v for v in wrt]; wrt holds Values, or with a graph
+    given, names of its nodes too ("W")."""
+    if len(args) == 3:
+        g, loss, wrt = args
+        if isinstance(loss, str):
+            loss = g.value(loss)
+        wrt = [g.value(v) if isinstance(v, str) else v for v in wrt]
+    elif len(args) == 2:
+        loss, wrt = args
+    else:
+        raise TypeError("grad(loss, wrt) or grad(g, loss, wrt)")
+    return _rnngraph.grad(loss, list(wrt))
 
 
 def register_cell(name, step, parameters, state=("h",), label=""):

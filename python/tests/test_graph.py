@@ -79,6 +79,29 @@ def test_grad_matches_finite_differences_of_the_seed():
         assert np.abs(out[name] - numeric).max() <= 1e-5 * (1 + np.abs(numeric).max()), name
 
 
+def test_grad_takes_the_graph_and_names_too():
+    def build():
+        g = rnngraph.Graph()
+        a = g.input("a", [2, 3])
+        w = g.parameter("w", np.full((3, 1), 0.5, np.float32))
+        return g, a, w, rnngraph.sum(rnngraph.tanh(a @ w))
+
+    av = np.arange(6, dtype=np.float32).reshape(2, 3) / 10
+    z = av @ np.full((3, 1), 0.5)
+    g, a, w, loss = build()
+    dw, = rnngraph.grad(loss, [w])
+    g.output("dw", dw)
+    by_value = rnngraph.Executor(g)({"a": av})["dw"]
+    g, a, w, loss = build()
+    dw, da = rnngraph.grad(g, loss, ["w", a])
+    g.output("dw", dw)
+    g.output("da", da)
+    out = rnngraph.Executor(g)({"a": av})
+    np.testing.assert_allclose(by_value, av.T @ (1 - np.tanh(z) ** 2), rtol=1e-5)
+    np.testing.assert_array_equal(out["dw"], by_value)
+    np.testing.assert_allclose(out["da"], (1 - np.tanh(z) ** 2) @ np.full((1, 3), 0.5), rtol=1e-5)
+
+
 def test_operators_and_errors():
     g = rnngraph.Graph()
     a = g.input("a", [2, 3])
