@@ -46,7 +46,9 @@ ran=0
 for block in $(ls "$work" | grep -E '^[0-9]{4}\.(sh|py)$' | sort); do
   line=$((10#${block%%.*}))
   echo "== README.md line $line"
-  if [[ $python_module == no ]] && grep -q "import rnngraph\|PYTHONPATH=build/python" "$work/$block"; then
+  if [[ $python_module == no ]] &&
+     { [[ $block == *.py ]] && grep -qw "rnngraph" "$work/$block" ||
+       grep -q "PYTHONPATH=build/python" "$work/$block"; }; then
     echo "(skipped: this tree has no Python module)"
     continue
   fi

@@ -113,14 +113,22 @@ def register_cell(name, step, parameters, state=("h",), label=""):
 
 def train(model, data, targets, lengths=None, validation=None, epochs=10, batch_size=32,
           lr=0.003, optimizer="adam", momentum=0.0, weight_decay=0.0, clip=0.0, dropout=0.0,
-          recurrent_dropout=0.0, seed=0):
+          recurrent_dropout=0.0, seed=0, schedule="constant", gamma=0.1, every=10, warmup=0,
+          on_epoch=None):
     """Trains `model` on samples, as `rnngraph train --data X.npy --targets Y.npy --model M`
     does, and gives it the trained weights (in place; it gains the output layer the targets need
     if it has none). data: x [N, T, I] features or [N, T] token ids (integers); targets: [N] or
     [N, T] class ids (integers: softmax cross-entropy) or [N, O] or [N, T, O] values (floats:
     mean squared error), on each sample's last valid step or every step; lengths: [N] for
     samples shorter than T; validation: (x, targets) or (x, targets, lengths), scored after
-    every epoch. Returns the history: a dict per epoch with epoch, loss (the epoch's mean
-    training loss), lr, and val_loss and val_accuracy (classes) with a validation set."""
+    every epoch. The options are the CLI's: optimizer "adam" or "sgd" (momentum), weight_decay,
+    clip (the largest gradient norm), dropout and recurrent_dropout, and the learning rate's
+    schedule: "constant", "step" (times gamma every `every` epochs), "cosine" or "plateau"
+    (times gamma after `every` epochs without a better validation loss), after `warmup`
+    iterations rising to lr. Returns the history: a dict per epoch with epoch, loss (the
+    epoch's mean training loss), lr (the rate the epoch began with), and val_loss and val_accuracy (classes) with a validation
+    set. on_epoch(record) is called with each epoch's dict as it ends; returning False stops
+    training there (the model keeps the weights reached)."""
     return model._train(data, targets, lengths, validation, epochs, batch_size, lr, optimizer,
-                        momentum, weight_decay, clip, dropout, recurrent_dropout, seed)
+                        momentum, weight_decay, clip, dropout, recurrent_dropout, seed,
+                        schedule, gamma, every, warmup, on_epoch)

@@ -146,26 +146,13 @@ class PyModel {
     {
       py::gil_scoped_release unlocked;
       std::lock_guard lock(mutex_);
-      auto g = copy(model_.graph(steps, batch, !lens.empty()));
-      const Value y(*g, g->output_id("y"));
-      g->output("loss", loss == "sum" ? models::sum_loss(y)
-                                      : models::mse_loss(y, g->input("target", y.shape())));
-      std::vector<std::string> targets = parameter_names(*g);
-      if (wrt == "all")
-        for (const char* name : {"x", "h0", "c0"})
-          if (g->contains(name) && g->find(name).kind == NodeKind::Input)
-            targets.emplace_back(name);
-      const auto trained = passes::training_graph(*g, "loss", targets);
-      std::vector<std::string> wanted;
-      for (const std::string& name : targets) wanted.push_back("grad/" + name);
+      Backward& b = backward({steps, batch, !lens.empty(), loss, wrt});
       Feeds feeds = in.feeds;
-      for (const models::StateVariable& s : models::model_state(config()))
-        if (!feeds.count(s.name + "0") && g->contains(s.name + "0"))
-          feeds.emplace(s.name + "0", Tensor(g->find(s.name + "0").shape));
+      for (const auto& [name, shape] : b.zero_states)
+        if (!feeds.count(name)) feeds.emplace(name, Tensor(shape));
       if (!lens.empty()) feeds.emplace("mask", models::length_mask(lens, steps));
-      Executor run(*trained, wanted, {.optimize = false});
-      const Results& r = run(feeds);
-      for (const std::string& name : targets) grads.emplace(name, r["grad/" + name].clone());
+      const Results& r = (*b.run)(feeds);
+      for (const std::string& name : b.targets) grads.emplace(name, r["grad/" + name].clone());
     }
     if (batch_first_ && grads.count("x")) grads.at("x") = swap_first_axes(grads.at("x"));
     return dict_of(names == "torch" ? models::torch_named_gradients(config(), grads) : grads);
@@ -214,7 +201,9 @@ class PyModel {
                  const std::optional<py::object>& lengths,
                  const std::optional<py::tuple>& validation, int64_t epochs, int64_t batch_size,
                  double lr, const std::string& optimizer, double momentum, double weight_decay,
-                 double clip, float dropout, float recurrent_dropout, uint64_t seed) {
+                 double clip, float dropout, float recurrent_dropout, uint64_t seed,
+                 const std::string& schedule, double gamma, int64_t every, int64_t warmup,
+                 const std::optional<py::function>& on_epoch) {
     if (config().bidirectional) throw GraphError("a bidirectional model cannot be trained yet");
     if (config().precision != models::Precision::Float32)
       throw GraphError(fmt::format("an {} model runs forward only: train the float32 model",
@@ -235,6 +224,7 @@ class PyModel {
     c.dropout = dropout;
     c.recurrent_dropout = recurrent_dropout;
     c.seed = seed;
+    c.schedule = {models::schedule_from_string(schedule), every, gamma, warmup};
     const models::DatasetLimits limits{};
     c.data = dataset(data, targets, lengths, limits, "data");
     if (validation) {
@@ -255,19 +245,25 @@ class PyModel {
       double sum = 0;
       int64_t count = 0;
       std::vector<std::map<std::string, double>> records;
+      double epoch_lr = 0;  // the rate of the epoch's first iteration
       while (!trainer.done()) {
+        if (count == 0) epoch_lr = trainer.lr();
         sum += trainer.iterate();
         ++count;
         if (trainer.epoch_finished()) {
-          std::map<std::string, double> r{{"epoch", double(trainer.epoch())},
-                                          {"loss", sum / double(count)},
-                                          {"lr", trainer.lr()}};
+          std::map<std::string, double> r{
+              {"epoch", double(trainer.epoch())}, {"loss", sum / double(count)}, {"lr", epoch_lr}};
           if (const auto& v = trainer.last_validation()) {
             r["val_loss"] = v->loss;
             if (v->accuracy) r["val_accuracy"] = *v->accuracy;
           }
           records.push_back(std::move(r));
           sum = 0, count = 0;
+          if (on_epoch) {  // the epoch's record; returning False stops the run here
+            py::gil_scoped_acquire gil;
+            const py::object go_on = (*on_epoch)(record(records.back()));
+            if (!go_on.is_none() && !go_on.cast<bool>()) break;
+          }
         }
       }
       models::Config trained = trainer.model();
@@ -280,13 +276,9 @@ class PyModel {
           std::copy_n(weights.at(name).data(), t.numel(), t.data());
       });
       model_ = std::move(next);
+      backward_.clear();
       py::gil_scoped_acquire gil;
-      for (const auto& r : records) {
-        py::dict d;
-        for (const auto& [key, value] : r)
-          d[py::str(key)] = key == "epoch" ? py::cast(int64_t(value)) : py::cast(value);
-        history.append(d);
-      }
+      for (const auto& r : records) history.append(record(r));
     }
     refresh_states();
     return history;
@@ -307,6 +299,53 @@ class PyModel {
   }
 
  private:
+  // The backward graph of one loss for one shape, planned: built on the first grad() call of its
+  // kind and kept (it reads the model's weights, so load_state_dict's updates reach it; train()
+  // replaces the model and drops them all).
+  struct BackwardKey {
+    int64_t steps, batch;
+    bool masked;
+    std::string loss, wrt;
+    auto operator<=>(const BackwardKey&) const = default;
+  };
+  struct Backward {
+    std::unique_ptr<Graph> graph;
+    std::unique_ptr<Executor> run;
+    std::vector<std::string> targets;                        // what the gradients are of
+    std::vector<std::pair<std::string, Shape>> zero_states;  // h0, c0 when not given
+  };
+  Backward& backward(const BackwardKey& key) {
+    std::unique_ptr<Backward>& b = backward_[key];
+    if (b) return *b;
+    auto g = copy(model_.graph(key.steps, key.batch, key.masked));
+    const Value y(*g, g->output_id("y"));
+    g->output("loss", key.loss == "sum" ? models::sum_loss(y)
+                                        : models::mse_loss(y, g->input("target", y.shape())));
+    auto made = std::make_unique<Backward>();
+    made->targets = parameter_names(*g);
+    if (key.wrt == "all")
+      for (const char* name : {"x", "h0", "c0"})
+        if (g->contains(name) && g->find(name).kind == NodeKind::Input)
+          made->targets.emplace_back(name);
+    for (const models::StateVariable& s : models::model_state(config()))
+      if (g->contains(s.name + "0"))
+        made->zero_states.emplace_back(s.name + "0", g->find(s.name + "0").shape);
+    made->graph = passes::training_graph(*g, "loss", made->targets);
+    std::vector<std::string> wanted;
+    for (const std::string& name : made->targets) wanted.push_back("grad/" + name);
+    made->run = std::make_unique<Executor>(*made->graph, wanted, PlanOptions{.optimize = false});
+    b = std::move(made);
+    return *b;
+  }
+
+  // An epoch's record as Python sees it: the epoch a number, the rest floats.
+  static py::dict record(const std::map<std::string, double>& r) {
+    py::dict d;
+    for (const auto& [key, value] : r)
+      d[py::str(key)] = key == "epoch" ? py::cast(int64_t(value)) : py::cast(value);
+    return d;
+  }
+
   // Samples as numpy gives them: x [N, T, I] features or [N, T] token ids, targets [N] or
   // [N, T] class ids (integers) or [N, O] or [N, T, O] values (floats), lengths [N].
   static std::shared_ptr<const models::Dataset> dataset(const py::object& x,
@@ -352,6 +391,7 @@ class PyModel {
   models::Model model_;
   bool batch_first_;
   std::vector<std::string> final_states_;  // h_n (c_n, ...): the model's final states, in order
+  std::map<BackwardKey, std::unique_ptr<Backward>> backward_;
   std::mutex mutex_;
 };
 
@@ -786,7 +826,8 @@ PYBIND11_MODULE(_rnngraph, m) {
       .def("_train", &PyModel::train, py::arg("data"), py::arg("targets"), py::arg("lengths"),
            py::arg("validation"), py::arg("epochs"), py::arg("batch_size"), py::arg("lr"),
            py::arg("optimizer"), py::arg("momentum"), py::arg("weight_decay"), py::arg("clip"),
-           py::arg("dropout"), py::arg("recurrent_dropout"), py::arg("seed"))
+           py::arg("dropout"), py::arg("recurrent_dropout"), py::arg("seed"), py::arg("schedule"),
+           py::arg("gamma"), py::arg("every"), py::arg("warmup"), py::arg("on_epoch"))
       .def("copy", [](const PyModel& self) { return PyModel(self); })
       .def("__call__", &PyModel::call, py::arg("x"), py::arg("h0") = py::none(),
            py::arg("c0") = py::none(), py::arg("lengths") = py::none())

@@ -82,6 +82,30 @@ def test_padded_batches_match_packed_sequences(cell):
     close(h_n, ht.detach(), 1e-5, "h_n")
 
 
+def test_a_projected_lstm_matches_pytorch_proj_size():
+    m = rnngraph.Model(cell="lstm", input_size=3, hidden_size=6, num_layers=2, proj_size=2, seed=4)
+    t = torch.nn.LSTM(3, 6, 2, proj_size=2)
+    t.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
+    x = np.random.default_rng(5).standard_normal((4, 3, 3)).astype(np.float32)
+    y, (h_n, c_n) = m(x)
+    yt, (ht, ct) = t(torch.from_numpy(x))
+    assert y.shape == (4, 3, 2) and h_n.shape == (2, 3, 2) and c_n.shape == (2, 3, 6)
+    close(y, yt.detach(), 1e-5, "y")
+    close(c_n, ct.detach(), 1e-5, "c_n")
+    yt.sum().backward()
+    grads = m.grad(x)
+    for name, p in t.named_parameters():
+        g = p.grad.numpy()
+        close(grads[name], g, 1e-5 * (1 + np.abs(g).max()), "grad " + name)
+    # the backward graph is kept: a second call gives the same, and sees new weights
+    again = m.grad(x)
+    close(again["weight_hr_l1"], grads["weight_hr_l1"], 0, "a second grad")
+    state = m.state_dict()
+    state["weight_hr_l1"] = state["weight_hr_l1"] * 2
+    m.load_state_dict(state)
+    assert np.abs(m.grad(x)["weight_hr_l1"] - grads["weight_hr_l1"]).max() > 1e-4
+
+
 def test_mse_gradients_and_batch_first():
     m = rnngraph.Model(cell="gru", input_size=3, hidden_size=4, batch_first=True, seed=5)
     t = TORCH["gru"](3, 4, batch_first=True)
@@ -175,7 +199,7 @@ def test_diagrams_render_inline_and_save(tmp_path):
     d = m.diagram(view="blocks", steps=3, title="a GRU")
     svg = d._repr_svg_()
     assert svg.lstrip().startswith("<?xml") and "a GRU" in svg
-    for extension in ("svg", "png", "dot"):
+    for extension in ("svg", "png", "pdf", "dot"):
         path = d.save(tmp_path / f"g.{extension}")
         assert path.stat().st_size > 100
     assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")

@@ -33,6 +33,26 @@ def test_a_classifier_learns_and_keeps_its_weights():
     assert abs(accuracy - history[-1]["val_accuracy"]) < 1e-9
 
 
+def test_options_schedule_and_early_stop():
+    x, y = sums_task(256, 8, 0)
+    xv, yv = sums_task(128, 8, 1)
+    m = rnngraph.Model(cell="gru", input_size=1, hidden_size=8, seed=1)
+    seen = []
+
+    def on_epoch(record):
+        seen.append(record["epoch"])
+        return record["epoch"] < 3  # stop after the third epoch
+
+    history = rnngraph.train(m, data=x, targets=y, validation=(xv, yv), epochs=10, lr=0.02,
+                             optimizer="sgd", momentum=0.9, clip=1.0, schedule="step",
+                             gamma=0.5, every=1, on_epoch=on_epoch)
+    assert seen == [1, 2, 3] and len(history) == 3
+    # StepLR: halved after every epoch (each record has the rate its epoch began with)
+    assert [h["lr"] for h in history] == pytest.approx([0.02, 0.01, 0.005])
+    with pytest.raises(rnngraph.GraphError):
+        rnngraph.train(m, data=x, targets=y, epochs=1, schedule="sideways")
+
+
 def test_bad_training_data_raises():
     m = rnngraph.Model(cell="gru", input_size=1, hidden_size=4)
     x, y = sums_task(16, 5, 0)
