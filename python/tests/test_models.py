@@ -194,6 +194,34 @@ def test_threads_run_copies_side_by_side():
         close(r, expected, 0, "y from a thread")
 
 
+def test_the_gil_is_released_while_a_model_runs():
+    # While one thread is inside m(x), the main thread keeps running Python, stamping the time
+    # in a loop. Were the GIL held through the run, the stamps would stop for all of it: a gap
+    # as long as the call. Released, the longest gap is a scheduling slice.
+    import time
+    m = rnngraph.Model(cell="lstm", input_size=64, hidden_size=256, seed=1)
+    x = np.ones((400, 16, 64), np.float32)
+    m(x[:2])
+    span = {}
+
+    def run():
+        span["start"] = time.perf_counter()
+        m(x)
+        span["end"] = time.perf_counter()
+
+    thread = threading.Thread(target=run)
+    stamps = []
+    thread.start()
+    while thread.is_alive():
+        stamps.append(time.perf_counter())
+    thread.join()
+    duration = span["end"] - span["start"]
+    assert duration > 0.05, "the run was too short to tell"
+    during = [t for t in stamps if span["start"] <= t <= span["end"]]
+    gap = max(b - a for a, b in zip([span["start"]] + during, during + [span["end"]]))
+    assert gap < duration / 2, f"the main thread stopped for {gap:.3f} s of a {duration:.3f} s call"
+
+
 def test_diagrams_render_inline_and_save(tmp_path):
     m = rnngraph.Model(cell="gru", input_size=2, hidden_size=3, num_layers=2)
     d = m.diagram(view="blocks", steps=3, title="a GRU")
