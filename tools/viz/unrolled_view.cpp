@@ -1,14 +1,16 @@
-// The unrolled view: every op, one cluster per time step (sub-clusters per layer), time running
-// left to right. The graph is laid out left to right too, so the edges that carry state from
-// step t to step t+1 are ordinary forward edges between neighbouring clusters and never loop
-// around the drawing. A value that many steps share (a weight, a constant, a product of weights)
-// is drawn once in the "parameters" box and referenced by a small copy inside each step that
-// reads it, so no edge crosses the steps; an op that gathers every step (y = stack of the h_t)
-// is fed by a small stub in each step and by the last step itself. Long sequences fold into
-// "… N steps …", a node that sits in the time line where those steps would be.
+// The unrolled view: every op, one cluster per time step (sub-clusters per layer), the steps
+// side by side in one row, time running left to right, each layer a row of its own. The view
+// gives the diagram a grid of steps and layers and place() (placement.cpp) sets each block,
+// laid out alone, in it, so no step can drift. Within a block ops run left to right, so the
+// state leaves a step on its right and enters the next on its left. A value that many steps
+// share (a weight, a constant, a product of weights) is drawn once in the "parameters" box and
+// referenced by a small copy inside each step that reads it, so no edge crosses the steps; an
+// op that gathers every step (y = stack of the h_t) is fed by a small stub in each step and by
+// the last step itself. Long sequences fold into "… N steps …", a node in a column of its own
+// where those steps would be.
 //
 // With options.grad the graph carries its backward part (see to_dot): each step's backward
-// nodes are drawn in a red box inside the step they mirror, their edges point back in time, and
+// nodes are drawn in a red box below the step they mirror, their edges point back in time, and
 // the running sum of a shared weight's gradient is seen passing from step to step.
 #include <algorithm>
 #include <set>
@@ -137,7 +139,7 @@ Diagram unrolled_view(const Graph& g, const Options& options) {
   for (const auto& [name, id] : g.outputs()) output_names[id] = name;
 
   Diagram d;
-  d.rankdir = "LR";  // within a block: x_t below, h_t above, as in the block view
+  d.rankdir = "LR";  // within a block: the state in on the left, out on the right
   d.ranksep = "0.3";
   d.title = options.title;
   d.cluster_labels["parameters"] = "parameters (shared by every step)";
