@@ -138,6 +138,38 @@ double relative_error(const models::Config& config, int64_t steps, int64_t batch
   }
   return worst / top;
 }
+// Every kind of weight product in `precision`: two layers, both directions, a projection and
+// an output layer.
+models::Config every_product(models::Precision precision) {
+  return {.cell = models::Cell::Lstm,
+          .input_size = 12,
+          .hidden_size = 24,
+          .layers = 2,
+          .output_size = 5,
+          .bidirectional = true,
+          .proj_size = 16,
+          .precision = precision};
+}
+
+// How many of the step graphs' products are `product`; checks that no float32 product of a
+// weight is left in any of them.
+int products_of(const models::Config& c, const Op& product) {
+  models::RolledPlan plan(c, models::Model(c).weights(), 3);
+  int count = 0;
+  for (const auto& layer : plan.layers()) {
+    const Graph& g = *layer->step;
+    const std::vector<char> fixed = passes::static_nodes(g);
+    for (const Node& n : g.nodes()) {
+      count += n.is(product);
+      const bool float_product = n.is(matmul_op()) || n.is(matmul_packed_op());
+      BOOST_CHECK_MESSAGE(!(float_product && fixed[std::size_t(n.inputs[1])]),
+                          "a float32 product of a weight: " << n.name);
+    }
+  }
+  BOOST_TEST_MESSAGE(count << " " << product.name() << " products in " << plan.layers().size()
+                           << " step graphs");
+  return count;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(quantize)
@@ -247,23 +279,10 @@ BOOST_AUTO_TEST_CASE(bf16_models_stay_within_the_stated_error_of_float32) {
   BOOST_TEST_MESSAGE("bf16 LSTM H = 256, T = 100: " << 100 * error << "% of max |y|");
   BOOST_CHECK_LE(error, 8e-3);
   BOOST_CHECK_GT(error, 0);  // the weights were rounded: not the float32 model run again
-  // Every product of two layers, both directions, a projection and an output layer.
-  models::Config c{.cell = models::Cell::Lstm,
-                   .input_size = 12,
-                   .hidden_size = 24,
-                   .layers = 2,
-                   .output_size = 5,
-                   .bidirectional = true,
-                   .proj_size = 16,
-                   .precision = models::Precision::Bfloat16};
-  models::RolledPlan plan(c, models::Model(c).weights(), 3);
-  int bf16 = 0;
-  for (const auto& layer : plan.layers())
-    for (const Node& n : layer->step->nodes()) {
-      bf16 += n.is(matmul_bf16_op());
-      BOOST_CHECK(!n.is(matmul_int8_op()));
-    }
-  BOOST_CHECK_GE(bf16, 4 * 2);
+  // Every product of two layers, both directions, a projection and an output layer, in bf16.
+  models::Config c = every_product(models::Precision::Bfloat16);
+  BOOST_CHECK_GE(products_of(c, matmul_bf16_op()), 4 * 2);
+  BOOST_CHECK_EQUAL(products_of(c, matmul_int8_op()), 0);
   c.precision = models::Precision::Float32;
   BOOST_CHECK_LE(relative_error(c, 20, 3, models::Precision::Bfloat16), 8e-3);
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Gru}) {
@@ -293,29 +312,9 @@ BOOST_AUTO_TEST_CASE(int8_models_stay_within_the_stated_error_of_float32) {
 BOOST_AUTO_TEST_CASE(every_weight_product_of_every_layer_and_direction_runs_in_int8) {
   // Two layers, both directions, a projection and an output layer: no float32 product of a
   // weight left in any step graph, and the output close to float32's.
-  models::Config c{.cell = models::Cell::Lstm,
-                   .input_size = 12,
-                   .hidden_size = 24,
-                   .layers = 2,
-                   .output_size = 5,
-                   .bidirectional = true,
-                   .proj_size = 16,
-                   .precision = models::Precision::Int8};
-  const models::Model model(c);
-  models::RolledPlan plan(c, model.weights(), 3);
-  int int8 = 0;
-  for (const auto& layer : plan.layers()) {
-    const Graph& g = *layer->step;
-    const std::vector<char> fixed = passes::static_nodes(g);
-    for (const Node& n : g.nodes()) {
-      int8 += n.is(matmul_int8_op());
-      const bool float_product = n.is(matmul_op()) || n.is(matmul_packed_op());
-      BOOST_CHECK_MESSAGE(!(float_product && fixed[std::size_t(n.inputs[1])]),
-                          "a float32 product of a weight: " << n.name);
-    }
-  }
-  BOOST_TEST_MESSAGE(int8 << " int8 products in " << plan.layers().size() << " step graphs");
-  BOOST_CHECK_GE(int8, 4 * 2);  // at least x and h products of 2 layers × 2 directions
+  const models::Config c = every_product(models::Precision::Int8);
+  // at least x and h products of 2 layers × 2 directions
+  BOOST_CHECK_GE(products_of(c, matmul_int8_op()), 4 * 2);
   models::Config f32 = c;
   f32.precision = models::Precision::Float32;
   BOOST_CHECK_LE(relative_error(f32, 20, 3), 3e-2);

@@ -81,6 +81,13 @@ struct Inputs {
   }
 };
 
+// `weights` (by our names, every one of the model's, of its shapes) into the model's own.
+void write_weights(models::Model& model, const io::TensorMap& weights) {
+  model.update([&](const io::TensorMap& mine) {
+    for (const auto& [name, t] : mine) std::copy_n(weights.at(name).data(), t.numel(), t.data());
+  });
+}
+
 class PyModel {
  public:
   explicit PyModel(models::Model model, bool batch_first)
@@ -189,9 +196,7 @@ class PyModel {
       if (!model_.weights().count(name))
         throw FormatError(fmt::format("the model has no weight {}", quote(name)));
     std::lock_guard lock(mutex_);
-    model_.update([&](const io::TensorMap& mine) {
-      for (const auto& [name, t] : mine) std::copy_n(weights.at(name).data(), t.numel(), t.data());
-    });
+    write_weights(model_, weights);
   }
 
   // Trains this model on (data, targets) as `rnngraph train --data --model` does, and takes the
@@ -236,7 +241,6 @@ class PyModel {
           limits, "validation");
     }
     py::list history;
-    std::vector<py::dict> epochs_done;
     {
       py::gil_scoped_release unlocked;
       std::lock_guard lock(mutex_);
@@ -270,11 +274,7 @@ class PyModel {
       trained.training = false;
       trained.dropout = trained.recurrent_dropout = 0;
       models::Model next(trained);
-      const io::TensorMap weights = models::parameters(trainer.graph());
-      next.update([&](const io::TensorMap& mine) {
-        for (const auto& [name, t] : mine)
-          std::copy_n(weights.at(name).data(), t.numel(), t.data());
-      });
+      write_weights(next, models::parameters(trainer.graph()));
       model_ = std::move(next);
       backward_.clear();
       py::gil_scoped_acquire gil;
@@ -323,13 +323,16 @@ class PyModel {
                                         : models::mse_loss(y, g->input("target", y.shape())));
     auto made = std::make_unique<Backward>();
     made->targets = parameter_names(*g);
-    if (key.wrt == "all")
-      for (const char* name : {"x", "h0", "c0"})
-        if (g->contains(name) && g->find(name).kind == NodeKind::Input)
-          made->targets.emplace_back(name);
-    for (const models::StateVariable& s : models::model_state(config()))
-      if (g->contains(s.name + "0"))
-        made->zero_states.emplace_back(s.name + "0", g->find(s.name + "0").shape);
+    if (key.wrt == "all" && g->contains("x") && g->find("x").kind == NodeKind::Input)
+      made->targets.emplace_back("x");
+    // The initial states by the cell's own state variables (h0, c0, or a user cell's): with
+    // wrt="all" differentiated too, and zeros when not given.
+    for (const models::StateVariable& s : models::model_state(config())) {
+      const std::string initial = s.name + "0";
+      if (!g->contains(initial)) continue;
+      made->zero_states.emplace_back(initial, g->find(initial).shape);
+      if (key.wrt == "all") made->targets.push_back(initial);
+    }
     made->graph = passes::training_graph(*g, "loss", made->targets);
     std::vector<std::string> wanted;
     for (const std::string& name : made->targets) wanted.push_back("grad/" + name);
