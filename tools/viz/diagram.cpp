@@ -1,5 +1,6 @@
 #include "diagram.h"
 
+#include <functional>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -194,35 +195,46 @@ std::mutex& graphviz_mutex() {
 }
 }  // namespace detail
 
-std::string render(const std::string& dot, std::string_view format) {
-  std::lock_guard lock(detail::graphviz_mutex());
+namespace detail {
+void with_layout(const std::string& dot, std::string_view failure, std::string_view hint,
+                 const std::function<bool(GVC_t*, Agraph_t*)>& use) {
+  std::lock_guard lock(graphviz_mutex());
   agseterrf(collect_message);
-  GVC_t* gvc = detail::context();
+  GVC_t* gvc = context();
   Agraph_t* g = agmemread(dot.c_str());
   if (!g) throw Error("Graphviz could not read the DOT text" + take_messages());
-  std::string out;
   // A placed diagram names the engine that keeps its positions (layout=nop2), as the dot
   // program reads it.
   const char* engine = agget(g, const_cast<char*>("layout"));
-  int rc = gvLayout(gvc, g, engine && *engine ? engine : "dot");
-  if (rc == 0) {
-    char* data = nullptr;
-    unsigned int length = 0;
-    rc = gvRenderData(gvc, g, std::string(format).c_str(), &data, &length);
-    if (rc == 0 && data) out.assign(data, length);
-    gvFreeRenderData(data);
+  bool done = gvLayout(gvc, g, engine && *engine ? engine : "dot") == 0;
+  if (done) {
+    done = use(gvc, g);
     gvFreeLayout(gvc, g);
   }
   agclose(g);
-  if (rc != 0)
-    throw Error(
-        fmt::format("Graphviz could not render {}{} (a format missing from a full install "
-                    "means its plugin registry is stale: run 'dot -c' as root)",
-                    format, take_messages()));
+  if (!done) throw Error(fmt::format("{}{}{}", failure, take_messages(), hint));
   // Graphviz can report an error and still return a (broken) layout.
   if (std::string messages = take_messages(); messages.find("Error") != std::string::npos)
     throw Error(fmt::format("Graphviz could not lay out the diagram{}", messages.substr(0, 300)));
-  // Warnings of a successful rendering are dropped.
+  // Warnings of a successful layout are dropped.
+}
+}  // namespace detail
+
+std::string render(const std::string& dot, std::string_view format) {
+  std::string out;
+  detail::with_layout(
+      dot, fmt::format("Graphviz could not render {}", format),
+      " (a format missing from a full install means its plugin registry is stale: run 'dot -c' "
+      "as root)",
+      [&](GVC_t* gvc, Agraph_t* g) {
+        char* data = nullptr;
+        unsigned int length = 0;
+        const bool rendered =
+            gvRenderData(gvc, g, std::string(format).c_str(), &data, &length) == 0;
+        if (rendered && data) out.assign(data, length);
+        gvFreeRenderData(data);
+        return rendered;
+      });
   return out;
 }
 

@@ -86,6 +86,44 @@ std::vector<std::string> segments(const std::string& path) {
   }
   return out;
 }
+// The positions dot gave a block's nodes, edges (by the index in their "edgeN" id) and
+// clusters (by `path_of_id`, Graphviz's name → our path).
+void read_layout(Agraph_t* g, const std::map<std::string, std::string>& path_of_id, Layout& out) {
+  auto point = [](pointf p) { return Point{p.x, p.y}; };
+  out.bb = {GD_bb(g).LL.x, GD_bb(g).LL.y, GD_bb(g).UR.x, GD_bb(g).UR.y};
+  for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n)) {
+    out.centre[agnameof(n)] = point(ND_coord(n));
+    out.size[agnameof(n)] = {ND_width(n) * 72, ND_height(n) * 72};
+    for (Agedge_t* e = agfstout(g, n); e; e = agnxtout(g, e)) {
+      const char* id = agget(e, const_cast<char*>("id"));
+      if (!id || !std::string_view(id).starts_with("edge") || !ED_spl(e)) continue;
+      Route r;
+      for (int i = 0; i < ED_spl(e)->size; ++i) {
+        const bezier& b = ED_spl(e)->list[i];
+        Bezier piece;
+        for (int j = 0; j < b.size; ++j) piece.points.push_back(point(b.list[j]));
+        if (b.sflag) piece.start_arrow = point(b.sp);
+        if (b.eflag) piece.end_arrow = point(b.ep);
+        r.pieces.push_back(std::move(piece));
+      }
+      if (ED_label(e) && ED_label(e)->set) r.label = point(ED_label(e)->pos);
+      if (ED_xlabel(e) && ED_xlabel(e)->set) r.xlabel = point(ED_xlabel(e)->pos);
+      out.routes[std::stoul(std::string(id + 4))] = std::move(r);
+    }
+  }
+  std::vector<Agraph_t*> todo{g};
+  while (!todo.empty()) {
+    Agraph_t* at = todo.back();
+    todo.pop_back();
+    for (int i = 1; i <= GD_n_cluster(at); ++i) {
+      Agraph_t* c = GD_clust(at)[i];
+      if (auto path = path_of_id.find(agnameof(c)); path != path_of_id.end())
+        out.clusters[path->second] = {GD_bb(c).LL.x, GD_bb(c).LL.y, GD_bb(c).UR.x, GD_bb(c).UR.y};
+      todo.push_back(c);
+    }
+  }
+}
+
 // Lays out the nodes of one block (and the edges between them) with dot. `block` is the
 // cluster path the nodes are in ("" for a single loose node); clusters inside it are kept.
 Layout lay_out(const Diagram& d, const std::string& block, const std::vector<std::size_t>& nodes,
@@ -130,48 +168,11 @@ Layout lay_out(const Diagram& d, const std::string& block, const std::vector<std
   }
 
   Layout out;
-  std::lock_guard lock(graphviz_mutex());
-  Agraph_t* g = agmemread(print_dot(sub).c_str());
-  if (!g) throw Error("Graphviz could not read a block of the diagram");
-  if (gvLayout(context(), g, "dot") != 0) {
-    agclose(g);
-    throw Error("Graphviz could not lay out a block of the diagram");
-  }
-  auto point = [](pointf p) { return Point{p.x, p.y}; };
-  out.bb = {GD_bb(g).LL.x, GD_bb(g).LL.y, GD_bb(g).UR.x, GD_bb(g).UR.y};
-  for (Agnode_t* n = agfstnode(g); n; n = agnxtnode(g, n)) {
-    out.centre[agnameof(n)] = point(ND_coord(n));
-    out.size[agnameof(n)] = {ND_width(n) * 72, ND_height(n) * 72};
-    for (Agedge_t* e = agfstout(g, n); e; e = agnxtout(g, e)) {
-      const char* id = agget(e, const_cast<char*>("id"));
-      if (!id || !std::string_view(id).starts_with("edge") || !ED_spl(e)) continue;
-      Route r;
-      for (int i = 0; i < ED_spl(e)->size; ++i) {
-        const bezier& b = ED_spl(e)->list[i];
-        Bezier piece;
-        for (int j = 0; j < b.size; ++j) piece.points.push_back(point(b.list[j]));
-        if (b.sflag) piece.start_arrow = point(b.sp);
-        if (b.eflag) piece.end_arrow = point(b.ep);
-        r.pieces.push_back(std::move(piece));
-      }
-      if (ED_label(e) && ED_label(e)->set) r.label = point(ED_label(e)->pos);
-      if (ED_xlabel(e) && ED_xlabel(e)->set) r.xlabel = point(ED_xlabel(e)->pos);
-      out.routes[std::stoul(std::string(id + 4))] = std::move(r);
-    }
-  }
-  std::vector<Agraph_t*> todo{g};
-  while (!todo.empty()) {
-    Agraph_t* at = todo.back();
-    todo.pop_back();
-    for (int i = 1; i <= GD_n_cluster(at); ++i) {
-      Agraph_t* c = GD_clust(at)[i];
-      if (auto path = path_of_id.find(agnameof(c)); path != path_of_id.end())
-        out.clusters[path->second] = {GD_bb(c).LL.x, GD_bb(c).LL.y, GD_bb(c).UR.x, GD_bb(c).UR.y};
-      todo.push_back(c);
-    }
-  }
-  gvFreeLayout(context(), g);
-  agclose(g);
+  with_layout(print_dot(sub), "Graphviz could not lay out a block of the diagram", "",
+              [&](GVC_t*, Agraph_t* g) {
+                read_layout(g, path_of_id, out);
+                return true;
+              });
   return out;
 }
 

@@ -1,7 +1,10 @@
 // Internal: the three views, each turning a Graph into a Diagram.
 #pragma once
 
+#include <functional>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "diagram.h"
 #include "diagram_model.h"
@@ -22,5 +25,12 @@ Diagram place(Diagram d);
 // libgvc keeps global state: one layout at a time, in the process's one context.
 std::mutex& graphviz_mutex();
 struct GVC_s* context();
+// Graphviz, under that lock: reads `dot`, lays it out with the engine the text names
+// (layout=nop2 for a placed diagram, else dot) and calls use(context, graph) on the layout.
+// Error with Graphviz's messages when the text cannot be read; when the layout or `use` fails
+// (`failure`, the messages, then `hint`); and when Graphviz reported an error yet returned a
+// layout.
+void with_layout(const std::string& dot, std::string_view failure, std::string_view hint,
+                 const std::function<bool(struct GVC_s*, struct Agraph_s*)>& use);
 
 }  // namespace rnngraph::viz::detail
