@@ -7,6 +7,8 @@
 #include <immintrin.h>
 
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/ops/amx.h>
+#include <rnngraph/ops/scratch.h>
 
 namespace rnngraph::kernels {
 
@@ -24,98 +26,245 @@ namespace {
 
 constexpr int64_t kRows = 16;
 
-// R rows × one group of 16 columns of the packed weights, at `w` (k rows of 16 values).
-void group_portable(const float* a, int64_t lda, int rows, int64_t k, const uint16_t* w, float* out,
-                    int64_t ldo, int width) {
+// a's rows rounded to bf16, [m, depth] (the padding zero): as floats (the values the bf16 bits
+// stand for) for the kernels that widen, or as the bits themselves for vdpbf16ps and AMX. The
+// vector kernels stop at `used`, k rounded up to 2; AMX's tiles take depth's 32 at a time.
+struct Rows {
+  const float* values;
+  const uint16_t* bits;
+  int64_t depth;
+  int64_t used;
+};
+
+// W's packed groups from `first` on, `stride` values apart.
+struct Groups {
+  const uint16_t* first;
+  int64_t stride;
+};
+
+void group_portable(const Rows& a, int rows, const uint16_t* w, float* out, int64_t ldo,
+                    int width) {
   for (int r = 0; r < rows; ++r) {
     float acc[kBf16Group] = {};
-    for (int64_t p = 0; p < k; ++p) {
-      const float x = a[r * lda + p];
-      for (int j = 0; j < kBf16Group; ++j) acc[j] += x * from_bf16(w[p * kBf16Group + j]);
+    for (int64_t p = 0; p < a.used; p += 2) {
+      const float x0 = a.values[r * a.depth + p], x1 = a.values[r * a.depth + p + 1];
+      const uint16_t* pair = w + p * kBf16Group;
+      for (int j = 0; j < kBf16Group; ++j)
+        acc[j] += x0 * from_bf16(pair[2 * j]) + x1 * from_bf16(pair[2 * j + 1]);
     }
     std::memcpy(out + r * ldo, acc, std::size_t(width) * sizeof(float));
   }
 }
 
-// R rows × 16 columns: 2·R float accumulators, the 16 weights widened into two vectors, a's
-// value broadcast.
+// R rows × 16 columns: 2·R float accumulators; per pair of p the group's 64 bytes widened into
+// four vectors (even and odd p, columns 0–7 and 8–15), each of a's two values broadcast.
 template <int R>
-__attribute__((target("avx2,fma"))) void group_avx2_rows(const float* a, int64_t lda, int64_t k,
-                                                         const uint16_t* w, float* out, int64_t ldo,
-                                                         int width) {
+__attribute__((target("avx2,fma"))) void group_avx2_rows(const Rows& a, int r0, const uint16_t* w,
+                                                         float* out, int64_t ldo, int width) {
+  const __m256i high = _mm256_set1_epi32(int32_t(0xffff0000u));
   __m256 lo[R], hi[R];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < k; ++p) {
-    const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + p * kBf16Group));
-    const __m256 w0 = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(packed)), 16));
-    const __m256 w1 = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(packed, 1)), 16));
+  for (int64_t p = 0; p < a.used; p += 2) {
+    const auto* pairs = reinterpret_cast<const __m256i*>(w + p * kBf16Group);
+    const __m256i v0 = _mm256_loadu_si256(pairs), v1 = _mm256_loadu_si256(pairs + 1);
+    const __m256 even0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
+    const __m256 odd0 = _mm256_castsi256_ps(_mm256_and_si256(v0, high));
+    const __m256 even1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
+    const __m256 odd1 = _mm256_castsi256_ps(_mm256_and_si256(v1, high));
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
-      lo[r] = _mm256_fmadd_ps(x, w0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(x, w1, hi[r]);
+      const float* x = a.values + (r0 + r) * a.depth + p;
+      const __m256 x0 = _mm256_broadcast_ss(x), x1 = _mm256_broadcast_ss(x + 1);
+      lo[r] = _mm256_fmadd_ps(x1, odd0, _mm256_fmadd_ps(x0, even0, lo[r]));
+      hi[r] = _mm256_fmadd_ps(x1, odd1, _mm256_fmadd_ps(x0, even1, hi[r]));
     }
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    if (width == kBf16Group) {
-      _mm256_storeu_ps(out + r * ldo, lo[r]);
-      _mm256_storeu_ps(out + r * ldo + 8, hi[r]);
-    } else {
-      alignas(32) float y[kBf16Group];
-      _mm256_store_ps(y, lo[r]);
-      _mm256_store_ps(y + 8, hi[r]);
-      std::memcpy(out + r * ldo, y, std::size_t(width) * sizeof(float));
-    }
+    alignas(32) float y[kBf16Group];
+    _mm256_store_ps(y, lo[r]);
+    _mm256_store_ps(y + 8, hi[r]);
+    std::memcpy(out + (r0 + r) * ldo, y, std::size_t(width) * sizeof(float));
   }
 }
 
-void group_avx2(const float* a, int64_t lda, int rows, int64_t k, const uint16_t* w, float* out,
-                int64_t ldo, int width) {
+void group_avx2(const Rows& a, int rows, const uint16_t* w, float* out, int64_t ldo, int width) {
   // Tiles of 6 rows; 7 to 11 rows left split in two, so no tile is too short to keep the FMA
   // units busy (a 2-row tile has 4 accumulators for 8 FMAs in flight).
   for (int r0 = 0; r0 < rows;) {
     const int left = rows - r0, tile = left >= 12 || left <= 6 ? std::min(6, left) : (left + 1) / 2;
-    with_rows<6>(tile, [&]<int R>() {
-      group_avx2_rows<R>(a + r0 * lda, lda, k, w, out + r0 * ldo, ldo, width);
-    });
+    with_rows<6>(tile, [&]<int R>() { group_avx2_rows<R>(a, r0, w, out, ldo, width); });
     r0 += tile;
   }
+}
+
+// AVX-512 BF16: R rows × G groups, one zmm of float sums per row and group; vdpbf16ps adds a
+// row's pair times the group's 16 pairs into the 16 lanes. 8 rows × 2 groups: 16 chains.
+template <int R, int G>
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void groups_bf16_rows(
+    const Rows& a, int r0, const Groups& w, float* out, int64_t ldo, int64_t width) {
+  __m512 acc[G][R];
+#pragma GCC unroll 16
+  for (int i = 0; i < G * R; ++i) acc[i / R][i % R] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < a.used; p += 2) {
+    __m512bh pairs[G];
+#pragma GCC unroll 2
+    for (int j = 0; j < G; ++j)
+      pairs[j] = __m512bh(_mm512_loadu_si512(w.first + j * w.stride + p * kBf16Group));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      int32_t two;
+      std::memcpy(&two, a.bits + (r0 + r) * a.depth + p, 4);
+      const __m512bh x = __m512bh(_mm512_set1_epi32(two));
+#pragma GCC unroll 2
+      for (int j = 0; j < G; ++j) acc[j][r] = _mm512_dpbf16_ps(acc[j][r], x, pairs[j]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int j = 0; j < G; ++j) {
+    const int64_t col = j * kBf16Group;
+    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep, acc[j][r]);
+  }
+}
+
+// Groups [0, groups) of `w` for `rows` rows of a, into out (at the first group's columns), `n`
+// C's columns from there on.
+using GroupRange = void (*)(const Rows& a, int rows, const Groups& w, int64_t groups, float* out,
+                            int64_t ldo, int64_t n);
+
+template <void (*group)(const Rows&, int, const uint16_t*, float*, int64_t, int)>
+void each_group(const Rows& a, int rows, const Groups& w, int64_t groups, float* out, int64_t ldo,
+                int64_t n) {
+  for (int64_t g = 0; g < groups; ++g)
+    group(a, rows, w.first + g * w.stride, out + g * kBf16Group, ldo,
+          int(std::min(kBf16Group, n - g * kBf16Group)));
+}
+
+void groups_bf16(const Rows& a, int rows, const Groups& w, int64_t groups, float* out, int64_t ldo,
+                 int64_t n) {
+  for (int64_t g = 0; g < groups; g += 2) {
+    const Groups at{w.first + g * w.stride, w.stride};
+    const int64_t col = g * kBf16Group;
+    for (int r0 = 0; r0 < rows; r0 += 8)
+      with_rows<8>(std::min(8, rows - r0), [&]<int R>() {
+        if (groups - g >= 2)
+          groups_bf16_rows<R, 2>(a, r0, at, out + col, ldo, n - col);
+        else
+          groups_bf16_rows<R, 1>(a, r0, at, out + col, ldo, n - col);
+      });
+  }
+}
+
+// AMX: blocks of up to 32 rows × 32 columns in the C tiles, 32 of depth at a time (a tile of
+// 16 rows × 32 bf16 of a, and of a group's 16 pairs of p, the packed layout itself), the float
+// sums stored through a buffer. As in the int8 kernel, RowTiles and GroupTiles are 1 or 2.
+template <int RowTiles, int GroupTiles>
+__attribute__((target("amx-tile,amx-bf16,avx512f"))) void block_amx(const Rows& a, int r0, int rows,
+                                                                    const Groups& w, float* out,
+                                                                    int64_t ldo, int64_t width) {
+  _tile_zero(0);
+  if constexpr (GroupTiles == 2) _tile_zero(1);
+  if constexpr (RowTiles == 2) _tile_zero(2);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_zero(3);
+  const uint16_t* x = a.bits + r0 * a.depth;
+  const int64_t stride = a.depth * int64_t(sizeof(uint16_t));
+  for (int64_t p = 0; p < a.depth; p += 32) {
+    _tile_loadd(4, x + p, stride);
+    _tile_loadd(6, w.first + p * kBf16Group, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if constexpr (GroupTiles == 2) {
+      _tile_loadd(7, w.first + w.stride + p * kBf16Group, 64);
+      _tile_dpbf16ps(1, 4, 7);
+    }
+    if constexpr (RowTiles == 2) {
+      _tile_loadd(5, x + 16 * a.depth + p, stride);
+      _tile_dpbf16ps(2, 5, 6);
+      if constexpr (GroupTiles == 2) _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  alignas(64) float sums[32][32];  // [row][column] of the block
+  _tile_stored(0, &sums[0][0], 128);
+  if constexpr (GroupTiles == 2) _tile_stored(1, &sums[0][16], 128);
+  if constexpr (RowTiles == 2) _tile_stored(2, &sums[16][0], 128);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_stored(3, &sums[16][16], 128);
+  for (int j = 0; j < GroupTiles; ++j) {
+    const int64_t col = j * kBf16Group;
+    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+    for (int r = 0; r < rows; ++r)
+      _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep, _mm512_load_ps(&sums[r][col]));
+  }
+}
+
+__attribute__((target("amx-tile"))) void groups_amx(const Rows& a, int rows, const Groups& w,
+                                                    int64_t groups, float* out, int64_t ldo,
+                                                    int64_t n) {
+  load_tile_layout();
+  for (int64_t g = 0; g < groups; g += 2) {
+    const Groups at{w.first + g * w.stride, w.stride};
+    const int64_t col = g * kBf16Group;
+    for (int r0 = 0; r0 < rows; r0 += 32) {
+      const int block = std::min(32, rows - r0);
+      const bool two_rows = block > 16, two_groups = groups - g >= 2;
+      const auto run = two_rows ? (two_groups ? block_amx<2, 2> : block_amx<2, 1>)
+                                : (two_groups ? block_amx<1, 2> : block_amx<1, 1>);
+      run(a, r0, block, at, out + col, ldo, n - col);
+    }
+  }
+  _tile_release();
 }
 
 }  // namespace
 
 void pack_bf16(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed, float* packed) {
   auto* values = reinterpret_cast<uint16_t*>(packed);
+  const int64_t depth = bf16_depth(k);
   std::memset(packed, 0, std::size_t(bf16_packed_floats(k, n)) * sizeof(float));
+  // W[p, c]: in c's group, at p's pair, c's two values side by side
   for (int64_t p = 0; p < k; ++p)
     for (int64_t c = 0; c < n; ++c)
-      values[(c / kBf16Group * k + p) * kBf16Group + c % kBf16Group] =
+      values[(c / kBf16Group * depth + p / 2 * 2) * kBf16Group + 2 * (c % kBf16Group) + p % 2] =
           to_bf16(transposed ? w[c * ldw + p] : w[p * ldw + c]);
 }
 
 void bf16_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
                float* c, int64_t ldc, Isa isa) {
-  const auto group = isa == Isa::Portable ? group_portable : group_avx2;
-  const auto* values = reinterpret_cast<const uint16_t*>(packed);
-  const int64_t groups = bf16_groups(n);
+  const bool dot = isa >= Isa::Avx512Bf16;
+  const GroupRange kernel = isa >= Isa::Amx    ? groups_amx
+                            : dot              ? groups_bf16
+                            : isa >= Isa::Avx2 ? each_group<group_avx2>
+                                               : each_group<group_portable>;
+  const int64_t depth = bf16_depth(k), groups = bf16_groups(n);
+  // a's rows rounded once for every column group: bits for the dot products, else their values.
+  // AMX's tiles read whole tiles of 16 rows, so the rows up to the next multiple of 16 are there
+  // too, zero (their sums are not stored).
+  const int64_t tile_rows = (m + 15) / 16 * 16;
+  uint16_t* bits = dot ? scratch<uint16_t>(std::size_t(tile_rows * depth)) : nullptr;
+  float* values = dot ? nullptr : scratch<float>(std::size_t(m * depth));
+  if (dot) std::fill(bits + m * depth, bits + tile_rows * depth, uint16_t(0));
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t p = 0; p < depth; ++p) {
+      const uint16_t b = p < k ? to_bf16(a[r * lda + p]) : 0;
+      if (dot)
+        bits[r * depth + p] = b;
+      else
+        values[r * depth + p] = from_bf16(b);
+    }
+  const auto* w = reinterpret_cast<const uint16_t*>(packed);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
+    const int64_t col = first * kBf16Group;
     // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past.
-    for (int64_t r0 = 0; r0 < m; r0 += kRows) {
-      const int rows = int(std::min<int64_t>(kRows, m - r0));
-      for (int64_t g = first; g < last; ++g) {
-        const int64_t col = g * kBf16Group;
-        group(a + r0 * lda, lda, rows, k, values + col * k, c + r0 * ldc + col, ldc,
-              int(std::min(kBf16Group, n - col)));
-      }
-    }
+    for (int64_t r0 = 0; r0 < m; r0 += kRows)
+      kernel(Rows{values ? values + r0 * depth : nullptr, bits ? bits + r0 * depth : nullptr, depth,
+                  (k + 1) / 2 * 2},
+             int(std::min<int64_t>(kRows, m - r0)), Groups{w + col * depth, depth * kBf16Group},
+             last - first, c + r0 * ldc + col, ldc, n - col);
   });
 }
 

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <rnngraph/framework/threads.h>
+#include <rnngraph/ops/amx.h>
 #include <rnngraph/ops/scratch.h>
 
 namespace rnngraph::kernels {
@@ -63,11 +64,13 @@ float quantize(const float* x, int64_t k, float levels, Out* q, int32_t offset) 
 }
 
 // a's rows, quantized: [m, depth] bytes (q + 128; the padding too, which meets W's zero padding)
-// and their scales.
+// and their scales. The vector kernels stop at `used`, k rounded up to 4; AMX's tiles take
+// depth's 64 at a time.
 struct Rows {
   const uint8_t* q;
   const float* scale;
   int64_t depth;
+  int64_t used;
 };
 
 // W's group of 16 columns: its bytes, scales and 128 · column sums.
@@ -81,7 +84,7 @@ void group_portable(const Rows& a, int rows, const Group& g, float* out, int64_t
   for (int r = 0; r < rows; ++r) {
     int32_t acc[kInt8Group] = {};
     const uint8_t* q = a.q + r * a.depth;
-    for (int64_t p4 = 0; p4 < a.depth; p4 += 4) {
+    for (int64_t p4 = 0; p4 < a.used; p4 += 4) {
       const int8_t* wp = g.w + p4 * kInt8Group;
       for (int j = 0; j < kInt8Group; ++j)
         for (int i = 0; i < 4; ++i) acc[j] += int32_t(q[p4 + i]) * int32_t(wp[4 * j + i]);
@@ -99,7 +102,7 @@ __attribute__((target("avx2,fma"))) void group_avx2_rows(const Rows& a, int r0, 
   __m256i lo[R], hi[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
-  for (int64_t p4 = 0; p4 < a.depth; p4 += 4) {
+  for (int64_t p4 = 0; p4 < a.used; p4 += 4) {
     const auto* wp = reinterpret_cast<const __m256i*>(g.w + p4 * kInt8Group);
     const __m256i w0 = _mm256_loadu_si256(wp), w1 = _mm256_loadu_si256(wp + 1);
 #pragma GCC unroll 4
@@ -132,6 +135,118 @@ void group_avx2(const Rows& a, int rows, const Group& g, float* out, int64_t ldo
   for (int r0 = 0; r0 < rows; r0 += 4)
     with_rows<4>(std::min(4, rows - r0),
                  [&]<int R>() { group_avx2_rows<R>(a, r0, g, out, ldo, width); });
+}
+
+// int32 lanes to floats; masked (all lanes), since gcc 12 warns that the unmasked form's
+// _mm512_undefined_ps() is used uninitialised.
+__attribute__((target("avx512f"))) inline __m512 float_lanes(__m512i v) {
+  return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v);
+}
+
+// AVX-512 VNNI: R rows × G groups (16 columns each, one zmm of int32 sums per row and group):
+// vpdpbusd adds each column's 4 byte products into its int32 lane in one instruction, with no
+// int16 step between, so the sums are the AVX2 kernel's exactly. G = 2 and R = 8 keep 16
+// accumulators in flight, more than the instruction's latency times its throughput.
+template <int R, int G>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void groups_vnni_rows(
+    const Rows& a, int r0, const Group& g, int64_t group_stride, float* out, int64_t ldo,
+    int64_t width) {
+  __m512i acc[G][R];
+#pragma GCC unroll 16
+  for (int i = 0; i < G * R; ++i) acc[i / R][i % R] = _mm512_setzero_si512();
+  for (int64_t p4 = 0; p4 < a.used; p4 += 4) {
+    __m512i w[G];
+#pragma GCC unroll 2
+    for (int j = 0; j < G; ++j) w[j] = _mm512_loadu_si512(g.w + j * group_stride + p4 * kInt8Group);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, a.q + (r0 + r) * a.depth + p4, 4);
+      const __m512i x = _mm512_set1_epi32(four);
+#pragma GCC unroll 2
+      for (int j = 0; j < G; ++j) acc[j][r] = _mm512_dpbusd_epi32(acc[j][r], x, w[j]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int j = 0; j < G; ++j) {
+    const int64_t col = j * kInt8Group;
+    const __m512i offset = _mm512_loadu_si512(g.offset + col);
+    const __m512 scale = _mm512_loadu_ps(g.scale + col);
+    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 sum = float_lanes(_mm512_sub_epi32(acc[j][r], offset));
+      _mm512_mask_storeu_ps(
+          out + (r0 + r) * ldo + col, keep,
+          _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
+    }
+  }
+}
+
+// AMX: blocks of up to 32 rows × 32 columns (two tiles of a's rows, two groups of W) in the C
+// tiles, 64 of depth at a time (one 16 × 64-byte tile each: 16 rows of 64 bytes, or 16 rows of
+// a group's 16 columns × 4 p, the packed layout itself); then C's int32 sums stored and scaled
+// as the vector kernels do. RowTiles and GroupTiles are 1 or 2: the tile numbers must be
+// constants.
+template <int RowTiles, int GroupTiles>
+__attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void block_amx(
+    const Rows& a, int r0, int rows, const Group& g, int64_t group_stride, float* out, int64_t ldo,
+    int64_t width) {
+  _tile_zero(0);
+  if constexpr (GroupTiles == 2) _tile_zero(1);
+  if constexpr (RowTiles == 2) _tile_zero(2);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_zero(3);
+  const uint8_t* q = a.q + r0 * a.depth;
+  for (int64_t p = 0; p < a.depth; p += 64) {
+    _tile_loadd(4, q + p, a.depth);
+    _tile_loadd(6, g.w + p * kInt8Group, 64);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (GroupTiles == 2) {
+      _tile_loadd(7, g.w + group_stride + p * kInt8Group, 64);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (RowTiles == 2) {
+      _tile_loadd(5, q + 16 * a.depth + p, a.depth);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (GroupTiles == 2) _tile_dpbusd(3, 5, 7);
+    }
+  }
+  alignas(64) int32_t sums[32][32];  // [row][column] of the block
+  _tile_stored(0, &sums[0][0], 128);
+  if constexpr (GroupTiles == 2) _tile_stored(1, &sums[0][16], 128);
+  if constexpr (RowTiles == 2) _tile_stored(2, &sums[16][0], 128);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_stored(3, &sums[16][16], 128);
+  for (int j = 0; j < GroupTiles; ++j) {
+    const int64_t col = j * kInt8Group;
+    const __m512i offset = _mm512_loadu_si512(g.offset + col);
+    const __m512 scale = _mm512_loadu_ps(g.scale + col);
+    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+    for (int r = 0; r < rows; ++r) {
+      const __m512i acc = _mm512_load_si512(&sums[r][col]);
+      const __m512 sum = float_lanes(_mm512_sub_epi32(acc, offset));
+      _mm512_mask_storeu_ps(
+          out + (r0 + r) * ldo + col, keep,
+          _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
+    }
+  }
+}
+
+__attribute__((target("amx-tile"))) void groups_amx(const Rows& a, int rows, const Group& first,
+                                                    int64_t groups, int64_t group_stride,
+                                                    float* out, int64_t ldo, int64_t n) {
+  load_tile_layout();
+  for (int64_t g = 0; g < groups; g += 2) {
+    const int64_t col = g * kInt8Group;
+    const Group at{first.w + g * group_stride, first.scale + col, first.offset + col};
+    for (int r0 = 0; r0 < rows; r0 += 32) {
+      const int block = std::min(32, rows - r0);
+      const bool two_rows = block > 16, two_groups = groups - g >= 2;
+      const auto run = two_rows ? (two_groups ? block_amx<2, 2> : block_amx<2, 1>)
+                                : (two_groups ? block_amx<1, 2> : block_amx<1, 1>);
+      run(a, r0, block, at, group_stride, out + col, ldo, n - col);
+    }
+  }
+  _tile_release();
 }
 
 }  // namespace
@@ -190,17 +305,56 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
     bytes_of(level_of_any);
 }
 
+namespace {
+// Groups [first, last) of W for a block of a's rows, into out (C's block at the first group's
+// columns), `n` C's columns past the first group's first.
+using GroupRange = void (*)(const Rows& a, int rows, const Group& first, int64_t groups,
+                            int64_t group_stride, float* out, int64_t ldo, int64_t n);
+
+// One group at a time, for the kernels that take one.
+template <void (*group)(const Rows&, int, const Group&, float*, int64_t, int)>
+void each_group(const Rows& a, int rows, const Group& first, int64_t groups, int64_t group_stride,
+                float* out, int64_t ldo, int64_t n) {
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t col = g * kInt8Group;
+    group(a, rows, Group{first.w + g * group_stride, first.scale + col, first.offset + col},
+          out + col, ldo, int(std::min(kInt8Group, n - col)));
+  }
+}
+
+void groups_vnni(const Rows& a, int rows, const Group& first, int64_t groups, int64_t group_stride,
+                 float* out, int64_t ldo, int64_t n) {
+  for (int64_t g = 0; g < groups; g += 2) {
+    const int64_t col = g * kInt8Group;
+    const Group at{first.w + g * group_stride, first.scale + col, first.offset + col};
+    for (int r0 = 0; r0 < rows; r0 += 8)
+      with_rows<8>(std::min(8, rows - r0), [&]<int R>() {
+        if (groups - g >= 2)
+          groups_vnni_rows<R, 2>(a, r0, at, group_stride, out + col, ldo, n - col);
+        else
+          groups_vnni_rows<R, 1>(a, r0, at, group_stride, out + col, ldo, n - col);
+      });
+  }
+}
+}  // namespace
+
 void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
                float* c, int64_t ldc, Isa isa) {
-  const auto group = isa == Isa::Portable ? group_portable : group_avx2;
+  const GroupRange kernel = isa >= Isa::Amx          ? groups_amx
+                            : isa >= Isa::Avx512Vnni ? groups_vnni
+                            : isa >= Isa::Avx2       ? each_group<group_avx2>
+                                                     : each_group<group_portable>;
   const int64_t depth = int8_depth(k), groups = int8_groups(n), columns = groups * kInt8Group;
-  // a's rows, quantized once for every column group
-  uint8_t* q = scratch<uint8_t>(std::size_t(m * depth));
+  // a's rows, quantized once for every column group; AMX's tiles read whole tiles of 16 rows,
+  // so the rows up to the next multiple of 16 are there too (their sums are not stored)
+  const int64_t tile_rows = (m + 15) / 16 * 16;
+  uint8_t* q = scratch<uint8_t>(std::size_t(tile_rows * depth));
   float* row_scale = scratch<float>(std::size_t(m));
   for (int64_t r = 0; r < m; ++r) {
     row_scale[r] = quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
     std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
   }
+  std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
   const auto* offsets = reinterpret_cast<const int32_t*>(packed + columns);
   const auto* bytes = reinterpret_cast<const int8_t*>(packed + 2 * columns);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
@@ -208,16 +362,13 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
+    const int64_t col = first * kInt8Group;
     // Rows in blocks of 48, so a block's bytes stay in L1 while the groups stream past.
-    for (int64_t r0 = 0; r0 < m; r0 += 48) {
-      const Rows block{q + r0 * depth, row_scale + r0, depth};
-      const int rows = int(std::min<int64_t>(48, m - r0));
-      for (int64_t g = first; g < last; ++g) {
-        const int64_t col = g * kInt8Group;
-        group(block, rows, Group{bytes + col * depth, packed + col, offsets + col},
-              c + r0 * ldc + col, ldc, int(std::min(kInt8Group, n - col)));
-      }
-    }
+    for (int64_t r0 = 0; r0 < m; r0 += 48)
+      kernel(Rows{q + r0 * depth, row_scale + r0, depth, (k + 3) / 4 * 4},
+             int(std::min<int64_t>(48, m - r0)),
+             Group{bytes + col * depth, packed + col, offsets + col}, last - first,
+             depth * kInt8Group, c + r0 * ldc + col, ldc, n - col);
   });
 }
 

@@ -20,7 +20,9 @@
 // quantize_columns op makes, not a value of the model): the column scales, the column sums
 // times 128 (int32), then per group of 16 columns and every 4 consecutive p the 16 columns' 4
 // bytes (64 bytes: two 32-byte vectors of 8 columns × 4 p), p padded with zeros to a multiple
-// of 4. CPUs with AVX-512 run the AVX2 kernel (no VNNI kernel yet). Internal to the library.
+// of 64 (AMX takes a group's 16 such rows, 64 p, as one tile): one 64-byte vector per 4 p, which
+// AVX-512 VNNI (vpdpbusd) multiplies and sums into the group's 16 int32 lanes in one instruction. W
+// keeps 7 bits there too, so every ISA computes the same integer sums. Internal to the library.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ namespace rnngraph::kernels {
 
 inline constexpr int64_t kInt8Group = 16;  // columns per packed group
 
-inline int64_t int8_depth(int64_t k) { return (k + 3) / 4 * 4; }
+inline int64_t int8_depth(int64_t k) { return (k + 63) / 64 * 64; }  // AMX's tile depth
 inline int64_t int8_groups(int64_t n) { return (n + kInt8Group - 1) / kInt8Group; }
 inline int64_t int8_packed_floats(int64_t k, int64_t n) {
   return int8_groups(n) * kInt8Group * (2 + int8_depth(k) / 4);

@@ -1,14 +1,46 @@
 #include <rnngraph/ops/isa.h>
 
+#include <cpuid.h>
+
 #include <cstdlib>
 #include <string>
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include <rnngraph/ops/amx.h>
+
 namespace rnngraph::kernels {
+
+bool request_amx() {
+  // CPUID leaf 7: EDX bit 22 AMX-BF16, 24 AMX-TILE, 25 AMX-INT8 (asked directly: clang 14's
+  // __builtin_cpu_supports has no names for them)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const unsigned amx = (1u << 22) | (1u << 24) | (1u << 25);
+  if ((edx & amx) != amx) return false;
+#if defined(__linux__)
+  // ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA: refused by kernels before 5.16 and where the
+  // hypervisor or OS does not enable the tile state
+  constexpr long kRequestPermission = 0x1023, kTileData = 18;
+  return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
+#else
+  return false;
+#endif
+}
 
 namespace {
 Isa cpu_isa() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (avx512 && __builtin_cpu_supports("avx512vnni")) {
+    if (!__builtin_cpu_supports("avx512bf16")) return Isa::Avx512Vnni;
+    return request_amx() ? Isa::Amx : Isa::Avx512Bf16;
+  }
+  if (avx512) return Isa::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
   return Isa::Portable;
 }
@@ -20,7 +52,10 @@ Isa cap() {
   const std::string want = v ? v : "";
   if (want == "portable") return Isa::Portable;
   if (want == "avx2") return Isa::Avx2;
-  return Isa::Avx512;
+  if (want == "avx512") return Isa::Avx512;
+  if (want == "avx512vnni") return Isa::Avx512Vnni;
+  if (want == "avx512bf16") return Isa::Avx512Bf16;
+  return Isa::Amx;
 }
 }  // namespace
 
@@ -30,12 +65,27 @@ Isa best_isa() {
 }
 
 std::string_view isa_name(Isa isa) {
-  return isa == Isa::Avx512 ? "avx512" : isa == Isa::Avx2 ? "avx2" : "portable";
+  switch (isa) {
+    case Isa::Amx:
+      return "amx";
+    case Isa::Avx512Bf16:
+      return "avx512bf16";
+    case Isa::Avx512Vnni:
+      return "avx512vnni";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Portable:
+      break;
+  }
+  return "portable";
 }
 
 std::vector<Isa> runnable_isas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::Portable, Isa::Avx2, Isa::Avx512})
+  for (Isa isa :
+       {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Avx512Bf16, Isa::Amx})
     if (isa <= best_isa()) isas.push_back(isa);
   return isas;
 }

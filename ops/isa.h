@@ -1,7 +1,8 @@
 // The instruction sets our kernels are written for, and which one this CPU runs. Kernels are
 // compiled for each with target attributes and picked at run time from the CPU (never from
-// compile flags: the library is built for the baseline x86-64). RNNGRAPH_MAX_ISA=portable|avx2
-// caps the choice, to measure or test a lower ISA on a newer CPU. Internal to the library.
+// compile flags: the library is built for the baseline x86-64).
+// RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16 caps the choice, to measure or
+// test a lower ISA on a newer CPU. Internal to the library.
 #pragma once
 
 #include <string_view>
@@ -10,10 +11,15 @@
 
 namespace rnngraph::kernels {
 
-enum class Isa { Portable, Avx2, Avx512 };  // Avx2 means AVX2 with FMA
+// A ladder, each level holding the ones below it, as the CPUs that have them do: AVX2 with FMA;
+// AVX-512 (F, BW, DQ, VL); with VNNI (int8 dot products: Cascade and Ice Lake); with BF16 too
+// (bf16 dot products: Cooper and Sapphire Rapids, Zen 4); with AMX's int8 and bf16 tiles too
+// (Sapphire Rapids on), where the OS grants them. A kernel family that has no kernel of its own
+// for a level runs the one for the level below.
+enum class Isa { Portable, Avx2, Avx512, Avx512Vnni, Avx512Bf16, Amx };
 
-// The best this CPU runs (capped by RNNGRAPH_MAX_ISA), and its name ("avx512", "avx2",
-// "portable").
+// The best this CPU runs (capped by RNNGRAPH_MAX_ISA), and its name ("amx", "avx512bf16",
+// "avx512vnni", "avx512", "avx2", "portable").
 Isa best_isa();
 std::string_view isa_name(Isa isa);
 // Every ISA at or below best_isa(), lowest first: what tests run each kernel on.
@@ -29,10 +35,10 @@ void with_rows(int rows, const F& f) {
   (std::make_integer_sequence<int, N>{});
 }
 
-// f compiled for each ISA, the one `isa` names.
+// f compiled for each ISA, the one `isa` runs (the AVX-512 one on every AVX-512 level).
 template <class F>
 F for_isa(Isa isa, F portable, F avx2, F avx512) {
-  return isa == Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : portable;
+  return isa >= Isa::Avx512 ? avx512 : isa == Isa::Avx2 ? avx2 : portable;
 }
 
 }  // namespace rnngraph::kernels
