@@ -21,15 +21,22 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-// Loads the kernels' tile layout into this thread's tile registers; release with
-// _tile_release() when done, so the thread's context switches stop saving 8 KiB of tiles.
-__attribute__((target("amx-tile"))) inline void load_tile_layout() {
+// The kernels' tile layout: every tile 16 rows × 64 bytes. A constant in memory: gcc 12's
+// _tile_loadconfig does not tell the compiler it reads its operand, so the stores that fill a
+// local config were dropped as dead (seen: a config of zeros, and SIGILL at the first tile op).
+inline constexpr TileConfig kTileLayout = [] {
   TileConfig config;
   for (int t = 0; t < 8; ++t) {
     config.bytes_per_row[t] = 64;
     config.rows[t] = 16;
   }
-  _tile_loadconfig(&config);
+  return config;
+}();
+
+// Loads the kernels' tile layout into this thread's tile registers; release with
+// _tile_release() when done, so the thread's context switches stop saving 8 KiB of tiles.
+__attribute__((target("amx-tile"))) inline void load_tile_layout() {
+  _tile_loadconfig(&kTileLayout);
 }
 
 // Asks the OS for the tiles for this process; true when granted (and the CPU has them).

@@ -55,14 +55,16 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
 
 'bench peak' measures the machine's arithmetic limit: each unit this CPU has (float32 FMA on
 AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot products on
-AVX-512 BF16) run as 12 independent chains, on 1 thread and on every core (or on --threads N),
-in GFLOP/s (GOP/s for int8, a multiply and an add counting two); int8_avx2 is the
-vpmaddubsw + vpmaddwd pair our int8 kernel runs. A unit the CPU lacks is listed as absent. A
-model's --json line reports its share of the float32 limit of the widest FMA unit on its thread
-count (peak_gflops, share_of_peak; for --dtype int8 the GOP/s and the int8_avx2 limit, "unit"
-says which), and the kernels it ran ("kernels":
-avx512, avx2 or portable: the best this CPU has, or the cap RNNGRAPH_MAX_ISA=portable|avx2
-sets, to measure a lower ISA's kernels on a newer CPU).
+AVX-512 BF16, int8 and bf16 tile products on AMX) run as 12 independent chains (AMX: 4 tiles),
+on 1 thread and on every core (or on --threads N), in GFLOP/s (GOP/s for int8, a multiply and
+an add counting two); int8_avx2 is the vpmaddubsw + vpmaddwd pair our AVX2 int8 kernel runs. A
+unit the CPU lacks is listed as absent. A model's --json line reports its share of the limit of
+the unit its products run on, on its thread count (peak_gflops, share_of_peak, peak_unit: the
+widest FMA unit for f32; int8_amx, int8_vnni512 or int8_avx2 for int8, in GOP/s; bf16_amx or
+bf16_avx512 for bf16), and the kernels it ran ("kernels": amx, avx512bf16, avx512vnni, avx512,
+avx2 or portable: the best this CPU has, or the cap
+RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16 sets, to measure a lower ISA's
+kernels on a newer CPU).
 )";
 
 // The limits of every unit, on 1 thread and on every core (or on --threads N).
@@ -228,23 +230,23 @@ int bench_main(const std::vector<std::string>& argv) {
         flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
-  // int8 products are integer work: GOP/s, against the int8 unit's limit
+  // int8 products are integer work: GOP/s; each precision against the unit its products run on
   const bool int8 = c.precision == models::Precision::Int8;
   const char* unit = int8 ? "GOP/s" : "GFLOP/s";
   if (args.has("--json")) {
-    const double peak = int8 ? int8_peak(threads) : float_peak(threads);
+    const double peak = product_peak(c.precision, threads);
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
         "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
-        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"kernels\": \"{}\", \"dtype\": "
-        "\"{}\", \"unit\": \"{}\"}}\n",
+        "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"peak_unit\": \"{}\", "
+        "\"kernels\": \"{}\", \"dtype\": \"{}\", \"unit\": \"{}\"}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
-        output_bytes, train, optimized, peak, gflops / peak, kernels::isa_name(kernels::best_isa()),
-        models::to_string(c.precision), unit);
+        output_bytes, train, optimized, peak, gflops / peak, product_unit(c.precision),
+        kernels::isa_name(kernels::best_isa()), models::to_string(c.precision), unit);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "

@@ -9,6 +9,9 @@
 #include <functional>
 #include <thread>
 
+#include <rnngraph/ops/amx.h>
+#include <rnngraph/ops/isa.h>
+
 namespace rnngraph::cli {
 
 namespace {
@@ -95,6 +98,43 @@ RNNGRAPH_PEAK_KERNEL(int8_vnni512, "avx512f,avx512vnni", __m512i, _mm512_set1_ep
 RNNGRAPH_PEAK_KERNEL(bf16_avx512, "avx512f,avx512bf16", __m512, INIT512, BF16, _mm512_add_ps,
                      _mm512_setzero_ps(), lane_ps512)
 
+// AMX: four tile products a round into four independent C tiles (16 × 16 sums of 64 byte or 32
+// bf16 products each), from two A and two B tiles loaded once.
+template <bool Bf16>
+__attribute__((target("amx-tile,amx-int8,amx-bf16"))) float amx_tiles(int64_t iterations) {
+  kernels::load_tile_layout();
+  alignas(64) static const std::array<uint8_t, 16 * 64> ones = [] {
+    std::array<uint8_t, 16 * 64> b{};
+    b.fill(Bf16 ? 0 : 1);  // zeros for bf16: the sums stay finite
+    return b;
+  }();
+  _tile_zero(0);  // (the tile numbers must be constants)
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, ones.data(), 64);
+  _tile_loadd(5, ones.data(), 64);
+  _tile_loadd(6, ones.data(), 64);
+  _tile_loadd(7, ones.data(), 64);
+  for (int64_t i = 0; i < iterations; ++i) {
+    if constexpr (Bf16) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    } else {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    }
+  }
+  alignas(64) std::array<int32_t, 16 * 16> sums{};
+  _tile_stored(0, sums.data(), 64);
+  _tile_release();
+  return float(sums[0]);
+}
+
 struct Kernel {
   const char* name;
   const char* unit;
@@ -115,6 +155,7 @@ bool has_avx_vnni() {
 std::vector<Kernel> kernels() {
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f");
+  static const bool amx = kernels::request_amx();
   return {
       // 8 lanes × (multiply + add)
       {"fma_avx2", "GFLOP/s", __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
@@ -128,6 +169,9 @@ std::vector<Kernel> kernels() {
       // 32 bf16 pairs into 16 float lanes: 32 multiplies and 32 adds
       {"bf16_avx512", "GFLOP/s", avx512 && __builtin_cpu_supports("avx512bf16"), 12 * 32 * 2,
        bf16_avx512},
+      // 4 tiles of 16 × 16 sums, each of 64 u8 × s8 (or 32 bf16) products
+      {"int8_amx", "GOP/s", amx, 4 * 16 * 16 * 64 * 2, amx_tiles<false>},
+      {"bf16_amx", "GFLOP/s", amx, 4 * 16 * 16 * 32 * 2, amx_tiles<true>},
   };
 }
 
@@ -177,6 +221,24 @@ double best_peak(std::string_view prefix, int threads, double seconds) {
 
 double float_peak(int threads, double seconds) { return best_peak("fma_", threads, seconds); }
 
-double int8_peak(int threads, double seconds) { return best_peak("int8_avx2", threads, seconds); }
+std::string product_unit(models::Precision precision) {
+  using kernels::Isa;
+  const Isa isa = kernels::best_isa();
+  switch (precision) {
+    case models::Precision::Int8:
+      return isa >= Isa::Amx ? "int8_amx" : isa >= Isa::Avx512Vnni ? "int8_vnni512" : "int8_avx2";
+    case models::Precision::Bfloat16:
+      if (isa >= Isa::Amx) return "bf16_amx";
+      if (isa >= Isa::Avx512Bf16) return "bf16_avx512";
+      break;
+    case models::Precision::Float32:
+      break;
+  }
+  return isa >= Isa::Avx512 ? "fma_avx512" : "fma_avx2";
+}
+
+double product_peak(models::Precision precision, int threads, double seconds) {
+  return best_peak(product_unit(precision), threads, seconds);
+}
 
 }  // namespace rnngraph::cli
