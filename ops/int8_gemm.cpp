@@ -63,6 +63,52 @@ float quantize(const float* x, int64_t k, float levels, Out* q, int32_t offset) 
   return scale;
 }
 
+// int32 lanes to floats; masked (all lanes), since gcc 12 warns that the unmasked form's
+// _mm512_undefined_ps() is used uninitialised (the same for max, min and the
+// conversion to int32).
+__attribute__((target("avx512f"))) inline __m512 float_lanes(__m512i v) {
+  return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v);
+}
+
+// quantize() of a row of a (8 bits, offset 128) on AVX-512, 16 values at a time: the same float
+// operations in the same order (|x|'s maximum, x · (127 / max), ± 0.5, truncation, clamp), so
+// the same bytes. A row holding NaN or ±inf goes to quantize(), which gives it the NaN scale.
+__attribute__((target("avx512f,avx512bw,avx512dq"))) float quantize_row_avx512(const float* x,
+                                                                               int64_t k,
+                                                                               uint8_t* q) {
+  const __mmask16 all = 0xffff;  // the masked forms: see float_lanes
+  __m512 top = _mm512_setzero_ps();
+  __mmask16 unordered = 0;
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 in = __mmask16((1u << std::min<int64_t>(16, k - p)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(in, x + p);
+    unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    top = _mm512_maskz_max_ps(all, top, _mm512_abs_ps(v));
+  }
+  alignas(64) float lanes[16];  // (_mm512_reduce_max_ps: gcc 12's warning again)
+  _mm512_store_ps(lanes, top);
+  const float largest = *std::max_element(lanes, lanes + 16);
+  if (unordered || !(largest <= std::numeric_limits<float>::max()))
+    return quantize(x, k, kRowLevels, q, kZero);
+  const float scale = scale_for(largest, kRowLevels);
+  const float ratio = largest > 0 ? kRowLevels / largest : 0.0f;
+  const __m512 inverse = _mm512_set1_ps(ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127),
+                zero = _mm512_set1_epi32(kZero);
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 in = __mmask16((1u << std::min<int64_t>(16, k - p)) - 1);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(in, x + p), inverse);
+    // v + (v < 0 ? -0.5 : 0.5): the sign of v on 0.5
+    const __m512 away = _mm512_or_ps(half, _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+    const __m512i level = _mm512_maskz_min_epi32(
+        all, high,
+        _mm512_maskz_max_epi32(all, low, _mm512_maskz_cvttps_epi32(all, _mm512_add_ps(v, away))));
+    _mm512_mask_cvtepi32_storeu_epi8(q + p, in, _mm512_add_epi32(level, zero));
+  }
+  return scale;
+}
+
 // a's rows, quantized: [m, depth] bytes (q + 128; the padding too, which meets W's zero padding)
 // and their scales. The vector kernels stop at `used`, k rounded up to 4; AMX's tiles take
 // depth's 64 at a time.
@@ -135,12 +181,6 @@ void group_avx2(const Rows& a, int rows, const Group& g, float* out, int64_t ldo
   for (int r0 = 0; r0 < rows; r0 += 4)
     with_rows<4>(std::min(4, rows - r0),
                  [&]<int R>() { group_avx2_rows<R>(a, r0, g, out, ldo, width); });
-}
-
-// int32 lanes to floats; masked (all lanes), since gcc 12 warns that the unmasked form's
-// _mm512_undefined_ps() is used uninitialised.
-__attribute__((target("avx512f"))) inline __m512 float_lanes(__m512i v) {
-  return _mm512_maskz_cvtepi32_ps(__mmask16(0xffff), v);
 }
 
 // AVX-512 VNNI: R rows × G groups (16 columns each, one zmm of int32 sums per row and group):
@@ -351,7 +391,8 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
   uint8_t* q = scratch<uint8_t>(std::size_t(tile_rows * depth));
   float* row_scale = scratch<float>(std::size_t(m));
   for (int64_t r = 0; r < m; ++r) {
-    row_scale[r] = quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
+    row_scale[r] = isa >= Isa::Avx512 ? quantize_row_avx512(a + r * lda, k, q + r * depth)
+                                      : quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
     std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
   }
   std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
