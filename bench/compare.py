@@ -15,13 +15,19 @@ counted as twice the forward's) and its share of the FMA limit, and each peer's 
 (above 1: rnngraph is faster).
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
-                                      [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8]
+                                      [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8 | --bf16]
+                                      [--openblas-coretype NAME]
 
 --int8 times the int8 models instead (LSTM and GRU, mid and large, forward): rnngraph's
 `bench --dtype int8` against its float32, and PyTorch's dynamically quantized module
 (torch.ao.quantization.quantize_dynamic, weights int8, activations quantized per call) on each
 quantized engine it has (onednn, qnnpack), with each one's largest error against its own float32
-model on the same input, as a share of max |y|.
+model on the same input, as a share of max |y|. --bf16 does the same for the bf16 models, against
+PyTorch's module in bfloat16 (weights and activations; torch.nn.Module.to(torch.bfloat16)).
+
+--openblas-coretype pins OpenBLAS's kernels (OPENBLAS_CORETYPE, e.g. Haswell for its AVX2 ones)
+for the whole run, peers included; without it both OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
+unset, so OpenBLAS picks its kernels from the CPU.
 
 ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
 into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
@@ -121,6 +127,8 @@ def main():
     parser.add_argument("--ort-dir", default=os.path.join(tempfile.gettempdir(), "rnngraph-ort"))
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
     parser.add_argument("--int8", action="store_true", help="the int8 rows instead")
+    parser.add_argument("--bf16", action="store_true", help="the bf16 rows instead")
+    parser.add_argument("--openblas-coretype", help="OPENBLAS_CORETYPE for the whole run (default: unset)")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     node_path = ensure_ort(args.ort_dir)
@@ -129,23 +137,28 @@ def main():
     if not args.rows_only:
         # One process per thread count: Debian's torch runs its products on OpenBLAS, whose pool
         # is sized from OPENBLAS_NUM_THREADS when the library loads, so it is set before import.
-        print_int8_header(args.repeat) if args.int8 else print_header(args.repeat)
+        dtype = "int8" if args.int8 else "bf16" if args.bf16 else None
+        print_reduced_header(args.repeat, dtype) if dtype else print_header(args.repeat)
         for threads in counts:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+            for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+                env.pop(name, None)
+            if args.openblas_coretype:
+                env["OPENBLAS_CORETYPE"] = args.openblas_coretype
             forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph", args.rnngraph,
                          "--ort-dir", args.ort_dir, "--rows-only"] + (["--quick"] if args.quick else []) + (
-                            ["--int8"] if args.int8 else [])
+                            [f"--{dtype}"] if dtype else [])
             subprocess.run(["/usr/bin/python3", os.path.abspath(__file__)] + forwarded, check=True, env=env)
         return
-    if args.int8:
-        int8_rows(args, counts)
+    if args.int8 or args.bf16:
+        reduced_rows(args, counts, "int8" if args.int8 else "bf16")
     else:
         rows(args, counts, cells, node_path)
 
 
 def print_header(repeat):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs\n")
+          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs; {openblas_environment()}\n")
     print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph new shape ms "
           "| rnngraph GFLOP/s | share of FMA limit | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -179,30 +192,43 @@ def rows(args, counts, cells, node_path):
                           f"{100 * ours['share_of_peak']:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
 
 
-def print_int8_header(repeat):
+def openblas_environment():
+    return f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
+
+
+def print_reduced_header(repeat, dtype):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"median of {repeat} runs; error: largest |y_int8 - y_f32| over max |y_f32| on x ~ N(0, 1)\n")
-    print("| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph int8 ms | rnngraph int8 GOP/s (share of the int8 limit) | int8 / f32 speed-up "
-          "| PyTorch int8 ms (engine) | PyTorch int8 error | PyTorch int8 / rnngraph int8 |")
-    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          f"median of {repeat} runs; {openblas_environment()}; error: largest |y_{dtype} - y_f32| over max |y_f32| "
+          f"on x ~ N(0, 1)\n")
+    print(f"| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph {dtype} ms | rnngraph {dtype} G(FL)OP/s (share of "
+          f"the unit's limit) | {dtype} / f32 speed-up | rnngraph {dtype} error | PyTorch {dtype} ms (engine) "
+          f"| PyTorch {dtype} error | PyTorch {dtype} / rnngraph {dtype} |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
 
 
-def torch_int8(cell, batch, inputs, hidden, steps, repeat):
-    """Best time over PyTorch's quantized engines, and that engine's error against float32."""
+def torch_reduced(dtype, cell, batch, inputs, hidden, steps, repeat):
+    """PyTorch's best time in `dtype` (int8: over its quantized engines), its engine, and its error against
+    float32."""
     best = None
-    for engine in [e for e in torch.backends.quantized.supported_engines if e != "none"]:
-        torch.backends.quantized.engine = engine
+    engines = [e for e in torch.backends.quantized.supported_engines if e != "none"] if dtype == "int8" else ["bf16"]
+    for engine in engines:
         module = make_module(cell, inputs, hidden)
-        # quantize_dynamic swaps a model's submodules, never the model itself: hence the wrapper
-        quantized = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(module), {type(module)},
-                                                           dtype=torch.qint8)
         x = torch.randn(steps, batch, inputs, generator=torch.Generator().manual_seed(3))
+        if dtype == "int8":
+            torch.backends.quantized.engine = engine
+            # quantize_dynamic swaps a model's submodules, never the model itself: hence the wrapper
+            reduced = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(module), {type(module)},
+                                                             dtype=torch.qint8)
+            x_reduced = x
+        else:
+            reduced = make_module(cell, inputs, hidden).to(torch.bfloat16)
+            x_reduced = x.to(torch.bfloat16)
         with torch.no_grad():
             reference = module(x)[0]
-            error = float((quantized(x)[0] - reference).abs().max() / reference.abs().max())
+            error = float((reduced(x_reduced)[0].float() - reference).abs().max() / reference.abs().max())
 
             def once():
-                quantized(x)
+                reduced(x_reduced)
 
             ms = median_ms(once, repeat)
         if best is None or ms < best[0]:
@@ -210,7 +236,7 @@ def torch_int8(cell, batch, inputs, hidden, steps, repeat):
     return best
 
 
-def int8_rows(args, counts):
+def reduced_rows(args, counts, dtype):
     for threads in counts:
         torch.set_num_threads(threads)
         for cell in ["lstm", "gru"]:
@@ -218,13 +244,34 @@ def int8_rows(args, counts):
                 shape = ["--batch", batch, "--input-size", inputs, "--hidden-size", hidden, "--steps", steps,
                          "--threads", threads, "--repeat", args.repeat]
                 f32 = rnngraph(args.rnngraph, [cell] + shape)
-                int8 = rnngraph(args.rnngraph, [cell] + shape + ["--dtype", "int8"])
-                torch_ms, engine, error = torch_int8(cell, batch, inputs, hidden, steps, args.repeat)
+                ours = rnngraph(args.rnngraph, [cell] + shape + ["--dtype", dtype])
+                error = rnngraph_error(args.rnngraph, cell, batch, inputs, hidden, steps, dtype)
+                torch_ms, engine, torch_error = torch_reduced(dtype, cell, batch, inputs, hidden, steps, args.repeat)
                 time.sleep(1)  # torch's idle workers spin for a while: let them stop before the next row
                 print(f"| {cell} | {batch}, {inputs}, {hidden}, {steps} | {threads} | {f32['median_ms']:.3f} | "
-                      f"{int8['median_ms']:.3f} | {int8['gflops']:.1f} ({100 * int8['share_of_peak']:.0f}%) | {f32['median_ms'] / int8['median_ms']:.2f} | "
-                      f"{torch_ms:.3f} ({engine}) | {100 * error:.2f}% | {torch_ms / int8['median_ms']:.2f} |",
+                      f"{ours['median_ms']:.3f} | {ours['gflops']:.1f} ({100 * ours['share_of_peak']:.1f}% of "
+                      f"{ours['peak_unit']}) | {f32['median_ms'] / ours['median_ms']:.2f} | {100 * error:.2f}% | "
+                      f"{torch_ms:.3f} ({engine}) | {100 * torch_error:.2f}% | {torch_ms / ours['median_ms']:.2f} |",
                       flush=True)
+
+
+def rnngraph_error(binary, cell, batch, inputs, hidden, steps, dtype):
+    """rnngraph's largest |y_dtype - y_f32| over max |y_f32|: a model built, quantized and run by the CLI on
+    x ~ N(0, 1)."""
+    import numpy
+    with tempfile.TemporaryDirectory() as scratch:
+        model, quantized = os.path.join(scratch, "m.json"), os.path.join(scratch, "q.json")
+        x = os.path.join(scratch, "x.npy")
+        numpy.save(x, numpy.random.default_rng(3).standard_normal((steps, batch, inputs)).astype(numpy.float32))
+        subprocess.run([binary, "build", cell, "--input-size", str(inputs), "--hidden-size", str(hidden), "-o", model],
+                       check=True, capture_output=True)
+        subprocess.run([binary, "quantize", model, "--dtype", dtype, "-o", quantized], check=True, capture_output=True)
+        ys = []
+        for m in (model, quantized):
+            out = os.path.join(scratch, "y.npy")
+            subprocess.run([binary, "run", m, "--input", x, "-o", out], check=True, capture_output=True)
+            ys.append(numpy.load(out))
+        return float(numpy.abs(ys[1] - ys[0]).max() / numpy.abs(ys[0]).max())
 
 
 if __name__ == "__main__":

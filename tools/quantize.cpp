@@ -25,8 +25,9 @@ docs/architecture.md).
          DynamicQuantizeLSTM do it: the weights per output column to 7 bits, once per chunk of
          steps as the model runs; each row of a product's input (x_t, h_{t-1}) to 8 bits as the
          product runs; the byte products summed exactly in int32
-  bf16   the weights rounded to bfloat16 (8 bits of mantissa, float32's range), the inputs
-         float32, the sums float32: a smaller error than int8, half the weight bytes of f32
+  bf16   the weights rounded to bfloat16 (8 bits of mantissa, float32's range), and each
+         product's input rows when it runs; the sums float32: a smaller error than int8, half
+         the weight bytes of f32
   f32    the float32 model an int8 or bf16 file was made from
 
 Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
