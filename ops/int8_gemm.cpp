@@ -16,8 +16,8 @@ namespace rnngraph::kernels {
 
 namespace {
 
-constexpr int32_t kZero = 128;                         // a's zero point: its bytes are q + 128
-constexpr float kWeightLevels = 63, kRowLevels = 127;  // 7 bits for W, 8 for a
+constexpr int32_t kZero = 128;     // a's zero point: its bytes are q + 128
+constexpr float kRowLevels = 127;  // 8 bits for a
 
 // round(v) (half away from zero) clamped to [-levels, levels], for finite v: written so that
 // loops vectorise (std::nearbyint is a library call at the baseline ISA).
@@ -291,12 +291,17 @@ __attribute__((target("amx-tile"))) void groups_amx(const Rows& a, int rows, con
 
 }  // namespace
 
+int int8_weight_levels(Isa isa) { return isa >= Isa::Avx512Vnni ? 127 : 63; }
+
 void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transposed,
-                      float* packed) {
+                      float* packed, Isa isa) {
   const int64_t depth = int8_depth(k), columns = int8_groups(n) * kInt8Group;
-  float* scales = packed;
-  auto* offsets = reinterpret_cast<int32_t*>(packed + columns);
-  auto* bytes = reinterpret_cast<int8_t*>(packed + 2 * columns);
+  const auto levels = float(int8_weight_levels(isa));
+  std::fill_n(packed, kInt8Header, 0.0f);
+  packed[0] = levels;
+  float* scales = packed + kInt8Header;
+  auto* offsets = reinterpret_cast<int32_t*>(scales + columns);
+  auto* bytes = reinterpret_cast<int8_t*>(scales + 2 * columns);
   std::fill_n(scales, columns, 0.0f);
   std::fill_n(offsets, columns, 0);
   std::memset(bytes, 0, std::size_t(columns * depth));
@@ -307,7 +312,7 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
   if (transposed) {  // column c of Wᵀ is row c of W, contiguous
     std::vector<int8_t> column(static_cast<std::size_t>(k));
     for (int64_t c = 0; c < n; ++c) {
-      scales[c] = quantize(w + c * ldw, k, kWeightLevels, column.data(), 0);
+      scales[c] = quantize(w + c * ldw, k, levels, column.data(), 0);
       for (int64_t p = 0; p < k; ++p) {
         at(p, c) = column[std::size_t(p)];
         offsets[c] += kZero * column[std::size_t(p)];
@@ -324,17 +329,17 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
     }
   bool finite = true;
   for (int64_t c = 0; c < n; ++c) {
-    scales[c] = scale_for(top[std::size_t(c)], kWeightLevels);
+    scales[c] = scale_for(top[std::size_t(c)], levels);
     finite = finite && scales[c] == scales[c];
     const float ratio =
-        top[std::size_t(c)] > 0 && scales[c] == scales[c] ? kWeightLevels / top[std::size_t(c)] : 0;
+        top[std::size_t(c)] > 0 && scales[c] == scales[c] ? levels / top[std::size_t(c)] : 0;
     // as for rows: a column so tiny that the ratio overflows quantizes to zero bytes
     inverse[std::size_t(c)] = ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f;
   }
   auto bytes_of = [&](auto level_fn) {
     for (int64_t p = 0; p < k; ++p)
       for (int64_t c = 0; c < n; ++c) {
-        const int32_t q = level_fn(w[p * ldw + c] * inverse[std::size_t(c)], kWeightLevels);
+        const int32_t q = level_fn(w[p * ldw + c] * inverse[std::size_t(c)], levels);
         at(p, c) = int8_t(q);
         offsets[c] += kZero * q;
       }
@@ -380,11 +385,14 @@ void groups_vnni(const Rows& a, int rows, const Group& first, int64_t groups, in
 
 void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* packed, int64_t n,
                float* c, int64_t ldc, Isa isa) {
-  const GroupRange kernel = isa >= Isa::Amx          ? groups_amx
-                            : isa >= Isa::Avx512Vnni ? groups_vnni
-                            : isa >= Isa::Avx2       ? each_group<group_avx2>
-                                                     : each_group<group_portable>;
+  // 8-bit weights would overflow the AVX2 kernel's int16 pairs
+  const bool wide = packed[0] > 63;
+  const GroupRange kernel = isa >= Isa::Amx             ? groups_amx
+                            : isa >= Isa::Avx512Vnni    ? groups_vnni
+                            : isa >= Isa::Avx2 && !wide ? each_group<group_avx2>
+                                                        : each_group<group_portable>;
   const int64_t depth = int8_depth(k), groups = int8_groups(n), columns = groups * kInt8Group;
+  const float* scales = packed + kInt8Header;
   // a's rows, quantized once for every column group; AMX's tiles read whole tiles of 16 rows,
   // so the rows up to the next multiple of 16 are there too (their sums are not stored)
   const int64_t tile_rows = (m + 15) / 16 * 16;
@@ -396,8 +404,8 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
     std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
   }
   std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
-  const auto* offsets = reinterpret_cast<const int32_t*>(packed + columns);
-  const auto* bytes = reinterpret_cast<const int8_t*>(packed + 2 * columns);
+  const auto* offsets = reinterpret_cast<const int32_t*>(scales + columns);
+  const auto* bytes = reinterpret_cast<const int8_t*>(scales + 2 * columns);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
@@ -408,7 +416,7 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
     for (int64_t r0 = 0; r0 < m; r0 += 48)
       kernel(Rows{q + r0 * depth, row_scale + r0, depth, (k + 3) / 4 * 4},
              int(std::min<int64_t>(48, m - r0)),
-             Group{bytes + col * depth, packed + col, offsets + col}, last - first,
+             Group{bytes + col * depth, scales + col, offsets + col}, last - first,
              depth * kInt8Group, c + r0 * ldc + col, ldc, n - col);
   });
 }

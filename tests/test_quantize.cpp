@@ -43,8 +43,9 @@ struct Case {
 
 // a [m, k] and W (or Wᵀ), quantized here: y_ref = s_r · s_c · Σ_p q_rp · q_pc in exact
 // integers, and the float32 product's distance bound Σ_p |a_rp| · s_c / 2 + |w'_pc| · s_r / 2
-// (each byte within half a step of its value; w' the quantized weight).
-void check_int8_product(const Case& c, kernels::Isa isa) {
+// (each byte within half a step of its value; w' the quantized weight). W packed for
+// `pack_isa` (its levels), multiplied on `isa`.
+void check_int8_product(const Case& c, kernels::Isa pack_isa, kernels::Isa isa) {
   const Tensor a = init::normal(0, 1, 11).tensor({c.m, c.k});
   const Tensor w =
       init::uniform(-0.1f, 0.1f, 12).tensor(c.transposed ? Shape{c.n, c.k} : Shape{c.k, c.n});
@@ -53,15 +54,16 @@ void check_int8_product(const Case& c, kernels::Isa isa) {
   };
   std::vector<float> packed(std::size_t(kernels::int8_packed_floats(c.k, c.n)));
   kernels::quantize_columns(w.data(), c.transposed ? c.k : c.n, c.k, c.n, c.transposed,
-                            packed.data());
+                            packed.data(), pack_isa);
   Tensor got({c.m, c.n});
   kernels::int8_gemm(a.data(), c.k, c.m, c.k, packed.data(), c.n, got.data(), c.n, isa);
+  const int levels = kernels::int8_weight_levels(pack_isa);
   std::vector<std::vector<int>> wq(std::size_t(c.n));
   std::vector<float> ws(std::size_t(c.n));
   for (int64_t col = 0; col < c.n; ++col) {
     std::vector<float> column;
     for (int64_t p = 0; p < c.k; ++p) column.push_back(w_at(p, col));
-    wq[std::size_t(col)] = levels_of(column, 63, &ws[std::size_t(col)]);
+    wq[std::size_t(col)] = levels_of(column, float(levels), &ws[std::size_t(col)]);
   }
   int off_definition = 0, off_float = 0;
   for (int64_t r = 0; r < c.m; ++r) {
@@ -191,10 +193,23 @@ void on_every_isa(std::initializer_list<Case> cases, Check check) {
 BOOST_AUTO_TEST_CASE(int8_products_equal_their_definition_on_every_isa) {
   // Edges: k not a multiple of 4, n of 16 or of 32 (a group pair and one alone), rows around the
   // 4- and 8-row tiles and the 48-row blocks.
-  on_every_isa(
-      {Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{3, 13, 40, true}, Case{32, 256, 64, false},
-       Case{50, 33, 20, true}, Case{9, 100, 16, false}, Case{57, 64, 80, false}},
-      check_int8_product);
+  const std::initializer_list<Case> cases{Case{1, 1, 1, false},   Case{5, 7, 17, false},
+                                          Case{3, 13, 40, true},  Case{32, 256, 64, false},
+                                          Case{50, 33, 20, true}, Case{9, 100, 16, false},
+                                          Case{57, 64, 80, false}};
+  on_every_isa(cases, [](const Case& c, kernels::Isa isa) { check_int8_product(c, isa, isa); });
+  // W packed for this CPU (8 bits where it has VNNI) and multiplied on each ISA below it: AVX2
+  // hands 8-bit weights to the portable kernel
+  on_every_isa(cases, [](const Case& c, kernels::Isa isa) {
+    check_int8_product(c, kernels::best_isa(), isa);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(int8_weights_have_8_bits_where_the_cpu_has_a_dot_product) {
+  BOOST_CHECK_EQUAL(kernels::int8_weight_levels(kernels::Isa::Avx2), 63);
+  BOOST_CHECK_EQUAL(kernels::int8_weight_levels(kernels::Isa::Avx512), 63);
+  BOOST_CHECK_EQUAL(kernels::int8_weight_levels(kernels::Isa::Avx512Vnni), 127);
+  BOOST_CHECK_EQUAL(kernels::int8_weight_levels(kernels::Isa::Amx), 127);
 }
 
 BOOST_AUTO_TEST_CASE(a_non_finite_row_gives_nan_in_its_row_alone) {
@@ -302,18 +317,19 @@ BOOST_AUTO_TEST_CASE(bf16_models_stay_within_the_stated_error_of_float32) {
 }
 
 BOOST_AUTO_TEST_CASE(int8_models_stay_within_the_stated_error_of_float32) {
-  // docs/formats.md states the error on unit-scale input at T = 100: measured 2.1% of max |y|
-  // for the LSTM at H = 256 (issue 21 asked for 2%; PyTorch's onednn engine here: 4.1%), held to
-  // 3%.
+  // docs/formats.md states the error on unit-scale input at T = 100 for the LSTM at H = 256:
+  // 1.6% of max |y| with 8-bit weights (a CPU with VNNI or AMX), held to the 2% issue 21 asked
+  // for; 2.1% with the 7-bit weights of AVX2, held to 3%. PyTorch's onednn engine here: 3.3–4.5%.
+  const double limit = kernels::int8_weight_levels(kernels::best_isa()) == 127 ? 2e-2 : 3e-2;
   models::Config lstm{.cell = models::Cell::Lstm, .input_size = 256, .hidden_size = 256};
   const double error = relative_error(lstm, 100, 16);
   BOOST_TEST_MESSAGE("LSTM H = 256, T = 100: " << 100 * error << "% of max |y|");
-  BOOST_CHECK_LE(error, 3e-2);
+  BOOST_CHECK_LE(error, limit);
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Gru}) {
     models::Config c{.cell = cell, .input_size = 64, .hidden_size = 64};
     const double e = relative_error(c, 50, 8);
     BOOST_TEST_MESSAGE(models::to_string(cell) << " H = 64, T = 50: " << 100 * e << "%");
-    BOOST_CHECK_LE(e, 3e-2);
+    BOOST_CHECK_LE(e, limit);
   }
 }
 
