@@ -318,8 +318,8 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) void column_bytes_avx512(
             _mm512_maskz_max_epi32(all, bottom,
                                    _mm512_maskz_cvttps_epi32(all, _mm512_add_ps(v, away))));
         sum = _mm512_add_epi32(sum, q);
-        word = _mm512_or_si512(word, _mm512_sllv_epi32(_mm512_and_si512(q, _mm512_set1_epi32(0xff)),
-                                                       _mm512_set1_epi32(8 * i)));
+        const __m512i byte = _mm512_and_si512(q, _mm512_set1_epi32(0xff));
+        word = _mm512_or_si512(word, _mm512_maskz_sllv_epi32(all, byte, _mm512_set1_epi32(8 * i)));
       }
       _mm512_storeu_si512(group + p * kInt8Group, word);
     }
