@@ -396,6 +396,12 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
         const int64_t size = l.state[j].size;
         float* state = b.state[j].data();
         float* up = j == 0 ? out + i_t * B * out_width + column : nullptr;
+        if (!mt) {  // no lengths: plain copies (the loop below selects per element)
+          std::copy_n(next, B * size, state);
+          for (int64_t row = 0; up && row < B; ++row)
+            std::copy_n(next + row * size, size, up + row * out_width);
+          continue;
+        }
         for (int64_t row = 0; row < B; ++row)
           for (int64_t e = 0; e < size; ++e) {
             const float v = next[row * size + e];
