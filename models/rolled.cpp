@@ -1,6 +1,7 @@
 #include <rnngraph/models/rolled.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <list>
 #include <optional>
@@ -210,7 +211,13 @@ std::shared_ptr<const Plan> RolledPlan::hoisted(std::size_t at, int64_t rows) co
 // Per layer and direction: the executors, and the state carried from step to step.
 struct RolledRun::Buffers {
   struct Layer {
-    std::unique_ptr<Executor> recurrent;
+    // Two executors of the step, taking turns: a step reads the state where the step before
+    // left it, in the other executor's results (which stay until its next turn), so the state
+    // is not copied between steps. `current` is those results, or null when `state` holds it
+    // (at the start, and after a step of a sample past its length).
+    std::array<std::unique_ptr<Executor>, 2> recurrent;
+    int turn = 0;
+    const Results* current = nullptr;
     std::list<std::pair<int64_t, std::unique_ptr<Executor>>> hoisted;  // by rows
     std::vector<Tensor> state;                                         // [B, size] each
     std::vector<Tensor> inputs;                                        // the loop's, by plan
@@ -234,7 +241,7 @@ RolledRun::RolledRun(std::shared_ptr<const RolledPlan> plan)
     : plan_(std::move(plan)), buffers_(std::make_unique<Buffers>()) {
   for (const auto& l : plan_->layers()) {
     Buffers::Layer b;
-    b.recurrent = std::make_unique<Executor>(l->recurrent_plan);
+    for (auto& run : b.recurrent) run = std::make_unique<Executor>(l->recurrent_plan);
     for (const StateVariable& s : l->state) b.state.emplace_back(Shape{plan_->batch(), s.size});
     b.inputs.resize(l->bindings.size());
     buffers_->layers.push_back(std::move(b));
@@ -249,7 +256,7 @@ RolledRun::~RolledRun() = default;
 std::size_t RolledRun::working_bytes() const {
   std::size_t bytes = 0;
   for (const Buffers::Layer& l : buffers_->layers) {
-    bytes += l.recurrent->arena_bytes();
+    for (const auto& run : l.recurrent) bytes += run->arena_bytes();
     for (const auto& [rows, run] : l.hoisted) bytes += run->arena_bytes();
     for (const Tensor& t : l.state) bytes += std::size_t(t.numel()) * sizeof(float);
   }
@@ -262,7 +269,7 @@ std::size_t RolledRun::working_bytes() const {
 void RolledRun::check_numerics(bool on) {
   check_numerics_ = on;
   for (auto& l : buffers_->layers) {
-    l.recurrent->check_numerics(on);
+    for (auto& run : l.recurrent) run->check_numerics(on);
     for (auto& [rows, run] : l.hoisted) run->check_numerics(on);
   }
 }
@@ -374,7 +381,8 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
         if (what == -1) {
           b.inputs[i] = rows_of(in, i_t * B, B, in_width);
         } else if (what <= -2) {
-          b.inputs[i] = b.state[std::size_t(-2 - what)];
+          const auto j = std::size_t(-2 - what);
+          b.inputs[i] = b.current ? (b.current->begin() + int64_t(j))->second : b.state[j];
         } else {
           const Tensor& h = (hoisted->begin() + what)->second;
           b.inputs[i] = l.per_row[std::size_t(what)] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
@@ -382,7 +390,8 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
       }
       const Results* step_results = nullptr;
       try {
-        step_results = &b.recurrent->run_positional(b.inputs);
+        step_results = &b.recurrent[std::size_t(b.turn)]->run_positional(b.inputs);
+        b.turn ^= 1;
       } catch (const NumericError& e) {
         const Tensor x_t = rows_of(in, i_t * B, B, in_width);
         throw NumericError(fmt::format("{}: {}", numeric_context(l, t, 1, B, &x_t), e.what()));
@@ -394,27 +403,30 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
       for (std::size_t j = 0; j < l.state.size(); ++j) {
         const float* next = (r.begin() + int64_t(j))->second.data();
         const int64_t size = l.state[j].size;
-        float* state = b.state[j].data();
         float* up = j == 0 ? out + i_t * B * out_width + column : nullptr;
-        if (!mt) {  // no lengths: plain copies (the loop below selects per element)
-          std::copy_n(next, B * size, state);
+        if (!mt) {  // no lengths: the state stays in r; h_t goes up
           for (int64_t row = 0; up && row < B; ++row)
             std::copy_n(next + row * size, size, up + row * out_width);
           continue;
         }
+        const float* now =
+            b.current ? (b.current->begin() + int64_t(j))->second.data() : b.state[j].data();
+        float* state = b.state[j].data();
         for (int64_t row = 0; row < B; ++row)
           for (int64_t e = 0; e < size; ++e) {
             const float v = next[row * size + e];
-            float& st = state[row * size + e];
-            if (up) up[row * out_width + e] = mt ? v * mt[row] : v;
-            st = mt ? st + mt[row] * (v - st) : v;
+            if (up) up[row * out_width + e] = v * mt[row];
+            const float st = now[row * size + e];
+            state[row * size + e] = st + mt[row] * (v - st);
           }
       }
+      b.current = mt ? nullptr : &r;
     }
   };
 
   for (std::size_t at = 0; at < p.layers().size(); ++at) {  // the initial state: row at
     const RolledPlan::Layer& l = *p.layers()[at];
+    buf.layers[at].current = nullptr;
     for (std::size_t j = 0; j < l.state.size(); ++j)
       std::copy_n(feeds.at(l.state[j].name + "0").data() + int64_t(at) * B * l.state[j].size,
                   B * l.state[j].size, buf.layers[at].state[j].data());
@@ -450,9 +462,10 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
   }
   for (std::size_t at = 0; at < p.layers().size(); ++at) {
     const RolledPlan::Layer& l = *p.layers()[at];
+    const Buffers::Layer& b = buf.layers[at];
     for (std::size_t j = 0; j < l.state.size(); ++j)
-      std::copy_n(buf.layers[at].state[j].data(), B * l.state[j].size,
-                  buf.finals[j].data() + int64_t(at) * B * l.state[j].size);
+      std::copy_n(b.current ? (b.current->begin() + int64_t(j))->second.data() : b.state[j].data(),
+                  B * l.state[j].size, buf.finals[j].data() + int64_t(at) * B * l.state[j].size);
   }
   in = top;
 
