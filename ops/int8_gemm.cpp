@@ -381,12 +381,25 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
         offsets[c] += kZero * q;
       }
   };
-  if (finite && isa >= Isa::Avx512)
-    column_bytes_avx512(w, ldw, k, n, inverse.data(), levels, depth, offsets, bytes);
-  else if (finite)
-    bytes_of(level);
-  else
+  if (!finite) {
     bytes_of(level_of_any);
+    return;
+  }
+  if (isa < Isa::Avx512) {
+    bytes_of(level);
+    return;
+  }
+  // Over the threads by groups of columns: it runs once per chunk of steps, and on one thread
+  // it was the largest share of a two-thread int8 step after the products.
+  const int64_t groups = int8_groups(n);
+  const int threads =
+      k * n < (int64_t(1) << 16) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
+  parallel_for(threads, [&](int t) {
+    const auto [first, last] = split(groups, threads, t);
+    const int64_t c0 = first * kInt8Group, c1 = std::min(n, last * kInt8Group);
+    column_bytes_avx512(w + c0, ldw, k, c1 - c0, inverse.data() + c0, levels, depth, offsets + c0,
+                        bytes + c0 * depth);
+  });
 }
 
 namespace {
@@ -437,17 +450,24 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
   const int64_t tile_rows = (m + 15) / 16 * 16;
   uint8_t* q = scratch<uint8_t>(std::size_t(tile_rows * depth));
   float* row_scale = scratch<float>(std::size_t(m));
-  for (int64_t r = 0; r < m; ++r) {
-    row_scale[r] = isa >= Isa::Avx512 ? quantize_row_avx512(a + r * lda, k, q + r * depth)
-                                      : quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
-    std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
-  }
-  std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
-  const auto* offsets = reinterpret_cast<const int32_t*>(scales + columns);
-  const auto* bytes = reinterpret_cast<const int8_t*>(scales + 2 * columns);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
+  // The rows split over the threads too: with the products on AMX, quantizing them on one
+  // thread held two threads to 1.6× one.
+  const int row_threads = int(std::min<int64_t>(threads, m));
+  parallel_for(row_threads, [&](int t) {
+    const auto [begin, end] = split(m, row_threads, t);
+    for (int64_t r = begin; r < end; ++r) {
+      row_scale[r] = isa >= Isa::Avx512
+                         ? quantize_row_avx512(a + r * lda, k, q + r * depth)
+                         : quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
+      std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
+    }
+  });
+  std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
+  const auto* offsets = reinterpret_cast<const int32_t*>(scales + columns);
+  const auto* bytes = reinterpret_cast<const int8_t*>(scales + 2 * columns);
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
     const int64_t col = first * kInt8Group;
