@@ -62,6 +62,20 @@ bool row_wise(const Graph& g, const Node& n, const std::vector<char>& from_x) {
   return false;
 }
 
+// A plan that owns its graph (the aliasing shared_ptr), so a plan evicted from a cache but still
+// in use by some run keeps its graph, and neither outlives its last user.
+std::shared_ptr<const Plan> owned_plan(std::unique_ptr<Graph> graph) {
+  struct Owned {
+    std::unique_ptr<Graph> graph;
+    std::optional<Plan> plan;
+  };
+  auto owned = std::make_shared<Owned>();
+  owned->graph = std::move(graph);
+  owned->plan.emplace(*owned->graph, std::span<const std::string>(),
+                      PlanOptions{.optimize = false});
+  return std::shared_ptr<const Plan>(owned, &*owned->plan);
+}
+
 void split(RolledPlan::Layer& l) {
   const Graph& g = *l.step;
   const std::size_t N = g.size();
@@ -89,15 +103,44 @@ void split(RolledPlan::Layer& l) {
     if (n.kind == NodeKind::Op && !hoisted[std::size_t(n.id)])
       for (int in : n.inputs) read_in_loop[std::size_t(in)] = 1;
   for (const auto& [name, id] : g.outputs()) read_in_loop[std::size_t(id)] = 1;
+  // Static hoisted nodes that the chunk plan reads
+  std::vector<char> read_per_row(N, 0);
+  for (const Node& n : g.nodes())
+    if (hoisted[std::size_t(n.id)] && from_x[std::size_t(n.id)])
+      for (int in : n.inputs) read_per_row[std::size_t(in)] = 1;
   std::vector<int> frontier_of(N, -1);
+  int per_row_outputs = 0;
   for (const Node& n : g.nodes()) {
-    if (!hoisted[std::size_t(n.id)]) continue;
+    const auto id = std::size_t(n.id);
+    if (!hoisted[id]) continue;
     l.hoisted_nodes.push_back(n.id);
-    if (read_in_loop[std::size_t(n.id)]) {
-      frontier_of[std::size_t(n.id)] = int(l.frontier.size());
+    const bool is_static = !from_x[id];
+    if (!is_static) l.row_nodes.push_back(n.id);
+    if (is_static && (read_in_loop[id] || read_per_row[id])) l.static_outputs.push_back(n.id);
+    if (read_in_loop[id]) {
+      frontier_of[id] = int(l.frontier.size());
       l.frontier.push_back(n.id);
-      l.per_row.push_back(from_x[std::size_t(n.id)]);
+      l.per_row.push_back(!is_static);
+      l.frontier_at.push_back(is_static ? int(l.static_outputs.size()) - 1 : per_row_outputs++);
     }
+  }
+  if (!l.static_outputs.empty()) {
+    auto s = std::make_unique<Graph>();
+    std::vector<Value> mapped(N);
+    for (int id : l.hoisted_nodes) {
+      const Node& n = g.node(id);
+      if (from_x[std::size_t(id)]) continue;
+      std::vector<Value> inputs;
+      for (int in : n.inputs) {
+        Value& v = mapped[std::size_t(in)];
+        if (!v) v = s->add(NodeSpec::of(g.node(in)));  // a parameter or constant
+        inputs.push_back(v);
+      }
+      mapped[std::size_t(id)] = s->apply(*n.op, inputs, n.attrs);
+    }
+    for (std::size_t j = 0; j < l.static_outputs.size(); ++j)
+      s->output(fmt::format("static{}", j), mapped[std::size_t(l.static_outputs[j])]);
+    l.static_plan = owned_plan(std::move(s));
   }
   // The loop's graph: the rest of the step, reading the frontier as inputs.
   l.recurrent = std::make_unique<Graph>();
@@ -163,7 +206,7 @@ std::size_t RolledPlan::nodes() const {
   return n;
 }
 
-std::shared_ptr<const Plan> RolledPlan::hoisted(std::size_t at, int64_t rows) const {
+RolledPlan::Hoisted RolledPlan::hoisted(std::size_t at, int64_t rows) const {
   const Layer& l = *layers_[at];
   const std::lock_guard lock(l.mutex);
   for (auto it = l.hoisted_plans.begin(); it != l.hoisted_plans.end(); ++it)
@@ -171,41 +214,44 @@ std::shared_ptr<const Plan> RolledPlan::hoisted(std::size_t at, int64_t rows) co
       l.hoisted_plans.splice(l.hoisted_plans.begin(), l.hoisted_plans, it);
       return it->second;
     }
-  // The hoisted nodes again, on x of `rows` rows: every shape rule runs again.
+  // The hoisted nodes that depend on x again, on x of `rows` rows (every shape rule runs
+  // again), reading the static part's values as inputs.
   const Graph& g = *l.step;
   auto h = std::make_unique<Graph>();
   std::vector<Value> mapped(g.size());
+  std::map<int, int> source_of;  // input node of h → what feeds it
+  for (std::size_t j = 0; j < l.static_outputs.size(); ++j) {
+    const Node& n = g.node(l.static_outputs[j]);
+    mapped[std::size_t(n.id)] = h->input(fmt::format("static{}", j), n.shape);
+    source_of[mapped[std::size_t(n.id)].id()] = int(j);
+  }
   auto value = [&](int id) -> Value {
     Value& v = mapped[std::size_t(id)];
     if (!v) {
       const Node& n = g.node(id);
-      v = n.kind == NodeKind::Input ? h->input("x", {rows, l.input}) : h->add(NodeSpec::of(n));
+      if (n.kind == NodeKind::Input) {
+        v = h->input("x", {rows, l.input});
+        source_of[v.id()] = -1;
+      } else {
+        v = h->add(NodeSpec::of(n));
+      }
     }
     return v;
   };
-  for (int id : l.hoisted_nodes) {
+  for (int id : l.row_nodes) {
     const Node& n = g.node(id);
     std::vector<Value> inputs;
     for (int in : n.inputs) inputs.push_back(value(in));
     mapped[std::size_t(id)] = h->apply(*n.op, inputs, n.attrs);
   }
   for (std::size_t i = 0; i < l.frontier.size(); ++i)
-    h->output(fmt::format("hoisted{}", i), mapped[std::size_t(l.frontier[i])]);
-  // The plan owns its graph (the aliasing shared_ptr), so an evicted plan still in use by some
-  // run keeps its graph, and neither outlives its last user: serving many short lengths does
-  // not pile up graphs.
-  struct Owned {
-    std::unique_ptr<Graph> graph;
-    std::optional<Plan> plan;
-  };
-  auto owned = std::make_shared<Owned>();
-  owned->graph = std::move(h);
-  owned->plan.emplace(*owned->graph, std::span<const std::string>(),
-                      PlanOptions{.optimize = false});
-  std::shared_ptr<const Plan> plan(owned, &*owned->plan);
-  l.hoisted_plans.emplace_front(rows, plan);
+    if (l.per_row[i]) h->output(fmt::format("hoisted{}", i), mapped[std::size_t(l.frontier[i])]);
+  Hoisted out;
+  out.plan = owned_plan(std::move(h));
+  for (int id : out.plan->inputs()) out.sources.push_back(source_of.at(id));
+  l.hoisted_plans.emplace_front(rows, out);
   if (l.hoisted_plans.size() > 4) l.hoisted_plans.pop_back();
-  return plan;
+  return out;
 }
 
 // Per layer and direction: the executors, and the state carried from step to step.
@@ -218,10 +264,20 @@ struct RolledRun::Buffers {
     std::array<std::unique_ptr<Executor>, 2> recurrent;
     int turn = 0;
     const Results* current = nullptr;
-    std::list<std::pair<int64_t, std::unique_ptr<Executor>>> hoisted;  // by rows
-    std::vector<Tensor> state;                                         // [B, size] each
-    std::vector<Tensor> inputs;                                        // the loop's, by plan
-    Tensor padded;  // the last chunk's x, padded to the hoisted plan's rows
+    // The static part (once per run: `statics` its results, null until then) and the chunk
+    // plans by rows, with what feeds their inputs.
+    std::unique_ptr<Executor> static_run;
+    const Results* statics = nullptr;
+    struct Chunk {
+      int64_t rows;
+      std::unique_ptr<Executor> run;
+      std::vector<int> sources;
+      std::vector<Tensor> inputs;
+    };
+    std::list<Chunk> hoisted;
+    std::vector<Tensor> state;   // [B, size] each
+    std::vector<Tensor> inputs;  // the loop's, by plan
+    Tensor padded;               // the last chunk's x, padded to the hoisted plan's rows
   };
   std::vector<Layer> layers;
   // The top layer's outputs [T, B, D·H]; between layers, chunks of steps (one direction) or
@@ -242,6 +298,7 @@ RolledRun::RolledRun(std::shared_ptr<const RolledPlan> plan)
   for (const auto& l : plan_->layers()) {
     Buffers::Layer b;
     for (auto& run : b.recurrent) run = std::make_unique<Executor>(l->recurrent_plan);
+    if (l->static_plan) b.static_run = std::make_unique<Executor>(l->static_plan);
     for (const StateVariable& s : l->state) b.state.emplace_back(Shape{plan_->batch(), s.size});
     b.inputs.resize(l->bindings.size());
     buffers_->layers.push_back(std::move(b));
@@ -257,7 +314,8 @@ std::size_t RolledRun::working_bytes() const {
   std::size_t bytes = 0;
   for (const Buffers::Layer& l : buffers_->layers) {
     for (const auto& run : l.recurrent) bytes += run->arena_bytes();
-    for (const auto& [rows, run] : l.hoisted) bytes += run->arena_bytes();
+    for (const auto& chunk : l.hoisted) bytes += chunk.run->arena_bytes();
+    if (l.static_run) bytes += l.static_run->arena_bytes();
     for (const Tensor& t : l.state) bytes += std::size_t(t.numel()) * sizeof(float);
   }
   for (int i = 1; i < 3; ++i) bytes += std::size_t(buffers_->out[i].numel()) * sizeof(float);
@@ -270,7 +328,8 @@ void RolledRun::check_numerics(bool on) {
   check_numerics_ = on;
   for (auto& l : buffers_->layers) {
     for (auto& run : l.recurrent) run->check_numerics(on);
-    for (auto& [rows, run] : l.hoisted) run->check_numerics(on);
+    for (auto& chunk : l.hoisted) chunk.run->check_numerics(on);
+    if (l.static_run) l.static_run->check_numerics(on);
   }
 }
 
@@ -347,14 +406,24 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
                      float* out, int64_t out_width, int64_t column) {
     const RolledPlan::Layer& l = *p.layers()[at];
     Buffers::Layer& b = buf.layers[at];
+    if (b.static_run && !b.statics) {  // weights merged, packed or quantized: once a run
+      try {
+        b.statics = &b.static_run->run_positional({});
+      } catch (const NumericError& e) {
+        throw NumericError(fmt::format("layer {}{}, its weights: {}", l.layer,
+                                       l.reverse ? " (reverse)" : "", e.what()));
+      }
+    }
     const Results* hoisted = nullptr;  // the hoisted part, for this chunk's rows at once
-    if (!l.hoisted_nodes.empty()) {
+    if (!l.row_nodes.empty()) {
       const int64_t rows = chunk * B;
       auto it = std::find_if(b.hoisted.begin(), b.hoisted.end(),
-                             [&](const auto& e) { return e.first == rows; });
+                             [&](const auto& e) { return e.rows == rows; });
       if (it == b.hoisted.end()) {
-        b.hoisted.emplace_front(rows, std::make_unique<Executor>(p.hoisted(at, rows)));
-        b.hoisted.front().second->check_numerics(check_numerics_);
+        RolledPlan::Hoisted h = p.hoisted(at, rows);
+        b.hoisted.push_front({rows, std::make_unique<Executor>(h.plan), std::move(h.sources), {}});
+        b.hoisted.front().run->check_numerics(check_numerics_);
+        b.hoisted.front().inputs.resize(b.hoisted.front().sources.size());
         if (b.hoisted.size() > 4) b.hoisted.pop_back();
         it = b.hoisted.begin();
       }
@@ -365,10 +434,10 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
         std::fill(padded.data() + n * B * in_width, padded.data() + rows * in_width, 0.0f);
         x_rows = padded;
       }
-      // (A hoisted part of static work alone, merged weights, reads no x.)
+      for (std::size_t i = 0; i < it->sources.size(); ++i)
+        it->inputs[i] = it->sources[i] < 0 ? x_rows : (b.statics->begin() + it->sources[i])->second;
       try {
-        hoisted = &it->second->run_positional(
-            std::span<const Tensor>(&x_rows, it->second->plan().inputs().size()));
+        hoisted = &it->run->run_positional(it->inputs);
       } catch (const NumericError& e) {
         const Tensor real = rows_of(x_rows, 0, n * B, in_width);  // not the padding
         throw NumericError(fmt::format("{}: {}", numeric_context(l, c0, n, B, &real), e.what()));
@@ -384,8 +453,10 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
           const auto j = std::size_t(-2 - what);
           b.inputs[i] = b.current ? (b.current->begin() + int64_t(j))->second : b.state[j];
         } else {
-          const Tensor& h = (hoisted->begin() + what)->second;
-          b.inputs[i] = l.per_row[std::size_t(what)] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
+          const auto f = std::size_t(what);
+          const Results& from = l.per_row[f] ? *hoisted : *b.statics;
+          const Tensor& h = (from.begin() + l.frontier_at[f])->second;
+          b.inputs[i] = l.per_row[f] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
         }
       }
       const Results* step_results = nullptr;
@@ -427,6 +498,7 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
   for (std::size_t at = 0; at < p.layers().size(); ++at) {  // the initial state: row at
     const RolledPlan::Layer& l = *p.layers()[at];
     buf.layers[at].current = nullptr;
+    buf.layers[at].statics = nullptr;  // the weights may have changed since the last run
     for (std::size_t j = 0; j < l.state.size(); ++j)
       std::copy_n(feeds.at(l.state[j].name + "0").data() + int64_t(at) * B * l.state[j].size,
                   B * l.state[j].size, buf.layers[at].state[j].data());

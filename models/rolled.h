@@ -1,9 +1,11 @@
 // Inference without unrolling: what models::Model::run does. Each layer and direction's cell step
 // is built once (for a batch size), optimized by the graph passes and planned once; a run of
 // any length executes that one plan T times. What the step computes from x_t alone (the input
-// products, and weights packed or merged by the passes) is hoisted out of the loop: computed for
-// a chunk of steps at a time in one plan of its own, as one large product. So a length not seen
-// before costs no graph and no plan, and the working memory does not grow with T.
+// products, and weights packed or merged by the passes) is hoisted out of the loop: what depends
+// on x for a chunk of steps at a time in one plan of its own, as one large product; what depends
+// on the weights alone (merged, packed or quantized weights) once per run, in another. So a
+// length not seen before costs no graph and no plan, and the working memory does not grow with
+// T.
 //
 // Training, gradients and diagrams keep the unrolled graph (models::build): backward needs every
 // step's values, and the views draw the steps.
@@ -39,8 +41,14 @@ class RolledPlan {
   const io::TensorMap& weights() const { return weights_; }
   int64_t batch() const { return batch_; }
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
-  // The hoisted part of layer `at` planned for `rows` rows of x (a chunk of steps times B).
-  std::shared_ptr<const Plan> hoisted(std::size_t at, int64_t rows) const;
+  // The hoisted part of layer `at` that depends on x, planned for `rows` rows of x (a chunk of
+  // steps times B), and what feeds each of its inputs, in the plan's order: -1 x, j >= 0 the
+  // static plan's output j.
+  struct Hoisted {
+    std::shared_ptr<const Plan> plan;
+    std::vector<int> sources;
+  };
+  Hoisted hoisted(std::size_t at, int64_t rows) const;
   // Nodes of all step graphs: what diagrams would draw once.
   std::size_t nodes() const;
 
@@ -58,10 +66,17 @@ struct RolledPlan::Layer {
   bool reverse = false;
   int64_t input = 0;  // x_t's width
   std::vector<StateVariable> state;
-  std::unique_ptr<Graph> step;       // the step graph after the passes
-  std::vector<int> hoisted_nodes;    // its nodes computed before the loop, in order
-  std::vector<int> frontier;         // hoisted nodes the loop reads: input "hoisted<i>"
-  std::vector<char> per_row;         // frontier i depends on x (rows of a chunk), else static
+  std::unique_ptr<Graph> step;     // the step graph after the passes
+  std::vector<int> hoisted_nodes;  // its nodes computed before the loop, in order
+  std::vector<int> row_nodes;      // those that depend on x: the chunk plan's
+  std::vector<int> frontier;       // hoisted nodes the loop reads: input "hoisted<i>"
+  std::vector<char> per_row;       // frontier i depends on x (rows of a chunk), else static
+  // Where frontier i is: the static plan's output (static), or the chunk plan's (per row).
+  std::vector<int> frontier_at;
+  // The static part: hoisted nodes that read no x, once per run; its outputs are those the loop
+  // or the chunk plan reads. None when nothing is static.
+  std::vector<int> static_outputs;
+  std::shared_ptr<const Plan> static_plan;
   std::unique_ptr<Graph> recurrent;  // the loop's graph: x_t, hoisted<i>, state → next state
   std::shared_ptr<const Plan> recurrent_plan;
   // What feeds each of the recurrent plan's inputs, in its order: -1 x_t, -2 - j state j,
@@ -69,7 +84,7 @@ struct RolledPlan::Layer {
   std::vector<int> bindings;
 
   mutable std::mutex mutex;  // the hoisted plans (owning their graphs), per row count, the last 4
-  mutable std::list<std::pair<int64_t, std::shared_ptr<const Plan>>> hoisted_plans;
+  mutable std::list<std::pair<int64_t, Hoisted>> hoisted_plans;
 };
 
 // One thread's buffers and executors for a RolledPlan: runs feeds of any length T.
