@@ -299,6 +299,20 @@ void save_file(const Graph& g, const Config& config, const std::filesystem::path
   save_file(weights, config, path, meta, extra);
 }
 
+namespace {
+// The matrices a model multiplies by: every cell's parameters of rank 2 with more than one row
+// (a [1, n] one is a row added or multiplied elementwise), and the output layer's.
+std::vector<std::string> product_weights(const Config& c) {
+  std::vector<std::string> names;
+  for (int64_t k = 0; k < c.layers; ++k)
+    for (int64_t d = 0; d < directions(c); ++d)
+      for (const ParameterSpec& p : layer_parameters(c, k, d == 1))
+        if (p.shape.rank() == 2 && p.shape[0] > 1) names.push_back(p.name);
+  if (c.output_size > 0) names.push_back("W_out");
+  return names;
+}
+}  // namespace
+
 void save_file(const io::TensorMap& weights, const Config& config,
                const std::filesystem::path& path, const Recipe& meta, const io::TensorMap& extra) {
   Recipe all = recipe(config);
@@ -307,7 +321,12 @@ void save_file(const io::TensorMap& weights, const Config& config,
   for (const auto& [name, tensor] : weights)
     if (!tensors.emplace(name, tensor).second)
       throw GraphError(fmt::format("'{}' is both a parameter and an extra tensor", name));
-  io::save_recipe(path, all, tensors, stored_cell_graphs(config));
+  // An int8 or bf16 model's product weights are stored so: a quarter or half the bytes.
+  io::Dtypes stored;
+  if (config.precision != Precision::Float32)
+    for (const std::string& name : product_weights(config))
+      stored[name] = config.precision == Precision::Int8 ? "I8" : "BF16";
+  io::save_recipe(path, all, tensors, stored_cell_graphs(config), stored);
 }
 
 io::GraphFile load_file(const std::filesystem::path& path) {

@@ -1,4 +1,6 @@
 // safetensors, CSV and graph files: round trips, and every malformed file a typed FormatError.
+#include <bit>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -57,6 +59,46 @@ BOOST_AUTO_TEST_CASE(safetensors_round_trip_with_metadata) {
   // Byte layout: little-endian u64 header length, then a header padded to 8 bytes.
   const std::string bytes = io::serialize_safetensors(tensors);
   BOOST_CHECK_EQUAL((bytes.size() - 4 * (6 + 3 + 4)) % 8, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(safetensors_store_int8_per_column_and_bf16) {
+  // W [3, 3]: column 0 spans ±2.54 (scale 0.02), column 1 ±0.5 (scale 0.5 / 127), column 2 is
+  // zero (scale 0)
+  const Tensor w({3, 3}, {2.54f, 0.5f, 0, -1.0f, -0.2f, 0, 0.011f, 0.001f, 0});
+  const Tensor b({4}, {1.0f, 1.00390625f, 1.005859375f, -3e38f});  // 1 + 2⁻⁸, 1 + 1.5·2⁻⁸
+  io::TensorMap tensors{{"W", w}, {"b", b}, {"plain", Tensor({2}, {0.1f, 0.2f})}};
+  const std::string bytes = io::serialize_safetensors(tensors, {}, {{"W", "I8"}, {"b", "BF16"}});
+  const io::TensorMap back = io::parse_safetensors(bytes, "q.safetensors");
+  BOOST_CHECK_EQUAL(back.size(), 3u);  // the scales are read into W, not returned
+  BOOST_CHECK(!back.contains("W.scale"));
+  // each value within half its column's step: q = round(v / scale), half away from zero
+  const float scale[3] = {0.02f, 0.5f / 127, 0};
+  for (int64_t i = 0; i < 9; ++i)
+    BOOST_CHECK_LE(std::fabs(back.at("W").data()[i] - w.data()[i]), scale[i % 3] / 2 + 1e-7f);
+  BOOST_CHECK_CLOSE(back.at("W").data()[4], -51 * 0.5f / 127, 1e-4);  // -50.8 → -51
+  BOOST_CHECK_CLOSE(back.at("W").data()[6], 0.02f, 1e-4);             // 0.55 → 1
+  // bf16: nearest, ties to even (1 + 2⁻⁸ is a tie between 1 and 1 + 2⁻⁷: even is 1)
+  rnngraph::testing::check_values(back.at("b"), {4},
+                                  {1.0f, 1.0f, 1.0078125f, std::bit_cast<float>(0xff62u << 16)});
+  rnngraph::testing::check_close(back.at("plain"), tensors.at("plain"), 0.0f);
+  // the same file read raw: W's bytes are the integers, and the scales are beside them
+  // (by name: "W", "W.scale", "b", "plain"; 41 bytes of data after the header)
+  const std::size_t header = bytes.size() - (9 + 3 * 4 + 4 * 2 + 2 * 4);
+  const int expected_bytes[9] = {127, 127, 0, -50, -51, 0, 1, 0, 0};
+  for (int i = 0; i < 9; ++i) BOOST_CHECK_EQUAL(int(int8_t(bytes[header + i])), expected_bytes[i]);
+  // what cannot be stored so is an Error, and nothing is written
+  BOOST_CHECK_THROW(io::serialize_safetensors({{"W", Tensor({2}, {1, NAN})}}, {}, {{"W", "I8"}}),
+                    Error);
+  BOOST_CHECK_THROW(io::serialize_safetensors(tensors, {}, {{"W", "F16"}}), Error);
+  BOOST_CHECK_THROW(io::serialize_safetensors(tensors, {}, {{"missing", "I8"}}), Error);
+  BOOST_CHECK_THROW(
+      io::serialize_safetensors({{"W", w}, {"W.scale", Tensor({2})}}, {}, {{"W", "I8"}}), Error);
+  // a scale that is not one per column is a FormatError
+  expect_bad_safetensors(
+      safetensors_bytes(R"({"a":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]},
+                           "a.scale":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})",
+                        16),
+      "not one scale per column");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_safetensors_are_format_errors) {

@@ -16,6 +16,8 @@
 #include <rnngraph/ops/bf16_gemm.h>
 #include <rnngraph/ops/int8_gemm.h>
 
+#include <nlohmann/json.hpp>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -398,6 +400,70 @@ BOOST_AUTO_TEST_CASE(a_trained_character_model_keeps_its_held_out_loss) {
   BOOST_TEST_MESSAGE("held-out loss: float32 " << reference << ", int8 " << quantized);
   BOOST_CHECK_LT(reference, std::log(double(vocabulary.size())));  // it learned something
   BOOST_CHECK_LE(std::fabs(quantized - reference), 0.01 * reference);
+}
+
+BOOST_AUTO_TEST_CASE(quantized_files_store_int8_bytes_and_bf16_values) {
+  // A 2-layer bidirectional LSTM with an output layer: every product weight is stored as int8
+  // with a scale per column, or as bf16 (a quarter, or half, of its float32 bytes), the biases
+  // as float32. Loaded, the bf16 model computes what the model rounded at load does (rounding
+  // a bf16 value again changes nothing), the int8 one stays within the stated error.
+  const std::filesystem::path dir = rnngraph::testing::scratch_dir("quantize");
+  const models::Config c{.cell = models::Cell::Lstm,
+                         .input_size = 16,
+                         .hidden_size = 32,
+                         .layers = 2,
+                         .output_size = 5,
+                         .bidirectional = true};
+  const Tensor x = init::normal(0, 1, 5).tensor({20, 3, 16});
+  models::Model f32(c);
+  f32.save(dir / "f32.json");
+  const Tensor expected = f32.run({{"x", x}})["y"].clone();
+  for (const auto& [precision, dtype, ratio] : {std::tuple{models::Precision::Int8, "I8", 4.0},
+                                                {models::Precision::Bfloat16, "BF16", 2.0}}) {
+    BOOST_TEST_CONTEXT(dtype) {
+      models::Config q = c;
+      q.precision = precision;
+      models::Model in_memory(q);  // the same seed: the same weights, reduced at load
+      const std::string name = std::string("q_") + dtype;
+      in_memory.save(dir / (name + ".json"));
+      // the header: which tensor is stored how
+      std::ifstream in((dir / (name + ".safetensors")).string(), std::ios::binary);
+      uint64_t length = 0;
+      in.read(reinterpret_cast<char*>(&length), 8);
+      std::string header(length, ' ');
+      in.read(header.data(), std::streamsize(length));
+      const auto json = nlohmann::json::parse(header);
+      int reduced = 0, scales = 0;
+      uint64_t weight_bytes = 0, f32_bytes = 0;
+      for (const auto& [tensor, info] : json.items()) {
+        if (tensor == "__metadata__") continue;
+        const bool matrix = info["shape"].size() == 2 && info["shape"][0] > 1;
+        BOOST_CHECK_MESSAGE(info["dtype"] == (matrix ? dtype : "F32"), tensor << " " << info);
+        reduced += info["dtype"] == dtype;
+        scales += tensor.ends_with(".scale");
+        if (matrix) {
+          weight_bytes +=
+              info["data_offsets"][1].get<uint64_t>() - info["data_offsets"][0].get<uint64_t>();
+          f32_bytes += 4 * info["shape"][0].get<uint64_t>() * info["shape"][1].get<uint64_t>();
+        }
+      }
+      BOOST_CHECK_EQUAL(reduced, 4 * 2 * 2 + 1);  // W_f, W_i, W_o, W_c per layer and direction, W_out
+      BOOST_CHECK_EQUAL(scales, precision == models::Precision::Int8 ? reduced : 0);
+      BOOST_CHECK_CLOSE(double(f32_bytes) / double(weight_bytes), ratio, 1e-9);
+      models::Model loaded = models::Model::load(dir / (name + ".json"));
+      BOOST_REQUIRE(loaded.config().precision == precision);
+      const Tensor got = loaded.run({{"x", x}})["y"].clone();
+      if (precision == models::Precision::Bfloat16)
+        rnngraph::testing::check_close(got, in_memory.run({{"x", x}})["y"], 0.0f);
+      double worst = 0, top = 0;
+      for (int64_t i = 0; i < got.numel(); ++i) {
+        top = std::max(top, double(std::fabs(expected.data()[i])));
+        worst = std::max(worst, std::fabs(double(got.data()[i]) - expected.data()[i]));
+      }
+      BOOST_TEST_MESSAGE(dtype << " file: " << 100 * worst / top << "% of max |y|");
+      BOOST_CHECK_LE(worst / top, precision == models::Precision::Int8 ? 3e-2 : 8e-3);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_recipe_names_the_precision) {

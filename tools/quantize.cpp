@@ -29,13 +29,13 @@ docs/architecture.md).
   bf16   the weights rounded to bfloat16 (8 bits of mantissa, float32's range), and each
          product's input rows when it runs; the sums float32: a smaller error than int8, half
          the weight bytes of f32
-  f32    the float32 model an int8 or bf16 file was made from
+  f32    a float32 model of an int8 or bf16 file's stored weights
 
 Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
 (float32) structure; bench --dtype int8|bf16 times such a model. It runs forward only: train,
 grad and export to ONNX refuse it (quantize the float32 model again after training). Its
-weights are stored as float32, as in M.json: the file records the precision, and loading
-quantizes.
+product weights are stored as int8 with a float32 scale per column (a quarter of their float32
+bytes) or as bf16 (half); biases stay float32 (docs/formats.md).
 
 Prints how far the quantized model's y is from the float32 model's on random unit-scale input
 (x ~ N(0, 1), or random tokens; T = 100, B = 16): its largest difference, and that over max |y|.

@@ -122,7 +122,8 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
       std::filesystem::remove(entry.path(), error);
 }
 
-void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc) {
+void write_pair(const std::filesystem::path& path, const TensorMap& data, const json& doc,
+                const Dtypes& stored = {}) {
   const std::filesystem::path tensors = parameters_path(path);
   remove_stale_temporaries(path);
   remove_stale_temporaries(tensors);
@@ -131,7 +132,7 @@ void write_pair(const std::filesystem::path& path, const TensorMap& data, const 
   if (recipe)
     stamped["save"] = fmt::format("{:08x}{:08x}", std::random_device{}(), std::random_device{}());
   const std::string text = stamped.dump(1) + "\n";
-  write_safetensors(tensors, data, recipe ? Metadata{{kEmbeddedRecipe, text}} : Metadata{});
+  write_safetensors(tensors, data, recipe ? Metadata{{kEmbeddedRecipe, text}} : Metadata{}, stored);
   try {
     write_atomically(path, [&](std::ostream& out) { out << text; });
   } catch (...) {
@@ -200,14 +201,14 @@ void save_graph(const Graph& graph, const std::filesystem::path& path,
 
 void save_recipe(const std::filesystem::path& path,
                  const std::map<std::string, std::string, std::less<>>& meta,
-                 const TensorMap& tensors, const NamedGraphs& graphs) {
+                 const TensorMap& tensors, const NamedGraphs& graphs, const Dtypes& stored) {
   json doc = {{"format", kFormat},
               {"version", kGraphFormatVersion},
               {"parameters", parameters_path(path).filename().string()},
               {"meta", meta},
               {"recipe", true}};
   for (const auto& [name, graph] : graphs) doc["graphs"][name] = graph_json(*graph, nullptr);
-  write_pair(path, tensors, doc);
+  write_pair(path, tensors, doc, stored);
 }
 
 namespace {

@@ -55,8 +55,10 @@ GraphFile read_graph_file(const std::filesystem::path& path);
 // length and batch) and the tensors (parameters and extras) in the safetensors file beside it.
 // A 10,000-step LSTM's file is then its weights plus a few hundred bytes. Same atomicity as
 // save_graph.
+// `stored`: tensors written as I8 or BF16 (safetensors.h).
 void save_recipe(const std::filesystem::path& path,
                  const std::map<std::string, std::string, std::less<>>& meta,
-                 const TensorMap& tensors, const NamedGraphs& graphs = {});
+                 const TensorMap& tensors, const NamedGraphs& graphs = {},
+                 const Dtypes& stored = {});
 
 }  // namespace rnngraph::io

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -16,6 +18,11 @@ namespace rnngraph::io {
 namespace {
 constexpr std::array kKnownDtypes{"BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
                                   "BF16", "I32", "U32", "F32",     "F64",     "I64", "U64"};
+
+// Bytes per value of the dtypes read, 0 for the rest.
+std::size_t value_bytes(std::string_view dtype) {
+  return dtype == "F32" ? 4 : dtype == "BF16" ? 2 : dtype == "I8" ? 1 : 0;
+}
 }  // namespace
 
 TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metadata* metadata) {
@@ -44,6 +51,7 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     std::string name;
     Shape shape;
     uint64_t begin, end;
+    std::size_t width;  // bytes per value: 4 F32, 2 BF16, 1 I8
   };
   std::vector<Entry> entries;
   for (const auto& item : header.items()) {
@@ -67,7 +75,9 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     const std::string dtype = info["dtype"];
     if (std::find(kKnownDtypes.begin(), kKnownDtypes.end(), dtype) == kKnownDtypes.end())
       throw bad(fmt::format("unknown dtype {}", quote(dtype)));
-    if (dtype != "F32") throw bad(fmt::format("dtype {} is not supported (only F32)", dtype));
+    const std::size_t width = value_bytes(dtype);
+    if (width == 0)
+      throw bad(fmt::format("dtype {} is not supported (F32, I8 and BF16 are)", dtype));
 
     const auto& shape = info["shape"];
     if (!shape.is_array()) throw bad("shape is not an array");
@@ -94,10 +104,10 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     if (begin > end || end > data.size())
       throw bad(fmt::format("data_offsets [{}, {}] lie outside the {}-byte buffer", begin, end,
                             data.size()));
-    if (end - begin != uint64_t(s.numel()) * sizeof(float))
-      throw bad(fmt::format("shape {} of F32 needs {} bytes, data_offsets give {}", s.str(),
-                            s.numel() * sizeof(float), end - begin));
-    entries.push_back({name, s, begin, end});
+    if (end - begin != uint64_t(s.numel()) * width)
+      throw bad(fmt::format("shape {} of {} needs {} bytes, data_offsets give {}", s.str(), dtype,
+                            uint64_t(s.numel()) * width, end - begin));
+    entries.push_back({name, s, begin, end, width});
   }
 
   // The buffer must be covered exactly: sorted ranges, each starting where the last ended.
@@ -114,8 +124,33 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
   TensorMap out;
   for (const Entry& e : entries) {
     Tensor t(e.shape);
-    std::memcpy(t.data(), data.data() + e.begin, e.end - e.begin);
+    const char* from = data.data() + e.begin;
+    float* to = t.data();
+    if (e.width == 4) {
+      std::memcpy(to, from, e.end - e.begin);
+    } else if (e.width == 2) {  // a bfloat16 is the top half of a float32
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, from + 2 * i, 2);
+        to[i] = std::bit_cast<float>(uint32_t(bits) << 16);
+      }
+    } else {
+      for (int64_t i = 0; i < t.numel(); ++i) to[i] = float(int8_t(from[i]));
+    }
     out.emplace(e.name, t);
+  }
+  // I8 tensors with a scale per column: dequantized, the companions dropped
+  for (const Entry& e : entries) {
+    const auto scale = out.find(e.name + ".scale");
+    if (e.width != 1 || scale == out.end()) continue;
+    const int64_t columns = e.shape[e.shape.rank() - 1];
+    if (!(scale->second.shape() == Shape{columns}))
+      throw fail(fmt::format("tensor '{}.scale' is {}, not one scale per column of '{}' {}", e.name,
+                             scale->second.shape().str(), e.name, e.shape.str()));
+    float* v = out.at(e.name).data();
+    const float* by_column = scale->second.data();
+    for (int64_t i = 0; i < e.shape.numel(); ++i) v[i] *= by_column[i % columns];
+    out.erase(scale);
   }
   return out;
 }
@@ -124,31 +159,97 @@ TensorMap read_safetensors(const std::filesystem::path& path, Metadata* metadata
   return parse_safetensors(read_file(path), path.string(), metadata);
 }
 
-std::string serialize_safetensors(const TensorMap& tensors, const Metadata& metadata) {
+namespace {
+// The bfloat16 nearest to v (ties to even), as its 16 bits; a NaN stays a (quiet) NaN.
+uint16_t bfloat16_bits(float v) {
+  const uint32_t bits = std::bit_cast<uint32_t>(v);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return uint16_t((bits >> 16) | 0x40);
+  return uint16_t((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// `t` quantized per column (Dtypes' "I8"): the bytes, and the scales in `scales`.
+std::string int8_bytes(const std::string& name, const Tensor& t, Tensor& scales) {
+  const int64_t columns = t.shape()[t.shape().rank() - 1], rows = t.numel() / columns;
+  scales = Tensor({columns});
+  const float* v = t.data();
+  for (int64_t c = 0; c < columns; ++c) {
+    float top = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float x = v[r * columns + c];
+      if (!std::isfinite(x))
+        throw Error(fmt::format("tensor '{}' holds {}: it cannot be stored as int8", name, x));
+      top = std::max(top, std::fabs(x));
+    }
+    scales.data()[c] = top / 127;
+  }
+  std::string bytes(std::size_t(t.numel()), '\0');
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float scale = scales.data()[i % columns];
+    const float q = scale > 0 ? v[i] / scale : 0.0f;
+    bytes[std::size_t(i)] =
+        char(int8_t(std::clamp(std::trunc(q + (q < 0 ? -0.5f : 0.5f)), -127.0f, 127.0f)));
+  }
+  return bytes;
+}
+}  // namespace
+
+std::string serialize_safetensors(const TensorMap& tensors, const Metadata& metadata,
+                                  const Dtypes& stored) {
+  // Every tensor's bytes and dtype, the I8 ones' scales among them.
+  struct Stored {
+    std::string dtype;
+    Shape shape;
+    std::string bytes;
+  };
+  std::map<std::string, Stored, std::less<>> out_tensors;
+  for (const auto& [name, dtype] : stored)
+    if (!tensors.contains(name) || (dtype != "I8" && dtype != "BF16"))
+      throw Error(fmt::format("tensor '{}' cannot be stored as {}", name, dtype));
+  for (const auto& [name, t] : tensors) {
+    const auto how = stored.find(name);
+    const std::string dtype = how == stored.end() ? "F32" : how->second;
+    std::string bytes;
+    if (dtype == "F32") {
+      bytes.assign(reinterpret_cast<const char*>(t.data()), std::size_t(t.numel()) * sizeof(float));
+    } else if (dtype == "BF16") {
+      for (float v : t.values()) {
+        const uint16_t top = bfloat16_bits(v);
+        bytes.append(reinterpret_cast<const char*>(&top), 2);
+      }
+    } else {
+      Tensor scales;
+      bytes = int8_bytes(name, t, scales);
+      const std::string companion = name + ".scale";
+      if (tensors.contains(companion))
+        throw Error(fmt::format("'{}' is a tensor already: '{}' cannot be stored as int8",
+                                companion, name));
+      out_tensors[companion] = {"F32", scales.shape(),
+                                std::string(reinterpret_cast<const char*>(scales.data()),
+                                            std::size_t(scales.numel()) * sizeof(float))};
+    }
+    out_tensors[name] = {dtype, t.shape(), std::move(bytes)};
+  }
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t at = 0;
-  for (const auto& [name, t] : tensors) {
-    const uint64_t bytes = uint64_t(t.numel()) * sizeof(float);
-    header[name] = {
-        {"dtype", "F32"},
-        {"shape", std::vector<int64_t>(t.shape().dims().begin(), t.shape().dims().end())},
-        {"data_offsets", {at, at + bytes}}};
-    at += bytes;
+  for (const auto& [name, t] : out_tensors) {
+    header[name] = {{"dtype", t.dtype},
+                    {"shape", std::vector<int64_t>(t.shape.dims().begin(), t.shape.dims().end())},
+                    {"data_offsets", {at, at + t.bytes.size()}}};
+    at += t.bytes.size();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = char((uint64_t(text.size()) >> (8 * i)) & 0xff);
   out += text;
-  for (const auto& [name, t] : tensors)
-    out.append(reinterpret_cast<const char*>(t.data()), std::size_t(t.numel()) * sizeof(float));
+  for (const auto& [name, t] : out_tensors) out += t.bytes;
   return out;
 }
 
 void write_safetensors(const std::filesystem::path& path, const TensorMap& tensors,
-                       const Metadata& metadata) {
-  const std::string bytes = serialize_safetensors(tensors, metadata);
+                       const Metadata& metadata, const Dtypes& stored) {
+  const std::string bytes = serialize_safetensors(tensors, metadata, stored);
   write_atomically(
       path, [&](std::ostream& out) { out.write(bytes.data(), std::streamsize(bytes.size())); });
 }
