@@ -22,6 +22,23 @@ np.save(sys.argv[1] + "/lengths_f8.npy", np.array([4.0], dtype="<f8"))
 PY
 
 cp $fixtures/torch_rnn_L1_B1.safetensors $fixtures/torch_seq_gru_L1.safetensors "$out/safetensors/"
+# An int8 tensor with its scale per column, a bf16 one and an F32 one (what quantized model files
+# hold).
+/usr/bin/python3 - "$out/safetensors/int8_bf16.safetensors" <<'PY'
+import json, struct, sys
+items = {"W": ("I8", [2, 3], bytes([127, 1, 0, 0x81, 0xff, 5])),
+         "W.scale": ("F32", [3], struct.pack("<3f", 0.02, 0.5, 0.0)),
+         "b": ("BF16", [2], struct.pack("<2H", 0x3f80, 0xc000)),
+         "c": ("F32", [1], struct.pack("<f", 1.5))}
+header, data = {}, b""
+for name in sorted(items):
+    dtype, shape, raw = items[name]
+    header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+    data += raw
+text = json.dumps(header).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(text)) + text + data)
+PY
 
 printf '0.5,1.5\n-2,3e-2\n' > "$out/csv/two_columns.csv"
 printf '1\n2\n3\n' > "$out/csv/one_column.csv"
