@@ -389,7 +389,7 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
     bytes_of(level);
     return;
   }
-  // Over the threads by groups of columns: it runs once per chunk of steps, and on one thread
+  // Over the threads by groups of columns: it runs once per run, and on one thread
   // it was the largest share of a two-thread int8 step after the products.
   const int64_t groups = int8_groups(n);
   const int threads =
