@@ -42,7 +42,7 @@ bool row_wise(const Graph& g, const Node& n, const std::vector<char>& from_x) {
   };
   const int last = n.shape.rank() - 1;
   if (n.is(matmul_op())) return x_input(0) && !x_input(1) && !n.attrs.get("transpose_a", 0);
-  if (n.is(matmul_packed_op()) || n.is(matmul_int8_op()))
+  if (n.is(matmul_packed_op()) || n.is(matmul_int8_op()) || n.is(matmul_bf16_op()))
     return x_input(0) && !x_input(1) && !x_input(2);
   if (n.is(add_op()) || n.is(sub_op()) || n.is(mul_op()) || n.is(div_op())) {
     for (std::size_t i = 0; i < n.inputs.size(); ++i)

@@ -42,4 +42,54 @@ __attribute__((target("amx-tile"))) inline void load_tile_layout() {
 // Asks the OS for the tiles for this process; true when granted (and the CPU has them).
 bool request_amx();
 
+// The sums of a block of up to 32 rows × 32 columns of a · W, into `sums` [32][32] (int32 for
+// int8, float for bf16; rows and columns past the block's hold garbage). a's rows are `row_bytes`
+// apart (the packed depth: int8's bytes or bf16's values × 2, a multiple of 64), W's groups of 16
+// columns `group_bytes` apart, each in the packed layout whose 64-byte rows (4 int8 or 2 bf16
+// depths of 16 columns) are a B tile's rows; so every tile, a's and W's, is 16 rows × 64 bytes,
+// 1 KiB of W a step. RowTiles and GroupTiles (1 or 2) say how much of the block is there: the
+// tile numbers must be constants. Needs load_tile_layout().
+template <bool Bf16, int RowTiles, int GroupTiles>
+__attribute__((target("amx-tile,amx-int8,amx-bf16"))) void block_sums(
+    const uint8_t* a, int64_t row_bytes, const uint8_t* w, int64_t group_bytes, void* sums) {
+#define RNNGRAPH_TILE_PRODUCT(c, x, y) \
+  do {                                 \
+    if constexpr (Bf16)                \
+      _tile_dpbf16ps(c, x, y);         \
+    else                               \
+      _tile_dpbusd(c, x, y);           \
+  } while (false)
+  _tile_zero(0);
+  if constexpr (GroupTiles == 2) _tile_zero(1);
+  if constexpr (RowTiles == 2) _tile_zero(2);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_zero(3);
+  for (int64_t p = 0; p < row_bytes; p += 64) {
+    _tile_loadd(4, a + p, row_bytes);
+    _tile_loadd(6, w + 16 * p, 64);
+    RNNGRAPH_TILE_PRODUCT(0, 4, 6);
+    if constexpr (GroupTiles == 2) {
+      _tile_loadd(7, w + group_bytes + 16 * p, 64);
+      RNNGRAPH_TILE_PRODUCT(1, 4, 7);
+    }
+    if constexpr (RowTiles == 2) {
+      _tile_loadd(5, a + 16 * row_bytes + p, row_bytes);
+      RNNGRAPH_TILE_PRODUCT(2, 5, 6);
+      if constexpr (GroupTiles == 2) RNNGRAPH_TILE_PRODUCT(3, 5, 7);
+    }
+  }
+#undef RNNGRAPH_TILE_PRODUCT
+  auto* out = static_cast<uint8_t*>(sums);  // [32][32] of 4 bytes: rows 128 bytes apart
+  _tile_stored(0, out, 128);
+  if constexpr (GroupTiles == 2) _tile_stored(1, out + 64, 128);
+  if constexpr (RowTiles == 2) _tile_stored(2, out + 16 * 128, 128);
+  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_stored(3, out + 16 * 128 + 64, 128);
+}
+
+// block_sums for a block of `rows` rows (1 to 32) and `groups` groups (1 or 2).
+template <bool Bf16>
+auto block_sums_for(int rows, int64_t groups) {
+  return rows > 16 ? (groups >= 2 ? block_sums<Bf16, 2, 2> : block_sums<Bf16, 2, 1>)
+                   : (groups >= 2 ? block_sums<Bf16, 1, 2> : block_sums<Bf16, 1, 1>);
+}
+
 }  // namespace rnngraph::kernels

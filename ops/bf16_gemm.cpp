@@ -158,59 +158,28 @@ void groups_bf16(const Rows& a, int rows, const Groups& w, int64_t groups, float
   }
 }
 
-// AMX: blocks of up to 32 rows × 32 columns in the C tiles, 32 of depth at a time (a tile of
-// 16 rows × 32 bf16 of a, and of a group's 16 pairs of p, the packed layout itself), the float
-// sums stored through a buffer. As in the int8 kernel, RowTiles and GroupTiles are 1 or 2.
-template <int RowTiles, int GroupTiles>
-__attribute__((target("amx-tile,amx-bf16,avx512f"))) void block_amx(const Rows& a, int r0, int rows,
-                                                                    const Groups& w, float* out,
-                                                                    int64_t ldo, int64_t width) {
-  _tile_zero(0);
-  if constexpr (GroupTiles == 2) _tile_zero(1);
-  if constexpr (RowTiles == 2) _tile_zero(2);
-  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_zero(3);
-  const uint16_t* x = a.bits + r0 * a.depth;
-  const int64_t stride = a.depth * int64_t(sizeof(uint16_t));
-  for (int64_t p = 0; p < a.depth; p += 32) {
-    _tile_loadd(4, x + p, stride);
-    _tile_loadd(6, w.first + p * kBf16Group, 64);
-    _tile_dpbf16ps(0, 4, 6);
-    if constexpr (GroupTiles == 2) {
-      _tile_loadd(7, w.first + w.stride + p * kBf16Group, 64);
-      _tile_dpbf16ps(1, 4, 7);
-    }
-    if constexpr (RowTiles == 2) {
-      _tile_loadd(5, x + 16 * a.depth + p, stride);
-      _tile_dpbf16ps(2, 5, 6);
-      if constexpr (GroupTiles == 2) _tile_dpbf16ps(3, 5, 7);
-    }
-  }
-  alignas(64) float sums[32][32];  // [row][column] of the block
-  _tile_stored(0, &sums[0][0], 128);
-  if constexpr (GroupTiles == 2) _tile_stored(1, &sums[0][16], 128);
-  if constexpr (RowTiles == 2) _tile_stored(2, &sums[16][0], 128);
-  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_stored(3, &sums[16][16], 128);
-  for (int j = 0; j < GroupTiles; ++j) {
-    const int64_t col = j * kBf16Group;
-    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
-    for (int r = 0; r < rows; ++r)
-      _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep, _mm512_load_ps(&sums[r][col]));
-  }
-}
-
-__attribute__((target("amx-tile"))) void groups_amx(const Rows& a, int rows, const Groups& w,
-                                                    int64_t groups, float* out, int64_t ldo,
-                                                    int64_t n) {
+// AMX: as the int8 kernel, on 32 × 32 blocks, 32 depths a tile (ops/amx.h); the float sums
+// stored through a buffer.
+__attribute__((target("amx-tile,avx512f"))) void groups_amx(const Rows& a, int rows,
+                                                            const Groups& w, int64_t groups,
+                                                            float* out, int64_t ldo, int64_t n) {
   load_tile_layout();
+  alignas(64) float sums[32][32];  // [row][column] of the block
+  const int64_t row_bytes = a.depth * int64_t(sizeof(uint16_t));
+  const int64_t group_bytes = w.stride * int64_t(sizeof(uint16_t));
   for (int64_t g = 0; g < groups; g += 2) {
-    const Groups at{w.first + g * w.stride, w.stride};
-    const int64_t col = g * kBf16Group;
     for (int r0 = 0; r0 < rows; r0 += 32) {
       const int block = std::min(32, rows - r0);
-      const bool two_rows = block > 16, two_groups = groups - g >= 2;
-      const auto run = two_rows ? (two_groups ? block_amx<2, 2> : block_amx<2, 1>)
-                                : (two_groups ? block_amx<1, 2> : block_amx<1, 1>);
-      run(a, r0, block, at, out + col, ldo, n - col);
+      block_sums_for<true>(block, groups - g)(
+          reinterpret_cast<const uint8_t*>(a.bits + r0 * a.depth), row_bytes,
+          reinterpret_cast<const uint8_t*>(w.first + g * w.stride), group_bytes, sums);
+      for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
+        const int64_t col = (g + j) * kBf16Group;
+        const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(n - col, 0, 16)) - 1);
+        for (int r = 0; r < block; ++r)
+          _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep,
+                                _mm512_load_ps(&sums[r][j * kBf16Group]));
+      }
     }
   }
   _tile_release();
@@ -244,26 +213,33 @@ void bf16_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
   uint16_t* bits = dot ? scratch<uint16_t>(std::size_t(tile_rows * depth)) : nullptr;
   float* values = dot ? nullptr : scratch<float>(std::size_t(m * depth));
   if (dot) std::fill(bits + m * depth, bits + tile_rows * depth, uint16_t(0));
-  for (int64_t r = 0; r < m; ++r)
-    for (int64_t p = 0; p < depth; ++p) {
-      const uint16_t b = p < k ? to_bf16(a[r * lda + p]) : 0;
-      if (dot)
-        bits[r * depth + p] = b;
-      else
-        values[r * depth + p] = from_bf16(b);
-    }
-  const auto* w = reinterpret_cast<const uint16_t*>(packed);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
+  const int row_threads = int(std::min<int64_t>(threads, m));  // the rows too, as int8's
+  parallel_for(row_threads, [&](int t) {
+    const auto [begin, end] = split(m, row_threads, t);
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t p = 0; p < depth; ++p) {
+        const uint16_t b = p < k ? to_bf16(a[r * lda + p]) : 0;
+        if (dot)
+          bits[r * depth + p] = b;
+        else
+          values[r * depth + p] = from_bf16(b);
+      }
+  });
+  const auto* w = reinterpret_cast<const uint16_t*>(packed);
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
     const int64_t col = first * kBf16Group;
-    // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past.
-    for (int64_t r0 = 0; r0 < m; r0 += kRows)
+    // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past; AMX's in
+    // blocks of 64, each W tile loaded once for two blocks of 32 rows (16-row blocks left it
+    // half its rows: the large LSTM ran 83 ms, not 50).
+    const int64_t block = isa >= Isa::Amx ? 64 : kRows;
+    for (int64_t r0 = 0; r0 < m; r0 += block)
       kernel(Rows{values ? values + r0 * depth : nullptr, bits ? bits + r0 * depth : nullptr, depth,
                   (k + 1) / 2 * 2},
-             int(std::min<int64_t>(kRows, m - r0)), Groups{w + col * depth, depth * kBf16Group},
+             int(std::min<int64_t>(block, m - r0)), Groups{w + col * depth, depth * kBf16Group},
              last - first, c + r0 * ldc + col, ldc, n - col);
   });
 }

@@ -224,66 +224,32 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void groups_vnni_rows(
 }
 
 // AMX: blocks of up to 32 rows × 32 columns (two tiles of a's rows, two groups of W) in the C
-// tiles, 64 of depth at a time (one 16 × 64-byte tile each: 16 rows of 64 bytes, or 16 rows of
-// a group's 16 columns × 4 p, the packed layout itself); then C's int32 sums stored and scaled
-// as the vector kernels do. RowTiles and GroupTiles are 1 or 2: the tile numbers must be
-// constants.
-template <int RowTiles, int GroupTiles>
-__attribute__((target("amx-tile,amx-int8,avx512f,avx512bw"))) void block_amx(
-    const Rows& a, int r0, int rows, const Group& g, int64_t group_stride, float* out, int64_t ldo,
-    int64_t width) {
-  _tile_zero(0);
-  if constexpr (GroupTiles == 2) _tile_zero(1);
-  if constexpr (RowTiles == 2) _tile_zero(2);
-  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_zero(3);
-  const uint8_t* q = a.q + r0 * a.depth;
-  for (int64_t p = 0; p < a.depth; p += 64) {
-    _tile_loadd(4, q + p, a.depth);
-    _tile_loadd(6, g.w + p * kInt8Group, 64);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (GroupTiles == 2) {
-      _tile_loadd(7, g.w + group_stride + p * kInt8Group, 64);
-      _tile_dpbusd(1, 4, 7);
-    }
-    if constexpr (RowTiles == 2) {
-      _tile_loadd(5, q + 16 * a.depth + p, a.depth);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (GroupTiles == 2) _tile_dpbusd(3, 5, 7);
-    }
-  }
-  alignas(64) int32_t sums[32][32];  // [row][column] of the block
-  _tile_stored(0, &sums[0][0], 128);
-  if constexpr (GroupTiles == 2) _tile_stored(1, &sums[0][16], 128);
-  if constexpr (RowTiles == 2) _tile_stored(2, &sums[16][0], 128);
-  if constexpr (RowTiles == 2 && GroupTiles == 2) _tile_stored(3, &sums[16][16], 128);
-  for (int j = 0; j < GroupTiles; ++j) {
-    const int64_t col = j * kInt8Group;
-    const __m512i offset = _mm512_loadu_si512(g.offset + col);
-    const __m512 scale = _mm512_loadu_ps(g.scale + col);
-    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
-    for (int r = 0; r < rows; ++r) {
-      const __m512i acc = _mm512_load_si512(&sums[r][col]);
-      const __m512 sum = float_lanes(_mm512_sub_epi32(acc, offset));
-      _mm512_mask_storeu_ps(
-          out + (r0 + r) * ldo + col, keep,
-          _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
-    }
-  }
-}
-
-__attribute__((target("amx-tile"))) void groups_amx(const Rows& a, int rows, const Group& first,
-                                                    int64_t groups, int64_t group_stride,
-                                                    float* out, int64_t ldo, int64_t n) {
+// tiles, 64 of depth at a time (ops/amx.h); then C's int32 sums scaled as the vector kernels do.
+__attribute__((target("amx-tile,avx512f,avx512bw"))) void groups_amx(
+    const Rows& a, int rows, const Group& first, int64_t groups, int64_t group_stride, float* out,
+    int64_t ldo, int64_t n) {
   load_tile_layout();
+  alignas(64) int32_t sums[32][32];  // [row][column] of the block
   for (int64_t g = 0; g < groups; g += 2) {
-    const int64_t col = g * kInt8Group;
-    const Group at{first.w + g * group_stride, first.scale + col, first.offset + col};
+    const int64_t col0 = g * kInt8Group;
     for (int r0 = 0; r0 < rows; r0 += 32) {
       const int block = std::min(32, rows - r0);
-      const bool two_rows = block > 16, two_groups = groups - g >= 2;
-      const auto run = two_rows ? (two_groups ? block_amx<2, 2> : block_amx<2, 1>)
-                                : (two_groups ? block_amx<1, 2> : block_amx<1, 1>);
-      run(a, r0, block, at, group_stride, out + col, ldo, n - col);
+      block_sums_for<false>(block, groups - g)(
+          a.q + r0 * a.depth, a.depth, reinterpret_cast<const uint8_t*>(first.w) + g * group_stride,
+          group_stride, sums);
+      for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
+        const int64_t col = col0 + j * kInt8Group;
+        const __m512i offset = _mm512_loadu_si512(first.offset + col);
+        const __m512 scale = _mm512_loadu_ps(first.scale + col);
+        const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(n - col, 0, 16)) - 1);
+        for (int r = 0; r < block; ++r) {
+          const __m512i acc = _mm512_load_si512(&sums[r][j * kInt8Group]);
+          const __m512 sum = float_lanes(_mm512_sub_epi32(acc, offset));
+          _mm512_mask_storeu_ps(
+              out + (r0 + r) * ldo + col, keep,
+              _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
+        }
+      }
     }
   }
   _tile_release();
