@@ -381,6 +381,19 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
   // integer work, against the int8 unit's limit
   BOOST_CHECK_EQUAL(int8_report["unit"], "GOP/s");
   BOOST_CHECK_GT(int8_report["peak_gflops"].get<double>(), int8_report["gflops"].get<double>());
+  // bf16, against the unit its products run on (a chunk plan only where a layer has one: a
+  // bf16 bench once failed planning an empty one)
+  for (const char* cell : {"lstm", "gru"}) {
+    r = rnngraph_cli(fmt::format(
+        "bench {} --batch 2 --input-size 3 --hidden-size 16 --steps 5 --repeat 2 --json --dtype "
+        "bf16",
+        cell));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto bf16_report = nlohmann::json::parse(r.out);
+    BOOST_CHECK_EQUAL(bf16_report["dtype"], "bf16");
+    BOOST_CHECK_EQUAL(bf16_report["unit"], "GFLOP/s");
+    BOOST_CHECK_GT(bf16_report["peak_gflops"].get<double>(), bf16_report["gflops"].get<double>());
+  }
   expect_rejected(
       "bench lstm --batch 2 --input-size 3 --hidden-size 4 --steps 5 --train "
       "--dtype int8",
