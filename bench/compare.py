@@ -8,7 +8,7 @@ Same shapes, same thread count, same machine: for every configuration and thread
   - ONNX Runtime (npm's onnxruntime-node, CPU; forward only): the PyTorch module exported with
     torch.onnx.export, run by bench/ort_bench.js with intra-op threads = the thread count.
 It also measures, per thread count, the machine's float32 limit (`rnngraph bench peak`: the widest
-FMA unit, as independent chains) and OpenBLAS's sgemm (`rnngraph bench sgemm`, 1024³), and prints a
+FMA unit, as independent chains) and a 1024³ sgemm on OpenBLAS and on our kernels (`rnngraph bench sgemm`), and prints a
 Markdown table: times in ms (rnngraph's steady state, and its first run of a new shape: build +
 passes + plan + the first, cold run), rnngraph's GFLOP/s (the gate products' work; backward
 counted as twice the forward's) and its share of the FMA limit, and each peer's time over ours
@@ -138,7 +138,10 @@ def main():
         # One process per thread count: Debian's torch runs its products on OpenBLAS, whose pool
         # is sized from OPENBLAS_NUM_THREADS when the library loads, so it is set before import.
         dtype = "int8" if args.int8 else "bf16" if args.bf16 else None
-        print_reduced_header(args.repeat, dtype) if dtype else print_header(args.repeat)
+        if dtype:
+            print_reduced_header(args.repeat, dtype, args.openblas_coretype)
+        else:
+            print_header(args.repeat, args.openblas_coretype)
         for threads in counts:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
             for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -156,9 +159,9 @@ def main():
         rows(args, counts, cells, node_path)
 
 
-def print_header(repeat):
+def print_header(repeat, coretype):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs; {openblas_environment()}\n")
+          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs; {openblas_environment(coretype)}\n")
     print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph new shape ms "
           "| rnngraph GFLOP/s | share of FMA limit | PyTorch / rnngraph | ONNX Runtime / rnngraph |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
@@ -171,9 +174,10 @@ def rows(args, counts, cells, node_path):
         widest = "fma_avx512" if units.get("fma_avx512") else "fma_avx2"
         peak = units[widest][str(threads)]
         print(f"| FMA limit ({widest}) | | | {threads} | | | | | {peak:.1f} | 100% | | |", flush=True)
-        sgemm = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])["gflops"]
-        print(f"| sgemm 1024³ (OpenBLAS) | | | {threads} | | | | | {sgemm:.1f} | {100 * sgemm / peak:.0f}% | | |",
-              flush=True)
+        sgemm = rnngraph(args.rnngraph, ["sgemm", "--threads", threads])
+        for name, gflops in (("OpenBLAS", sgemm["gflops"]), ("rnngraph's kernels", sgemm["ours_gflops"])):
+            print(f"| sgemm 1024³ ({name}) | | | {threads} | | | | | {gflops:.1f} | {100 * gflops / peak:.0f}% | | |",
+                  flush=True)
         for train in (False, True):
             for cell in cells:
                 for batch, inputs, hidden, steps in SHAPES:
@@ -192,13 +196,13 @@ def rows(args, counts, cells, node_path):
                           f"{100 * ours['share_of_peak']:.0f}% | {torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
 
 
-def openblas_environment():
-    return f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"
+def openblas_environment(coretype=None):
+    return f"OPENBLAS_CORETYPE={coretype or 'unset'}"
 
 
-def print_reduced_header(repeat, dtype):
+def print_reduced_header(repeat, dtype, coretype):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"median of {repeat} runs; {openblas_environment()}; error: largest |y_{dtype} - y_f32| over max |y_f32| "
+          f"median of {repeat} runs; {openblas_environment(coretype)}; error: largest |y_{dtype} - y_f32| over max |y_f32| "
           f"on x ~ N(0, 1)\n")
     print(f"| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph {dtype} ms | rnngraph {dtype} G(FL)OP/s (share of "
           f"the unit's limit) | {dtype} / f32 speed-up | rnngraph {dtype} error | PyTorch {dtype} ms (engine) "

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <rnngraph/framework/autodiff.h>
@@ -50,8 +51,10 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
                 to every parameter and x, h0 (and c0), as PyTorch's y.sum().backward()
                 computes it; the arena then holds what backward needs
 
-'bench sgemm' measures the peak this machine's OpenBLAS reaches: an N × N by N × N cblas_sgemm
-(default N = 1024).
+'bench sgemm' measures an N × N by N × N product (default N = 1024) two ways: OpenBLAS's
+cblas_sgemm on N threads of its own (the yardstick, and what the weight gradients run on), and
+our own kernels as the models run them (the matmul op, split over our pool); JSON: gflops
+(OpenBLAS's) and ours_gflops.
 
 'bench peak' measures the machine's arithmetic limit: each unit this CPU has (float32 FMA on
 AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot products on
@@ -127,25 +130,39 @@ std::vector<double> timed_runs(int repeat, const std::function<void()>& once,
   return ms;
 }
 
-// The yardstick: one square sgemm, the same library and threads the models use.
+// The yardstick: one square sgemm, on OpenBLAS and on our own kernels, the same threads.
 int bench_sgemm(const Args& args) {
   const int64_t n = args.integer("--size", 1024, 16, 8192);
   const int repeat = int(args.integer("--repeat", 20, 1, 100000));
-  set_compute_threads(int(args.integer("--threads", 1, 1, 256)));
+  const int threads = int(args.integer("--threads", 1, 1, 256));
+  set_compute_threads(threads);
   const Tensor a = init::normal(0, 1, 1).tensor({n, n}), b = init::normal(0, 1, 2).tensor({n, n});
   Tensor c({n, n});
-  // Through the matmul op: OpenBLAS's sgemm, split over the pool with more than one thread,
-  // exactly as the models' products run.
+  const int blas_n = int(n);
+  // OpenBLAS with its own threads (set_compute_threads leaves it one: the models split its
+  // products over our pool), then back to one.
+  openblas_set_num_threads(threads);
+  const std::vector<double> blas = timed_runs(repeat, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_n, blas_n, blas_n, 1.0f, a.data(),
+                blas_n, b.data(), blas_n, 0.0f, c.data(), blas_n);
+  });
+  openblas_set_num_threads(1);
+  // Ours: through the matmul op, exactly as the models' products run
   const std::vector<Tensor> inputs{a, b};
-  const std::vector<double> ms =
+  const std::vector<double> ours =
       timed_runs(repeat, [&] { matmul_op().forward(inputs, c, Attrs{}); });
-  const double gflops = 2.0 * double(n) * double(n) * double(n) / (ms.front() * 1e6);
+  auto gflops = [&](double ms) { return 2.0 * double(n) * double(n) * double(n) / (ms * 1e6); };
   if (args.has("--json"))
-    fmt::print("{{\"size\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}}}\n",
-               n, ms[ms.size() / 2], ms.front(), gflops);
+    fmt::print(
+        "{{\"size\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, "
+        "\"ours_min_ms\": {:.4f}, \"ours_gflops\": {:.2f}}}\n",
+        n, blas[blas.size() / 2], blas.front(), gflops(blas.front()), ours.front(),
+        gflops(ours.front()));
   else
-    fmt::print("sgemm {}³: {:.3f} ms (fastest of {}), {:.1f} GFLOP/s\n", n, ms.front(), repeat,
-               gflops);
+    fmt::print(
+        "sgemm {0}³ (fastest of {1}): OpenBLAS {2:.3f} ms, {3:.1f} GFLOP/s; ours {4:.3f} ms, "
+        "{5:.1f} GFLOP/s\n",
+        n, repeat, blas.front(), gflops(blas.front()), ours.front(), gflops(ours.front()));
   return 0;
 }
 
