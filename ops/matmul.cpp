@@ -1,7 +1,10 @@
-// matmul: a · b on our packed micro-kernels (a · b, a · bᵀ) or OpenBLAS's cblas_sgemm (aᵀ · b).
+// matmul: a · b on our packed micro-kernels (a · b, a · bᵀ; aᵀ · b where OpenBLAS runs narrower
+// kernels than ours) or OpenBLAS's cblas_sgemm (aᵀ · b).
 // Transpose flags are attributes, so the backward products (grad · Wᵀ, xᵀ · grad) need no
 // transposed copies.
 #include <algorithm>
+#include <cctype>
+#include <string>
 
 #include <cblas.h>
 
@@ -14,6 +17,23 @@
 
 namespace rnngraph {
 namespace {
+// Whether OpenBLAS's sgemm runs kernels as wide as ours. The weight gradient 512 × 6400 · 6400 ×
+// 2048 on one Sapphire Rapids core: OpenBLAS's AVX-512 kernels 155–163 GFLOP/s, ours 130–140,
+// OpenBLAS pinned to its AVX2 ones (OPENBLAS_CORETYPE=Haswell) 115; on an AVX2 CPU OpenBLAS 83,
+// ours 71 (256 × 3200 · 3200 × 1024). So Aᵀ · b goes to OpenBLAS unless the CPU has AVX-512
+// and OpenBLAS does not use it.
+bool openblas_is_as_wide() {
+  static const bool wide = [] {
+    if (kernels::best_isa() < kernels::Isa::Avx512) return true;
+    std::string core = openblas_get_corename();
+    std::transform(core.begin(), core.end(), core.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
+      if (core.find(avx512) != std::string::npos) return true;
+    return false;
+  }();
+  return wide;
+}
 struct Matmul final : Op {
   std::string_view name() const override { return "matmul"; }
 
@@ -39,10 +59,10 @@ struct Matmul final : Op {
     const int lda = int(a.shape()[1]), ldb = int(b.shape()[1]);
     // Our own kernels (ops/packed_gemm.h) for a · op(b): on one AVX2 core here they match or beat
     // OpenBLAS (tall 3200 × 256 · 256 × 1024: 84 against 79 GFLOP/s). Aᵀ · b, a weight's
-    // gradient summed over T·B rows, stays on sgemm, which reads deep Aᵀ faster (83 against 71
-    // GFLOP/s for 256 × 3200 · 3200 × 1024; bench/results.md).
-    if (!ta) {
-      kernels::gemm(false, tb, m, n, k, a.data(), lda, b.data(), ldb, out.data(), n);
+    // gradient summed over T·B rows, stays on sgemm where OpenBLAS's kernels are as wide as
+    // ours, since it reads deep Aᵀ faster (bench/results.md).
+    if (!ta || !openblas_is_as_wide()) {
+      kernels::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, out.data(), n);
       return;
     }
     // Large products are split over the pool (framework/threads.h), each part a single-threaded
