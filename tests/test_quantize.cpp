@@ -447,7 +447,8 @@ BOOST_AUTO_TEST_CASE(quantized_files_store_int8_bytes_and_bf16_values) {
           f32_bytes += 4 * info["shape"][0].get<uint64_t>() * info["shape"][1].get<uint64_t>();
         }
       }
-      BOOST_CHECK_EQUAL(reduced, 4 * 2 * 2 + 1);  // W_f, W_i, W_o, W_c per layer and direction, W_out
+      BOOST_CHECK_EQUAL(reduced,
+                        4 * 2 * 2 + 1);  // W_f, W_i, W_o, W_c per layer and direction, W_out
       BOOST_CHECK_EQUAL(scales, precision == models::Precision::Int8 ? reduced : 0);
       BOOST_CHECK_CLOSE(double(f32_bytes) / double(weight_bytes), ratio, 1e-9);
       models::Model loaded = models::Model::load(dir / (name + ".json"));
