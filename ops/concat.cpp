@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <rnngraph/framework/op.h>
+#include <rnngraph/framework/threads.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
 
@@ -29,13 +30,20 @@ struct Concat final : Op {
     const int axis = kernels::normalize_axis(attrs.get("axis", 0), so.rank());
     const int64_t outer = so.numel() / (so[axis] * so.stride(axis));
     const int64_t out_row = so[axis] * so.stride(axis);
-    int64_t at = 0;  // where this input's block starts inside each output row
-    for (const Tensor& t : in) {
-      const int64_t row = t.shape()[axis] * t.shape().stride(axis);
-      for (int64_t o = 0; o < outer; ++o)
-        std::copy_n(t.data() + o * row, row, out.data() + o * out_row + at);
-      at += row;
-    }
+    // A large concat (the passes' merged weights, once a run) split by outer rows over the
+    // threads: alone on one thread it held the others waiting.
+    const int threads =
+        so.numel() < (int64_t(1) << 20) ? 1 : int(std::min<int64_t>(compute_threads(), outer));
+    parallel_for(threads, [&](int part) {
+      const auto [first, last] = split(outer, threads, part);
+      int64_t at = 0;  // where this input's block starts inside each output row
+      for (const Tensor& t : in) {
+        const int64_t row = t.shape()[axis] * t.shape().stride(axis);
+        for (int64_t o = first; o < last; ++o)
+          std::copy_n(t.data() + o * row, row, out.data() + o * out_row + at);
+        at += row;
+      }
+    });
   }
 
   bool lays_inputs_end_to_end(const Attrs& attrs) const override {

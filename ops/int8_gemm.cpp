@@ -323,48 +323,48 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
     }
     return;
   }
-  // W's columns are strided: their maxima and bytes taken a row at a time.
+  // W's columns are strided: their maxima and bytes taken a row at a time, for a range of
+  // columns [c0, c1) (whole groups of 16 but for the last).
   std::vector<float> top(static_cast<std::size_t>(n), 0.0f), inverse(top.size());
-  for (int64_t p = 0; p < k; ++p)
-    for (int64_t c = 0; c < n; ++c) {
-      const float v = std::fabs(w[p * ldw + c]);
-      top[std::size_t(c)] = v > top[std::size_t(c)] || v != v ? v : top[std::size_t(c)];
-    }
-  bool finite = true;
-  for (int64_t c = 0; c < n; ++c) {
-    scales[c] = scale_for(top[std::size_t(c)], levels);
-    finite = finite && scales[c] == scales[c];
-    const float ratio =
-        top[std::size_t(c)] > 0 && scales[c] == scales[c] ? levels / top[std::size_t(c)] : 0;
-    // as for rows: a column so tiny that the ratio overflows quantizes to zero bytes
-    inverse[std::size_t(c)] = ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f;
-  }
-  auto bytes_of = [&](auto level_fn) {
+  auto quantize_range = [&](int64_t c0, int64_t c1) {
     for (int64_t p = 0; p < k; ++p)
-      for (int64_t c = 0; c < n; ++c) {
-        const int32_t q = level_fn(w[p * ldw + c] * inverse[std::size_t(c)], levels);
-        at(p, c) = int8_t(q);
-        offsets[c] += kZero * q;
+      for (int64_t c = c0; c < c1; ++c) {
+        const float v = std::fabs(w[p * ldw + c]);
+        top[std::size_t(c)] = v > top[std::size_t(c)] || v != v ? v : top[std::size_t(c)];
       }
+    bool finite = true;
+    for (int64_t c = c0; c < c1; ++c) {
+      scales[c] = scale_for(top[std::size_t(c)], levels);
+      finite = finite && scales[c] == scales[c];
+      const float ratio =
+          top[std::size_t(c)] > 0 && scales[c] == scales[c] ? levels / top[std::size_t(c)] : 0;
+      // as for rows: a column so tiny that the ratio overflows quantizes to zero bytes
+      inverse[std::size_t(c)] = ratio <= std::numeric_limits<float>::max() ? ratio : 0.0f;
+    }
+    auto bytes_of = [&](auto level_fn) {
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t c = c0; c < c1; ++c) {
+          const int32_t q = level_fn(w[p * ldw + c] * inverse[std::size_t(c)], levels);
+          at(p, c) = int8_t(q);
+          offsets[c] += kZero * q;
+        }
+    };
+    if (!finite)
+      bytes_of(level_of_any);
+    else if (isa < Isa::Avx512)
+      bytes_of(level);
+    else
+      column_bytes_avx512(w + c0, ldw, k, c1 - c0, inverse.data() + c0, levels, depth, offsets + c0,
+                          bytes + c0 * depth);
   };
-  if (!finite) {
-    bytes_of(level_of_any);
-    return;
-  }
-  if (isa < Isa::Avx512) {
-    bytes_of(level);
-    return;
-  }
-  // Over the threads by groups of columns: it runs once per run, and on one thread
-  // it was the largest share of a two-thread int8 step after the products.
+  // Over the threads by groups of columns: it runs once per run, and on one thread it was the
+  // largest share of a two-thread int8 step after the products.
   const int64_t groups = int8_groups(n);
   const int threads =
       k * n < (int64_t(1) << 16) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
   parallel_for(threads, [&](int t) {
     const auto [first, last] = split(groups, threads, t);
-    const int64_t c0 = first * kInt8Group, c1 = std::min(n, last * kInt8Group);
-    column_bytes_avx512(w + c0, ldw, k, c1 - c0, inverse.data() + c0, levels, depth, offsets + c0,
-                        bytes + c0 * depth);
+    quantize_range(first * kInt8Group, std::min(n, last * kInt8Group));
   });
 }
 
