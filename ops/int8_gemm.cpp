@@ -126,6 +126,17 @@ struct Group {
   const int32_t* offset;
 };
 
+// One row's outputs in a group's 16 columns from `col` on (those `keep` marks): its int32 sums
+// less 128 · the column sums, times the column scales and the row's scale.
+__attribute__((target("avx512f"))) inline void store_row(__m512i sums, const Group& g, int64_t col,
+                                                         float row_scale, __mmask16 keep,
+                                                         float* out) {
+  const __m512 sum = float_lanes(_mm512_sub_epi32(sums, _mm512_loadu_si512(g.offset + col)));
+  _mm512_mask_storeu_ps(
+      out, keep,
+      _mm512_mul_ps(_mm512_mul_ps(sum, _mm512_loadu_ps(g.scale + col)), _mm512_set1_ps(row_scale)));
+}
+
 void group_portable(const Rows& a, int rows, const Group& g, float* out, int64_t ldo, int width) {
   for (int r = 0; r < rows; ++r) {
     int32_t acc[kInt8Group] = {};
@@ -210,16 +221,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void groups_vnni_rows(
 #pragma GCC unroll 2
   for (int j = 0; j < G; ++j) {
     const int64_t col = j * kInt8Group;
-    const __m512i offset = _mm512_loadu_si512(g.offset + col);
-    const __m512 scale = _mm512_loadu_ps(g.scale + col);
     const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
 #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 sum = float_lanes(_mm512_sub_epi32(acc[j][r], offset));
-      _mm512_mask_storeu_ps(
-          out + (r0 + r) * ldo + col, keep,
-          _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
-    }
+    for (int r = 0; r < R; ++r)
+      store_row(acc[j][r], g, col, a.scale[r0 + r], keep, out + (r0 + r) * ldo + col);
   }
 }
 
@@ -239,16 +244,10 @@ __attribute__((target("amx-tile,avx512f,avx512bw"))) void groups_amx(
           group_stride, sums);
       for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
         const int64_t col = col0 + j * kInt8Group;
-        const __m512i offset = _mm512_loadu_si512(first.offset + col);
-        const __m512 scale = _mm512_loadu_ps(first.scale + col);
         const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(n - col, 0, 16)) - 1);
-        for (int r = 0; r < block; ++r) {
-          const __m512i acc = _mm512_load_si512(&sums[r][j * kInt8Group]);
-          const __m512 sum = float_lanes(_mm512_sub_epi32(acc, offset));
-          _mm512_mask_storeu_ps(
-              out + (r0 + r) * ldo + col, keep,
-              _mm512_mul_ps(_mm512_mul_ps(sum, scale), _mm512_set1_ps(a.scale[r0 + r])));
-        }
+        for (int r = 0; r < block; ++r)
+          store_row(_mm512_load_si512(&sums[r][j * kInt8Group]), first, col, a.scale[r0 + r], keep,
+                    out + (r0 + r) * ldo + col);
       }
     }
   }
