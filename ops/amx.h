@@ -1,9 +1,9 @@
 // Intel AMX (Sapphire Rapids on): eight tile registers of up to 16 rows × 64 bytes, and one
 // instruction that multiplies two tiles into a third, 16 × 16 int32 or float32 sums of 64 byte or
-// 32 bf16 products each. The int8 and bf16 kernels use one layout, set by `TileLayout` here: C
-// in tiles 0–3 (2 × 2 blocks of 16 rows × 16 columns), A in 4–5, B in 6–7, every tile 16 rows ×
-// 64 bytes. Linux lets a process use the tiles only after it asks (arch_prctl), which best_isa()
-// does once. Internal to the library.
+// 32 bf16 products each. The int8 and bf16 kernels share one layout (kTileLayout) and one block
+// routine (block_sums) here: C in tiles 0–3 (2 × 2 blocks of 16 rows × 16 columns), A in 4–5, B
+// in 6–7, every tile 16 rows × 64 bytes. Linux lets a process use the tiles only after it asks
+// (arch_prctl), which best_isa() does once. Internal to the library.
 #pragma once
 
 #include <cstdint>

@@ -99,6 +99,12 @@ BOOST_AUTO_TEST_CASE(safetensors_store_int8_per_column_and_bf16) {
                            "a.scale":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}})",
                         16),
       "not one scale per column");
+  // a scale that is not F32 (an I8 one could have a scale of its own)
+  expect_bad_safetensors(safetensors_bytes(R"({"a":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},
+                           "a.scale":{"dtype":"I8","shape":[2],"data_offsets":[2,4]},
+                           "a.scale.scale":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                           12),
+                         "not F32");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_safetensors_are_format_errors) {

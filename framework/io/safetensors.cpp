@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -139,10 +140,15 @@ TensorMap parse_safetensors(std::string_view bytes, std::string_view what, Metad
     }
     out.emplace(e.name, t);
   }
-  // I8 tensors with a scale per column: dequantized, the companions dropped
+  // I8 tensors with a scale per column: dequantized, the companions dropped. A companion is an
+  // F32 tensor (so never an I8 one with a companion of its own, and never dropped twice).
+  std::map<std::string_view, std::size_t> width_of;
+  for (const Entry& e : entries) width_of[e.name] = e.width;
   for (const Entry& e : entries) {
     const auto scale = out.find(e.name + ".scale");
     if (e.width != 1 || scale == out.end()) continue;
+    if (width_of.at(scale->first) != 4)
+      throw fail(fmt::format("tensor '{}.scale' is not F32", e.name));
     const int64_t columns = e.shape[e.shape.rank() - 1];
     if (!(scale->second.shape() == Shape{columns}))
       throw fail(fmt::format("tensor '{}.scale' is {}, not one scale per column of '{}' {}", e.name,
