@@ -124,7 +124,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void groups_bf16_rows(
 #pragma GCC unroll 2
   for (int j = 0; j < G; ++j) {
     const int64_t col = j * kBf16Group;
-    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+    const __mmask16 keep = first_lanes(width - col);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep, acc[j][r]);
   }
@@ -145,17 +145,11 @@ void each_group(const Rows& a, int rows, const Groups& w, int64_t groups, float*
 
 void groups_bf16(const Rows& a, int rows, const Groups& w, int64_t groups, float* out, int64_t ldo,
                  int64_t n) {
-  for (int64_t g = 0; g < groups; g += 2) {
-    const Groups at{w.first + g * w.stride, w.stride};
+  by_group_pairs<8>(rows, groups, [&]<int R, int G>(int r0, int64_t g) {
     const int64_t col = g * kBf16Group;
-    for (int r0 = 0; r0 < rows; r0 += 8)
-      with_rows<8>(std::min(8, rows - r0), [&]<int R>() {
-        if (groups - g >= 2)
-          groups_bf16_rows<R, 2>(a, r0, at, out + col, ldo, n - col);
-        else
-          groups_bf16_rows<R, 1>(a, r0, at, out + col, ldo, n - col);
-      });
-  }
+    groups_bf16_rows<R, G>(a, r0, Groups{w.first + g * w.stride, w.stride}, out + col, ldo,
+                           n - col);
+  });
 }
 
 // AMX: as the int8 kernel, on 32 × 32 blocks, 32 depths a tile (ops/amx.h); the float sums
@@ -175,7 +169,7 @@ __attribute__((target("amx-tile,avx512f"))) void groups_amx(const Rows& a, int r
           reinterpret_cast<const uint8_t*>(w.first + g * w.stride), group_bytes, sums);
       for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
         const int64_t col = (g + j) * kBf16Group;
-        const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(n - col, 0, 16)) - 1);
+        const __mmask16 keep = first_lanes(n - col);
         for (int r = 0; r < block; ++r)
           _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep,
                                 _mm512_load_ps(&sums[r][j * kBf16Group]));

@@ -80,7 +80,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) float quantize_row_avx512(c
   __m512 top = _mm512_setzero_ps();
   __mmask16 unordered = 0;
   for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 in = __mmask16((1u << std::min<int64_t>(16, k - p)) - 1);
+    const __mmask16 in = first_lanes(k - p);
     const __m512 v = _mm512_maskz_loadu_ps(in, x + p);
     unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     top = _mm512_maskz_max_ps(all, top, _mm512_abs_ps(v));
@@ -97,7 +97,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) float quantize_row_avx512(c
   const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127),
                 zero = _mm512_set1_epi32(kZero);
   for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 in = __mmask16((1u << std::min<int64_t>(16, k - p)) - 1);
+    const __mmask16 in = first_lanes(k - p);
     const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(in, x + p), inverse);
     // v + (v < 0 ? -0.5 : 0.5): the sign of v on 0.5
     const __m512 away = _mm512_or_ps(half, _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
@@ -221,7 +221,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void groups_vnni_rows(
 #pragma GCC unroll 2
   for (int j = 0; j < G; ++j) {
     const int64_t col = j * kInt8Group;
-    const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(width - col, 0, 16)) - 1);
+    const __mmask16 keep = first_lanes(width - col);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       store_row(acc[j][r], g, col, a.scale[r0 + r], keep, out + (r0 + r) * ldo + col);
@@ -244,7 +244,7 @@ __attribute__((target("amx-tile,avx512f,avx512bw"))) void groups_amx(
           group_stride, sums);
       for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
         const int64_t col = col0 + j * kInt8Group;
-        const __mmask16 keep = __mmask16((1u << std::clamp<int64_t>(n - col, 0, 16)) - 1);
+        const __mmask16 keep = first_lanes(n - col);
         for (int r = 0; r < block; ++r)
           store_row(_mm512_load_si512(&sums[r][j * kInt8Group]), first, col, a.scale[r0 + r], keep,
                     out + (r0 + r) * ldo + col);
@@ -269,7 +269,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq"))) void column_bytes_avx512(
   const __m512i top = _mm512_set1_epi32(int32_t(levels)),
                 bottom = _mm512_set1_epi32(-int32_t(levels));
   for (int64_t c = 0; c < n; c += kInt8Group) {
-    const __mmask16 in = __mmask16((1u << std::min<int64_t>(16, n - c)) - 1);
+    const __mmask16 in = first_lanes(n - c);
     const __m512 scale = _mm512_maskz_loadu_ps(in, inverse + c);
     __m512i sum = _mm512_setzero_si512();
     int8_t* group = bytes + c * depth;  // c / 16 · depth · 16
@@ -386,17 +386,11 @@ void each_group(const Rows& a, int rows, const Group& first, int64_t groups, int
 
 void groups_vnni(const Rows& a, int rows, const Group& first, int64_t groups, int64_t group_stride,
                  float* out, int64_t ldo, int64_t n) {
-  for (int64_t g = 0; g < groups; g += 2) {
+  by_group_pairs<8>(rows, groups, [&]<int R, int G>(int r0, int64_t g) {
     const int64_t col = g * kInt8Group;
     const Group at{first.w + g * group_stride, first.scale + col, first.offset + col};
-    for (int r0 = 0; r0 < rows; r0 += 8)
-      with_rows<8>(std::min(8, rows - r0), [&]<int R>() {
-        if (groups - g >= 2)
-          groups_vnni_rows<R, 2>(a, r0, at, group_stride, out + col, ldo, n - col);
-        else
-          groups_vnni_rows<R, 1>(a, r0, at, group_stride, out + col, ldo, n - col);
-      });
-  }
+    groups_vnni_rows<R, G>(a, r0, at, group_stride, out + col, ldo, n - col);
+  });
 }
 }  // namespace
 

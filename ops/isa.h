@@ -5,6 +5,8 @@
 // test a lower ISA on a newer CPU. Internal to the library.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -33,6 +35,27 @@ void with_rows(int rows, const F& f) {
     ((rows == R + 1 ? f.template operator()<R + 1>() : void()), ...);
   }
   (std::make_integer_sequence<int, N>{});
+}
+
+// The mask of the first `count` of 16 lanes (clamped to [0, 16]): an AVX-512 kernel's load or
+// store of a row's last, partial vector of 16 floats or int32.
+inline uint16_t first_lanes(int64_t count) {
+  return uint16_t((1u << std::clamp<int64_t>(count, 0, 16)) - 1);
+}
+
+// f.template operator()<R, G>(r0, g) for the AVX-512 dot-product kernels' tiles: column groups
+// [0, groups) two at a time (G = 2, or 1 for a last one alone) and rows [0, rows) `Tile` at a
+// time (R rows, the last tile shorter).
+template <int Tile, class F>
+void by_group_pairs(int rows, int64_t groups, const F& f) {
+  for (int64_t g = 0; g < groups; g += 2)
+    for (int r0 = 0; r0 < rows; r0 += Tile)
+      with_rows<Tile>(std::min(Tile, rows - r0), [&]<int R>() {
+        if (groups - g >= 2)
+          f.template operator()<R, 2>(r0, g);
+        else
+          f.template operator()<R, 1>(r0, g);
+      });
 }
 
 // f compiled for each ISA, the one `isa` runs (the AVX-512 one on every AVX-512 level).
