@@ -194,15 +194,63 @@ namespace {
 // stay in L2 while every panel streams past them once.
 constexpr int64_t kRows = 84;
 
+// (GCC 12 warns that its own intrinsics' unused pass-through operand "may be used uninitialized".)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// 16 rows of 16 floats, v[0..16), transposed in place in registers (the classic four rounds
+// of unpacks and lane shuffles): v[j] then holds column j.
+__attribute__((target("avx512f"))) inline void transpose16(__m512 v[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // pairs of rows: 32-bit interleave
+    t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4)  // 64-bit interleave
+    for (int j = 0; j < 2; ++j) {
+      const __m512d a = _mm512_castps_pd(t[i + j]), b = _mm512_castps_pd(t[i + j + 2]);
+      v[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      v[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  // v[4q + r] now holds, in each 128-bit lane l, element r of rows 4q..4q+3 at columns 4l + r.
+  for (int q = 0; q < 4; q += 2)  // 128-bit lanes: rows 4q.. with 4q+4..
+    for (int r = 0; r < 4; ++r) {
+      t[4 * q + r] = _mm512_shuffle_f32x4(v[4 * q + r], v[4 * q + 4 + r], 0x88);
+      t[4 * q + 4 + r] = _mm512_shuffle_f32x4(v[4 * q + r], v[4 * q + 4 + r], 0xdd);
+    }
+  for (int r = 0; r < 8; ++r) {  // and rows 0..7 with 8..15
+    v[r] = _mm512_shuffle_f32x4(t[r], t[r + 8], 0x88);
+    v[r + 8] = _mm512_shuffle_f32x4(t[r], t[r + 8], 0xdd);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// One tile of h ≤ 16 rows of A (rows rs apart, contiguous along k) packed k-major, 16 k at a
+// time through transpose16: about a fifth of the scalar copy's time.
+__attribute__((target("avx512f"))) void pack_tile_avx512(const float* a, int64_t rs, int h,
+                                                         int64_t k, float* tile) {
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    const __mmask16 depth = first_lanes(k - p0);
+    __m512 v[16];
+    for (int r = 0; r < 16; ++r)
+      v[r] = r < h ? _mm512_maskz_loadu_ps(depth, a + r * rs + p0) : _mm512_setzero_ps();
+    transpose16(v);
+    for (int j = 0; j < 16 && p0 + j < k; ++j)
+      _mm512_mask_storeu_ps(tile + (p0 + j) * h, first_lanes(h), v[j]);
+  }
+}
+
 // Rows [0, rows) of A [·, k] (element (r, p) at a[r·rs + p·cs]: A's rows, or for Aᵀ its columns)
 // packed into the kernel's tiles: the tile of rows [r0, r0 + h) at packed + r0·k, k-major.
-void pack_tiles(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, Kernel kernel,
+void pack_tiles(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, Kernel kernel, Isa isa,
                 float* packed) {
   for (int r0 = 0, h; r0 < rows; r0 += h) {
     h = kernel.height(rows - r0);
     float* tile = packed + r0 * k;
     const float* first = a + r0 * rs;
-    if (cs == 1)  // read A's rows in order
+    if (cs == 1 && isa >= Isa::Avx512)
+      pack_tile_avx512(first, rs, h, k, tile);
+    else if (cs == 1)  // read A's rows in order
       for (int r = 0; r < h; ++r)
         for (int64_t p = 0; p < k; ++p) tile[p * h + r] = first[r * rs + p];
     else  // Aᵀ: read A's rows (the tile's columns) in order
@@ -253,7 +301,7 @@ void packed_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float*
     float* a_block = scratch<float, 1>(std::size_t(kRows * k));
     for (int64_t r0 = 0; r0 < m; r0 += kRows) {
       const int rows = int(std::min(kRows, m - r0));
-      pack_tiles(a + r0 * lda, lda, 1, rows, k, kernel, a_block);
+      pack_tiles(a + r0 * lda, lda, 1, rows, k, kernel, isa, a_block);
       packed_gemm_columns(a_block, rows, k, packed, n, c + r0 * ldc, ldc, kernel, first * kPanel,
                           std::min(n, last * kPanel), false);
     }
@@ -293,7 +341,7 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, c
         pack_columns(block, ldb, depth, width, transpose_b, packed);
         for (int64_t r0 = row0; r0 < row0 + rows; r0 += kRows) {
           const int n_rows = int(std::min(kRows, row0 + rows - r0));
-          pack_tiles(a + r0 * rs + p0 * cs, rs, cs, n_rows, depth, kernel, a_block);
+          pack_tiles(a + r0 * rs + p0 * cs, rs, cs, n_rows, depth, kernel, isa, a_block);
           packed_gemm_columns(a_block, n_rows, depth, packed, width, c + r0 * ldc + col0, ldc,
                               kernel, 0, width, p0 > 0);
         }

@@ -364,7 +364,7 @@ struct ExactProduct {
 BOOST_AUTO_TEST_CASE(packed_products_within_the_float_bound_of_double_on_every_isa) {
   // The micro-kernels against the product in double precision, each element within the
   // rounding bound of any float summation order (ExactProduct): a wrong index or a lost term is
-  // far outside it. Shapes around the tiles' edges (6 and 8 rows, 16 and 32 columns, 48-row
+  // far outside it. Shapes around the tiles' edges (6 and 8 rows, 16 and 32 columns, 84-row
   // blocks) and a tall product, both W and Wᵀ packed, every ISA at or below the CPU's best.
   BOOST_TEST_MESSAGE("best ISA here: " << kernels::isa_name(kernels::best_isa()));
   for (auto [m, k, n] : {std::tuple{1, 1, 1},
@@ -397,7 +397,7 @@ BOOST_AUTO_TEST_CASE(packed_products_within_the_float_bound_of_double_on_every_i
 BOOST_AUTO_TEST_CASE(general_products_within_the_float_bound_of_double_on_every_isa) {
   // kernels::gemm, op(A) · op(B) with op(B) packed a block at a time: every transpose, depths
   // across the 256-deep blocks (their sums accumulate into C), widths across the 2048-wide
-  // blocks and the partial last panel, rows across the 48-row blocks of Aᵀ's copy.
+  // blocks and the partial last panel, rows across the 84-row blocks of op(A)'s packed copy.
   for (auto [m, k, n] :
        {std::tuple{1, 1, 1}, {6, 257, 17}, {50, 600, 40}, {3, 20, 2100}, {97, 513, 33}})
     for (bool ta : {false, true})
