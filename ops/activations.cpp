@@ -124,6 +124,28 @@ RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, splat(0.625f), _CMP_LT_OQ), signed_large,
                               small);
 }
+
+// y = f(Σ x[k]) on 16 lanes at a time, the last few under a mask.
+template <__m512 (*f)(__m512)>
+RNNGRAPH_AVX512 void of_sum_avx512(std::span<const float* const> x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = first_lanes(n - i);
+    __m512 sum = _mm512_maskz_loadu_ps(lanes, x[0] + i);
+    for (std::size_t k = 1; k < x.size(); ++k)
+      sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes, x[k] + i));
+    _mm512_mask_storeu_ps(y + i, lanes, f(sum));
+  }
+}
+
+// Below AVX-512: Σ x[k] into y (x[0] first, so y may be any of the x), then f in place.
+void sum_into(std::span<const float* const> x, float* y, int64_t n) {
+  std::size_t first = 0;
+  for (std::size_t k = 0; k < x.size(); ++k) first = x[k] == y ? k : first;
+  if (x[first] != y) std::copy_n(x[first], n, y);
+  for (std::size_t k = 0; k < x.size(); ++k)
+    if (k != first)
+      for (int64_t i = 0; i < n; ++i) y[i] += x[k][i];
+}
 #undef RNNGRAPH_AVX512
 #pragma GCC diagnostic pop
 
@@ -134,24 +156,33 @@ RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
 // models GCC names (arch=haswell is "an Intel Haswell", not "has AVX2 and FMA"), and without
 // FMA its plain "avx2" clone computes the polynomials in two rounding steps. AVX-512 runs the
 // vector form, 16 lanes at a time and the last few under a mask.
-#define RNNGRAPH_ARRAY_FUNCTION(name, formula, vector_formula)                                  \
-  namespace {                                                                                   \
-  void name##_portable(const float* x, float* y, int64_t n) {                                   \
-    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                       \
-  }                                                                                             \
-  __attribute__((target("avx2,fma"))) void name##_avx2(const float* x, float* y, int64_t n) {   \
-    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                       \
-  }                                                                                             \
-  __attribute__((target("avx512f"))) void name##_avx512(const float* x, float* y, int64_t n) {  \
-    for (int64_t i = 0; i < n; i += 16) {                                                       \
-      const __mmask16 lanes = first_lanes(n - i);                                               \
-      _mm512_mask_storeu_ps(y + i, lanes, vector_formula(_mm512_maskz_loadu_ps(lanes, x + i))); \
-    }                                                                                           \
-  }                                                                                             \
-  }                                                                                             \
-  void name(const float* x, float* y, int64_t n, Isa isa) {                                     \
-    for_isa(isa, name##_portable, name##_avx2, name##_avx512)(x, y, n);                         \
+#define RNNGRAPH_ARRAY_FUNCTION(name, formula, vector_formula)                                 \
+  namespace {                                                                                  \
+  void name##_portable(const float* x, float* y, int64_t n) {                                  \
+    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                      \
+  }                                                                                            \
+  __attribute__((target("avx2,fma"))) void name##_avx2(const float* x, float* y, int64_t n) {  \
+    for (int64_t i = 0; i < n; ++i) y[i] = formula(x[i]);                                      \
+  }                                                                                            \
+  __attribute__((target("avx512f"))) void name##_avx512(const float* x, float* y, int64_t n) { \
+    const float* one[] = {x};                                                                  \
+    of_sum_avx512<vector_formula>(one, y, n);                                                  \
+  }                                                                                            \
+  }                                                                                            \
+  void name(const float* x, float* y, int64_t n, Isa isa) {                                    \
+    for_isa(isa, name##_portable, name##_avx2, name##_avx512)(x, y, n);                        \
   }
+
+void tanh_of_sum(std::span<const float* const> x, float* y, int64_t n, Isa isa) {
+  if (isa >= Isa::Avx512) return of_sum_avx512<tanh16>(x, y, n);
+  sum_into(x, y, n);
+  tanh_array(y, y, n, isa);
+}
+void sigmoid_of_sum(std::span<const float* const> x, float* y, int64_t n, Isa isa) {
+  if (isa >= Isa::Avx512) return of_sum_avx512<sigmoid16>(x, y, n);
+  sum_into(x, y, n);
+  sigmoid_array(y, y, n, isa);
+}
 
 RNNGRAPH_ARRAY_FUNCTION(exp_array, exp_approx, exp16)
 RNNGRAPH_ARRAY_FUNCTION(tanh_array, tanh_approx, tanh16)

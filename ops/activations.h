@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include <rnngraph/ops/isa.h>
 
@@ -17,5 +18,11 @@ namespace rnngraph::kernels {
 void exp_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
 void tanh_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
 void sigmoid_array(const float* x, float* y, int64_t n, Isa isa = best_isa());
+
+// tanh or σ of a sum, y[i] = f(x[0][i] + x[1][i] + …), for the fused cells' gate terms (h·W_h,
+// x·W_x, the bias): on AVX-512 summed on the way in, one pass over the data; otherwise summed
+// into y first. y may be one of the x.
+void tanh_of_sum(std::span<const float* const> x, float* y, int64_t n, Isa isa = best_isa());
+void sigmoid_of_sum(std::span<const float* const> x, float* y, int64_t n, Isa isa = best_isa());
 
 }  // namespace rnngraph::kernels

@@ -57,14 +57,22 @@ inline void gate_row(std::span<const Tensor> terms, int64_t b, int64_t gate, int
   }
 }
 
-// σ or tanh of one gate's row, per the LSTM: the candidate g is a tanh layer, the rest sigmoids.
+// σ or tanh of one gate's row, per the LSTM: the candidate g is a tanh layer, the rest sigmoids;
+// the terms summed on the way in (kernels::sigmoid_of_sum).
 inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate gate, int64_t H,
                                float* out) {
-  gate_row(terms, b, gate, H, out);
-  if (gate == G)
-    tanh_array(out, out, H);
-  else
-    sigmoid_array(out, out, H);
+  constexpr std::size_t kMost = 8;  // more terms than that (none of our models): summed first
+  if (terms.size() > kMost) {
+    gate_row(terms, b, gate, H, out);
+    return gate == G ? tanh_array(out, out, H) : sigmoid_array(out, out, H);
+  }
+  const float* rows[kMost];
+  for (std::size_t k = 0; k < terms.size(); ++k) {
+    const Tensor& t = terms[k];
+    rows[k] = t.data() + (t.shape()[0] == 1 ? 0 : b * t.shape()[1]) + gate * H;
+  }
+  const std::span<const float* const> x(rows, terms.size());
+  gate == G ? tanh_of_sum(x, out, H) : sigmoid_of_sum(x, out, H);
 }
 
 // row(b, scratch) for every row b of a [B, H] state, split over the pool (framework/threads.h)

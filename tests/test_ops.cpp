@@ -250,6 +250,39 @@ BOOST_AUTO_TEST_CASE(vectorised_activations_within_their_stated_bounds_on_every_
   }
 }
 
+BOOST_AUTO_TEST_CASE(activations_of_a_sum_equal_the_activation_of_the_summed_array) {
+  // tanh_of_sum / sigmoid_of_sum (the fused cells' gates): three terms, n across the 16-lane
+  // vectors' edge, the output in place of the first or the last term, on every ISA. The sum in
+  // float is the same in either order for these values (multiples of 1/64), so the results must
+  // match the one-array functions bit for bit.
+  for (kernels::Isa isa : kernels::runnable_isas())
+    for (int64_t n : {1, 15, 16, 17, 100}) {
+      BOOST_TEST_CONTEXT(kernels::isa_name(isa) << " n=" << n) {
+        std::vector<float> a(n), b(n), c(n), sum(n), want(n), got(n);
+        for (int64_t i = 0; i < n; ++i) {
+          a[std::size_t(i)] = float(i % 7 - 3) / 4, b[std::size_t(i)] = float(i % 5) / 16;
+          c[std::size_t(i)] = float(i % 3 - 1) / 64;
+          sum[std::size_t(i)] = a[std::size_t(i)] + b[std::size_t(i)] + c[std::size_t(i)];
+        }
+        for (bool tanh_gate : {false, true}) {
+          auto one = tanh_gate ? kernels::tanh_array : kernels::sigmoid_array;
+          auto of_sum = tanh_gate ? kernels::tanh_of_sum : kernels::sigmoid_of_sum;
+          one(sum.data(), want.data(), n, isa);
+          const float* terms[] = {a.data(), b.data(), c.data()};
+          of_sum(std::span<const float* const>(terms), got.data(), n, isa);
+          BOOST_CHECK(got == want);
+          std::vector<float> first = a, last = c;  // y in place of a term
+          const float* in_first[] = {first.data(), b.data(), c.data()};
+          of_sum(std::span<const float* const>(in_first), first.data(), n, isa);
+          BOOST_CHECK(first == want);
+          const float* in_last[] = {a.data(), b.data(), last.data()};
+          of_sum(std::span<const float* const>(in_last), last.data(), n, isa);
+          BOOST_CHECK(last == want);
+        }
+      }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(div_exp_log) {
   auto a = [](Graph& g) { return c(g, "a", {1, 3}, {1, 2, 4}); };
   check_values(run_one([&](Graph& g) { return div(a(g), c(g, "b", {1}, {2})); }), {1, 3},
