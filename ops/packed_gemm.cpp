@@ -179,8 +179,8 @@ void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transp
         float* row = panel + half * kHalf * k + p * kHalf;
         if (transposed)
           for (int64_t j = 0; j < width; ++j) row[j] = w[(first + j) * ldw + p];
-        else if (width == kHalf)  // a fixed count: two vector moves, not a call to memmove
-          std::copy_n(w + p * ldw + first, kHalf, row);
+        else if (width == kHalf)  // a fixed size: inline moves (std::copy_n called memmove here)
+          std::memcpy(row, w + p * ldw + first, kHalf * sizeof(float));
         else
           std::copy_n(w + p * ldw + first, width, row);
         std::fill(row + width, row + kHalf, 0.0f);
