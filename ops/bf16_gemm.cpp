@@ -205,37 +205,36 @@ void bf16_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
   // too, zero (their sums are not stored).
   const int64_t tile_rows = (m + 15) / 16 * 16;
   uint16_t* bits = dot ? scratch<uint16_t>(std::size_t(tile_rows * depth)) : nullptr;
-  float* values = dot ? nullptr : scratch<float>(std::size_t(m * depth));
-  if (dot) std::fill(bits + m * depth, bits + tile_rows * depth, uint16_t(0));
+  float* values = dot ? nullptr : scratch<float>(std::size_t(tile_rows * depth));
+  const auto* w = reinterpret_cast<const uint16_t*>(packed);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
-  const int row_threads = int(std::min<int64_t>(threads, m));  // the rows too, as int8's
-  parallel_for(row_threads, [&](int t) {
-    const auto [begin, end] = split(m, row_threads, t);
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t p = 0; p < depth; ++p) {
-        const uint16_t b = p < k ? to_bf16(a[r * lda + p]) : 0;
-        if (dot)
-          bits[r * depth + p] = b;
-        else
-          values[r * depth + p] = from_bf16(b);
-      }
-  });
-  const auto* w = reinterpret_cast<const uint16_t*>(packed);
-  parallel_for(threads, [&](int t) {
-    const auto [first, last] = split(groups, threads, t);
-    const int64_t col = first * kBf16Group;
-    // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past; AMX's in
-    // blocks of 64, each W tile loaded once for two blocks of 32 rows (16-row blocks left it
-    // half its rows: the large LSTM ran 83 ms, not 50).
-    const int64_t block = isa >= Isa::Amx ? 64 : kRows;
-    for (int64_t r0 = 0; r0 < m; r0 += block)
-      kernel(Rows{values ? values + r0 * depth : nullptr, bits ? bits + r0 * depth : nullptr, depth,
-                  (k + 1) / 2 * 2},
-             int(std::min<int64_t>(block, m - r0)), Groups{w + col * depth, depth * kBf16Group},
-             last - first, c + r0 * ldc + col, ldc, n - col);
-  });
+  reduced_product_over_threads(
+      m, groups, threads,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r)
+          for (int64_t p = 0; p < depth; ++p) {
+            const uint16_t b = r < m && p < k ? to_bf16(a[r * lda + p]) : 0;
+            if (dot)
+              bits[r * depth + p] = b;
+            else
+              values[r * depth + p] = from_bf16(b);
+          }
+      },
+      [&](int64_t begin, int64_t end, int64_t first, int64_t last) {
+        const int64_t col = first * kBf16Group;
+        // Rows in blocks of 16, so a block of a stays in L1 while the groups stream past; AMX's
+        // in blocks of 64, each W tile loaded once for two blocks of 32 rows (16-row blocks left
+        // it half its rows: the large LSTM ran 83 ms, not 50).
+        const int64_t block = isa >= Isa::Amx ? 64 : kRows;
+        for (int64_t r0 = begin; r0 < end; r0 += block)
+          kernel(Rows{values ? values + r0 * depth : nullptr, bits ? bits + r0 * depth : nullptr,
+                      depth, (k + 1) / 2 * 2},
+                 int(std::min<int64_t>(block, end - r0)),
+                 Groups{w + col * depth, depth * kBf16Group}, last - first, c + r0 * ldc + col, ldc,
+                 n - col);
+      });
 }
 
 }  // namespace rnngraph::kernels

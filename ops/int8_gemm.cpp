@@ -405,38 +405,38 @@ void int8_gemm(const float* a, int64_t lda, int64_t m, int64_t k, const float* p
   const int64_t depth = int8_depth(k), groups = int8_groups(n), columns = groups * kInt8Group;
   const float* scales = packed + kInt8Header;
   // a's rows, quantized once for every column group; AMX's tiles read whole tiles of 16 rows,
-  // so the rows up to the next multiple of 16 are there too (their sums are not stored)
+  // so the rows up to the next multiple of 16 are there too, zero (their sums are not stored)
   const int64_t tile_rows = (m + 15) / 16 * 16;
   uint8_t* q = scratch<uint8_t>(std::size_t(tile_rows * depth));
   float* row_scale = scratch<float>(std::size_t(m));
+  const auto* offsets = reinterpret_cast<const int32_t*>(scales + columns);
+  const auto* bytes = reinterpret_cast<const int8_t*>(scales + 2 * columns);
   // Below about two million multiply-adds, waking a second thread costs more than it saves.
   const int threads =
       m * n * k < (int64_t(1) << 21) ? 1 : int(std::min<int64_t>(compute_threads(), groups));
-  // The rows split over the threads too: with the products on AMX, quantizing them on one
-  // thread held two threads to 1.6× one.
-  const int row_threads = int(std::min<int64_t>(threads, m));
-  parallel_for(row_threads, [&](int t) {
-    const auto [begin, end] = split(m, row_threads, t);
-    for (int64_t r = begin; r < end; ++r) {
-      row_scale[r] = isa >= Isa::Avx512
-                         ? quantize_row_avx512(a + r * lda, k, q + r * depth)
-                         : quantize(a + r * lda, k, kRowLevels, q + r * depth, kZero);
-      std::fill(q + r * depth + k, q + (r + 1) * depth, uint8_t(kZero));
-    }
-  });
-  std::fill(q + m * depth, q + tile_rows * depth, uint8_t(kZero));
-  const auto* offsets = reinterpret_cast<const int32_t*>(scales + columns);
-  const auto* bytes = reinterpret_cast<const int8_t*>(scales + 2 * columns);
-  parallel_for(threads, [&](int t) {
-    const auto [first, last] = split(groups, threads, t);
-    const int64_t col = first * kInt8Group;
-    // Rows in blocks of 48, so a block's bytes stay in L1 while the groups stream past.
-    for (int64_t r0 = 0; r0 < m; r0 += 48)
-      kernel(Rows{q + r0 * depth, row_scale + r0, depth, (k + 3) / 4 * 4},
-             int(std::min<int64_t>(48, m - r0)),
-             Group{bytes + col * depth, scales + col, offsets + col}, last - first,
-             depth * kInt8Group, c + r0 * ldc + col, ldc, n - col);
-  });
+  reduced_product_over_threads(
+      m, groups, threads,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          uint8_t* row = q + r * depth;
+          if (r >= m) {
+            std::fill(row, row + depth, uint8_t(kZero));
+            continue;
+          }
+          row_scale[r] = isa >= Isa::Avx512 ? quantize_row_avx512(a + r * lda, k, row)
+                                            : quantize(a + r * lda, k, kRowLevels, row, kZero);
+          std::fill(row + k, row + depth, uint8_t(kZero));
+        }
+      },
+      [&](int64_t begin, int64_t end, int64_t first, int64_t last) {
+        const int64_t col = first * kInt8Group;
+        // Rows in blocks of 48, so a block's bytes stay in L1 while the groups stream past.
+        for (int64_t r0 = begin; r0 < end; r0 += 48)
+          kernel(Rows{q + r0 * depth, row_scale + r0, depth, (k + 3) / 4 * 4},
+                 int(std::min<int64_t>(48, end - r0)),
+                 Group{bytes + col * depth, scales + col, offsets + col}, last - first,
+                 depth * kInt8Group, c + r0 * ldc + col, ldc, n - col);
+      });
 }
 
 }  // namespace rnngraph::kernels

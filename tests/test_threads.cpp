@@ -16,6 +16,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include <rnngraph/ops/bf16_gemm.h>
+#include <rnngraph/ops/int8_gemm.h>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -152,6 +155,40 @@ BOOST_AUTO_TEST_CASE(packed_products_and_fused_cells_are_bit_for_bit) {
     for (const std::string name : {"y", "h_n", "c_n", "grad/h0", "grad/c0"})
       check_close(many.at(name), one.at(name), 0, fmt::format("{} threads: {}", threads, name));
   }
+}
+
+BOOST_AUTO_TEST_CASE(int8_and_bf16_products_are_bit_for_bit_on_every_isa) {
+  // kernels::int8_gemm and bf16_gemm over 2, 3 and 5 threads: 161 rows (at least 32 a thread:
+  // each thread its own rows in tiles of 16, the last thread's ending in a partial tile) and 40
+  // rows (fewer: rows prepared over the threads, then the column groups split), both above the
+  // 2^21 multiply-adds the pool waits for. Each element is computed by the same code whichever
+  // thread computes it, so the results are equal to the last bit.
+  OneThreadAfter restore;
+  const int64_t k = 100, n = 300;
+  const Tensor w = init::uniform(-0.5f, 0.5f, 5).tensor({k, n});
+  for (kernels::Isa isa : kernels::runnable_isas())
+    for (int64_t m : {161, 40}) {
+      const Tensor a = init::normal(0, 1, 6).tensor({m, k});
+      std::vector<float> int8(std::size_t(kernels::int8_packed_floats(k, n)));
+      kernels::quantize_columns(w.data(), n, k, n, false, int8.data(), isa);
+      std::vector<float> bf16(std::size_t(kernels::bf16_packed_floats(k, n)));
+      kernels::pack_bf16(w.data(), n, k, n, false, bf16.data());
+      auto products = [&](int threads) {
+        set_compute_threads(threads);
+        std::pair<Tensor, Tensor> y{Tensor({m, n}), Tensor({m, n})};
+        kernels::int8_gemm(a.data(), k, m, k, int8.data(), n, y.first.data(), n, isa);
+        kernels::bf16_gemm(a.data(), k, m, k, bf16.data(), n, y.second.data(), n, isa);
+        return y;
+      };
+      const auto one = products(1);
+      for (int threads : kThreadCounts) {
+        const auto many = products(threads);
+        const std::string at =
+            fmt::format("{} m={} threads={}", kernels::isa_name(isa), m, threads);
+        check_close(many.first, one.first, 0, at + " int8");
+        check_close(many.second, one.second, 0, at + " bf16");
+      }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(cli_run_and_grad_with_threads_equal_one_thread) {
