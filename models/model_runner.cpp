@@ -1,5 +1,7 @@
 #include <rnngraph/models/model_runner.h>
 
+#include <atomic>
+
 #include <cmath>
 #include <mutex>
 #include <shared_mutex>
@@ -28,6 +30,9 @@ struct Model::Shared {
   // shared lock: runs back to back on several copies cannot keep an update() out for ever
   // (glibc's rwlock prefers readers).
   std::mutex turnstile;
+  // Bumped whenever the weights may change (weights(), update()): a RolledRun redoes its
+  // weights-only work when the version it did it for is not this one.
+  std::atomic<uint64_t> weights_version{0};
 
   // The graph for a shape, built and planned by the first copy that needs it; a copy asking for
   // it meanwhile waits for it rather than building its own.
@@ -107,10 +112,16 @@ Model::Model(const Model& other)
 
 Model::~Model() = default;
 
+const io::TensorMap& Model::weights() const {
+  ++shared_->weights_version;  // the caller may write through it
+  return weights_;
+}
+
 void Model::update(const std::function<void(const io::TensorMap& weights)>& write) {
   const std::lock_guard turn(shared_->turnstile);
   const std::unique_lock lock(shared_->weights);
   write(weights_);
+  ++shared_->weights_version;  // written
 }
 
 Model Model::load(const std::filesystem::path& path) {
@@ -199,7 +210,7 @@ const Results& Model::run(const Feeds& feeds, std::span<const int64_t> lengths) 
   RolledRun& r = rolled(batch);
   { const std::lock_guard turn(shared_->turnstile); }  // behind any update() already waiting
   const std::shared_lock lock(shared_->weights);  // no update() while the run reads the weights
-  return r.run(all, mask);
+  return r.run(all, mask, shared_->weights_version);
 }
 
 bool Model::model_state_has(std::string_view initial) const {

@@ -264,8 +264,8 @@ struct RolledRun::Buffers {
     std::array<std::unique_ptr<Executor>, 2> recurrent;
     int turn = 0;
     const Results* current = nullptr;
-    // The static part (once per run: `statics` its results, null until then) and the chunk
-    // plans by rows, with what feeds their inputs.
+    // The static part (once per state of the weights: `statics` its results, null until then)
+    // and the chunk plans by rows, with what feeds their inputs.
     std::unique_ptr<Executor> static_run;
     const Results* statics = nullptr;
     struct Chunk {
@@ -363,7 +363,7 @@ std::string numeric_context(const RolledPlan::Layer& l, int64_t first, int64_t s
 }
 }  // namespace
 
-const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
+const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t weights_version) {
   const RolledPlan& p = *plan_;
   const Config& c = p.config();
   const int64_t B = p.batch(), D = directions(c), S = cell_output_size(c);
@@ -406,7 +406,8 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
                      float* out, int64_t out_width, int64_t column) {
     const RolledPlan::Layer& l = *p.layers()[at];
     Buffers::Layer& b = buf.layers[at];
-    if (b.static_run && !b.statics) {  // weights merged, packed or quantized: once a run
+    // weights merged, packed or quantized: again only when the weights may have changed
+    if (b.static_run && !b.statics) {
       try {
         b.statics = &b.static_run->run_positional({});
       } catch (const NumericError& e) {
@@ -498,11 +499,12 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask) {
   for (std::size_t at = 0; at < p.layers().size(); ++at) {  // the initial state: row at
     const RolledPlan::Layer& l = *p.layers()[at];
     buf.layers[at].current = nullptr;
-    buf.layers[at].statics = nullptr;  // the weights may have changed since the last run
+    if (statics_version_ != weights_version) buf.layers[at].statics = nullptr;
     for (std::size_t j = 0; j < l.state.size(); ++j)
       std::copy_n(feeds.at(l.state[j].name + "0").data() + int64_t(at) * B * l.state[j].size,
                   B * l.state[j].size, buf.layers[at].state[j].data());
   }
+  statics_version_ = weights_version;  // (a layer whose statics are null makes them when it runs)
   const Tensor& top = buffer(buf.out[0], {T, B, width});
   if (D == 1) {
     // Chunk by chunk through every layer: only a chunk of the layers between is ever held.

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -94,8 +95,10 @@ class RolledRun {
   ~RolledRun();
   // feeds: "x" [T, B, I] (or "tokens" [T, B]) and every state variable's "<s>0" [L·D, B, size];
   // `mask` [T, B, 1] (1 within a sample's length) or empty. Results: "y" and "<s>_n", valid
-  // until the next run.
-  const Results& run(const Feeds& feeds, const Tensor& mask);
+  // until the next run. `weights_version` names the state of the weights: what is made from
+  // them alone (merged, packed or quantized weights) is made again only when it differs from
+  // the last run's.
+  const Results& run(const Feeds& feeds, const Tensor& mask, uint64_t weights_version);
   void check_numerics(bool on);
   const RolledPlan& plan() const { return *plan_; }
   // The memory a run works in beside its feeds and y: the plans' arenas (the hoisted chunk's
@@ -108,6 +111,7 @@ class RolledRun {
   std::unique_ptr<Buffers> buffers_;
   bool check_numerics_ = false;
   Results results_;
+  std::optional<uint64_t> statics_version_;  // of the weights the layers' statics were made from
 };
 
 // How many steps the hoisted part computes at once: at most kHoistedSteps, in chunks of equal

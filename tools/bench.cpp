@@ -195,7 +195,9 @@ int bench_main(const std::vector<std::string>& argv) {
   std::vector<double> ms;
   if (!train && optimized && !args.has("--unrolled")) {
     // Forward as models::Model runs it: the step graphs built, optimized and planned once, run
-    // T times (models/rolled.h). Random weights are the model's, not part of a new shape.
+    // T times (models/rolled.h); the weights' merged, packed or quantized forms made by the
+    // first run and kept (one state of the weights, 0). Random weights are the model's, not part
+    // of a new shape.
     const io::TensorMap weights = models::Model(c).weights();
     const auto build_start = std::chrono::steady_clock::now();
     auto plan = std::make_shared<models::RolledPlan>(c, weights, c.batch);
@@ -208,9 +210,9 @@ int bench_main(const std::vector<std::string>& argv) {
     build_ms = ms_since(build_start) - ms_since(plan_start);
     plan_ms = ms_since(plan_start);
     ms = timed_runs(
-        repeat, [&] { run.run(feeds, Tensor()); }, &first_run_ms);
+        repeat, [&] { run.run(feeds, Tensor(), 0); }, &first_run_ms);
     arena_bytes = run.working_bytes();
-    output_bytes = std::size_t(run.run(feeds, Tensor())["y"].numel()) * sizeof(float);
+    output_bytes = std::size_t(run.run(feeds, Tensor(), 0)["y"].numel()) * sizeof(float);
   } else {
     // The unrolled graph: training (backward needs every step's values), or without passes.
     const auto build_start = std::chrono::steady_clock::now();
