@@ -3,7 +3,8 @@
 // any length executes that one plan T times. What the step computes from x_t alone (the input
 // products, and weights packed or merged by the passes) is hoisted out of the loop: what depends
 // on x for a chunk of steps at a time in one plan of its own, as one large product; what depends
-// on the weights alone (merged, packed or quantized weights) once per run, in another. So a
+// on the weights alone (merged, packed or quantized weights) once, in another, kept between runs
+// until the weights may have changed. So a
 // length not seen before costs no graph and no plan, and the working memory does not grow with
 // T.
 //
@@ -74,8 +75,8 @@ struct RolledPlan::Layer {
   std::vector<char> per_row;       // frontier i depends on x (rows of a chunk), else static
   // Where frontier i is: the static plan's output (static), or the chunk plan's (per row).
   std::vector<int> frontier_at;
-  // The static part: hoisted nodes that read no x, once per run; its outputs are those the loop
-  // or the chunk plan reads. None when nothing is static.
+  // The static part: hoisted nodes that read no x, once per state of the weights; its outputs are
+  // those the loop or the chunk plan reads. None when nothing is static.
   std::vector<int> static_outputs;
   std::shared_ptr<const Plan> static_plan;
   std::unique_ptr<Graph> recurrent;  // the loop's graph: x_t, hoisted<i>, state → next state
