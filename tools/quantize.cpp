@@ -23,8 +23,8 @@ docs/architecture.md).
 
   int8   dynamic quantization, as PyTorch's quantize_dynamic and ONNX Runtime's
          DynamicQuantizeLSTM do it: the weights per output column to 8 bits (7 on a CPU
-         without VNNI or AMX), once (kept between runs); each row of a product's input (x_t, h_{t-1}) to
-         8 bits as the product runs; the byte products summed exactly in int32
+         without VNNI or AMX), once, kept between runs; each row of a product's input (x_t,
+         h_{t-1}) to 8 bits as the product runs; the byte products summed exactly in int32
   bf16   the weights rounded to bfloat16 (8 bits of mantissa, float32's range), and each
          product's input rows when it runs; the sums float32: a smaller error than int8, half
          the weight bytes of f32
