@@ -72,10 +72,10 @@ inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 #define RNNGRAPH_AVX512 __attribute__((target("avx512f"))) inline
 RNNGRAPH_AVX512 __m512 splat(float v) { return _mm512_set1_ps(v); }
 
-RNNGRAPH_AVX512 __m512 exp16(__m512 x) {
-  const __m512 lowest = splat(-87.3f), highest = splat(88.7f);
-  // max(x, lowest) is lowest for a NaN x (the second operand): garbage, replaced below
-  const __m512 clamped = _mm512_min_ps(_mm512_max_ps(x, lowest), highest);
+// e^x for x clamped to [-87.3, 88.7]: finite for every x (garbage for a NaN: max(x, lowest) is
+// lowest then, its second operand), the edges left to the callers, which need fewer of them.
+RNNGRAPH_AVX512 __m512 exp16_clamped(__m512 x) {
+  const __m512 clamped = _mm512_min_ps(_mm512_max_ps(x, splat(-87.3f)), splat(88.7f));
   const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(clamped, splat(1.44269504088896341f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(k, splat(0.693359375f), clamped);
@@ -85,25 +85,36 @@ RNNGRAPH_AVX512 __m512 exp16(__m512 x) {
        {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
     p = _mm512_fmadd_ps(p, r, splat(c));
   const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), splat(1.0f));
-  __m512 y = _mm512_scalef_ps(er, k);
-  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lowest, _CMP_LT_OQ), y, _mm512_setzero_ps());
-  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, highest, _CMP_GT_OQ), y, splat(INFINITY));
+  return _mm512_scalef_ps(er, k);
+}
+
+// x where x is NaN, else y
+RNNGRAPH_AVX512 __m512 nan_through(__m512 x, __m512 y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
 }
 
-// 1 / d for d ≥ 1, +inf (0) or NaN (NaN). (For d = inf the Newton step's inf · 0 is NaN, so
-// that lane is set apart; FLT_MAX in its place would give 2.9e-39, not σ(-inf) = 0.)
-RNNGRAPH_AVX512 __m512 reciprocal16(__m512 d) {
-  const __m512 r = _mm512_rcp14_ps(d);
-  const __m512 refined = _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, splat(1.0f)), r);
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, splat(INFINITY), _CMP_EQ_OQ), refined,
-                              _mm512_setzero_ps());
+RNNGRAPH_AVX512 __m512 exp16(__m512 x) {
+  __m512 y = exp16_clamped(x);
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, splat(-87.3f), _CMP_LT_OQ), y,
+                           _mm512_setzero_ps());
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, splat(88.7f), _CMP_GT_OQ), y, splat(INFINITY));
+  return nan_through(x, y);
 }
 
+// 1 / d for finite d ≥ 1
+RNNGRAPH_AVX512 __m512 reciprocal16(__m512 d) {
+  const __m512 r = _mm512_rcp14_ps(d);
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, splat(1.0f)), r);
+}
+
+// σ(x) = 1 / (1 + e^-x); below -88.7, where e^-x is inf, 0 (with e^-x clamped it would be
+// 2.9e-39, and σ(-inf) must be 0).
 RNNGRAPH_AVX512 __m512 sigmoid16(__m512 x) {
   const __m512 negated = _mm512_castsi512_ps(
       _mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int32_t(0x80000000u))));
-  return reciprocal16(_mm512_add_ps(splat(1.0f), exp16(negated)));
+  const __m512 y = reciprocal16(_mm512_add_ps(splat(1.0f), exp16_clamped(negated)));
+  return nan_through(x, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, splat(-88.7f), _CMP_LT_OQ), y,
+                                             _mm512_setzero_ps()));
 }
 
 RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
@@ -113,7 +124,8 @@ RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
   for (float c : {2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f, -3.33332819422e-1f})
     p = _mm512_fmadd_ps(p, z, splat(c));
   const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x, z), p, x);
-  const __m512 e = exp16(_mm512_add_ps(a, a));
+  // e^{2|x|} clamped, at most 3.3e38: 2 / (e + 1) is then below 1e-38, and tanh ±1
+  const __m512 e = exp16_clamped(_mm512_add_ps(a, a));
   // 1 - 2 / (e + 1) is in [0.5, 1] here (|x| ≥ 0.625): x's sign bit is or-ed in
   const __m512 large =
       _mm512_fnmadd_ps(splat(2.0f), reciprocal16(_mm512_add_ps(e, splat(1.0f))), splat(1.0f));
@@ -121,8 +133,8 @@ RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
       _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int32_t(0x80000000u)));
   const __m512 signed_large =
       _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, splat(0.625f), _CMP_LT_OQ), signed_large,
-                              small);
+  return nan_through(x, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, splat(0.625f), _CMP_LT_OQ),
+                                             signed_large, small));
 }
 
 // y = f(Σ x[k]) on 16 lanes at a time, the last few under a mask.
