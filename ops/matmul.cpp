@@ -1,10 +1,8 @@
-// matmul: a · b on our packed micro-kernels (a · b, a · bᵀ; aᵀ · b where OpenBLAS runs narrower
-// kernels than ours) or OpenBLAS's cblas_sgemm (aᵀ · b).
+// matmul: a · b on our packed micro-kernels (a · b, a · bᵀ; aᵀ · b on AVX-512) or OpenBLAS's
+// cblas_sgemm (aᵀ · b below AVX-512).
 // Transpose flags are attributes, so the backward products (grad · Wᵀ, xᵀ · grad) need no
 // transposed copies.
 #include <algorithm>
-#include <cctype>
-#include <string>
 
 #include <cblas.h>
 
@@ -17,22 +15,14 @@
 
 namespace rnngraph {
 namespace {
-// Whether OpenBLAS's sgemm runs kernels as wide as ours. The weight gradient 512 × 6400 · 6400 ×
-// 2048 on one Sapphire Rapids core: OpenBLAS's AVX-512 kernels 155–163 GFLOP/s, ours 130–140,
-// OpenBLAS pinned to its AVX2 ones (OPENBLAS_CORETYPE=Haswell) 115; on an AVX2 CPU OpenBLAS 83,
-// ours 71 (256 × 3200 · 3200 × 1024). So Aᵀ · b goes to OpenBLAS unless the CPU has AVX-512
-// and OpenBLAS does not use it.
-bool openblas_is_as_wide() {
-  static const bool wide = [] {
-    if (kernels::best_isa() < kernels::Isa::Avx512) return true;
-    std::string core = openblas_get_corename();
-    std::transform(core.begin(), core.end(), core.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    for (const char* avx512 : {"skylakex", "cooperlake", "sapphirerapids"})
-      if (core.find(avx512) != std::string::npos) return true;
-    return false;
-  }();
-  return wide;
+// Where Aᵀ · b (a weight's gradient, summed over T·B rows) runs on our kernels: on AVX-512,
+// where they match OpenBLAS's AVX-512 kernels (512 × 6400 · 6400 × 2048 on one Sapphire Rapids
+// core: 176–178 against 178–180 GFLOP/s; 256 × 3200 · 3200 × 1024: 183 against 178) and beat
+// them pinned to AVX2 (OPENBLAS_CORETYPE=Haswell: 118). Below AVX-512 OpenBLAS's AVX2 kernels
+// stay ahead of ours (118 against 102–107, the same products, both capped at AVX2).
+bool ours_for_weight_gradients() {
+  static const bool ours = kernels::best_isa() >= kernels::Isa::Avx512;
+  return ours;
 }
 struct Matmul final : Op {
   std::string_view name() const override { return "matmul"; }
@@ -58,10 +48,9 @@ struct Matmul final : Op {
     const int k = int(ta ? a.shape()[0] : a.shape()[1]);
     const int lda = int(a.shape()[1]), ldb = int(b.shape()[1]);
     // Our own kernels (ops/packed_gemm.h) for a · op(b): on one AVX2 core here they match or beat
-    // OpenBLAS (tall 3200 × 256 · 256 × 1024: 84 against 79 GFLOP/s). Aᵀ · b, a weight's
-    // gradient summed over T·B rows, stays on sgemm where OpenBLAS's kernels are as wide as
-    // ours, since it reads deep Aᵀ faster (bench/results.md).
-    if (!ta || !openblas_is_as_wide()) {
+    // OpenBLAS (tall 3200 × 256 · 256 × 1024: 84 against 79 GFLOP/s). Aᵀ · b too on AVX-512
+    // (above); below it, sgemm.
+    if (!ta || ours_for_weight_gradients()) {
       kernels::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, out.data(), n);
       return;
     }

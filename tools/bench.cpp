@@ -52,9 +52,9 @@ shape costs: building the graphs, the passes and the plans, and the first (cold)
                 computes it; the arena then holds what backward needs
 
 'bench sgemm' measures an N × N by N × N product (default N = 1024) two ways: OpenBLAS's
-cblas_sgemm on N threads of its own (the yardstick, and what the weight gradients run on), and
-our own kernels as the models run them (the matmul op, split over our pool); JSON: gflops
-(OpenBLAS's) and ours_gflops.
+cblas_sgemm on N threads of its own (the yardstick, and what the weight gradients run on below
+AVX-512), and our own kernels as the models run them (the matmul op, split over our pool);
+JSON: gflops (OpenBLAS's) and ours_gflops.
 
 'bench peak' measures the machine's arithmetic limit: each unit this CPU has (float32 FMA on
 AVX2 and on AVX-512, int8 dot products on AVX-VNNI and AVX-512 VNNI, bf16 dot products on
