@@ -3,8 +3,10 @@
 // every step; a general sgemm repacks it on every call. Packed into panels of 32 columns, each
 // two K × 16 halves one after the other, so the AVX2 tile streams a contiguous 64-byte-wide half
 // (not every other 64 bytes of a panel row) while it keeps 6 rows × 16 outputs in registers, and
-// the AVX-512 tile reads both halves for its 8 rows × 32. Products of two changing operands
-// (gemm: a weight's gradient) pack op(B) a block at a time into the same layout. Micro-kernels
+// the AVX-512 tile reads both halves for its 14 rows × 32. A's rows are copied per call into the
+// tiles' k-major layout, a block of 84 at a time, so a tile's broadcasts are one stream. Products
+// of two changing operands (gemm: a weight's gradient) pack op(B) a block at a time into the
+// same layout. Micro-kernels
 // for AVX-512, AVX2 + FMA and portable C++, picked at run time from the CPU (ops/isa.h; never
 // from compile flags). Internal to the library.
 #pragma once
