@@ -113,15 +113,15 @@ Model::Model(const Model& other)
 Model::~Model() = default;
 
 const io::TensorMap& Model::weights() const {
-  ++shared_->weights_version;  // the caller may write through it
+  if (shared_) ++shared_->weights_version;  // the caller may write through it (null: moved from)
   return weights_;
 }
 
 void Model::update(const std::function<void(const io::TensorMap& weights)>& write) {
   const std::lock_guard turn(shared_->turnstile);
   const std::unique_lock lock(shared_->weights);
+  ++shared_->weights_version;  // before: a write that throws half-way has changed them too
   write(weights_);
-  ++shared_->weights_version;  // written
 }
 
 Model Model::load(const std::filesystem::path& path) {
@@ -175,6 +175,7 @@ void Model::check_numerics(bool on) {
 }
 
 const Graph& Model::graph(int64_t steps, int64_t batch, bool masked) {
+  ++shared_->weights_version;  // its parameters are the weights' tensors: a caller may write them
   return *unrolled(steps, batch, masked).planned->graph;
 }
 

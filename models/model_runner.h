@@ -56,9 +56,10 @@ class Model {
   const Config& config() const { return config_; }
   // By our parameter names; the tensors every unrolled graph reads. A run keeps what it makes
   // from the weights alone (merged, packed or quantized weights) for the runs after it, until
-  // the weights may have changed: until weights() or update() is called. So a write through
-  // this map is seen by the next run when the map is asked for again (model.weights().at(..)
-  // .fill(0)), not through a reference kept from before the last run.
+  // the weights may have changed: until weights(), graph() or update() is called. So a write
+  // through this map (or a graph's parameters, the same tensors) is seen by the next run when
+  // it was asked for after the last run (model.weights().at(..).fill(0)), not through a
+  // reference kept from before it.
   const io::TensorMap& weights() const;
 
   // Writes the weights (an optimizer step, new values) while no copy of this model runs.

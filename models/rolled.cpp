@@ -331,6 +331,9 @@ void RolledRun::check_numerics(bool on) {
     for (auto& chunk : l.hoisted) chunk.run->check_numerics(on);
     if (l.static_run) l.static_run->check_numerics(on);
   }
+  // the kept weights-only results are made again, checked, by the next run: a NaN in a weight is
+  // then named as the layer's weights, not as the first step that reads it
+  if (on) statics_version_.reset();
 }
 
 namespace {

@@ -30,8 +30,8 @@ struct Concat final : Op {
     const int axis = kernels::normalize_axis(attrs.get("axis", 0), so.rank());
     const int64_t outer = so.numel() / (so[axis] * so.stride(axis));
     const int64_t out_row = so[axis] * so.stride(axis);
-    // A large concat (the passes' merged weights, once a run) split by outer rows over the
-    // threads: alone on one thread it held the others waiting.
+    // A large concat (the passes' merged weights, made once, not per step) split by outer rows over
+    // the threads: alone on one thread it held the others waiting.
     const int threads =
         so.numel() < (int64_t(1) << 20) ? 1 : int(std::min<int64_t>(compute_threads(), outer));
     parallel_for(threads, [&](int part) {

@@ -356,7 +356,7 @@ void quantize_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool tr
       column_bytes_avx512(w + c0, ldw, k, c1 - c0, inverse.data() + c0, levels, depth, offsets + c0,
                           bytes + c0 * depth);
   };
-  // Over the threads by groups of columns: it runs once per run, and on one thread it was the
+  // Over the threads by groups of columns: it runs once, not per step, and on one thread it was the
   // largest share of a two-thread int8 step after the products.
   const int64_t groups = int8_groups(n);
   const int threads =

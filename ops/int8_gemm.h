@@ -1,6 +1,6 @@
 // Dynamically quantized int8 products, y = a · W (or a · Wᵀ), what int8 models run
 // (`rnngraph quantize`):
-//   W per output column, to L levels each side, before the steps that use it (once per run):
+//   W per output column, to L levels each side, once, before the steps that use it:
 //     w ≈ s_c · q, q in [-L, L], s_c = max_p |W[p, c]| / L;
 //   each row of a, to 8 bits, when the product runs:
 //     a ≈ s_r · q, q in [-127, 127], s_r = max_p |a[r, p]| / 127;

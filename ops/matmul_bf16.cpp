@@ -1,5 +1,5 @@
 // matmul_bf16: a · W (or a · Wᵀ with transpose_b) with W in bfloat16, accumulated in float32
-// (ops/bf16_gemm.h), from W rounded once per run by pack_bf16: inputs a [M, K], W, and
+// (ops/bf16_gemm.h), from W rounded once, not per step by pack_bf16: inputs a [M, K], W, and
 // pack_bf16(W).
 #include <rnngraph/framework/graph.h>
 #include <rnngraph/ops/bf16_gemm.h>

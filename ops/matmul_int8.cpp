@@ -1,5 +1,5 @@
 // matmul_int8: a · W (or a · Wᵀ with transpose_b) in int8 (ops/int8_gemm.h), from W quantized
-// once per run by quantize_columns: inputs a [M, K], W, and quantize_columns(W).
+// once, not per step by quantize_columns: inputs a [M, K], W, and quantize_columns(W).
 #include <rnngraph/framework/graph.h>
 #include <rnngraph/ops/int8_gemm.h>
 #include <rnngraph/ops/ops.h>

@@ -1,5 +1,5 @@
 // pack_columns: W [K, N] (or, with transpose, Wᵀ for W [N, K]) laid out as the packed panels
-// ops/packed_gemm.h describes, [ceil(N/32), K, 32]. Made once per run for a weight that
+// ops/packed_gemm.h describes, [ceil(N/32), K, 32]. Made once, not per step for a weight that
 // multiplies a state at every step (passes::pack_recurrent_weights). A cache, not a value of the
 // model: gradients reach W through matmul_packed's own W input, none flows through here.
 #include <rnngraph/framework/graph.h>

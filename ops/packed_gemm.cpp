@@ -117,9 +117,14 @@ __attribute__((target("avx512f,prfchw"))) void tile_avx512_rows(const float* a, 
   __m512 lo[R], hi[R];
 #pragma GCC unroll 14
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+  // (prefetched as integers: past the last panel's end, a pointer would be out of its array)
+  const auto ahead = [](const float* at, int64_t p) {
+    return reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(at) +
+                                         uintptr_t((p + kAhead) * kHalf) * sizeof(float));
+  };
   for (int64_t p = 0; p < k; ++p) {
-    _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kAhead) * kHalf), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(second + (p + kAhead) * kHalf), _MM_HINT_T0);
+    _mm_prefetch(ahead(panel, p), _MM_HINT_T0);
+    _mm_prefetch(ahead(second, p), _MM_HINT_T0);
     const __m512 w0 = _mm512_loadu_ps(panel + p * kHalf);
     const __m512 w1 = _mm512_loadu_ps(second + p * kHalf);
 #pragma GCC unroll 14

@@ -2,7 +2,7 @@
 // (h · W_f, h · W_i, h · W_o, h · W_c in an LSTM step) become one product with the weights side
 // by side, [B, H] · [H, 4H], whose column blocks are the gates. One sgemm with a 4× wider
 // output runs much closer to the machine's peak than four narrow ones. The concatenated weight
-// is the same at every step, so merge_common_subexpressions makes it once per run.
+// is the same at every step, so merge_common_subexpressions makes it once, not per step.
 #include <map>
 #include <vector>
 

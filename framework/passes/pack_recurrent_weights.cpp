@@ -1,5 +1,5 @@
 // Recurrent-weight packing: a weight that multiplies a per-step value at several steps (h · W_h
-// forward, dA · W_hᵀ backward) is packed once per run (pack_columns), and each of those
+// forward, dA · W_hᵀ backward) is packed once, not per step (pack_columns), and each of those
 // products becomes matmul_packed, our micro-kernel on the packed panels. So does a weight's
 // product with a fed value, h_prev · W_h in a step graph (models/rolled.h runs it at every step
 // and hoists the packing, which is static, out of the step loop). Tall products too: the hoisted
