@@ -10,6 +10,8 @@
 // once.
 #pragma once
 
+#include <array>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -57,22 +59,32 @@ inline void gate_row(std::span<const Tensor> terms, int64_t b, int64_t gate, int
   }
 }
 
-// σ or tanh of one gate's row, per the LSTM: the candidate g is a tanh layer, the rest sigmoids;
-// the terms summed on the way in (kernels::sigmoid_of_sum).
+// σ (or tanh) of the sum of gate block `gate` of every term of the `sides`, row b, into out [H]:
+// the terms summed on the way in (kernels::sigmoid_of_sum). The sides are the LSTM's one list of
+// terms, or the GRU's x-side and h-side terms.
+inline void activated_sum(std::initializer_list<std::span<const Tensor>> sides, int64_t b,
+                          int64_t gate, int64_t H, bool tanh_gate, float* out) {
+  std::array<const float*, 16> fixed;
+  std::vector<const float*> more;  // for more terms than that (no model of ours has them)
+  std::size_t count = 0;
+  for (const auto& side : sides) count += side.size();
+  const float** rows = fixed.data();
+  if (count > fixed.size()) {
+    more.resize(count);
+    rows = more.data();
+  }
+  std::size_t at = 0;
+  for (const auto& side : sides)
+    for (const Tensor& t : side)
+      rows[at++] = t.data() + (t.shape()[0] == 1 ? 0 : b * t.shape()[1]) + gate * H;
+  const std::span<const float* const> x(rows, count);
+  tanh_gate ? tanh_of_sum(x, out, H) : sigmoid_of_sum(x, out, H);
+}
+
+// σ or tanh of one gate's row, per the LSTM: the candidate g is a tanh layer, the rest sigmoids.
 inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate gate, int64_t H,
                                float* out) {
-  constexpr std::size_t kMost = 8;  // more terms than that (none of our models): summed first
-  if (terms.size() > kMost) {
-    gate_row(terms, b, gate, H, out);
-    return gate == G ? tanh_array(out, out, H) : sigmoid_array(out, out, H);
-  }
-  const float* rows[kMost];
-  for (std::size_t k = 0; k < terms.size(); ++k) {
-    const Tensor& t = terms[k];
-    rows[k] = t.data() + (t.shape()[0] == 1 ? 0 : b * t.shape()[1]) + gate * H;
-  }
-  const std::span<const float* const> x(rows, terms.size());
-  gate == G ? tanh_of_sum(x, out, H) : sigmoid_of_sum(x, out, H);
+  activated_sum({terms}, b, gate, H, gate == G, out);
 }
 
 // row(b, scratch) for every row b of a [B, H] state, split over the pool (framework/threads.h)

@@ -30,7 +30,7 @@ struct Inputs {
 };
 
 // Floats of scratch per row unit H that gates() needs.
-inline constexpr std::size_t kScratch = 5;
+inline constexpr std::size_t kScratch = 4;
 
 // Row b's r, z, n and H_n (the hidden side of the candidate, which the gradient needs), in
 // `scratch` (kScratch · H floats).
@@ -39,13 +39,8 @@ struct Gates {
 };
 inline Gates gates(const Inputs& io, int64_t b, int64_t H, float* scratch) {
   Gates g{scratch, scratch + H, scratch + 2 * H, scratch + 3 * H};
-  float* t = scratch + 4 * H;
-  for (auto [gate, out] : {std::pair{R, g.r}, std::pair{Z, g.z}}) {
-    gate_row(io.x, b, gate, H, out);
-    gate_row(io.hs, b, gate, H, t);
-    for (int64_t j = 0; j < H; ++j) out[j] += t[j];
-    sigmoid_array(out, out, H);
-  }
+  for (auto [gate, out] : {std::pair{R, g.r}, std::pair{Z, g.z}})
+    activated_sum({io.x, io.hs}, b, gate, H, false, out);
   gate_row(io.hs, b, N, H, g.hn);
   gate_row(io.x, b, N, H, g.n);
   for (int64_t j = 0; j < H; ++j) g.n[j] += g.r[j] * g.hn[j];
