@@ -157,26 +157,13 @@ void groups_bf16(const Rows& a, int rows, const Groups& w, int64_t groups, float
 __attribute__((target("amx-tile,avx512f"))) void groups_amx(const Rows& a, int rows,
                                                             const Groups& w, int64_t groups,
                                                             float* out, int64_t ldo, int64_t n) {
-  load_tile_layout();
-  alignas(64) float sums[32][32];  // [row][column] of the block
-  const int64_t row_bytes = a.depth * int64_t(sizeof(uint16_t));
-  const int64_t group_bytes = w.stride * int64_t(sizeof(uint16_t));
-  for (int64_t g = 0; g < groups; g += 2) {
-    for (int r0 = 0; r0 < rows; r0 += 32) {
-      const int block = std::min(32, rows - r0);
-      block_sums_for<true>(block, groups - g)(
-          reinterpret_cast<const uint8_t*>(a.bits + r0 * a.depth), row_bytes,
-          reinterpret_cast<const uint8_t*>(w.first + g * w.stride), group_bytes, sums);
-      for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
-        const int64_t col = (g + j) * kBf16Group;
-        const __mmask16 keep = first_lanes(n - col);
-        for (int r = 0; r < block; ++r)
-          _mm512_mask_storeu_ps(out + (r0 + r) * ldo + col, keep,
-                                _mm512_load_ps(&sums[r][j * kBf16Group]));
-      }
-    }
-  }
-  _tile_release();
+  for_each_block<true, float>(
+      rows, groups, reinterpret_cast<const uint8_t*>(a.bits), a.depth * int64_t(sizeof(uint16_t)),
+      reinterpret_cast<const uint8_t*>(w.first), w.stride * int64_t(sizeof(uint16_t)),
+      [&](int r, int64_t g, const float* sums) __attribute__((target("avx512f"))) {
+        const int64_t col = g * kBf16Group;
+        _mm512_mask_storeu_ps(out + r * ldo + col, first_lanes(n - col), _mm512_load_ps(sums));
+      });
 }
 
 }  // namespace

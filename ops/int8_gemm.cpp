@@ -233,25 +233,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void groups_vnni_rows(
 __attribute__((target("amx-tile,avx512f,avx512bw"))) void groups_amx(
     const Rows& a, int rows, const Group& first, int64_t groups, int64_t group_stride, float* out,
     int64_t ldo, int64_t n) {
-  load_tile_layout();
-  alignas(64) int32_t sums[32][32];  // [row][column] of the block
-  for (int64_t g = 0; g < groups; g += 2) {
-    const int64_t col0 = g * kInt8Group;
-    for (int r0 = 0; r0 < rows; r0 += 32) {
-      const int block = std::min(32, rows - r0);
-      block_sums_for<false>(block, groups - g)(
-          a.q + r0 * a.depth, a.depth, reinterpret_cast<const uint8_t*>(first.w) + g * group_stride,
-          group_stride, sums);
-      for (int64_t j = 0; j < std::min<int64_t>(2, groups - g); ++j) {
-        const int64_t col = col0 + j * kInt8Group;
-        const __mmask16 keep = first_lanes(n - col);
-        for (int r = 0; r < block; ++r)
-          store_row(_mm512_load_si512(&sums[r][j * kInt8Group]), first, col, a.scale[r0 + r], keep,
-                    out + (r0 + r) * ldo + col);
-      }
-    }
-  }
-  _tile_release();
+  for_each_block<false, int32_t>(
+      rows, groups, a.q, a.depth, reinterpret_cast<const uint8_t*>(first.w), group_stride,
+      [&](int r, int64_t g, const int32_t* sums) __attribute__((target("avx512f,avx512bw"))) {
+        const int64_t col = g * kInt8Group;
+        store_row(_mm512_load_si512(sums), first, col, a.scale[r], first_lanes(n - col),
+                  out + r * ldo + col);
+      });
 }
 
 }  // namespace
