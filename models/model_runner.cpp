@@ -1,7 +1,6 @@
 #include <rnngraph/models/model_runner.h>
 
 #include <atomic>
-
 #include <cmath>
 #include <mutex>
 #include <shared_mutex>
@@ -30,8 +29,8 @@ struct Model::Shared {
   // shared lock: runs back to back on several copies cannot keep an update() out for ever
   // (glibc's rwlock prefers readers).
   std::mutex turnstile;
-  // Bumped whenever the weights may change (weights(), update()): a RolledRun redoes its
-  // weights-only work when the version it did it for is not this one.
+  // Bumped whenever the weights may change (weights(), graph(), update()): a RolledRun redoes
+  // its weights-only work when the version it did it for is not this one.
   std::atomic<uint64_t> weights_version{0};
 
   // The graph for a shape, built and planned by the first copy that needs it; a copy asking for
