@@ -14,31 +14,47 @@ namespace {
 // running sum stays alive (a weight shared by 500 steps never holds 500 partial gradients).
 class Accumulator {
  public:
-  explicit Accumulator(std::size_t n) : total_(n), rows_(n), assembler_(n) {}
+  explicit Accumulator(std::size_t n) : total_(n), blocks_(n) {}
 
   void add(int id, const Value& g) { total_[id] = total_[id] ? total_[id] + g : g; }
 
-  // Gradients of x[t] (an op with Op::row_of_input): kept per row and assembled by that op once
-  // x is reached, instead of T padded copies of x added together (T² work for a sequence).
-  void add_row(int id, const Op& op, int64_t row, const Value& g) {
-    auto [it, fresh] = rows_[id].emplace(row, g);
-    if (!fresh) it->second = it->second + g;
-    assembler_[id] = &op;
+  // The gradient of a block of node `id`'s rows from `begin` (an op with Op::rows_of_input: x[t],
+  // a chunk of x's steps, a weight's rows), kept per block and assembled by that op once the node
+  // is reached, instead of padded copies of the node added together (T² work for a sequence).
+  // False, keeping nothing, when the block overlaps one kept already (other than the same rows,
+  // which are summed): the caller then runs the op's vjp.
+  bool add_rows(Graph& g, int id, const Op& op, int64_t begin, const Value& grad) {
+    const Shape& shape = g.node(id).shape;
+    const int64_t row = shape.numel() / shape[0];
+    const int64_t end = begin + grad.shape().numel() / row;
+    std::map<int64_t, Value>* own = nullptr;
+    for (auto& [assembler, blocks] : blocks_[id]) {
+      if (assembler == &op) own = &blocks;
+      for (auto& [first, kept] : blocks) {
+        if (assembler == &op && first == begin && kept.shape() == grad.shape()) {
+          kept = kept + grad;
+          return true;
+        }
+        if (first < end && begin < first + kept.shape().numel() / row) return false;
+      }
+    }
+    if (!own) own = &blocks_[id].emplace_back(&op, std::map<int64_t, Value>{}).second;
+    own->emplace(begin, grad);
+    return true;
   }
 
   // The complete gradient of `id` (all its consumers have been visited), or an empty Value.
   Value take(Graph& g, int id) {
-    if (!rows_[id].empty()) {
-      add(id, assembler_[id]->assemble_rows(g, g.node(id).shape, rows_[id]));
-      rows_[id].clear();
-    }
+    for (const auto& [assembler, blocks] : blocks_[id])
+      add(id, assembler->assemble_rows(g, g.node(id).shape, blocks));
+    blocks_[id].clear();
     return total_[id];
   }
 
  private:
   std::vector<Value> total_;
-  std::vector<std::map<int64_t, Value>> rows_;
-  std::vector<const Op*> assembler_;
+  // by node: each assembling op's blocks, by first row
+  std::vector<std::vector<std::pair<const Op*, std::map<int64_t, Value>>>> blocks_;
 };
 
 }  // namespace
@@ -96,10 +112,11 @@ std::vector<Value> grad(const Value& loss, std::span<const Value> wrt) {
     VjpArgs args{{}, Value(g, id), total, node.attrs};
     for (int in : node.inputs) args.inputs.emplace_back(g, in);
     const Op& op = *node.op;
-    if (const auto row = op.row_of_input(args.attrs)) {
+    std::vector<Shape> shapes;
+    for (const Value& in : args.inputs) shapes.push_back(in.shape());
+    if (const auto first = op.rows_of_input(shapes, args.attrs)) {
       const int base = args.inputs[0].id();
-      if (from_wrt[base]) acc.add_row(base, op, *row, total);
-      continue;
+      if (!from_wrt[base] || acc.add_rows(g, base, op, *first, total)) continue;
     }
     const std::size_t before = g.size();
     const std::vector<Value> grads = op.vjp(args);

@@ -116,33 +116,56 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     view_offset[id] = nodes[id].op->view_offset(shapes, nodes[id].attrs);
   }
 
-  // Outputs assembled in place: an output such as y = stack(h_1 ... h_T) gets its buffer when its
-  // first part is computed, and each part is computed straight into its place, so the parts
-  // take no memory of their own and the assembling op never runs. Parts must be op results
-  // that are not views, each used once by the output and claimed by no other.
-  std::vector<int> part_of(n, -1);         // the assembled output a node is written into
+  // Results assembled in place: a node that lays its inputs end to end (stack, concat along the
+  // first axis), such as y = stack(h_1 ... h_T) or the row gradients a weight's gradient
+  // multiplies stacked over the steps, gets its buffer when its first part is computed, and each
+  // part is computed straight into its place, so the parts take no memory of their own and the
+  // assembling op never runs. A part is an op result that is not a view, or a reshape of one (a
+  // whole assembled in turn: a stack of chunks, each a stack of steps), used once by its whole
+  // and claimed by no other. Outputs claim their parts first, then other nodes in graph order.
+  std::vector<int> part_of(n, -1);         // the whole a node is written into
   std::vector<int64_t> part_offset(n, 0);  // where in it, in bytes
   std::vector<char> assembled(n, 0);
-  for (const auto& [name, id] : outputs_) {
-    const Node& out = nodes[id];
-    if (out.kind != NodeKind::Op || assembled[id] || !out.op->lays_inputs_end_to_end(out.attrs))
-      continue;
-    bool parts_ok = true;
-    for (std::size_t i = 0; i < out.inputs.size() && parts_ok; ++i) {
-      const Node& part = nodes[out.inputs[i]];
-      parts_ok = part.kind == NodeKind::Op && part_of[part.id] == -1 && !assembled[part.id] &&
-                 !view_offset[part.id] &&
-                 std::count(out.inputs.begin(), out.inputs.end(), part.id) == 1;
+  // The node whose data a part is: through reshapes (views of all of their base) to their base.
+  const auto data_of = [&](int id) {
+    while (view_offset[id] == 0 &&
+           nodes[id].shape.numel() == nodes[nodes[id].inputs[0]].shape.numel())
+      id = nodes[id].inputs[0];
+    return id;
+  };
+  const auto assemble = [&](int id) {
+    const Node& whole = nodes[id];
+    if (!needed[id] || whole.kind != NodeKind::Op || assembled[id] || view_offset[id] ||
+        !whole.op->lays_inputs_end_to_end(whole.attrs))
+      return;
+    std::vector<int> parts;
+    for (int in : whole.inputs) {
+      const int part = data_of(in);
+      if (nodes[part].kind != NodeKind::Op || part_of[part] != -1 || view_offset[part] ||
+          std::count(parts.begin(), parts.end(), part) > 0 || part == id)
+        return;
+      parts.push_back(part);
     }
-    if (!parts_ok) continue;
     assembled[id] = 1;
     int64_t at = 0;
-    for (int in : out.inputs) {
-      part_of[in] = id;
-      part_offset[in] = at;
-      at += nodes[in].shape.numel() * int64_t(sizeof(float));
+    for (int part : parts) {
+      part_of[part] = id;
+      part_offset[part] = at;
+      at += nodes[part].shape.numel() * int64_t(sizeof(float));
     }
-  }
+  };
+  for (const auto& [name, id] : outputs_) assemble(id);
+  for (int id = 0; id < n; ++id) assemble(id);
+  // The outermost whole a node is written into (itself if none), and its offset there in bytes.
+  const auto top_of = [&](int id) {
+    while (part_of[id] >= 0) id = part_of[id];
+    return id;
+  };
+  const auto offset_in_top = [&](int id) {
+    int64_t at = 0;
+    for (; part_of[id] >= 0; id = part_of[id]) at += part_offset[id];
+    return std::size_t(at);
+  };
 
   // Homes, and the buffer ("root") that owns each view's data.
   slots_.resize(n);
@@ -171,7 +194,7 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
           views_.push_back(id);
         } else {
           slot.home = Home::Arena;
-          if (part_of[id] >= 0) root[id] = part_of[id];
+          root[id] = top_of(id);
           if (!assembled[id]) schedule_.push_back(id);
         }
         break;
@@ -191,16 +214,17 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
   for (int step = 0; step < int(schedule_.size()); ++step) {
     const int id = schedule_[step];
     // Allocate before freeing the inputs: kernels never write over what they read.
-    // A part goes to its place in the assembled output, which lives to the end.
-    const int whole = part_of[id];
-    if (whole >= 0 && !allocated[whole]) {
+    // A part goes to its place in its outermost whole, which lives as long as any of its parts
+    // is read.
+    const int whole = top_of(id);
+    if (whole != id && !allocated[whole]) {
       slots_[whole].offset = arena.allocate(aligned_bytes(nodes[whole].shape));
       allocated[whole] = 1;
     }
-    slots_[id].offset = whole >= 0 ? slots_[whole].offset + std::size_t(part_offset[id])
-                                   : arena.allocate(aligned_bytes(nodes[id].shape));
+    slots_[id].offset = whole != id ? slots_[whole].offset + offset_in_top(id)
+                                    : arena.allocate(aligned_bytes(nodes[id].shape));
     if (!options.reuse_memory) continue;
-    if (whole >= 0) last_use[id] = -2;            // freed with the whole, never on its own
+    if (whole != id) last_use[id] = -2;           // freed with the whole, never on its own
     if (last_use[id] == -1) last_use[id] = step;  // never read: free at once
     for (int in : nodes[id].inputs) {
       const int r = root[in];
@@ -211,6 +235,10 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     }
     if (last_use[id] == step) arena.release(slots_[id].offset, aligned_bytes(nodes[id].shape));
   }
+  // Wholes inside wholes are not scheduled: their place, now that the outermost ones have theirs.
+  for (int id = 0; id < n; ++id)
+    if (assembled[id] && part_of[id] >= 0)
+      slots_[id].offset = slots_[top_of(id)].offset + offset_in_top(id);
   arena_bytes_ = arena.size();
 }
 

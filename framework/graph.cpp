@@ -341,8 +341,9 @@ std::vector<int> Graph::parameters() const {
 
 namespace rnngraph {
 
-Value Op::assemble_rows(Graph& g, const Shape& input, const std::map<int64_t, Value>& rows) const {
-  (void)g, (void)rows;
+Value Op::assemble_rows(Graph& g, const Shape& input,
+                        const std::map<int64_t, Value>& blocks) const {
+  (void)g, (void)blocks;
   throw GraphError(
       fmt::format("op {} hands its gradient back as rows of its input {} but does "
                   "not assemble them (Op::assemble_rows)",

@@ -78,17 +78,22 @@ class Op {
     return false;
   }
 
-  // Backward hooks for ops whose gradient is better gathered than summed (select: x[t] is row t
-  // of x). When row_of_input() gives a row, grad() does not call vjp(): it keeps the gradient
-  // as that row of input 0's, and once every row of that input has arrived, assemble_rows()
-  // makes the input's gradient from them (the rows not given are zero) in one node, instead of
-  // T padded copies added together.
-  virtual std::optional<int64_t> row_of_input(const Attrs& attrs) const {
-    (void)attrs;
+  // Backward hooks for ops whose output is a block of input 0's rows (select: row t; slice on
+  // the first axis: rows [begin, end), such as a chunk of steps or a weight's rows). When
+  // rows_of_input() gives the block's first row, grad() does not call vjp(): it keeps the
+  // gradient as that block of input 0's, and once every reader of that input has been visited,
+  // assemble_rows() makes the input's gradient from the blocks in one node (rows no block
+  // covers are zero), instead of padded copies added together (T² work for T selects). A
+  // block's rows are its gradient's elements over a row's. A block that overlaps another, but
+  // for one at the same rows (summed), goes through vjp() as usual.
+  virtual std::optional<int64_t> rows_of_input(std::span<const Shape> in,
+                                               const Attrs& attrs) const {
+    (void)in, (void)attrs;
     return std::nullopt;
   }
+  // blocks: each block's gradient by its first row.
   virtual Value assemble_rows(Graph& g, const Shape& input,
-                              const std::map<int64_t, Value>& rows) const;
+                              const std::map<int64_t, Value>& blocks) const;
 
   // Fill colour of the op's nodes in diagrams.
   virtual std::string_view color() const { return "#f2f2f2"; }

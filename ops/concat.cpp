@@ -1,5 +1,6 @@
 // concat: joins tensors along one axis; the RNN cell's concat([h_{t-1}, x_t], axis 1).
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include <rnngraph/framework/op.h>
@@ -70,6 +71,27 @@ struct Concat final : Op {
 const Op& concat_op() {
   static const Concat op;
   return op;
+}
+
+Value rows_from_blocks(Graph& g, const Shape& input, const std::map<int64_t, Value>& blocks) {
+  const int64_t row = input.numel() / input[0];
+  Value zero_row;
+  // Rows no block covers: broadcast from one zero row (an op result, so it is written in place
+  // too, and the graph keeps one row of zeros, not a sequence's).
+  const auto zeros = [&](int64_t rows) {
+    if (!zero_row) zero_row = g.constant(g.fresh_name("zeros"), Tensor(input.with(0, 1)));
+    return broadcast_to(zero_row, input.with(0, rows));
+  };
+  std::vector<Value> parts;
+  int64_t at = 0;
+  for (const auto& [first, block] : blocks) {
+    if (first > at) parts.push_back(zeros(first - at));
+    const Shape shape = input.with(0, block.shape().numel() / row);
+    parts.push_back(block.shape() == shape ? block : reshape(block, shape));
+    at = first + shape[0];
+  }
+  if (at < input[0]) parts.push_back(zeros(input[0] - at));
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
 }
 
 Value concat(std::span<const Value> parts, int axis) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <span>
 
 #include <rnngraph/framework/graph.h>
@@ -57,6 +58,11 @@ RNNGRAPH_OPS(RNNGRAPH_DECLARE_OP)
 // Joins tensors along `axis` (negative counts from the end); the other dims must agree.
 Value concat(std::span<const Value> parts, int axis);
 Value concat(std::initializer_list<Value> parts, int axis);
+// The gradient of a tensor of shape `input` from the gradients of blocks of its rows (by first
+// row; a block's rows are its elements over a row's), laid end to end in one concat whose rows
+// no block covers are zeros: what select's and slice's Op::assemble_rows give grad(). The
+// planner writes each block straight into its place.
+Value rows_from_blocks(Graph& g, const Shape& input, const std::map<int64_t, Value>& blocks);
 // Stacks equal shapes along a new first axis: N × [B, H] → [N, B, H].
 Value stack(std::span<const Value> parts);
 

@@ -30,24 +30,14 @@ struct Select final : Op {
     std::copy_n(row.data(), out.numel(), out.data());
   }
 
-  // grad() gathers the selects of one tensor, x[0] ... x[T-1], into one stack (the hooks below)
+  // grad() gathers the selects of one tensor, x[0] ... x[T-1], into one concat (the hooks below)
   // instead of adding T padded copies; vjp() is the same for one select on its own.
-  std::optional<int64_t> row_of_input(const Attrs& attrs) const override {
+  std::optional<int64_t> rows_of_input(std::span<const Shape>, const Attrs& attrs) const override {
     return attrs.get("index", 0);
   }
-  Value assemble_rows(Graph& g, const Shape& shape,
-                      const std::map<int64_t, Value>& rows) const override {
-    Value zeros;
-    std::vector<Value> all;
-    for (int64_t t = 0; t < shape[0]; ++t) {
-      if (auto it = rows.find(t); it != rows.end()) {
-        all.push_back(it->second);
-        continue;
-      }
-      if (!zeros) zeros = g.constant(g.fresh_name("zeros"), Tensor(shape.drop_first()));
-      all.push_back(zeros);
-    }
-    return reshape(stack(all), shape);  // a rank-1 x stacks to [T, 1]
+  Value assemble_rows(Graph& g, const Shape& input,
+                      const std::map<int64_t, Value>& blocks) const override {
+    return rows_from_blocks(g, input, blocks);
   }
 
   // The gradient in row `index` of zeros.

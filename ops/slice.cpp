@@ -2,6 +2,7 @@
 // contiguous in memory (every axis before it has size 1): the executor aliases it.
 #include <algorithm>
 
+#include <rnngraph/framework/graph.h>
 #include <rnngraph/framework/op.h>
 #include <rnngraph/ops/kernels.h>
 #include <rnngraph/ops/ops.h>
@@ -37,6 +38,19 @@ struct Slice final : Op {
     const float* src = in[0].data() + attrs.get("begin", 0) * si.stride(axis);
     for (int64_t o = 0; o < outer; ++o)
       std::copy_n(src + o * in_row, out_row, out.data() + o * out_row);
+  }
+
+  // A slice of the first axis is a block of rows (a chunk of steps, a weight's rows): grad()
+  // gathers the blocks of one tensor into one concat (the hooks below) instead of adding padded
+  // copies; vjp() is the same for one slice on its own, and for a slice of another axis.
+  std::optional<int64_t> rows_of_input(std::span<const Shape> in,
+                                       const Attrs& attrs) const override {
+    if (kernels::normalize_axis(attrs.get("axis", 0), in[0].rank()) != 0) return std::nullopt;
+    return attrs.get("begin", 0);
+  }
+  Value assemble_rows(Graph& g, const Shape& input,
+                      const std::map<int64_t, Value>& blocks) const override {
+    return rows_from_blocks(g, input, blocks);
   }
 
   // The gradient back in its window, zeros elsewhere.
