@@ -169,6 +169,28 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
 
   // Homes, and the buffer ("root") that owns each view's data.
   slots_.resize(n);
+  // Where a node's data is: the node whose buffer holds it (a view's base, a part's outermost
+  // whole) and its offset there in elements. Asked only of nodes whose slot is made.
+  const auto location = [&](int id) {
+    int64_t at = 0;
+    if (slots_[id].home == Home::View) at = slots_[id].elements, id = slots_[id].base;
+    return std::pair{top_of(id), at + int64_t(offset_in_top(id) / sizeof(float))};
+  };
+  // A node that lays its inputs end to end, not assembled, whose inputs already lie end to end
+  // in one buffer (the rows a weight's gradient multiplies, gathered once for its input side and
+  // again for its recurrent side): a view of them there, not a copy.
+  const auto laid_in_place = [&](int id) -> std::optional<std::pair<int, int64_t>> {
+    const Node& node = nodes[id];
+    if (assembled[id] || part_of[id] >= 0 || !node.op->lays_inputs_end_to_end(node.attrs))
+      return std::nullopt;
+    const auto first = location(node.inputs[0]);
+    int64_t next = first.second;
+    for (int in : node.inputs) {
+      if (location(in) != std::pair{first.first, next}) return std::nullopt;
+      next += nodes[in].shape.numel();
+    }
+    return first;
+  };
   std::vector<int> root(n);
   for (int id = 0; id < n; ++id) {
     root[id] = id;
@@ -191,6 +213,10 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
           slot = {Home::View, 0, base_is_view ? slots_[base].base : base,
                   *offset + (base_is_view ? slots_[base].elements : 0)};
           root[id] = root[base];
+          views_.push_back(id);
+        } else if (const auto at = laid_in_place(id)) {
+          slot = {Home::View, 0, at->first, at->second};
+          root[id] = root[at->first];
           views_.push_back(id);
         } else {
           slot.home = Home::Arena;

@@ -6,6 +6,7 @@
 // The stacked g_t are written in place by the ops that make them (concat along the first axis
 // is assembled by the planner), so the cost is the one large product.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -83,7 +84,10 @@ class MergeWeightGradients final : public Rewriter {
       }
     }
     if (sum.products.size() < 2) return;
-    std::sort(sum.products.begin(), sum.products.end());  // step order: rows end to end
+    // Forward step order: grad() makes the products last step first, so that is descending ids.
+    // Every weight of a cell then gathers the same rows in the same order (the hoisted x-side
+    // product's and the recurrent one's), and the planner lays them out once.
+    std::sort(sum.products.begin(), sum.products.end(), std::greater<>());
     sums_[root] = std::move(sum);
   }
 
