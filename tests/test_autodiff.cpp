@@ -282,6 +282,33 @@ BOOST_AUTO_TEST_CASE(concat_stack_select_slice_pad_reshape) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(row_blocks_are_gathered_into_one_concat) {
+  // Slices of the first axis (a chunk of steps, a weight's rows) hand grad() blocks of rows: laid
+  // end to end, rows no block covers zero, the same rows twice summed, and a block that overlaps
+  // another sent through pad.
+  expect_correct([](Graph& g) {
+    const Value a = param(g, "a", {7, 2}, 43);
+    const Value twice = slice(a, 0, 4, 6);  // rows 2 and 6 uncovered; rows 1–2 overlap 0–1
+    return concat({tanh(slice(a, 0, 0, 2)), twice * twice,
+                   slice(a, 0, 3, 4) * 2.0f + slice(a, 0, 3, 4), slice(a, 0, 1, 3)},
+                  0);
+  });
+  // The gathering itself, by hand: one concat of the blocks and a zero row, no pad.
+  Graph g;
+  const Value a = g.parameter("a", {5, 1});
+  a.node().value.values()[0] = 0.5f;
+  const Value first = slice(a, 0, 0, 2), last = slice(a, 0, 3, 5);
+  const Value loss = sum(tanh(first) + last * 3.0f);
+  g.output("loss", loss);
+  const Value wrt[] = {a};
+  grad(loss, wrt);
+  for (const Node& n : g.nodes())
+    BOOST_CHECK_MESSAGE(n.op != &pad_op(), n.name << ": the blocks should be gathered, not padded");
+  Executor run(g, {}, {.optimize = false});
+  const float t = std::tanh(0.5f);
+  rnngraph::testing::check_values(run({})["grad/a"], {5, 1}, {1 - t * t, 1, 0, 3, 3});
+}
+
 BOOST_AUTO_TEST_CASE(reductions_and_broadcasts) {
   expect_correct([](Graph& g) { return broadcast_to(sum(param(g, "a", {3, 4}, 20)), {2, 2}); });
   expect_correct([](Graph& g) {

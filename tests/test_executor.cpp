@@ -157,4 +157,52 @@ BOOST_AUTO_TEST_CASE(outputs_are_assembled_in_place_so_working_memory_is_flat_in
   rnngraph::testing::check_values(r["z"], {2, 1, 2}, {0, 3, 0, 3});
 }
 
+BOOST_AUTO_TEST_CASE(wholes_inside_the_graph_are_assembled_in_place_nested_through_reshapes) {
+  // Not an output: whole = concat(reshape(stack(p0, p1)), reshape(stack(p2, p3))), read by one
+  // op. Each p_i is computed straight into its place in whole's buffer: neither stack nor the
+  // concat runs, and the parts and the inner stacks are slots inside whole's.
+  Graph g;
+  const Value a = g.input("a", {1, 2});
+  std::vector<Value> p;
+  for (int i = 0; i < 4; ++i) p.push_back(tanh(a * float(i + 1)));
+  const Value inner0 = stack(std::vector<Value>{p[0], p[1]});  // [2, 1, 2]
+  const Value inner1 = stack(std::vector<Value>{p[2], p[3]});
+  const Value whole = concat({reshape(inner0, {2, 2}), reshape(inner1, {2, 2})}, 0);  // [4, 2]
+  g.output("y", whole * 2.0f);
+  Executor run(g, {}, {.optimize = false});
+  for (int id : run.plan().schedule())
+    BOOST_CHECK_MESSAGE(g.node(id).op != &stack_op() && g.node(id).op != &concat_op(),
+                        g.node(id).name << " ran: it should have been assembled in place");
+  const auto offset = [&](const Value& v) { return run.plan().slot(v.id()).offset; };
+  for (int i = 0; i < 4; ++i)
+    BOOST_CHECK_EQUAL(offset(p[std::size_t(i)]),
+                      offset(whole) + std::size_t(i) * 2 * sizeof(float));
+  BOOST_CHECK_EQUAL(offset(inner1), offset(whole) + 4 * sizeof(float));
+  std::vector<float> expected;
+  for (int i = 1; i <= 4; ++i)
+    for (float v : {0.5f, -1.0f}) expected.push_back(2 * std::tanh(v * float(i)));
+  rnngraph::testing::check_values(run({{"a", Tensor({1, 2}, {0.5f, -1})}})["y"], {4, 2}, expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_concat_of_rows_already_end_to_end_is_a_view) {
+  // x's rows 0–1 and 2–5 in order are x itself: a view, not a copy. Out of order they are copied.
+  Graph g;
+  const Value x = g.input("x", {6, 2});
+  const Value in_order = concat({slice(x, 0, 0, 2), slice(x, 0, 2, 6)}, 0);
+  const Value swapped = concat({slice(x, 0, 2, 4), slice(x, 0, 0, 2)}, 0);
+  g.output("y", in_order * 1.0f);
+  g.output("z", swapped * 1.0f);
+  Executor run(g, {}, {.optimize = false});
+  const Plan::Slot& view = run.plan().slot(in_order.id());
+  BOOST_CHECK(view.home == Plan::Home::View);
+  BOOST_CHECK_EQUAL(view.base, x.id());
+  BOOST_CHECK_EQUAL(view.elements, 0);
+  BOOST_CHECK(run.plan().slot(swapped.id()).home == Plan::Home::Arena);
+  std::vector<float> data(12);
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = float(i);
+  const Results& r = run({{"x", Tensor::from({6, 2}, data)}});
+  rnngraph::testing::check_values(r["y"], {6, 2}, data);
+  rnngraph::testing::check_values(r["z"], {4, 2}, {4, 5, 6, 7, 0, 1, 2, 3});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
