@@ -24,7 +24,7 @@ class Accumulator {
   // False, keeping nothing, when the block overlaps one kept already (other than the same rows,
   // which are summed): the caller then runs the op's vjp.
   bool add_rows(Graph& g, int id, const Op& op, int64_t begin, const Value& grad) {
-    const Shape& shape = g.node(id).shape;
+    const Shape shape = g.node(id).shape;  // a copy: `kept + grad` appends a node
     const int64_t row = shape.numel() / shape[0];
     const int64_t end = begin + grad.shape().numel() / row;
     std::map<int64_t, Value>* own = nullptr;
@@ -45,8 +45,10 @@ class Accumulator {
 
   // The complete gradient of `id` (all its consumers have been visited), or an empty Value.
   Value take(Graph& g, int id) {
+    // A copy of the shape: the assembly appends nodes, which may move the node storage.
+    const Shape shape = g.node(id).shape;
     for (const auto& [assembler, blocks] : blocks_[id])
-      add(id, assembler->assemble_rows(g, g.node(id).shape, blocks));
+      add(id, assembler->assemble_rows(g, shape, blocks));
     blocks_[id].clear();
     return total_[id];
   }
