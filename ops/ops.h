@@ -25,6 +25,7 @@
   X(logsumexp)          \
   X(lstm_cell)          \
   X(lstm_cell_grad)     \
+  X(lstm_gates_grad)    \
   X(lstm_hidden)        \
   X(lstm_hidden_grad)   \
   X(matmul)             \
@@ -134,6 +135,10 @@ Value lstm_hidden(std::span<const Value> terms, const Value& c);
 // [B, 4H], or with wrt_state the gradient of the state input.
 Value lstm_cell_grad(std::span<const Value> inputs, bool wrt_state);
 Value lstm_hidden_grad(std::span<const Value> inputs, bool wrt_state);
+// The two dA at once (passes::fuse_cell_gradients): lstm_cell_grad's for dc plus
+// lstm_hidden_grad's for dh, every gate block of [B, 4H] in one loop.
+Value lstm_gates_grad(std::span<const Value> terms, const Value& c_prev, const Value& c,
+                      const Value& dc, const Value& dh);
 
 // A fused GRU step (made by passes::fuse_cells; ops/gru_cell.cpp): x-side gate terms (x·W_x rows,
 // [b_r b_z b_in]) and h-side ones (h·W_h, [0 0 b_hn]), each [B, 3H] or [1, 3H], and h.

@@ -123,6 +123,35 @@ BOOST_AUTO_TEST_CASE(optimize_leaves_one_product_and_two_fused_loops_per_step) {
   BOOST_CHECK_EQUAL(o->param("W_f_l0").data(), g.param("W_f_l0").data());  // shared
 }
 
+BOOST_AUTO_TEST_CASE(an_lstm_steps_gate_gradients_are_one_op) {
+  // Training an LSTM: each step's dA is one lstm_gates_grad, not lstm_cell_grad's plus
+  // lstm_hidden_grad's added, and the gradients are those of the unfused model's backward.
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm,
+                    .input_size = 3,
+                    .hidden_size = 4,
+                    .steps = 6,
+                    .batch = 2,
+                    .seed = 5});
+  g.output("loss", models::sum_loss(Value(g, g.output_id("y"))));
+  std::vector<std::string> wrt = parameter_names(g);
+  wrt.emplace_back("x");
+  const auto fused = passes::training_graph(g, "loss", wrt, true);
+  const auto plain = passes::training_graph(g, "loss", wrt, false);
+  BOOST_CHECK_EQUAL(count_ops(*fused, lstm_gates_grad_op()), 6);
+  for (const Node& n : fused->nodes()) {
+    if (n.is(lstm_cell_grad_op()) || n.is(lstm_hidden_grad_op()))
+      BOOST_CHECK_MESSAGE(n.attrs.get("wrt_state", 0), n.name << " still makes a dA");
+    if (n.is(add_op())) BOOST_CHECK_MESSAGE(n.shape != Shape({2, 16}), n.name << " adds two dA");
+  }
+  const Feeds feeds = random_feeds(g);
+  Executor a(*plain, {}, {.optimize = false}), b(*fused, {}, {.optimize = false});
+  const Results& expected = a(feeds);
+  const Results& got = b(feeds);
+  for (const std::string& name : wrt)
+    rnngraph::testing::check_close(got["grad/" + name], expected["grad/" + name], 1e-5f);
+}
+
 BOOST_AUTO_TEST_CASE(gru_steps_fuse_into_one_product_and_one_loop_each) {
   Graph g;
   models::build(

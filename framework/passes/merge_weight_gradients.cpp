@@ -19,15 +19,8 @@ namespace rnngraph::passes {
 namespace {
 class MergeWeightGradients final : public Rewriter {
  public:
-  explicit MergeWeightGradients(const Graph& g) : g_(g), uses_(g.size(), 0), reader_(g.size(), -1) {
-    for (const Node& n : g.nodes())
-      for (int in : n.inputs) {
-        ++uses_[std::size_t(in)];
-        reader_[std::size_t(in)] = n.id;
-      }
-    for (const auto& [name, id] : g.outputs()) uses_[std::size_t(id)] += 2;
-    for (const Node& n : g.nodes())
-      if (is_sum(n.id) && !inner_sum(n.id)) collect(n.id);
+  explicit MergeWeightGradients(const Graph& g) : g_(g), sums_of_(g) {
+    for (const Node& n : g.nodes()) collect(n.id);
   }
 
   bool idle() const { return sums_.empty(); }
@@ -51,38 +44,17 @@ class MergeWeightGradients final : public Rewriter {
     std::vector<int> products, others;
   };
 
-  // An add of two values of its own shape (no broadcasting).
-  bool is_sum(int id) const {
-    const Node& n = g_.node(id);
-    return n.is(add_op()) && g_.node(n.inputs[0]).shape == n.shape &&
-           g_.node(n.inputs[1]).shape == n.shape;
-  }
-  // A sum read once, by another sum: part of a larger one.
-  bool inner_sum(int id) const {
-    return uses_[std::size_t(id)] == 1 && is_sum(reader_[std::size_t(id)]);
-  }
   // aᵀ · g, read once.
   bool is_weight_product(int id, const Shape& shape) const {
     const Node& n = g_.node(id);
     return n.is(matmul_op()) && n.attrs.get("transpose_a", 0) && !n.attrs.get("transpose_b", 0) &&
-           uses_[std::size_t(id)] == 1 && n.shape == shape;
+           sums_of_.uses(id) == 1 && n.shape == shape;
   }
 
   void collect(int root) {
     Sum sum;
-    std::vector<int> pending{root};
-    while (!pending.empty()) {
-      const int id = pending.back();
-      pending.pop_back();
-      for (int in : g_.node(id).inputs) {
-        if (is_sum(in) && uses_[std::size_t(in)] == 1)
-          pending.push_back(in);
-        else if (is_weight_product(in, g_.node(root).shape))
-          sum.products.push_back(in);
-        else
-          sum.others.push_back(in);
-      }
-    }
+    for (int term : sums_of_.terms(root))
+      (is_weight_product(term, g_.node(root).shape) ? sum.products : sum.others).push_back(term);
     if (sum.products.size() < 2) return;
     // Forward step order: grad() makes the products last step first, so that is descending ids.
     // Every weight of a cell then gathers the same rows in the same order (the hoisted x-side
@@ -92,8 +64,7 @@ class MergeWeightGradients final : public Rewriter {
   }
 
   const Graph& g_;
-  std::vector<int> uses_;
-  std::vector<int> reader_;  // the last node that reads each one (the only one if read once)
+  SumTrees sums_of_;
   std::map<int, Sum> sums_;  // by the root add
 };
 }  // namespace

@@ -34,6 +34,29 @@ std::vector<int> use_counts(const Graph& g) {
   return uses;
 }
 
+SumTrees::SumTrees(const Graph& g) : g_(g), uses_(use_counts(g)), reader_(g.size(), -1) {
+  for (const Node& n : g.nodes())
+    for (int in : n.inputs) reader_[std::size_t(in)] = n.id;
+}
+
+// An add of two values of its own shape (no broadcasting).
+bool SumTrees::is_sum(int id) const {
+  const Node& n = g_.node(id);
+  return n.is(add_op()) && g_.node(n.inputs[0]).shape == n.shape &&
+         g_.node(n.inputs[1]).shape == n.shape;
+}
+
+std::vector<int> SumTrees::terms(int root) const {
+  if (!is_sum(root) || (uses(root) == 1 && is_sum(reader_[std::size_t(root)]))) return {};
+  std::vector<int> terms, pending{root};
+  while (!pending.empty()) {
+    const int id = pending.back();
+    pending.pop_back();
+    for (int in : g_.node(id).inputs) (is_sum(in) && uses(in) == 1 ? pending : terms).push_back(in);
+  }
+  return terms;
+}
+
 namespace {
 // Runs passes one after another, each on the last result; a pass that changes nothing
 // (nullptr) costs no copy.
@@ -88,9 +111,11 @@ std::unique_ptr<Graph> training_graph(const Graph& forward, std::string_view los
   for (const std::string& name : wrt) nodes.emplace_back(*g, g->find(name).id);
   grad(Value(*g, loss_id), nodes);
   if (!optimized) return g;
-  // The backward graph's own: one copy of the sums the fused vjps share, products merged.
+  // The backward graph's own: one copy of the sums the fused vjps share, an LSTM step's two dA
+  // fused into one, products merged.
   return Pipeline(std::move(g))
       .then(merge_common_subexpressions)
+      .then(fuse_cell_gradients)
       .then(merge_weight_gradients)
       .then(pack_recurrent_weights)
       .then(eliminate_dead_nodes)

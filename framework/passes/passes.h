@@ -14,6 +14,7 @@
 //   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
 //                                 and two fused loops (lstm_cell, lstm_hidden); a GRU step →
 //                                 an x and an h product into [B, 3H] and one loop (gru_cell)
+//   fuse_cell_gradients           an LSTM step's dA_cell + dA_hidden  →  one lstm_gates_grad
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
 //
@@ -40,6 +41,7 @@ std::unique_ptr<Graph> split_concat_matmuls(const Graph& g);
 std::unique_ptr<Graph> hoist_input_projections(const Graph& g);
 std::unique_ptr<Graph> merge_gate_products(const Graph& g);
 std::unique_ptr<Graph> fuse_cells(const Graph& g);
+std::unique_ptr<Graph> fuse_cell_gradients(const Graph& g);
 std::unique_ptr<Graph> merge_weight_gradients(const Graph& g);
 std::unique_ptr<Graph> pack_recurrent_weights(const Graph& g);
 // The precision the products of a model's weights run in (models::Precision is this type).
@@ -75,5 +77,22 @@ bool is_plain_matmul(const Node& n);
 // For the passes: how many inputs read each node, outputs counting twice, so a value read once
 // (a candidate for fusing away) is never an output.
 std::vector<int> use_counts(const Graph& g);
+// For the passes: the sums grad() builds as gradients arrive, trees of adds of same-shaped
+// values whose inner adds are each read once, by the add above them.
+class SumTrees {
+ public:
+  explicit SumTrees(const Graph& g);
+  // The terms of the sum whose top add is `root`, or nothing when `root` is not an add of
+  // same-shaped values or is itself inside a larger sum.
+  std::vector<int> terms(int root) const;
+  // How many inputs read the node (use_counts).
+  int uses(int id) const { return uses_[std::size_t(id)]; }
+
+ private:
+  bool is_sum(int id) const;
+  const Graph& g_;
+  std::vector<int> uses_;
+  std::vector<int> reader_;  // the last node that reads each one (the only one if read once)
+};
 
 }  // namespace rnngraph::passes
