@@ -14,9 +14,11 @@
 //   fuse_cells                    an LSTM step's thirteen pointwise nodes → one [B, 4H] product
 //                                 and two fused loops (lstm_cell, lstm_hidden); a GRU step →
 //                                 an x and an h product into [B, 3H] and one loop (gru_cell)
-//   fuse_cell_gradients           an LSTM step's dA_cell + dA_hidden  →  one lstm_gates_grad
 //   merge_weight_gradients        Σ_t a_tᵀ · g_t  →  [a_1; …; a_T]ᵀ · [g_1; …; g_T], one product
 //   pack_recurrent_weights        h · W_h at every step  →  W_h packed once, matmul_packed
+//
+// Not part of optimize(), for the backward graph training_graph() makes (after grad()):
+//   fuse_cell_gradients           an LSTM step's dA_cell + dA_hidden  →  one lstm_gates_grad
 //
 // Not part of optimize(), for int8 and bf16 models after it:
 //   quantize_products             a · W for a static W  →  W quantized (rounded) once,
