@@ -26,17 +26,23 @@ class Accumulator {
   bool add_rows(Graph& g, int id, const Op& op, int64_t begin, const Value& grad) {
     const Shape shape = g.node(id).shape;  // a copy: `kept + grad` appends a node
     const int64_t row = shape.numel() / shape[0];
-    const int64_t end = begin + grad.shape().numel() / row;
+    const auto end_of = [&](int64_t first, const Value& block) {
+      return first + block.shape().numel() / row;
+    };
+    const int64_t end = end_of(begin, grad);
     std::map<int64_t, Value>* own = nullptr;
     for (auto& [assembler, blocks] : blocks_[id]) {
       if (assembler == &op) own = &blocks;
-      for (auto& [first, kept] : blocks) {
-        if (assembler == &op && first == begin && kept.shape() == grad.shape()) {
-          kept = kept + grad;
-          return true;
-        }
-        if (first < end && begin < first + kept.shape().numel() / row) return false;
+      // The blocks kept do not overlap: only the last one starting before `end` can reach
+      // `begin`.
+      auto at = blocks.lower_bound(end);
+      if (at == blocks.begin()) continue;
+      --at;
+      if (assembler == &op && at->first == begin && at->second.shape() == grad.shape()) {
+        at->second = at->second + grad;
+        return true;
       }
+      if (end_of(at->first, at->second) > begin) return false;
     }
     if (!own) own = &blocks_[id].emplace_back(&op, std::map<int64_t, Value>{}).second;
     own->emplace(begin, grad);

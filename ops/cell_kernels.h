@@ -87,6 +87,25 @@ inline void activated_gate_row(std::span<const Tensor> terms, int64_t b, Gate ga
   activated_sum({terms}, b, gate, H, gate == G, out);
 }
 
+// The LSTM's gate gradients for one row, into the row's blocks of dA [4H] (lstm_cell_grad,
+// lstm_hidden_grad and lstm_gates_grad): from dc = ∂loss/∂c, c_prev and the gates f, i, g,
+//   dA_f = dc ⊙ c_prev ⊙ f(1−f),  dA_i = dc ⊙ g ⊙ i(1−i),  dA_g = dc ⊙ i ⊙ (1−g²).
+// A loop a block: the blocks in one loop (nine pointers for GCC's alias checks) made
+// lstm_gates_grad take 6.3% of the mid LSTM's training; a loop a block, 2.1%.
+inline void cell_gate_grads(int64_t H, const float* dc, const float* c_prev, const float* f,
+                            const float* i, const float* g, float* dA) {
+  float *dA_f = dA + F * H, *dA_i = dA + I * H, *dA_g = dA + G * H;
+  for (int64_t j = 0; j < H; ++j) dA_f[j] = dc[j] * c_prev[j] * f[j] * (1 - f[j]);
+  for (int64_t j = 0; j < H; ++j) dA_i[j] = dc[j] * g[j] * i[j] * (1 - i[j]);
+  for (int64_t j = 0; j < H; ++j) dA_g[j] = dc[j] * i[j] * (1 - g[j] * g[j]);
+}
+// From dh = ∂loss/∂h, tanh(c) and the gate o: dA_o = dh ⊙ tanh(c) ⊙ o(1−o), into block o of dA.
+inline void output_gate_grad(int64_t H, const float* dh, const float* tanh_c, const float* o,
+                             float* dA) {
+  float* dA_o = dA + O * H;
+  for (int64_t j = 0; j < H; ++j) dA_o[j] = dh[j] * tanh_c[j] * o[j] * (1 - o[j]);
+}
+
 // row(b, scratch) for every row b of a [B, H] state, split over the pool (framework/threads.h)
 // when the batch is large enough to pay for waking it; `scratch` is `floats` floats of the
 // running thread's own.

@@ -4,6 +4,8 @@
 // with wrt_state 1 it is dc_prev = dc ⊙ f [B, H]. The gates are recomputed from the terms rather
 // than kept from the forward pass: that costs a few exp per element and saves 3·B·H floats per
 // step of memory.
+#include <algorithm>
+
 #include <rnngraph/ops/cell_kernels.h>
 
 namespace rnngraph {
@@ -30,12 +32,8 @@ struct LstmCellGrad final : cell::FusedCellGradOp {
       cell::activated_gate_row(terms, b, cell::I, H, i);
       cell::activated_gate_row(terms, b, cell::G, H, g);
       float* dA = out.data() + b * 4 * H;
-      for (int64_t j = 0; j < H; ++j) {
-        dA[cell::F * H + j] = d[j] * cp[j] * f[j] * (1 - f[j]);
-        dA[cell::I * H + j] = d[j] * g[j] * i[j] * (1 - i[j]);
-        dA[cell::O * H + j] = 0;
-        dA[cell::G * H + j] = d[j] * i[j] * (1 - g[j] * g[j]);
-      }
+      cell::cell_gate_grads(H, d, cp, f, i, g, dA);
+      std::fill_n(dA + cell::O * H, H, 0.0f);
     });
   }
 };

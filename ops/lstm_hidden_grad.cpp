@@ -25,8 +25,7 @@ struct LstmHiddenGrad final : cell::FusedCellGradOp {
         float* dc = out.data() + b * H;
         for (int64_t j = 0; j < H; ++j) dc[j] = d[j] * o[j] * (1 - tc[j] * tc[j]);
       } else {
-        float* dA_o = out.data() + b * 4 * H + cell::O * H;
-        for (int64_t j = 0; j < H; ++j) dA_o[j] = d[j] * tc[j] * o[j] * (1 - o[j]);
+        cell::output_gate_grad(H, d, tc, o, out.data() + b * 4 * H);
       }
     });
   }

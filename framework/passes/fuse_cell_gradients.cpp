@@ -7,7 +7,6 @@
 //   sum_to(dA_cell, s) + sum_to(dA_hidden, s) →  sum_to(lstm_gates_grad(...), s)
 // One loop writes every gate block once; nothing is zero-filled or added. The ops' state
 // gradients (dc_prev, and dc through h) are left as they are.
-#include <algorithm>
 #include <map>
 #include <utility>
 #include <vector>
@@ -55,24 +54,30 @@ class FuseCellGradients final : public Rewriter {
     if (n->is(sum_to_op())) n = &g_.node(n->inputs[0]);
     return n->is(op) && !n->attrs.get("wrt_state", 0) ? n->id : -1;
   }
-  // The two dA of one step read the same gate terms (all their inputs but the last two).
-  bool one_step(int cell, int hidden) const {
-    const auto &a = g_.node(cell).inputs, &b = g_.node(hidden).inputs;
-    return a.size() == b.size() && std::equal(a.begin(), a.end() - 2, b.begin());
+  // The gate terms a dA reads: all its inputs but the last two (its state and its gradient).
+  std::vector<int> gate_terms_of(int dA) const {
+    const std::vector<int>& in = g_.node(dA).inputs;
+    return {in.begin(), in.end() - 2};
   }
 
-  // Pairs each step's dA_cell term with its dA_hidden term; the rest are summed as they are.
+  // Pairs each step's dA_cell term with its dA_hidden term (the two read the same gate terms);
+  // the rest are summed as they are.
   void collect(int root, const std::vector<int>& terms) {
     Sum sum;
+    std::map<std::vector<int>, std::vector<std::size_t>> cells;  // unpaired, by gate terms
+    for (std::size_t k = 0; k < terms.size(); ++k)
+      if (const int cell = dA_of(terms[k], lstm_cell_grad_op()); cell >= 0)
+        cells[gate_terms_of(cell)].push_back(k);
     std::vector<char> paired(terms.size(), 0);
     for (std::size_t h = 0; h < terms.size(); ++h) {
       const int hidden = dA_of(terms[h], lstm_hidden_grad_op());
-      for (std::size_t c = 0; c < terms.size() && hidden >= 0 && !paired[h]; ++c) {
-        const int cell = dA_of(terms[c], lstm_cell_grad_op());
-        if (paired[c] || cell < 0 || !one_step(cell, hidden)) continue;
-        sum.pairs.emplace_back(cell, hidden);
-        paired[c] = paired[h] = 1;
-      }
+      if (hidden < 0) continue;
+      auto same_step = cells.find(gate_terms_of(hidden));
+      if (same_step == cells.end() || same_step->second.empty()) continue;
+      const std::size_t c = same_step->second.back();
+      same_step->second.pop_back();
+      sum.pairs.emplace_back(dA_of(terms[c], lstm_cell_grad_op()), hidden);
+      paired[c] = paired[h] = 1;
     }
     if (sum.pairs.empty()) return;
     for (std::size_t k = 0; k < terms.size(); ++k)
