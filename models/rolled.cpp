@@ -6,6 +6,8 @@
 #include <list>
 #include <optional>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <rnngraph/framework/errors.h>
@@ -15,6 +17,12 @@
 namespace rnngraph::models {
 
 namespace {
+
+// One core's L2 cache, as the C library reports it (1 MiB when it does not).
+std::size_t l2_cache_bytes() {
+  const long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return bytes > 0 ? std::size_t(bytes) : std::size_t(1) << 20;
+}
 
 // The cell's step graph for layer k (direction `reverse`) and batch B, on the model's weights
 // (shared, not copied; checked by recipe_weights already).
@@ -176,8 +184,12 @@ void split(RolledPlan::Layer& l) {
 
 }  // namespace
 
-RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64_t batch)
-    : config_(config), weights_(recipe_weights(config, weights)), batch_(batch) {
+RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64_t batch,
+                       std::size_t chunk_bytes)
+    : config_(config),
+      weights_(recipe_weights(config, weights)),
+      batch_(batch),
+      chunk_bytes_(chunk_bytes ? chunk_bytes : l2_cache_bytes()) {
   config_.masked = config_.training = false;
   const int64_t D = directions(config_);
   for (int64_t k = 0; k < config_.layers; ++k)
@@ -196,8 +208,21 @@ RolledPlan::RolledPlan(const Config& config, const io::TensorMap& weights, int64
 RolledPlan::~RolledPlan() = default;
 
 void RolledPlan::plan() {
-  for (auto& l : layers_)
+  std::size_t step_bytes = 0;  // the most one layer hoists for a step, B rows
+  for (auto& l : layers_) {
     if (!l->recurrent_plan) split(*l);
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < l->frontier.size(); ++i)
+      if (l->per_row[i]) bytes += std::size_t(l->step->node(l->frontier[i]).shape.numel());
+    step_bytes = std::max(step_bytes, bytes * sizeof(float));
+  }
+  max_hoisted_steps_ = std::clamp<int64_t>(
+      int64_t(chunk_bytes_ / std::max<std::size_t>(step_bytes, 1)), 1, kMaxHoistedSteps);
+}
+
+int64_t RolledPlan::hoisted_steps(int64_t steps) const {
+  const int64_t chunks = (steps + max_hoisted_steps_ - 1) / max_hoisted_steps_;
+  return (steps + chunks - 1) / chunks;
 }
 
 std::size_t RolledPlan::nodes() const {
@@ -394,9 +419,9 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
     in = buf.tokens.run->run({{"tokens", tokens}})["x"];
   }
   const Tensor* m = mask.empty() ? nullptr : &mask;
-  // Chunks of equal size, at most kHoistedSteps: one hoisted plan serves them all (the last
-  // chunk, when shorter, is padded).
-  const int64_t width = D * S, chunk = hoisted_steps(T), chunks = (T + chunk - 1) / chunk;
+  // Chunks of equal size: one hoisted plan serves them all (the last chunk, when shorter, is
+  // padded).
+  const int64_t width = D * S, chunk = p.hoisted_steps(T), chunks = (T + chunk - 1) / chunk;
   auto buffer = [](Tensor& t, const Shape& shape) -> const Tensor& {
     if (t.empty() || t.shape() != shape) t = Tensor(shape);
     return t;

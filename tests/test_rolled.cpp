@@ -176,4 +176,53 @@ BOOST_AUTO_TEST_CASE(new_lengths_cost_no_plan_and_memory_is_flat_in_T) {
   BOOST_TEST(plan->nodes() < 100u);
 }
 
+// A chunk holds as many steps as keep what it hoists for a layer within the plan's chunk bytes:
+// an LSTM hoists x · W_x, [B, 4H] a step, 240 bytes at B = 3 and H = 5, so 1000 bytes hold 4
+// steps; a GRU's [B, 3H] is 180 bytes, 5 steps. Runs in such chunks, over lengths that do not
+// divide into them and with samples' lengths, equal the unrolled graph.
+BOOST_AUTO_TEST_CASE(chunks_hold_what_fits_their_bytes_and_run_as_unrolled) {
+  for (const auto& [cell, steps] : {std::pair{models::Cell::Lstm, 4}, {models::Cell::Gru, 5}})
+    for (bool bi : {false, true}) {
+      const models::Config c{.cell = cell,
+                             .input_size = 3,
+                             .hidden_size = 5,
+                             .layers = 2,
+                             .seed = 5,
+                             .bidirectional = bi};
+      BOOST_TEST_CONTEXT(c.cell.name() << (bi ? " bi" : "")) {
+        const io::TensorMap weights = models::Model(c).weights();
+        auto plan = std::make_shared<models::RolledPlan>(c, weights, 3, 1000);
+        plan->plan();
+        BOOST_TEST(plan->max_hoisted_steps() == steps);
+        BOOST_TEST(plan->hoisted_steps(9) == (steps == 4 ? 3 : 5));  // 3 chunks of 3; 2 of 5
+        models::RolledRun run(plan);
+        for (const auto& [T, lengths] :
+             {std::pair<int64_t, std::vector<int64_t>>{1, {}}, {9, {}}, {13, {13, 6, 1}}}) {
+          Feeds feeds{{"x", init::normal(0, 1, uint64_t(T)).tensor({T, 3, 3})}};
+          for (const models::StateVariable& s : models::model_state(c))
+            feeds.emplace(s.name + "0", init::normal(0, 1, 7).tensor({2 * (bi ? 2 : 1), 3, 5}));
+          const Tensor mask = lengths.empty() ? Tensor() : models::length_mask(lengths, T);
+          const Results& got = run.run(feeds, mask, 0);
+          for (const auto& [name, t] : unrolled(c, weights, feeds, lengths))
+            check_close(got[name], t, kTolerance, fmt::format("T = {}, {}", T, name));
+        }
+      }
+    }
+}
+
+// The bytes bound the chunk, within 1 and 64 steps: the large LSTM (B = 64, H = 512) hoists 512
+// KiB a step, 4 steps in a 2 MiB L2.
+BOOST_AUTO_TEST_CASE(a_large_lstm_hoists_a_few_steps_at_a_time) {
+  const models::Config c{.cell = models::Cell::Lstm, .input_size = 512, .hidden_size = 512};
+  const io::TensorMap weights = models::Model(c).weights();
+  for (const auto& [bytes, steps] : {std::pair<std::size_t, int64_t>{std::size_t(2) << 20, 4},
+                                     {std::size_t(1) << 20, 2},
+                                     {1000, 1},
+                                     {std::size_t(1) << 30, 64}}) {
+    models::RolledPlan plan(c, weights, 64, bytes);
+    plan.plan();
+    BOOST_TEST(plan.max_hoisted_steps() == steps, bytes << " bytes");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,8 @@ constexpr std::string_view kUsage =
 
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights, as
 'rnngraph run' computes it (each layer's step graph optimized and planned once, run T times,
-its input products hoisted out of the loop for 64 steps at a time): one warm-up run, then R
+its input products hoisted out of the loop a chunk of steps at a time, as many as fit this
+core's L2 cache, at most 64): one warm-up run, then R
 timed runs (default 20); prints the median and the fastest, and what the first run of a new
 shape costs: building the graphs, the passes and the plans, and the first (cold) run.
 
@@ -205,7 +206,7 @@ int bench_main(const std::vector<std::string>& argv) {
     plan->plan();
     for (std::size_t at = 0; at < plan->layers().size(); ++at)
       if (!plan->layers()[at]->row_nodes.empty())
-        plan->hoisted(at, models::hoisted_steps(c.steps) * c.batch);
+        plan->hoisted(at, plan->hoisted_steps(c.steps) * c.batch);
     models::RolledRun run(plan);
     build_ms = ms_since(build_start) - ms_since(plan_start);
     plan_ms = ms_since(plan_start);
