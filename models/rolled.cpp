@@ -221,8 +221,16 @@ void RolledPlan::plan() {
 }
 
 int64_t RolledPlan::hoisted_steps(int64_t steps) const {
-  const int64_t chunks = (steps + max_hoisted_steps_ - 1) / max_hoisted_steps_;
-  return (steps + chunks - 1) / chunks;
+  // The fewest padded steps over the fewest chunks up to twice as many: T = 100 in chunks of at
+  // most 16 is 10 of 10, not 7 of 15 with 5 steps of padding.
+  const int64_t fewest = (steps + max_hoisted_steps_ - 1) / max_hoisted_steps_;
+  int64_t best = max_hoisted_steps_, padded = -1;
+  for (int64_t chunks = std::max<int64_t>(fewest, 1); chunks <= 2 * fewest && chunks <= steps;
+       ++chunks) {
+    const int64_t size = (steps + chunks - 1) / chunks, pad = chunks * size - steps;
+    if (padded < 0 || pad < padded) best = size, padded = pad;
+  }
+  return best;
 }
 
 std::size_t RolledPlan::nodes() const {
