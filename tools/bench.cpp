@@ -36,9 +36,9 @@ constexpr std::string_view kUsage =
 Times the forward pass (x [T, B, I] to every h_t) of a model with random weights, as
 'rnngraph run' computes it (each layer's step graph optimized and planned once, run T times,
 its input products hoisted out of the loop a chunk of steps at a time, as many as fit this
-core's L2 cache, at most 64): one warm-up run, then R
-timed runs (default 20); prints the median and the fastest, and what the first run of a new
-shape costs: building the graphs, the passes and the plans, and the first (cold) run.
+core's L2 cache, at most 64): one warm-up run, then R timed runs (default 20); prints the
+median and the fastest, and what the first run of a new shape costs: building the graphs, the
+passes and the plans, and the first (cold) run.
 
   --threads N   threads for the large products and fused cells (default 1)
   --dtype D     the products' precision: f32 (default), int8 or bf16, as 'rnngraph quantize'
