@@ -310,6 +310,8 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
   BOOST_CHECK_EQUAL(report["steps"], 6);
   BOOST_CHECK_GT(report["median_ms"].get<double>(), 0.0);
   BOOST_CHECK_GE(report["median_ms"].get<double>(), report["min_ms"].get<double>());
+  // a small model's input products: all 6 steps in one chunk
+  BOOST_CHECK_EQUAL(report["hoisted_steps"], 6);
   const Outcome text =
       rnngraph_cli("bench rnn --batch 1 --input-size 2 --hidden-size 3 --steps 4 --repeat 2");
   BOOST_CHECK_EQUAL(text.code, 0);
@@ -318,6 +320,7 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
       "bench lstm --batch 2 --input-size 2 --hidden-size 3 --steps 4 --repeat 2 --train --json");
   BOOST_REQUIRE_MESSAGE(train.code == 0, train.err);
   BOOST_CHECK(nlohmann::json::parse(train.out)["train"].get<bool>());
+  BOOST_CHECK_EQUAL(nlohmann::json::parse(train.out)["hoisted_steps"], 0);
   expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --threads 0",
                   "between");
   // The share of peak: of the float32 FMA limit measured on the same threads, so below 1.

@@ -43,7 +43,9 @@ passes and the plans, and the first (cold) run.
   --threads N   threads for the large products and fused cells (default 1)
   --dtype D     the products' precision: f32 (default), int8 or bf16, as 'rnngraph quantize'
                 makes models (forward only); the JSON line names it ("dtype")
-  --json        one JSON object instead of the text line (bench/compare.py reads it)
+  --json        one JSON object instead of the text line (bench/compare.py reads it); its
+                hoisted_steps is the steps whose input products one chunk computes (0 when
+                the unrolled graph runs: --train, --unrolled, --no-passes)
   --no-passes   plan the unrolled graph as built, without the graph passes (passes:
                 cells fused, products split, hoisted and merged), to measure what they bring
   --unrolled    time the unrolled graph (every step's nodes, what training runs) instead of
@@ -193,6 +195,7 @@ int bench_main(const std::vector<std::string>& argv) {
     feeds.emplace(s.name + "0", Tensor({c.layers * models::directions(c), c.batch, s.size}));
   double build_ms = 0, plan_ms = 0, first_run_ms = 0;
   std::size_t arena_bytes = 0, output_bytes = 0;
+  int64_t hoisted_steps = 0;  // steps of x one chunk's products cover (0: the unrolled graph)
   std::vector<double> ms;
   if (!train && optimized && !args.has("--unrolled")) {
     // Forward as models::Model runs it: the step graphs built, optimized and planned once, run
@@ -204,9 +207,9 @@ int bench_main(const std::vector<std::string>& argv) {
     auto plan = std::make_shared<models::RolledPlan>(c, weights, c.batch);
     const auto plan_start = std::chrono::steady_clock::now();
     plan->plan();
+    hoisted_steps = plan->hoisted_steps(c.steps);
     for (std::size_t at = 0; at < plan->layers().size(); ++at)
-      if (!plan->layers()[at]->row_nodes.empty())
-        plan->hoisted(at, plan->hoisted_steps(c.steps) * c.batch);
+      if (!plan->layers()[at]->row_nodes.empty()) plan->hoisted(at, hoisted_steps * c.batch);
     models::RolledRun run(plan);
     build_ms = ms_since(build_start) - ms_since(plan_start);
     plan_ms = ms_since(plan_start);
@@ -263,11 +266,12 @@ int bench_main(const std::vector<std::string>& argv) {
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
         "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"peak_unit\": \"{}\", "
-        "\"kernels\": \"{}\", \"dtype\": \"{}\", \"unit\": \"{}\"}}\n",
+        "\"kernels\": \"{}\", \"dtype\": \"{}\", \"unit\": \"{}\", \"hoisted_steps\": {}}}\n",
         models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
         repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
         output_bytes, train, optimized, peak, gflops / peak, product_unit(c.precision),
-        kernels::isa_name(kernels::best_isa()), models::to_string(c.precision), unit);
+        kernels::isa_name(kernels::best_isa()), models::to_string(c.precision), unit,
+        hoisted_steps);
   } else {
     fmt::print(
         "{} B={} I={} H={} T={} L={} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "
