@@ -216,18 +216,20 @@ void RolledPlan::plan() {
       if (l->per_row[i]) bytes += std::size_t(l->step->node(l->frontier[i]).shape.numel());
     step_bytes = std::max(step_bytes, bytes * sizeof(float));
   }
-  max_hoisted_steps_ = std::clamp<int64_t>(
-      int64_t(chunk_bytes_ / std::max<std::size_t>(step_bytes, 1)), 1, kMaxHoistedSteps);
+  max_hoisted_steps_ = std::max<int64_t>(
+      1, int64_t(std::min<std::size_t>(chunk_bytes_ / std::max<std::size_t>(step_bytes, 1),
+                                       kMaxHoistedSteps)));
 }
 
 int64_t RolledPlan::hoisted_steps(int64_t steps) const {
-  // The fewest padded steps over the fewest chunks up to twice as many: T = 100 in chunks of at
-  // most 16 is 10 of 10, not 7 of 15 with 5 steps of padding.
-  const int64_t fewest = (steps + max_hoisted_steps_ - 1) / max_hoisted_steps_;
-  int64_t best = max_hoisted_steps_, padded = -1;
-  for (int64_t chunks = std::max<int64_t>(fewest, 1); chunks <= 2 * fewest && chunks <= steps;
-       ++chunks) {
+  // The fewest padded steps over the fewest chunks or more, while a chunk stays longer than half
+  // the most (so padding is not traded for products of few rows): T = 100 in chunks of at most
+  // 16 is 10 of 10, not 7 of 15 with 5 steps of padding.
+  const int64_t most = max_hoisted_steps_, fewest = (steps + most - 1) / most;
+  int64_t best = most, padded = -1;
+  for (int64_t chunks = std::max<int64_t>(fewest, 1); chunks <= steps; ++chunks) {
     const int64_t size = (steps + chunks - 1) / chunks, pad = chunks * size - steps;
+    if (chunks > fewest && 2 * size <= most) break;
     if (padded < 0 || pad < padded) best = size, padded = pad;
   }
   return best;

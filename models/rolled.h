@@ -42,7 +42,8 @@ class RolledPlan {
 
   // How many steps the hoisted part computes at once for a sequence of `steps`: chunks of equal
   // size (the last one padded), so one hoisted plan serves the whole sequence, each at most
-  // max_hoisted_steps() long, as few padded steps as up to twice the fewest chunks allow.
+  // max_hoisted_steps() long, with the fewest padded steps that chunks longer than half that
+  // allow.
   int64_t hoisted_steps(int64_t steps) const;
   // At most kMaxHoistedSteps, and as many as keep the values one chunk hoists for a layer (x's
   // products, [steps·B, 4H] for an LSTM) within chunk_bytes, so that the loop reads each step's

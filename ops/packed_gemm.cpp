@@ -207,14 +207,15 @@ void pack_columns(const float* w, int64_t ldw, int64_t k, int64_t n, bool transp
 }
 
 namespace {
-// Rows of A per block (a multiple of both wide tiles' rows, 6 and 14): the block's rows, packed,
-// stay in L2 while every panel streams past them once.
+// Rows of A per block at most (a multiple of both wide tiles' rows, 6 and 14): the block's rows,
+// packed, stay in L2 while every panel streams past them once.
 constexpr int64_t kRows = 84;
 
 // The rows of each block when `m` rows are cut into blocks of at most kRows: blocks of equal
 // size, so that no block is left a few rows for a narrow tile (256 rows, x · W_x of 4 steps of
 // B = 64: four blocks of 64, not three of 84 and one of 4, whose 4-row tiles took 1.9% of the
-// large LSTM's run in perf; the run's time moved within the machine's noise).
+// large LSTM's run in perf; the run's time moved within the machine's noise). AVX-512's tiles
+// split any block into near-equal heights; AVX2's 6-row tiles may leave one of 4 a block.
 int64_t block_rows(int64_t m) {
   const int64_t blocks = (m + kRows - 1) / kRows;
   return blocks ? (m + blocks - 1) / blocks : 0;

@@ -321,6 +321,10 @@ BOOST_AUTO_TEST_CASE(bench_reports_timings) {
   BOOST_REQUIRE_MESSAGE(train.code == 0, train.err);
   BOOST_CHECK(nlohmann::json::parse(train.out)["train"].get<bool>());
   BOOST_CHECK_EQUAL(nlohmann::json::parse(train.out)["hoisted_steps"], 0);
+  const Outcome unrolled = rnngraph_cli(
+      "bench lstm --batch 2 --input-size 2 --hidden-size 3 --steps 4 --repeat 2 --unrolled --json");
+  BOOST_REQUIRE_MESSAGE(unrolled.code == 0, unrolled.err);
+  BOOST_CHECK_EQUAL(nlohmann::json::parse(unrolled.out)["hoisted_steps"], 0);
   expect_rejected("bench lstm --batch 1 --input-size 2 --hidden-size 3 --steps 4 --threads 0",
                   "between");
   // The share of peak: of the float32 FMA limit measured on the same threads, so below 1.
