@@ -150,12 +150,16 @@ void tile_avx512(const float* a, int rows, int64_t k, const float* panel, float*
                  bool accumulate) {
   with_rows<14>(rows, [&]<int R>() { tile_avx512_rows<R>(a, k, panel, out, ldo, accumulate); });
 }
+// The size of each of the fewest parts of at most `most` that `total` cuts into equally (the
+// last one may be shorter).
+int64_t equal_part(int64_t total, int64_t most) {
+  const int64_t parts = (total + most - 1) / most;
+  return parts ? (total + parts - 1) / parts : 0;
+}
+
 // At most 14 rows, as many tiles as that takes, of near-equal height (32 rows: 11 + 11 + 10, not
 // 14 + 14 + 4, whose last tile is too short to keep the FMA units busy).
-int height_avx512(int left) {
-  const int tiles = (left + 13) / 14;
-  return (left + tiles - 1) / tiles;
-}
+int height_avx512(int left) { return int(equal_part(left, 14)); }
 
 // An ISA's micro-kernel: `tile` multiplies `rows` packed rows of A by one panel of 32 columns
 // into out (row stride ldo), written or (accumulate) added; `height` is the rows of the next
@@ -216,10 +220,7 @@ constexpr int64_t kRows = 84;
 // B = 64: four blocks of 64, not three of 84 and one of 4, whose 4-row tiles took 1.9% of the
 // large LSTM's run in perf; the run's time moved within the machine's noise). AVX-512's tiles
 // split any block into near-equal heights; AVX2's 6-row tiles may leave one of 4 a block.
-int64_t block_rows(int64_t m) {
-  const int64_t blocks = (m + kRows - 1) / kRows;
-  return blocks ? (m + blocks - 1) / blocks : 0;
-}
+int64_t block_rows(int64_t m) { return equal_part(m, kRows); }
 
 // (GCC 12 warns that its own intrinsics' unused pass-through operand "may be used uninitialized".)
 #pragma GCC diagnostic push
