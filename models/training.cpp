@@ -580,7 +580,8 @@ std::unique_ptr<Trainer> Trainer::resume(const std::filesystem::path& path,
   const Config m = config_from_file(file);
   if (m.precision != Precision::Float32)
     throw FormatError(fmt::format(
-        "{}: an {} model runs forward only: resume the float32 checkpoint it was quantized from",
+        "{}: a model quantized to {} runs forward only: resume the float32 checkpoint it came "
+        "from",
         path.string(), to_string(m.precision)));
   const bool data = task_from_string(file.meta.at("task")) == Task::Data;
   if (data && !file.meta.contains("data"))

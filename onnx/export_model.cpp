@@ -348,9 +348,9 @@ std::string save(const io::GraphFile& file, const std::filesystem::path& path,
     const models::Model model = models::Model::from_file(file, "the model file");
     if (model.config().precision != models::Precision::Float32)
       throw GraphError(fmt::format(
-          "ONNX export: an {} model is not written (ONNX's RNN, LSTM and GRU operators run in "
-          "float32): export the float32 model it was quantized from (rnngraph quantize --dtype "
-          "f32), and quantize that in ONNX Runtime (quantize_dynamic)",
+          "ONNX export: a model quantized to {} is not written (ONNX's RNN, LSTM and GRU operators "
+          "run in float32): export the float32 model it was quantized from (rnngraph quantize "
+          "--dtype f32), and quantize that in ONNX Runtime (quantize_dynamic)",
           models::to_string(model.config().precision)));
     bytes = export_model(model.config(), model.weights(), options);
   } else {

@@ -35,8 +35,8 @@ namespace rnngraph::reduced {
 template <class Format>
 [[noreturn]] void no_gradient(std::string_view op) {
   throw GraphError(
-      fmt::format("{} has no gradient: a {} model runs forward only (train the float32 model, then "
-                  "quantize it)",
+      fmt::format("{} has no gradient: a model quantized to {} runs forward only (train the "
+                  "float32 model, then quantize it)",
                   op, Format::precision));
 }
 

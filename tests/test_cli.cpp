@@ -342,6 +342,11 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
     BOOST_CHECK_MESSAGE(r.out.find("of max |y|") != std::string::npos, r.out);
     BOOST_CHECK(rnngraph_cli(fmt::format("info q_{}.json", dtype))
                     .out.find(fmt::format("precision: {}", dtype)) != std::string::npos);
+    // its diagram is the float32 structure, titled with the products' precision
+    r = rnngraph_cli(fmt::format("dot q_{0}.json -o q_{0}.dot", dtype));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    BOOST_CHECK(io::read_file(work_dir() / fmt::format("q_{}.dot", dtype))
+                    .find(fmt::format("products in {}", dtype)) != std::string::npos);
   }
   // run gives int8's (bf16's) y: close to float32's, not equal to it
   const Tensor x = init::normal(0, 1, 3).tensor({10, 4, 6});

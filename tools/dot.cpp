@@ -118,10 +118,13 @@ int dot_main(const std::vector<std::string>& argv) {
   if (options.title.empty() && recipe) {
     const models::Config& c = *recipe;
     options.title =
-        fmt::format("{}{}, input {}, hidden {}{}: {} view{}", models::to_string(c.cell),
+        fmt::format("{}{}, input {}, hidden {}{}{}: {} view{}", models::to_string(c.cell),
                     c.layers > 1 ? fmt::format(", {} layers", c.layers) : "", c.input_size,
-                    c.hidden_size, c.bidirectional ? ", bidirectional" : "", viz::to_string(view),
-                    options.grad ? " with the backward graph of sum(y)" : "");
+                    c.hidden_size, c.bidirectional ? ", bidirectional" : "",
+                    c.precision != models::Precision::Float32
+                        ? fmt::format(", products in {}", models::to_string(c.precision))
+                        : "",
+                    viz::to_string(view), options.grad ? " with the backward graph of sum(y)" : "");
   }
   viz::write_diagram(g, options, out);
   fmt::print(

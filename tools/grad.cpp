@@ -76,8 +76,8 @@ int grad_main(const std::vector<std::string>& argv) {
     const models::Precision precision = models::config_from_file(file).precision;
     if (precision != models::Precision::Float32)
       throw FormatError(fmt::format(
-          "{}: an {} model has no gradients (it runs forward only): take them of the float32 "
-          "model it was quantized from",
+          "{}: a model quantized to {} has no gradients (it runs forward only): take them of "
+          "the float32 model it came from",
           path, models::to_string(precision)));
   }
   Feeds feeds = unrolled_feeds(file, path, args);  // a model file: unrolled for the input's shape

@@ -187,8 +187,8 @@ std::optional<io::GraphFile> model_options(const Args& args, models::TrainConfig
     throw FormatError(fmt::format("{}: a bidirectional model cannot be trained yet", model));
   if (m.precision != models::Precision::Float32)
     throw FormatError(fmt::format(
-        "{}: an {} model runs forward only: train the float32 model it was quantized from", model,
-        models::to_string(m.precision)));
+        "{}: a model quantized to {} runs forward only: train the float32 model it came from",
+        model, models::to_string(m.precision)));
   c.cell = m.cell, c.hidden_size = m.hidden_size, c.layers = m.layers, c.proj_size = m.proj_size;
   return file;
 }

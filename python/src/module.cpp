@@ -137,8 +137,9 @@ class PyModel {
     if (names != "torch" && names != "native")
       throw GraphError(fmt::format("names must be 'torch' or 'native', got {}", quote(names)));
     if (config().precision != models::Precision::Float32)
-      throw GraphError(fmt::format("an {} model has no gradients (it runs forward only)",
-                                   models::to_string(config().precision)));
+      throw GraphError(
+          fmt::format("a model quantized to {} has no gradients (it runs forward only)",
+                      models::to_string(config().precision)));
     Inputs in = inputs(x, h0, c0);
     const Tensor& xt = in.feeds.count("x") ? in.feeds.at("x") : in.feeds.at("tokens");
     if (xt.shape().rank() < 2)
@@ -211,8 +212,9 @@ class PyModel {
                  const std::optional<py::function>& on_epoch) {
     if (config().bidirectional) throw GraphError("a bidirectional model cannot be trained yet");
     if (config().precision != models::Precision::Float32)
-      throw GraphError(fmt::format("an {} model runs forward only: train the float32 model",
-                                   models::to_string(config().precision)));
+      throw GraphError(
+          fmt::format("a model quantized to {} runs forward only: train the float32 model",
+                      models::to_string(config().precision)));
     models::TrainConfig c;
     c.task = models::Task::Data;
     c.cell = config().cell;
