@@ -412,6 +412,33 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
       "--dtype");
 }
 
+BOOST_AUTO_TEST_CASE(bench_times_a_model_file_in_its_own_precision) {
+  Outcome r = rnngraph_cli(
+      "build lstm --input-size 8 --hidden-size 64 --bidirectional --seed 2 -o bq_f32.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = rnngraph_cli("quantize bq_f32.json --dtype int8 -o bq_int8.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  for (const char* precision : {"f32", "int8"}) {
+    r = rnngraph_cli(
+        fmt::format("bench bq_{}.json --batch 4 --steps 20 --repeat 3 --json", precision));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    const auto report = nlohmann::json::parse(r.out);
+    BOOST_CHECK_EQUAL(report["dtype"], precision);
+    BOOST_CHECK_EQUAL(report["bidirectional"], true);
+    BOOST_CHECK_EQUAL(report["input_size"], 8);
+    // Both directions' products, by hand: 2 (multiply, add) · T · B · directions · the four
+    // gates' [I + H, H]
+    const double flops = 2.0 * 20 * 4 * 2 * 4 * (8 + 64) * 64;
+    const double counted = report["gflops"].get<double>() * report["median_ms"].get<double>() * 1e6;
+    BOOST_CHECK_CLOSE(counted, flops, 2.0);
+  }
+  expect_rejected("bench bq_int8.json --batch 4 --steps 20 --dtype f32", "--dtype");
+  expect_rejected("bench bq_f32.json --batch 4 --steps 20 --hidden-size 8", "--hidden-size");
+  expect_rejected("bench bq_f32.json --batch 4 --steps 20 --train", "--train");
+  expect_rejected("bench bq_f32.json --steps 20", "--batch");
+  expect_rejected("bench no_such_model.json --batch 4 --steps 20", "no_such_model.json");
+}
+
 BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
   const Outcome r = rnngraph_cli("bench peak --threads 1 --json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);

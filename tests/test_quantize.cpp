@@ -346,6 +346,43 @@ BOOST_AUTO_TEST_CASE(every_weight_product_of_every_layer_and_direction_runs_in_i
   BOOST_CHECK_LE(relative_error(f32, 20, 3), 3e-2);
 }
 
+BOOST_AUTO_TEST_CASE(the_output_layer_runs_in_the_models_precision) {
+  // The output layer is a graph of its own, after the step loop (not in the step graphs that
+  // products_of looks at). Its y against hs · W_out + b_out in double, hs being the same model's
+  // top layer without the output layer (the same seeds, so the same layer weights): a float32
+  // product would match to float rounding; int8's and bf16's rounding of hs and W_out shows.
+  const Tensor x = init::normal(0, 1, 8).tensor({6, 3, 12});
+  for (models::Precision precision : {models::Precision::Int8, models::Precision::Bfloat16}) {
+    BOOST_TEST_CONTEXT(models::to_string(precision)) {
+      const models::Config c = every_product(precision);
+      models::Config no_output = c;
+      no_output.output_size = 0;
+      models::Model model(c), top(no_output);
+      for (const auto& [name, w] : top.weights())
+        rnngraph::testing::check_close(model.weights().at(name), w, 0.0f);
+      const Tensor y = model.run({{"x", x}})["y"].clone();
+      const Tensor hs = top.run({{"x", x}})["y"].clone();
+      const Tensor& w = model.weights().at("W_out");
+      const Tensor& b = model.weights().at("b_out");
+      const int64_t rows = hs.shape()[0] * hs.shape()[1], width = hs.shape()[2],
+                    outputs = w.shape()[1];
+      double worst = 0, top_y = 0;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < outputs; ++j) {
+          double expected = b.data()[j];
+          for (int64_t k = 0; k < width; ++k)
+            expected += double(hs.data()[r * width + k]) * w.data()[k * outputs + j];
+          top_y = std::max(top_y, std::fabs(expected));
+          const double d = std::fabs(double(y.data()[r * outputs + j]) - expected);
+          worst = std::isfinite(d) ? std::max(worst, d) : INFINITY;
+        }
+      BOOST_TEST_MESSAGE("output layer: " << 100 * worst / top_y << "% of max |y|");
+      BOOST_CHECK_GT(worst / top_y, 1e-4);  // float32's would be about 1e-7
+      BOOST_CHECK_LE(worst / top_y, 3e-2);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_trained_character_model_keeps_its_held_out_loss) {
   // Issue 21: a trained text model's validation loss within 1% after quantization. A character
   // LSTM trained by the CLI on generated text, scored on text it never saw, in float32 and int8

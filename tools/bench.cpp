@@ -30,6 +30,7 @@ constexpr std::string_view kUsage =
     R"(usage: rnngraph bench {rnn|lstm|gru} --batch B --input-size I --hidden-size H --steps T
                       [--layers L] [--threads N] [--repeat R] [--json] [--train] [--no-passes]
                       [--dtype f32|int8|bf16]
+       rnngraph bench M.json --batch B --steps T [--threads N] [--repeat R] [--json]
        rnngraph bench sgemm [--size N] [--threads N] [--repeat R] [--json]
        rnngraph bench peak [--threads N] [--json]
 
@@ -39,6 +40,12 @@ its input products hoisted out of the loop a chunk of steps at a time, as many a
 core's L2 cache, at most 64): one warm-up run, then R timed runs (default 20); prints the
 median and the fastest, and what the first run of a new shape costs: building the graphs, the
 passes and the plans, and the first (cold) run.
+
+'bench M.json' times a model file the same way, with its own cell, sizes, layers, directions,
+output layer, token input, weights and precision (a 'rnngraph quantize' file runs in int8 or
+bf16), on random input of T steps and batch B; its sizes and precision come from the file, so
+--input-size, --hidden-size, --layers and --dtype go with a cell name only, and so do
+--train, --no-passes and --unrolled.
 
   --threads N   threads for the large products and fused cells (default 1)
   --dtype D     the products' precision: f32 (default), int8 or bf16, as 'rnngraph quantize'
@@ -66,9 +73,9 @@ on 1 thread and on every core (or on --threads N), in GFLOP/s (GOP/s for int8, a
 an add counting two); int8_avx2 is the vpmaddubsw + vpmaddwd pair our AVX2 int8 kernel runs. A
 unit the CPU lacks is listed as absent. A model's --json line reports its share of the limit of
 the unit its products run on, on its thread count (peak_gflops, share_of_peak, peak_unit: the
-widest FMA unit for f32; int8_amx, int8_vnni512 or int8_avx2 for int8, in GOP/s; bf16_amx or
-bf16_avx512 for bf16), and the kernels it ran ("kernels": amx, avx512bf16, avx512vnni, avx512,
-avx2 or portable: the best this CPU has, or the cap
+widest FMA unit for f32; int8_amx, int8_vnni512 or int8_avx2 for int8, in GOP/s; bf16_amx,
+bf16_avx512 or, below AVX-512 BF16, fma_avx2 for bf16), and the kernels it ran ("kernels":
+amx, avx512bf16, avx512vnni, avx512, avx2 or portable: the best this CPU has, or the cap
 RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16 sets, to measure a lower ISA's
 kernels on a newer CPU).
 )";
@@ -177,8 +184,26 @@ int bench_main(const std::vector<std::string>& argv) {
   if (args.positional().size() == 1 && args.positional()[0] == "sgemm") return bench_sgemm(args);
   if (args.positional().size() == 1 && args.positional()[0] == "peak") return bench_peak(args);
   const bool train = args.has("--train");
-  models::Config c = model_config(args, "bench", std::nullopt);
-  c.precision = models::precision_from_string(args.get("--dtype").value_or("f32"), "--dtype");
+  // A model file's recipe and weights, or a cell name's with random weights.
+  std::optional<models::Model> file_model;
+  models::Config c;
+  if (args.positional().size() == 1 && args.positional()[0].ends_with(".json")) {
+    for (const char* flag : {"--input-size", "--hidden-size", "--layers", "--dtype", "--train",
+                             "--no-passes", "--unrolled"})
+      if (args.has(flag))
+        throw UsageError(fmt::format(
+            "{} goes with a cell name: a model file is timed with its own sizes and precision, "
+            "as 'rnngraph run' runs it",
+            flag));
+    const std::string& path = args.positional()[0];
+    file_model.emplace(models::Model::from_file(io::read_graph_file(path), path));
+    c = file_model->config();
+    c.steps = args.integer("--steps", std::nullopt);
+    c.batch = args.integer("--batch", std::nullopt);
+  } else {
+    c = model_config(args, "bench", std::nullopt);
+    c.precision = models::precision_from_string(args.get("--dtype").value_or("f32"), "--dtype");
+  }
   if (c.precision != models::Precision::Float32 &&
       (train || args.has("--no-passes") || args.has("--unrolled")))
     throw UsageError(
@@ -190,7 +215,7 @@ int bench_main(const std::vector<std::string>& argv) {
   set_compute_threads(threads);
 
   const bool optimized = !args.has("--no-passes");
-  Feeds feeds{{"x", init::normal(0, 1, 1).tensor({c.steps, c.batch, c.input_size})}};
+  Feeds feeds = random_model_input(c, c.steps, c.batch, 1);
   for (const models::StateVariable& s : models::model_state(c))
     feeds.emplace(s.name + "0", Tensor({c.layers * models::directions(c), c.batch, s.size}));
   double build_ms = 0, plan_ms = 0, first_run_ms = 0;
@@ -202,7 +227,7 @@ int bench_main(const std::vector<std::string>& argv) {
     // T times (models/rolled.h); the weights' merged, packed or quantized forms made by the
     // first run and kept (one state of the weights, 0). Random weights are the model's, not part
     // of a new shape.
-    const io::TensorMap weights = models::Model(c).weights();
+    const io::TensorMap weights = file_model ? file_model->weights() : models::Model(c).weights();
     const auto build_start = std::chrono::steady_clock::now();
     auto plan = std::make_shared<models::RolledPlan>(c, weights, c.batch);
     const auto plan_start = std::chrono::steady_clock::now();
@@ -245,13 +270,17 @@ int bench_main(const std::vector<std::string>& argv) {
   // What a shape the process has not seen costs before its first result: build, passes and
   // plan, then the first run (cold arena and caches).
   const double new_shape_ms = build_ms + plan_ms + first_run_ms;
-  // The products' floating-point work: per step, layer and matrix parameter [R, C] of the cell
-  // (not the bias rows), a [B, R] by [R, C] product; backward does twice the forward's products.
-  double flops = 0;
+  // The products' floating-point work: per step, layer, direction and matrix parameter [R, C] of
+  // the cell (not the bias rows), a [B, R] by [R, C] product, and the output layer's
+  // [B, D·H] by [D·H, O]; backward does twice the forward's products.
+  double macs_per_row = 0;
   for (int64_t k = 0; k < c.layers; ++k)
     for (const models::ParameterSpec& p : models::layer_parameters(c, k))
       if (p.shape.rank() == 2 && p.shape[0] > 1)
-        flops += 2.0 * double(c.steps * c.batch) * double(p.shape[0]) * double(p.shape[1]);
+        macs_per_row += double(models::directions(c)) * double(p.shape[0]) * double(p.shape[1]);
+  macs_per_row +=
+      double(models::directions(c) * models::cell_output_size(c)) * double(c.output_size);
+  double flops = 2.0 * double(c.steps * c.batch) * macs_per_row;
   if (train) flops *= 3;
   const double gflops = flops / (median * 1e6);
   // int8 products are integer work: GOP/s; each precision against the unit its products run on
@@ -261,24 +290,25 @@ int bench_main(const std::vector<std::string>& argv) {
     const double peak = product_peak(c.precision, threads);
     fmt::print(
         "{{\"engine\": \"rnngraph\", \"cell\": \"{}\", \"batch\": {}, \"input_size\": {}, "
-        "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"threads\": {}, \"repeat\": {}, "
+        "\"hidden_size\": {}, \"steps\": {}, \"layers\": {}, \"bidirectional\": {}, "
+        "\"threads\": {}, \"repeat\": {}, "
         "\"median_ms\": {:.4f}, \"min_ms\": {:.4f}, \"gflops\": {:.2f}, \"build_ms\": {:.3f}, "
         "\"plan_ms\": {:.3f}, \"first_run_ms\": {:.3f}, \"new_shape_ms\": {:.3f}, "
         "\"arena_bytes\": {}, \"output_bytes\": {}, \"train\": {}, \"passes\": {}, "
         "\"peak_gflops\": {:.2f}, \"share_of_peak\": {:.4f}, \"peak_unit\": \"{}\", "
         "\"kernels\": \"{}\", \"dtype\": \"{}\", \"unit\": \"{}\", \"hoisted_steps\": {}}}\n",
-        models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms, new_shape_ms, arena_bytes,
-        output_bytes, train, optimized, peak, gflops / peak, product_unit(c.precision),
-        kernels::isa_name(kernels::best_isa()), models::to_string(c.precision), unit,
-        hoisted_steps);
+        models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers,
+        c.bidirectional, threads, repeat, median, fastest, gflops, build_ms, plan_ms, first_run_ms,
+        new_shape_ms, arena_bytes, output_bytes, train, optimized, peak, gflops / peak,
+        product_unit(c.precision), kernels::isa_name(kernels::best_isa()),
+        models::to_string(c.precision), unit, hoisted_steps);
   } else {
     fmt::print(
-        "{} B={} I={} H={} T={} L={} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "
+        "{} B={} I={} H={} T={} L={}{} threads={}{}{}: {:.3f} ms per {} (median of {}, fastest "
         "{:.3f}), {:.1f} {}, {:.0f} sequences/s, arena {} bytes; a new shape: built in "
         "{:.1f} ms, passes and plan {:.1f} ms, first run {:.1f} ms, {:.1f} ms in all\n",
-        models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers, threads,
-        optimized ? " (passes)" : "",
+        models::to_string(c.cell), c.batch, c.input_size, c.hidden_size, c.steps, c.layers,
+        c.bidirectional ? " bidirectional" : "", threads, optimized ? " (passes)" : "",
         c.precision == models::Precision::Float32
             ? ""
             : " " + std::string(models::to_string(c.precision)),

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -270,6 +271,23 @@ Feeds unrolled_feeds(io::GraphFile& file, const std::string& path, const Args& a
       feeds.emplace(state, read_array(*path_of));
   for (const std::string& state : state_inputs(*file.graph))  // zeros unless given
     feeds.emplace(state, Tensor(file.graph->find(state).shape));
+  return feeds;
+}
+
+Feeds random_model_input(const models::Config& c, int64_t steps, int64_t batch, uint64_t seed) {
+  std::mt19937 rng(seed);
+  Feeds feeds;
+  if (c.tokens != models::TokenInput::None) {
+    Tensor ids({steps, batch});
+    std::uniform_int_distribution<int64_t> id(0, c.vocab_size - 1);
+    for (float& v : ids.values()) v = float(id(rng));
+    feeds.emplace("tokens", ids);
+  } else {
+    Tensor x({steps, batch, c.input_size});
+    std::normal_distribution<float> unit(0, 1);
+    for (float& v : x.values()) v = unit(rng);
+    feeds.emplace("x", x);
+  }
   return feeds;
 }
 

@@ -75,6 +75,11 @@ models::Cell lstm_variant(const Args& args, models::Cell cell);
 // --h0 and --c0 as the initial states, zeros when absent.
 Feeds model_feeds(const Graph& g, const Args& args);
 
+// A model's input drawn at random, seeded: "x" [T, B, I] ~ N(0, 1), or for a token model
+// "tokens" [T, B], class ids uniform over its vocabulary (what quantize compares on and bench
+// times).
+Feeds random_model_input(const models::Config& c, int64_t steps, int64_t batch, uint64_t seed);
+
 // A model file read by io::read_graph_file from `path`, its graph made the model unrolled once for
 // `steps` (at least `min_steps`) and `batch` (default: the recipe's) on the file's weights;
 // returns the recipe.

@@ -230,7 +230,7 @@ std::string product_unit(models::Precision precision) {
     case models::Precision::Bfloat16:
       if (isa >= Isa::Amx) return "bf16_amx";
       if (isa >= Isa::Avx512Bf16) return "bf16_avx512";
-      break;
+      return "fma_avx2";  // below BF16, bf16_gemm's kernel multiplies the values with AVX2 FMAs
     case models::Precision::Float32:
       break;
   }

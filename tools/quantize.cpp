@@ -1,7 +1,6 @@
 // rnngraph quantize: a model file whose products run in int8 (or back in float32).
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include <fmt/format.h>
 
@@ -44,21 +43,7 @@ constexpr int64_t kSteps = 100, kBatch = 16;  // the comparison's input
 
 // y of `model` on x ~ N(0, 1) (or random tokens), seeded.
 Tensor sample_output(models::Model& model) {
-  const models::Config& c = model.config();
-  std::mt19937 rng(7);
-  Feeds feeds;
-  if (c.tokens != models::TokenInput::None) {
-    Tensor ids({kSteps, kBatch});
-    std::uniform_int_distribution<int64_t> id(0, c.vocab_size - 1);
-    for (int64_t i = 0; i < ids.numel(); ++i) ids.data()[i] = float(id(rng));
-    feeds.emplace("tokens", ids);
-  } else {
-    Tensor x({kSteps, kBatch, c.input_size});
-    std::normal_distribution<float> unit(0, 1);
-    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = unit(rng);
-    feeds.emplace("x", x);
-  }
-  return model.run(feeds)["y"].clone();
+  return model.run(random_model_input(model.config(), kSteps, kBatch, 7))["y"].clone();
 }
 
 int quantize_main(const std::vector<std::string>& argv) {
