@@ -192,6 +192,7 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
     return first;
   };
   std::vector<int> root(n);
+  owns_slot_.assign(std::size_t(n), 0);
   for (int id = 0; id < n; ++id) {
     root[id] = id;
     if (!needed[id]) continue;
@@ -222,6 +223,7 @@ Plan::Plan(const Graph& source, std::span<const std::string> outputs, PlanOption
           slot.home = Home::Arena;
           root[id] = top_of(id);
           if (!assembled[id]) schedule_.push_back(id);
+          owns_slot_[id] = !assembled[id] && part_of[id] < 0;
         }
         break;
       }
@@ -307,10 +309,7 @@ Executor::Executor(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {
   for (const Node& node : graph.nodes().first(std::size_t(plan_->node_count()))) {
     const Plan::Slot& slot = plan_->slot(node.id);
     if (slot.home == Plan::Home::Persistent) tensors_[node.id] = node.value;
-    if (slot.home == Plan::Home::Arena)
-      tensors_[node.id] = Tensor::view(
-          node.shape,
-          reinterpret_cast<float*>(reinterpret_cast<char*>(arena_.get()) + slot.offset));
+    if (slot.home == Plan::Home::Arena) tensors_[node.id] = arena_tensor(node.id);
     max_arity = std::max(max_arity, node.inputs.size());
   }
   args_.resize(max_arity);
@@ -395,13 +394,54 @@ void Executor::report_non_finite(const Node& node) const {
                   node.backward ? ", backward" : "", value_range(tensors_[node.id]), inputs));
 }
 
+void Executor::restore_redirected() {
+  for (int id : redirected_) tensors_[id] = arena_tensor(id);
+  redirected_.clear();
+}
+
 const Results& Executor::run(const Feeds& feeds) {
+  restore_redirected();
   bind_feeds(feeds);
   return run_schedule();
 }
 
 const Results& Executor::run_positional(std::span<const Tensor> inputs) {
+  return run_positional(inputs, {});
+}
+
+bool Executor::writes_into_arena(std::size_t output) const {
+  return output < plan_->outputs().size() && plan_->owns_slot(plan_->outputs()[output].second);
+}
+
+Tensor Executor::arena_tensor(int id) const {
+  return Tensor::view(
+      plan_->graph().node(id).shape,
+      reinterpret_cast<float*>(reinterpret_cast<char*>(arena_.get()) + plan_->slot(id).offset));
+}
+
+const Results& Executor::run_positional(std::span<const Tensor> inputs,
+                                        std::span<const Tensor> into) {
   const Graph& graph = plan_->graph();
+  restore_redirected();
+  // An output's slot is never reused after it is computed, and one it owns holds no other
+  // value meanwhile, so writing it elsewhere changes no other value; its views follow it
+  // (bind_views).
+  if (into.size() > plan_->outputs().size())
+    throw GraphError(fmt::format("{} outputs to write into; the plan has {}", into.size(),
+                                 plan_->outputs().size()));
+  for (std::size_t i = 0; i < into.size(); ++i) {
+    if (into[i].empty()) continue;
+    const Node& node = graph.node(plan_->outputs()[i].second);
+    if (!writes_into_arena(i))
+      throw GraphError(fmt::format("output '{}' is not computed into a slot of its own",
+                                   plan_->outputs()[i].first));
+    if (!(into[i].shape() == node.shape))
+      throw ShapeError(fmt::format("output '{}' is {}; the memory given for it is {}",
+                                   plan_->outputs()[i].first, node.shape.str(),
+                                   into[i].shape().str()));
+    tensors_[node.id] = into[i];
+    redirected_.push_back(node.id);
+  }
   if (inputs.size() != plan_->inputs().size())
     throw GraphError(fmt::format("the plan reads {} inputs, {} were given", plan_->inputs().size(),
                                  inputs.size()));

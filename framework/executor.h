@@ -68,6 +68,10 @@ class Plan {
   };
   // GraphError for an id the plan does not know (a node appended after planning).
   const Slot& slot(int id) const;
+  // Whether node id's op writes all of its value into an arena slot that is its alone: not a
+  // whole assembled from parts computed into it, nor a part of one (so the executor can compute
+  // it into other memory instead).
+  bool owns_slot(int id) const { return slot(id).home == Home::Arena && owns_slot_[id]; }
 
  private:
   const Graph* graph_;
@@ -77,6 +81,7 @@ class Plan {
   std::vector<int> views_;
   std::vector<std::pair<std::string, int>> outputs_;
   std::vector<Slot> slots_;
+  std::vector<char> owns_slot_;  // per node: see owns_slot
   std::size_t arena_bytes_ = 0;
 };
 
@@ -110,6 +115,16 @@ class Executor {
   // once per time step): the inputs in the order of plan().inputs(), no names looked up, their
   // shapes checked (ShapeError).
   const Results& run_positional(std::span<const Tensor> inputs);
+  // The same, with output i (plan().outputs()'s order) computed straight into `into[i]` where
+  // that is not empty: the caller's memory, of the output's shape, for a loop that collects one
+  // result a step (models::Model writes each h_t into its y so, not copying it there). Only an
+  // output with an arena slot of its own can (writes_into_arena); GraphError for another, and
+  // ShapeError for a tensor of another shape. An output not redirected is in the arena again.
+  const Results& run_positional(std::span<const Tensor> inputs, std::span<const Tensor> into);
+  // Whether output i is computed into an arena slot of its own (Plan::owns_slot: not a feed, a
+  // parameter, a window of another node's data or an assembled whole), so that run_positional
+  // can redirect it.
+  bool writes_into_arena(std::size_t output) const;
 
   const Plan& plan() const { return *plan_; }
   std::size_t arena_bytes() const { return plan_->arena_bytes(); }
@@ -123,6 +138,8 @@ class Executor {
   void bind_feeds(const Feeds& feeds);
   void bind_views();
   const Results& run_schedule();
+  Tensor arena_tensor(int id) const;  // node id's place in the arena
+  void restore_redirected();          // the outputs redirected by the last run: in the arena again
   [[noreturn]] void report_non_finite(const Node& node) const;
 
   std::shared_ptr<const Plan> plan_;
@@ -130,6 +147,7 @@ class Executor {
   bool check_numerics_ = false;
   std::vector<Tensor> tensors_;  // per node: where its value is during a run
   std::vector<Tensor> args_;     // scratch: the current step's inputs
+  std::vector<int> redirected_;  // outputs the last run wrote into the caller's memory
   Results results_;
 };
 

@@ -312,6 +312,7 @@ struct RolledRun::Buffers {
     std::list<Chunk> hoisted;
     std::vector<Tensor> state;   // [B, size] each
     std::vector<Tensor> inputs;  // the loop's, by plan
+    std::array<Tensor, 1> into;  // where the step writes h_t: its rows of y, or the arena
     Tensor padded;               // the last chunk's x, padded to the hoisted plan's rows
   };
   std::vector<Layer> layers;
@@ -439,9 +440,11 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
 
   // Layer and direction `at` over steps [c0, c0 + n): x_t from `in` (rows of steps c0 ..,
   // `in_width` wide), h_t written to `out` (rows of steps c0 .., `out_width` wide, at column
-  // `column`); the state carried in and out in the layer's buffers.
+  // `column`); the state carried in and out in the layer's buffers. `out_kept`: out's rows stay
+  // as written until the layer runs again (the top layer's y; not a buffer between layers, which
+  // the layer above the next one writes over).
   auto advance = [&](std::size_t at, const Tensor& in, int64_t in_width, int64_t c0, int64_t n,
-                     float* out, int64_t out_width, int64_t column) {
+                     float* out, int64_t out_width, int64_t column, bool out_kept) {
     const RolledPlan::Layer& l = *p.layers()[at];
     Buffers::Layer& b = buf.layers[at];
     // weights merged, packed or quantized: again only when the weights may have changed
@@ -498,9 +501,17 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
           b.inputs[i] = l.per_row[f] ? rows_of(h, i_t * B, B, h.shape()[1]) : h;
         }
       }
+      // h_t computed straight into its rows of `out`, not copied there, where those are one
+      // block that stays (the top layer's y, without lengths): the next step reads it there. The
+      // copy was 6% of the large LSTM's int8 run on one thread.
+      Executor& step = *b.recurrent[std::size_t(b.turn)];
+      const int64_t h_size = l.state[0].size;
+      const bool direct =
+          out_kept && !m && out_width == h_size && column == 0 && step.writes_into_arena(0);
+      b.into[0] = direct ? Tensor::view({B, h_size}, out + i_t * B * out_width) : Tensor();
       const Results* step_results = nullptr;
       try {
-        step_results = &b.recurrent[std::size_t(b.turn)]->run_positional(b.inputs);
+        step_results = &step.run_positional(b.inputs, b.into);
         b.turn ^= 1;
       } catch (const NumericError& e) {
         const Tensor x_t = rows_of(in, i_t * B, B, in_width);
@@ -513,7 +524,7 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
       for (std::size_t j = 0; j < l.state.size(); ++j) {
         const float* next = (r.begin() + int64_t(j))->second.data();
         const int64_t size = l.state[j].size;
-        float* up = j == 0 ? out + i_t * B * out_width + column : nullptr;
+        float* up = j == 0 && !direct ? out + i_t * B * out_width + column : nullptr;
         if (!mt) {  // no lengths: the state stays in r; h_t goes up
           for (int64_t row = 0; up && row < B; ++row)
             std::copy_n(next + row * size, size, up + row * out_width);
@@ -553,7 +564,7 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
         const bool last = k + 1 == c.layers;
         const Tensor& between = buffer(buf.out[1 + k % 2], {chunk * B, S});
         float* out = last ? top.data() + c0 * B * S : between.data();
-        advance(std::size_t(k), x, x.shape()[1], c0, n, out, S, 0);
+        advance(std::size_t(k), x, x.shape()[1], c0, n, out, S, 0, last);
         if (!last) x = rows_of(between, 0, n * B, S);
       }
     }
@@ -566,7 +577,7 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
         for (int64_t ci = 0; ci < chunks; ++ci) {
           const int64_t c0 = (d == 1 ? chunks - 1 - ci : ci) * chunk, n = std::min(chunk, T - c0);
           advance(std::size_t(k * D + d), rows_of(x, c0 * B, n * B, x.shape()[1]), x.shape()[1], c0,
-                  n, out.data() + c0 * B * width, width, d * S);
+                  n, out.data() + c0 * B * width, width, d * S, false);
         }
       }
       x = out.reshaped({T * B, width});

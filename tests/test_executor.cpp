@@ -157,6 +157,43 @@ BOOST_AUTO_TEST_CASE(outputs_are_assembled_in_place_so_working_memory_is_flat_in
   rnngraph::testing::check_values(r["z"], {2, 1, 2}, {0, 3, 0, 3});
 }
 
+BOOST_AUTO_TEST_CASE(an_output_can_be_computed_into_the_callers_memory_for_one_run) {
+  // y is computed by its op; z is assembled in place (its parts computed into its slot, its op
+  // never run), and b_row is a window of a feed: neither has a slot of its own to move.
+  Graph g;
+  const Value a = g.input("a", {1, 2}), b = g.input("b", {2, 2});
+  g.output("y", tanh(concat({a, b * 2.0f}, 0)));
+  g.output("b_row", b[1]);
+  g.output("z", concat({tanh(a), b * 3.0f}, 0));
+  Executor run(g);
+  std::vector<Tensor> inputs;
+  for (int id : run.plan().inputs())
+    inputs.push_back(g.node(id).name == "a" ? Tensor({1, 2}, {0, 1})
+                                            : Tensor({2, 2}, {1, 2, 3, 4}));
+  std::vector<float> expected{0, 1, 2, 4, 6, 8};
+  for (float& v : expected) v = std::tanh(v);
+  BOOST_REQUIRE(run.writes_into_arena(0));
+  BOOST_CHECK(!run.writes_into_arena(1));
+  BOOST_CHECK(!run.writes_into_arena(2));
+  Tensor mine({3, 2});
+  const Tensor into[] = {mine};
+  const Results& r = run.run_positional(inputs, into);
+  BOOST_CHECK_EQUAL(r["y"].data(), mine.data());
+  rnngraph::testing::check_values(mine, {3, 2}, expected);
+  // the next run without it computes y in the arena again, and leaves the caller's memory alone
+  mine.fill(-1.0f);
+  const Results& again = run.run_positional(inputs);
+  BOOST_CHECK_NE(again["y"].data(), mine.data());
+  rnngraph::testing::check_values(again["y"], {3, 2}, expected);
+  rnngraph::testing::check_values(mine, {3, 2}, std::vector<float>(6, -1.0f));
+  const Tensor not_a_slot[] = {Tensor(), Tensor({2}, {0, 0})};
+  BOOST_CHECK_THROW(run.run_positional(inputs, not_a_slot), GraphError);
+  const Tensor assembled[] = {Tensor(), Tensor(), Tensor({3, 2})};
+  BOOST_CHECK_THROW(run.run_positional(inputs, assembled), GraphError);
+  const Tensor wrong_shape[] = {Tensor({2, 3})};
+  BOOST_CHECK_THROW(run.run_positional(inputs, wrong_shape), ShapeError);
+}
+
 BOOST_AUTO_TEST_CASE(wholes_inside_the_graph_are_assembled_in_place_nested_through_reshapes) {
   // Not an output: whole = concat(reshape(stack(p0, p1)), reshape(stack(p2, p3))), read by one
   // op. Each p_i is computed straight into its place in whole's buffer: neither stack nor the

@@ -69,6 +69,12 @@ BOOST_AUTO_TEST_CASE(runs_every_cell_as_the_unrolled_graph_does) {
   models::Config projected = configs[2 * 4];  // lstm L1 one direction
   projected.cell = models::Cell::Lstm, projected.proj_size = 2, projected.layers = 2;
   configs.push_back(projected);
+  // Four layers: the buffer between layers 0 and 1 is written again by layer 2 before layer 0's
+  // next chunk reads its last h_t (only the top layer computes h_t straight into y's rows, which
+  // stay)
+  models::Config four = configs[2 * 4];
+  four.layers = 4;
+  configs.push_back(four);
   models::Config tokens{.cell = models::Cell::Gru,
                         .input_size = 4,
                         .hidden_size = 5,
