@@ -119,7 +119,9 @@ class Executor {
   // that is not empty: the caller's memory, of the output's shape, for a loop that collects one
   // result a step (models::Model writes each h_t into its y so, not copying it there). Only an
   // output with an arena slot of its own can (writes_into_arena); GraphError for another, and
-  // ShapeError for a tensor of another shape. An output not redirected is in the arena again.
+  // ShapeError for a tensor of another shape. The memory must not overlap the inputs' (kernels
+  // never write over what they read). The next run computes the output in the arena again
+  // unless it is redirected again (a node given as two outputs goes with either).
   const Results& run_positional(std::span<const Tensor> inputs, std::span<const Tensor> into);
   // Whether output i is computed into an arena slot of its own (Plan::owns_slot: not a feed, a
   // parameter, a window of another node's data or an assembled whole), so that run_positional

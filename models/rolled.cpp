@@ -503,8 +503,8 @@ const Results& RolledRun::run(const Feeds& feeds, const Tensor& mask, uint64_t w
       }
       // h_t computed straight into its rows of `out`, not copied there, where those are one
       // block that stays (the top layer's y, without lengths): the next step reads it there. The
-      // copy, a serial pass, held the large LSTM's int8 run on two threads to 1.73× one thread
-      // (1.90× without it; 2% on one thread).
+      // copy, a serial pass, held the large LSTM's int8 run on two threads to 1.71–1.77× one
+      // thread (1.82–1.90× without it; 2% on one thread).
       Executor& step = *b.recurrent[std::size_t(b.turn)];
       const int64_t h_size = l.state[0].size;
       const bool direct =

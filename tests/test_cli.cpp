@@ -414,7 +414,8 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
 
 BOOST_AUTO_TEST_CASE(bench_times_a_model_file_in_its_own_precision) {
   Outcome r = rnngraph_cli(
-      "build lstm --input-size 8 --hidden-size 64 --bidirectional --seed 2 -o bq_f32.json");
+      "build lstm --input-size 8 --hidden-size 64 --layers 2 --bidirectional --seed 2 -o "
+      "bq_f32.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   r = rnngraph_cli("quantize bq_f32.json --dtype int8 -o bq_int8.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -427,8 +428,8 @@ BOOST_AUTO_TEST_CASE(bench_times_a_model_file_in_its_own_precision) {
     BOOST_CHECK_EQUAL(report["bidirectional"], true);
     BOOST_CHECK_EQUAL(report["input_size"], 8);
     // Both directions' products, by hand: 2 (multiply, add) · T · B · directions · the four
-    // gates' [I + H, H]
-    const double flops = 2.0 * 20 * 4 * 2 * 4 * (8 + 64) * 64;
+    // gates' [I + H, H] in layer 0 and [2H + H, H] in layer 1 (both directions' h below)
+    const double flops = 2.0 * 20 * 4 * 2 * 4 * ((8 + 64) + (128 + 64)) * 64;
     const double counted = report["gflops"].get<double>() * report["median_ms"].get<double>() * 1e6;
     BOOST_CHECK_CLOSE(counted, flops, 2.0);
   }

@@ -159,12 +159,16 @@ BOOST_AUTO_TEST_CASE(outputs_are_assembled_in_place_so_working_memory_is_flat_in
 
 BOOST_AUTO_TEST_CASE(an_output_can_be_computed_into_the_callers_memory_for_one_run) {
   // y is computed by its op; z is assembled in place (its parts computed into its slot, its op
-  // never run), and b_row is a window of a feed: neither has a slot of its own to move.
+  // never run), and b_row is a window of a feed: neither has a slot of its own to move. y_row
+  // (a window of y) and y2 (an op that reads y after it) follow y where it is computed.
   Graph g;
   const Value a = g.input("a", {1, 2}), b = g.input("b", {2, 2});
-  g.output("y", tanh(concat({a, b * 2.0f}, 0)));
+  const Value y = tanh(concat({a, b * 2.0f}, 0));
+  g.output("y", y);
   g.output("b_row", b[1]);
   g.output("z", concat({tanh(a), b * 3.0f}, 0));
+  g.output("y_row", y[1]);
+  g.output("y2", y * 2.0f);
   Executor run(g);
   std::vector<Tensor> inputs;
   for (int id : run.plan().inputs())
@@ -180,6 +184,11 @@ BOOST_AUTO_TEST_CASE(an_output_can_be_computed_into_the_callers_memory_for_one_r
   const Results& r = run.run_positional(inputs, into);
   BOOST_CHECK_EQUAL(r["y"].data(), mine.data());
   rnngraph::testing::check_values(mine, {3, 2}, expected);
+  rnngraph::testing::check_values(r["y_row"], {2}, {expected[2], expected[3]});
+  BOOST_CHECK_EQUAL(r["y_row"].data(), mine.data() + 2);
+  std::vector<float> doubled = expected;
+  for (float& v : doubled) v *= 2;
+  rnngraph::testing::check_values(r["y2"], {3, 2}, doubled);
   // the next run without it computes y in the arena again, and leaves the caller's memory alone
   mine.fill(-1.0f);
   const Results& again = run.run_positional(inputs);

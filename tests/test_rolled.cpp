@@ -66,13 +66,13 @@ BOOST_AUTO_TEST_CASE(runs_every_cell_as_the_unrolled_graph_does) {
                            .layers = layers,
                            .seed = 3,
                            .bidirectional = bi});
-  models::Config projected = configs[2 * 4];  // lstm L1 one direction
+  models::Config projected = configs[2 * 4];  // gru L1 one direction, made an lstm
   projected.cell = models::Cell::Lstm, projected.proj_size = 2, projected.layers = 2;
   configs.push_back(projected);
-  // Four layers: the buffer between layers 0 and 1 is written again by layer 2 before layer 0's
-  // next chunk reads its last h_t (only the top layer computes h_t straight into y's rows, which
-  // stay)
-  models::Config four = configs[2 * 4];
+  // A four-layer LSTM: the buffer between layers 0 and 1 is written again by layer 2 before
+  // layer 0's next chunk reads its last h_t (only the top layer computes h_t straight into y's
+  // rows, which stay)
+  models::Config four = configs[1 * 4];  // lstm L1 one direction
   four.layers = 4;
   configs.push_back(four);
   models::Config tokens{.cell = models::Cell::Gru,
