@@ -16,7 +16,7 @@ counted as twice the forward's) and its share of the FMA limit, and each peer's 
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
                                       [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8 | --bf16]
-                                      [--openblas-coretype NAME]
+                                      [--openblas-coretype NAME[,NAME...]]
 
 --int8 times the int8 models instead (LSTM and GRU, mid and large, forward): rnngraph's
 `bench --dtype int8` against its float32, and PyTorch's dynamically quantized module
@@ -26,8 +26,10 @@ model on the same input, as a share of max |y|. --bf16 does the same for the bf1
 PyTorch's module in bfloat16 (weights and activations; torch.nn.Module.to(torch.bfloat16)).
 
 --openblas-coretype pins OpenBLAS's kernels (OPENBLAS_CORETYPE, e.g. Haswell for its AVX2 ones)
-for the whole run, peers included; without it both OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
-unset, so OpenBLAS picks its kernels from the CPU.
+for the whole run, peers included; without it (or with `unset`) both OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE are unset, so OpenBLAS picks its kernels from the CPU. A comma-separated list
+runs every row once in each environment, one table each: `--openblas-coretype unset,Haswell`
+is issue 21's two environments in one run.
 
 ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
 into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
@@ -128,30 +130,37 @@ def main():
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
     parser.add_argument("--int8", action="store_true", help="the int8 rows instead")
     parser.add_argument("--bf16", action="store_true", help="the bf16 rows instead")
-    parser.add_argument("--openblas-coretype", help="OPENBLAS_CORETYPE for the whole run (default: unset)")
+    parser.add_argument("--openblas-coretype", default="unset",
+                        help="OPENBLAS_CORETYPE for the whole run, peers included (default: unset); "
+                             "comma-separated, one table each: unset,Haswell runs both environments")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     node_path = ensure_ort(args.ort_dir)
     cells = ["lstm"] if args.quick else CELLS
     counts = [int(t) for t in args.threads.split(",")]
     if not args.rows_only:
-        # One process per thread count: Debian's torch runs its products on OpenBLAS, whose pool
-        # is sized from OPENBLAS_NUM_THREADS when the library loads, so it is set before import.
+        # One process per environment and thread count: Debian's torch runs its products on
+        # OpenBLAS, which reads OPENBLAS_CORETYPE and sizes its pool from OPENBLAS_NUM_THREADS when
+        # the library loads, so both are set before import.
         dtype = "int8" if args.int8 else "bf16" if args.bf16 else None
-        if dtype:
-            print_reduced_header(args.repeat, dtype, args.openblas_coretype)
-        else:
-            print_header(args.repeat, args.openblas_coretype)
-        for threads in counts:
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-            for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-                env.pop(name, None)
-            if args.openblas_coretype:
-                env["OPENBLAS_CORETYPE"] = args.openblas_coretype
-            forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph", args.rnngraph,
-                         "--ort-dir", args.ort_dir, "--rows-only"] + (["--quick"] if args.quick else []) + (
-                            [f"--{dtype}"] if dtype else [])
-            subprocess.run(["/usr/bin/python3", os.path.abspath(__file__)] + forwarded, check=True, env=env)
+        for number, coretype in enumerate(args.openblas_coretype.split(",")):
+            coretype = None if coretype == "unset" else coretype
+            if number:
+                print()
+            if dtype:
+                print_reduced_header(args.repeat, dtype, coretype)
+            else:
+                print_header(args.repeat, coretype)
+            for threads in counts:
+                env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+                for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+                    env.pop(name, None)
+                if coretype:
+                    env["OPENBLAS_CORETYPE"] = coretype
+                forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph",
+                             args.rnngraph, "--ort-dir", args.ort_dir, "--rows-only"] + (
+                                ["--quick"] if args.quick else []) + ([f"--{dtype}"] if dtype else [])
+                subprocess.run(["/usr/bin/python3", os.path.abspath(__file__)] + forwarded, check=True, env=env)
         return
     if args.int8 or args.bf16:
         reduced_rows(args, counts, "int8" if args.int8 else "bf16")
