@@ -3,6 +3,7 @@
 #include <cpuid.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #if defined(__linux__)
@@ -45,19 +46,21 @@ Isa cpu_isa() {
   return Isa::Portable;
 }
 
-// RNNGRAPH_MAX_ISA's cap; an unknown value caps nothing (the variable is for measuring, and a
-// typo there should not make every run slower).
-Isa cap() {
+// RNNGRAPH_MAX_ISA's cap, if it names one.
+std::optional<Isa> named_cap() {
   const char* v = std::getenv("RNNGRAPH_MAX_ISA");
-  const std::string want = v ? v : "";
-  if (want == "portable") return Isa::Portable;
-  if (want == "avx2") return Isa::Avx2;
-  if (want == "avx512") return Isa::Avx512;
-  if (want == "avx512vnni") return Isa::Avx512Vnni;
-  if (want == "avx512bf16") return Isa::Avx512Bf16;
-  return Isa::Amx;
+  const std::string_view want = v ? v : "amx";
+  for (Isa isa :
+       {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Avx512Bf16, Isa::Amx})
+    if (isa_name(isa) == want) return isa;
+  return std::nullopt;
 }
+// An unknown value caps nothing in the library (the variable is for measuring, and a typo there
+// should not make every run slower); the CLI refuses it (isa_cap_is_known).
+Isa cap() { return named_cap().value_or(Isa::Amx); }
 }  // namespace
+
+bool isa_cap_is_known() { return named_cap().has_value(); }
 
 Isa best_isa() {
   static const Isa isa = std::min(cpu_isa(), cap());

@@ -24,6 +24,10 @@ enum class Isa { Portable, Avx2, Avx512, Avx512Vnni, Avx512Bf16, Amx };
 // "avx512vnni", "avx512", "avx2", "portable").
 Isa best_isa();
 std::string_view isa_name(Isa isa);
+// Whether RNNGRAPH_MAX_ISA is unset or names a level (an ISA's name above). The library ignores
+// a value that names none; the CLI refuses it, so a measurement of a lower ISA is never of the
+// best one by a typo.
+bool isa_cap_is_known();
 // Every ISA at or below best_isa(), lowest first: what tests run each kernel on.
 std::vector<Isa> runnable_isas();
 

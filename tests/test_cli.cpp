@@ -527,6 +527,13 @@ BOOST_AUTO_TEST_CASE(pytorch_and_numpy_habits) {
   r = rnngraph_cli("--version");
   BOOST_CHECK_EQUAL(r.code, 0);
   BOOST_CHECK_MESSAGE(r.out.starts_with("rnngraph 0."), r.out);
+  // the kernels' cap: a level caps them; a value that names none is refused, not ignored
+  r = rnngraph::testing::run_cli(work_dir(), "--version", "RNNGRAPH_MAX_ISA=portable");
+  BOOST_CHECK_MESSAGE(r.out.find("kernels: portable") != std::string::npos, r.out);
+  r = rnngraph::testing::run_cli(work_dir(), "--version", "RNNGRAPH_MAX_ISA=avx-2");
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK_MESSAGE(
+      r.err.find("RNNGRAPH_MAX_ISA='avx-2' names no instruction set") != std::string::npos, r.err);
   // greedy decoding, and a prime character shown as itself
   {
     std::ofstream text((work_dir() / "h_text.txt").string());

@@ -37,8 +37,13 @@ int main(int argc, char** argv) {
   try {
     // Options every command shares may come anywhere, before the command too.
     const std::vector<std::string> args = cli::apply_common_options({argv + 1, argv + argc});
+    if (!kernels::isa_cap_is_known())
+      throw cli::UsageError(fmt::format(
+          "RNNGRAPH_MAX_ISA={} names no instruction set: portable, avx2, avx512, avx512vnni, "
+          "avx512bf16 or amx",
+          quote(std::getenv("RNNGRAPH_MAX_ISA"))));
     if (!args.empty() && args[0] == "--version") {
-      fmt::print("rnngraph {} (kernels: {}; float32, int8)\n", RNNGRAPH_VERSION,
+      fmt::print("rnngraph {} (kernels: {}; float32, int8, bf16)\n", RNNGRAPH_VERSION,
                  kernels::isa_name(kernels::best_isa()));
       return 0;
     }
