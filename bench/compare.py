@@ -11,8 +11,9 @@ It also measures, per thread count, the machine's float32 limit (`rnngraph bench
 FMA unit, as independent chains) and a 1024³ sgemm on OpenBLAS and on our kernels (`rnngraph bench sgemm`), and prints a
 Markdown table: times in ms (rnngraph's steady state, and its first run of a new shape: build +
 passes + plan + the first, cold run), rnngraph's GFLOP/s (the gate products' work; backward
-counted as twice the forward's) and its share of the FMA limit, ONNX Runtime's share of the same
-limit (the same work in its time), and each peer's time over ours (above 1: rnngraph is faster).
+counted as twice the forward's) and its share of the FMA limit, ONNX Runtime's share of that
+limit (the same work in its time; both against the limit our bench process measured beside the
+row), and each peer's time over ours (above 1: rnngraph is faster).
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
                                       [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8 | --bf16]
