@@ -46,12 +46,14 @@ Isa cpu_isa() {
   return Isa::Portable;
 }
 
+constexpr Isa kLevels[] = {Isa::Portable,   Isa::Avx2,       Isa::Avx512,
+                           Isa::Avx512Vnni, Isa::Avx512Bf16, Isa::Amx};
+
 // RNNGRAPH_MAX_ISA's cap, if it names one.
 std::optional<Isa> named_cap() {
   const char* v = std::getenv("RNNGRAPH_MAX_ISA");
   const std::string_view want = v ? v : "amx";
-  for (Isa isa :
-       {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Avx512Bf16, Isa::Amx})
+  for (Isa isa : kLevels)
     if (isa_name(isa) == want) return isa;
   return std::nullopt;
 }
@@ -85,10 +87,11 @@ std::string_view isa_name(Isa isa) {
   return "portable";
 }
 
+std::span<const Isa> isa_levels() { return kLevels; }
+
 std::vector<Isa> runnable_isas() {
   std::vector<Isa> isas;
-  for (Isa isa :
-       {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Avx512Bf16, Isa::Amx})
+  for (Isa isa : kLevels)
     if (isa <= best_isa()) isas.push_back(isa);
   return isas;
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -28,6 +29,8 @@ std::string_view isa_name(Isa isa);
 // a value that names none; the CLI refuses it, so a measurement of a lower ISA is never of the
 // best one by a typo.
 bool isa_cap_is_known();
+// Every level of the ladder, lowest first (the names RNNGRAPH_MAX_ISA takes).
+std::span<const Isa> isa_levels();
 // Every ISA at or below best_isa(), lowest first: what tests run each kernel on.
 std::vector<Isa> runnable_isas();
 

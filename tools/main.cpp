@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <rnngraph/framework/memory.h>
 #include <rnngraph/ops/isa.h>
@@ -37,11 +39,14 @@ int main(int argc, char** argv) {
   try {
     // Options every command shares may come anywhere, before the command too.
     const std::vector<std::string> args = cli::apply_common_options({argv + 1, argv + argc});
-    if (!kernels::isa_cap_is_known())
-      throw cli::UsageError(fmt::format(
-          "RNNGRAPH_MAX_ISA={} names no instruction set: portable, avx2, avx512, avx512vnni, "
-          "avx512bf16 or amx",
-          quote(std::getenv("RNNGRAPH_MAX_ISA"))));
+    if (!kernels::isa_cap_is_known()) {
+      std::vector<std::string_view> names;
+      for (kernels::Isa isa : kernels::isa_levels()) names.push_back(kernels::isa_name(isa));
+      throw cli::UsageError(fmt::format("RNNGRAPH_MAX_ISA={} names no instruction set: {} or {}",
+                                        quote(std::getenv("RNNGRAPH_MAX_ISA")),
+                                        fmt::join(std::span(names).first(names.size() - 1), ", "),
+                                        names.back()));
+    }
     if (!args.empty() && args[0] == "--version") {
       fmt::print("rnngraph {} (kernels: {}; float32, int8, bf16)\n", RNNGRAPH_VERSION,
                  kernels::isa_name(kernels::best_isa()));
