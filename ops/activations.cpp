@@ -11,81 +11,95 @@ namespace rnngraph::kernels {
 
 namespace {
 
-// e^x by range reduction: x = k·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' degree-6 polynomial
-// (relative error below 1.2e-7 on that interval), and 2^k built in the exponent bits. Written
-// without branches or library calls (std::fmin and std::nearbyint are calls at the baseline
-// ISA) so the loops around it vectorise.
-inline float exp_approx(float x) {
-  float clamped = x < -87.3f ? -87.3f : x;
-  clamped = clamped > 88.7f ? 88.7f : clamped;
-  // round to nearest: adding 1.5·2^23 pushes the fraction out of the mantissa, whose low bits
-  // then hold k as an integer; read from there, not cast (a NaN passes the clamps, and its cast
-  // to int would be undefined; these bits are only garbage, replaced by the NaN below)
-  const float shifted = clamped * 1.44269504088896341f + 12582912.0f;
-  const int32_t ki = std::bit_cast<int32_t>(shifted) - 0x4B400000;
-  const float k = shifted - 12582912.0f;
+// e^t = 2^k·(1 + q) by range reduction: t = k·ln2 + r with |r| ≤ ln2/2, k from t·log2(e)
+// rounded to nearest by adding 1.5·2^23 (which pushes the fraction out of the mantissa, whose low
+// bits then hold k as an integer: read from there, not cast, since a NaN's cast to int would be
+// undefined; its bits are only garbage, and the NaN reaches the result through q), and
+// q = e^r - 1 by Cephes' degree-6 polynomial without its 1 (relative error of 1 + q below 1.2e-7
+// on that interval). For |t| ≤ 88.7: every caller clamps first. Written without branches or
+// library calls (std::fmin and std::nearbyint are calls at the baseline ISA) so the loops around
+// it vectorise.
+struct ExpParts {
+  int32_t k;
+  float q;
+};
+inline ExpParts exp_parts(float t) {
+  const float shifted = t * 1.44269504088896341f + 12582912.0f;
+  const int32_t k = std::bit_cast<int32_t>(shifted) - 0x4B400000;
+  const float kf = shifted - 12582912.0f;
   // ln2 split in two, so r keeps its low bits (Cody and Waite)
-  const float r = (clamped - k * 0.693359375f) - k * -2.12194440e-4f;
+  const float r = (t - kf * 0.693359375f) - kf * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  const float er = (p * r) * r + r + 1.0f;
-  // 2^k as two normal factors: k reaches 128 near the top, whose single factor would be inf
-  // (unsigned shifts: for a NaN, ki is garbage, and no signed arithmetic may overflow on it)
-  const int32_t k1 = ki >> 1, k2 = ki - k1;
-  float y = er * std::bit_cast<float>(uint32_t(k1 + 127) << 23) *
-            std::bit_cast<float>(uint32_t(k2 + 127) << 23);
+  return {k, (p * r) * r + r};
+}
+
+// 2^k for k in [-126, 127], built in the exponent bits (unsigned shifts: for a NaN, k is
+// garbage, and no signed arithmetic may overflow on it)
+inline float pow2(int32_t k) { return std::bit_cast<float>(uint32_t(k + 127) << 23); }
+
+inline float exp_approx(float x) {
+  float clamped = x < -87.3f ? -87.3f : x;  // a NaN passes both clamps
+  clamped = clamped > 88.7f ? 88.7f : clamped;
+  const auto [k, q] = exp_parts(clamped);
+  // 2^k as two factors: k reaches 128 near the top, whose single factor would be inf
+  const int32_t k1 = k >> 1;
+  float y = (q + 1.0f) * pow2(k1) * pow2(k - k1);
   y = x < -87.3f ? 0.0f : y;
   y = x > 88.7f ? INFINITY : y;
   return x != x ? x : y;  // NaN propagates
 }
 
-// tanh: an odd polynomial near 0 (Cephes tanhf, |x| < 0.625), 1 - 2 / (e^{2|x|} + 1) beyond,
-// with the sign put back; both computed, one selected, so the loop stays branch-free.
+// tanh(x) = sign(x)·e / (e + 2) with e = e^{2|x|} - 1 = 2^k·q + (2^k - 1): no cancellation (for
+// k = 0 it is q, accurate near 0; for k ≥ 1 the terms are ≥ -0.3 and ≥ 1), so one formula and no
+// select serves every x (Cephes' tanhf needs a second polynomial below 0.625, and both were
+// computed for the loop to vectorise: this one is twice as fast on AVX2). 2|x| is clamped to 20,
+// where tanh is 1 in float.
 inline float tanh_approx(float x) {
   const float a = std::fabs(x);
-  const float z = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * z + 2.06390887954e-2f;
-  p = p * z - 5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z - 3.33332819422e-1f;
-  const float small = x + x * z * p;
-  const float e = exp_approx(2 * a);  // +inf for large |x|: 2 / inf = 0, tanh = ±1
-  const float large = std::copysign(1.0f - 2.0f / (e + 1.0f), x);
-  return a < 0.625f ? small : large;
+  float t = a + a;
+  t = t > 20.0f ? 20.0f : t;  // a NaN passes
+  const auto [k, q] = exp_parts(t);
+  const float two_k = pow2(k);
+  const float e = two_k * q + (two_k - 1.0f);
+  return std::copysign(e / (e + 2.0f), x);
 }
 
-inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+// σ(x) = 1 / (1 + e^-x), x clamped to [-88, 87.3] for e^-x (so 2^k is one normal factor);
+// below -88.7, 0 (clamped, σ would be 6e-39, and σ(-inf) must be 0).
+inline float sigmoid_approx(float x) {
+  float clamped = x < -88.0f ? -88.0f : x;  // a NaN passes both clamps
+  clamped = clamped > 87.3f ? 87.3f : clamped;
+  const auto [k, q] = exp_parts(-clamped);
+  const float y = 1.0f / (1.0f + (q + 1.0f) * pow2(k));
+  return x < -88.7f ? 0.0f : y;
+}
 
-// The same functions on 16 lanes of AVX-512, written out: 2^k is applied by vscalefps (exact,
-// no overflow in between), and each division is a reciprocal estimate (vrcp14ps, 2^-14) refined
-// by one Newton step (a vdivps of 16 lanes takes about 16 cycles). Every clamp puts its constant
+// The same formulas on 16 lanes of AVX-512, written out: 2^k is applied by vscalefps (exact, no
+// overflow in between), and each division is a reciprocal estimate (vrcp14ps, 2^-14) refined by
+// one Newton step (a vdivps of 16 lanes takes about 16 cycles). Every clamp puts its constant
 // first: vminps and vmaxps return their second operand when either is NaN, so a NaN passes through
-// the arithmetic to the result and needs no blend of its own. tanh here is (e^{2|x|} - 1) /
-// (e^{2|x|} + 1) with e^{2|x|} - 1 computed without its 1, so it keeps its accuracy near 0
-// without tanhf's second polynomial and select. The LSTM's five activations per unit were a tenth
-// of its mid-size run; these take 0.25 (σ) and 0.32 (tanh) ns an element here, against 0.33 and
-// 0.43 for the forms before them (exp_approx's steps, the select and the NaN blends written out),
-// with the same errors. (GCC 12 warns that its own intrinsics' unused pass-through operand "may be
-// used uninitialized".)
+// the arithmetic to the result and needs no blend of its own. The LSTM's five activations per unit
+// were a tenth of its mid-size run; these take 0.25 (σ) and 0.32 (tanh) ns an element here,
+// against 0.33 and 0.43 for the forms before them (tanhf's two branches, NaN blends), with the
+// same errors. (GCC 12 warns that its own intrinsics' unused pass-through operand "may be used
+// uninitialized".)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define RNNGRAPH_AVX512 __attribute__((target("avx512f"))) inline
 RNNGRAPH_AVX512 __m512 splat(float v) { return _mm512_set1_ps(v); }
 
-// t = k·ln2 + r with k an integer (as a float) and |r| ≤ ln2/2, k from t·log2(e) rounded to
-// nearest by adding and taking away 1.5·2^23 (right while |t·log2(e)| < 2^22: every caller
-// clamps t first); and q = e^r - 1 by Cephes' polynomial (exp_approx's), without the 1.
-struct ExpParts {
+// exp_parts on 16 lanes, k as a float.
+struct ExpParts16 {
   __m512 k, q;
 };
 // For t = `sign` · x (sign ±1, folded into the constants).
 template <int sign>
-RNNGRAPH_AVX512 ExpParts exp_parts(__m512 x) {
+RNNGRAPH_AVX512 ExpParts16 exp_parts16(__m512 x) {
   constexpr float shift = 12582912.0f;
   const __m512 k = _mm512_sub_ps(
       _mm512_fmadd_ps(x, splat(sign * 1.44269504088896341f), splat(shift)), splat(shift));
@@ -102,7 +116,7 @@ RNNGRAPH_AVX512 ExpParts exp_parts(__m512 x) {
 
 // e^x for x clamped to [-87.3, 88.7] (a NaN passes); the edges left to the callers.
 RNNGRAPH_AVX512 __m512 exp16_clamped(__m512 x) {
-  const auto [k, q] = exp_parts<1>(_mm512_min_ps(splat(88.7f), _mm512_max_ps(splat(-87.3f), x)));
+  const auto [k, q] = exp_parts16<1>(_mm512_min_ps(splat(88.7f), _mm512_max_ps(splat(-87.3f), x)));
   return _mm512_scalef_ps(_mm512_add_ps(q, splat(1.0f)), k);
 }
 
@@ -125,17 +139,15 @@ RNNGRAPH_AVX512 __m512 divide16(__m512 n, __m512 d, __mmask16 keep = 0xffff) {
 // be 2.9e-39, and σ(-inf) must be 0).
 RNNGRAPH_AVX512 __m512 sigmoid16(__m512 x) {
   const __m512 clamped = _mm512_min_ps(splat(87.3f), _mm512_max_ps(splat(-88.7f), x));
-  const auto [k, q] = exp_parts<-1>(clamped);
+  const auto [k, q] = exp_parts16<-1>(clamped);
   const __m512 d = _mm512_add_ps(_mm512_scalef_ps(_mm512_add_ps(q, splat(1.0f)), k), splat(1.0f));
   return divide16(splat(1.0f), d, _mm512_cmp_ps_mask(x, splat(-88.7f), _CMP_NLT_UQ));
 }
 
-// tanh(x) = sign(x) · e / (e + 2), e = e^{2|x|} - 1 = 2^k·q + (2^k - 1): no cancellation (for
-// k = 0 it is q; for k ≥ 1 both terms are ≥ -0.3 and 1). 2|x| clamped to 20, where tanh is 1
-// in float.
+// tanh_approx's formula.
 RNNGRAPH_AVX512 __m512 tanh16(__m512 x) {
   const __m512 a = _mm512_abs_ps(x);
-  const auto [k, q] = exp_parts<1>(_mm512_min_ps(splat(20.0f), _mm512_add_ps(a, a)));
+  const auto [k, q] = exp_parts16<1>(_mm512_min_ps(splat(20.0f), _mm512_add_ps(a, a)));
   const __m512 e = _mm512_add_ps(_mm512_scalef_ps(q, k),
                                  _mm512_sub_ps(_mm512_scalef_ps(splat(1.0f), k), splat(1.0f)));
   const __m512 y = divide16(e, _mm512_add_ps(e, splat(2.0f)));
