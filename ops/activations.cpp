@@ -50,15 +50,14 @@ inline float exp_approx(float x) {
   const int32_t k1 = k >> 1;
   float y = (q + 1.0f) * pow2(k1) * pow2(k - k1);
   y = x < -87.3f ? 0.0f : y;
-  y = x > 88.7f ? INFINITY : y;
-  return x != x ? x : y;  // NaN propagates
+  return x > 88.7f ? INFINITY : y;  // a NaN reaches y through q
 }
 
-// tanh(x) = sign(x)·e / (e + 2) with e = e^{2|x|} - 1 = 2^k·q + (2^k - 1): no cancellation (for
-// k = 0 it is q, accurate near 0; for k ≥ 1 the terms are ≥ -0.3 and ≥ 1), so one formula and no
-// select serves every x (Cephes' tanhf needs a second polynomial below 0.625, and both were
-// computed for the loop to vectorise: this one is twice as fast on AVX2). 2|x| is clamped to 20,
-// where tanh is 1 in float.
+// tanh(x) = sign(x)·e / (e + 2) with e = e^{2|x|} - 1 = 2^k·q + (2^k - 1): for k = 0 it is q,
+// accurate near 0, and for k ≥ 1, q ≥ -0.3 and 2^k - 1 ≥ 2^{k-1} keep e ≥ 0.2·2^k (at most two
+// bits lost to cancellation; the error stays below 1e-7), so one formula and no select serves every
+// x (Cephes' tanhf needs a second polynomial below 0.625, and both were computed for the loop to
+// vectorise: this one is twice as fast on AVX2). 2|x| is clamped to 20, where tanh is 1 in float.
 inline float tanh_approx(float x) {
   const float a = std::fabs(x);
   float t = a + a;
@@ -83,8 +82,10 @@ inline float sigmoid_approx(float x) {
 // overflow in between), and each division is a reciprocal estimate (vrcp14ps, 2^-14) refined by
 // one Newton step (a vdivps of 16 lanes takes about 16 cycles). Every clamp puts its constant
 // first: vminps and vmaxps return their second operand when either is NaN, so a NaN passes through
-// the arithmetic to the result and needs no blend of its own. The LSTM's five activations per unit
-// were a tenth of its mid-size run; these take 0.25 (σ) and 0.32 (tanh) ns an element here,
+// the arithmetic to the result and needs no blend of its own. (So this file must not be built
+// with -ffast-math: -ffinite-math-only with -fno-signed-zeros lets GCC swap those operands, and
+// -fassociative-math would fold away the rounding by 1.5·2^23.) The LSTM's five activations per
+// unit were a tenth of its mid-size run; these take 0.25 (σ) and 0.32 (tanh) ns an element here,
 // against 0.33 and 0.43 for the forms before them (tanhf's two branches, NaN blends), with the
 // same errors. (GCC 12 warns that its own intrinsics' unused pass-through operand "may be used
 // uninitialized".)
@@ -114,7 +115,7 @@ RNNGRAPH_AVX512 ExpParts16 exp_parts16(__m512 x) {
   return {k, _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r)};
 }
 
-// e^x for x clamped to [-87.3, 88.7] (a NaN passes); the edges left to the callers.
+// e^x for x clamped to [-87.3, 88.7] (a NaN passes); exp16 handles the edges.
 RNNGRAPH_AVX512 __m512 exp16_clamped(__m512 x) {
   const auto [k, q] = exp_parts16<1>(_mm512_min_ps(splat(88.7f), _mm512_max_ps(splat(-87.3f), x)));
   return _mm512_scalef_ps(_mm512_add_ps(q, splat(1.0f)), k);
@@ -136,7 +137,7 @@ RNNGRAPH_AVX512 __m512 divide16(__m512 n, __m512 d, __mmask16 keep = 0xffff) {
 }
 
 // σ(x) = 1 / (1 + e^-x), x clamped to [-88.7, 87.3] for e^-x; below -88.7, 0 (clamped, σ would
-// be 2.9e-39, and σ(-inf) must be 0).
+// be 3.0e-39, and σ(-inf) must be 0).
 RNNGRAPH_AVX512 __m512 sigmoid16(__m512 x) {
   const __m512 clamped = _mm512_min_ps(splat(87.3f), _mm512_max_ps(splat(-88.7f), x));
   const auto [k, q] = exp_parts16<-1>(clamped);

@@ -196,14 +196,14 @@ BOOST_AUTO_TEST_CASE(stack_adds_a_first_axis) {
 BOOST_AUTO_TEST_CASE(vectorised_activations_within_their_stated_bounds_on_every_isa) {
   // ops/activations.h states: tanh within 3e-7 absolute; exp and sigmoid within 3e-7 relative
   // (exp on [-87.3, 88.7], sigmoid above -87.3). Checked against double precision on a dense
-  // grid, at the polynomial/exponential switch of tanh, and at the ends.
+  // grid, at the clamps (tanh's 2|x| at 20; sigmoid's at -88 and -88.7), and at the ends.
   // Each ISA's loop (ops/isa.h) is checked: the CPU runs only one of them in a model.
   for (kernels::Isa isa : kernels::runnable_isas()) {
     BOOST_TEST_CONTEXT(kernels::isa_name(isa)) {
       std::vector<float> x;
       for (double v = -100; v <= 100; v += 0.00123) x.push_back(float(v));
-      for (float v :
-           {0.0f, -0.0f, 1e-30f, -1e-30f, 0.625f, -0.625f, 0.62499f, -87.3f, 88.7f, 50.0f})
+      for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-40f, 10.0f, -10.0f, 9.99999f, -88.0f, -88.7f,
+                      -88.69999f, -87.3f, 88.7f, 87.3f, 50.0f})
         x.push_back(v);
       std::vector<float> y(x.size());
       rnngraph::testing::Worst tanh_err, exp_err, sigmoid_err;
@@ -246,6 +246,12 @@ BOOST_AUTO_TEST_CASE(vectorised_activations_within_their_stated_bounds_on_every_
       BOOST_CHECK(std::isnan(out[0]) && out[1] == 1.0f && out[2] == -1.0f);
       kernels::sigmoid_array(special, out, 3, isa);
       BOOST_CHECK(std::isnan(out[0]) && out[1] == 1.0f && out[2] == 0.0f);
+      kernels::exp_array(special, out, 3, isa);
+      BOOST_CHECK(std::isnan(out[0]) && std::isinf(out[1]) && out[1] > 0 && out[2] == 0.0f);
+      // tanh keeps the sign of zero (its error of 0 would not show it)
+      const float zeros[] = {0.0f, -0.0f};
+      kernels::tanh_array(zeros, out, 2, isa);
+      BOOST_CHECK(out[0] == 0.0f && !std::signbit(out[0]) && std::signbit(out[1]));
     }
   }
 }
