@@ -2,6 +2,9 @@
 
 #include <bit>
 #include <cmath>
+#include <cstddef>
+#include <iterator>
+#include <span>
 
 #include <immintrin.h>
 
@@ -10,6 +13,15 @@
 namespace rnngraph::kernels {
 
 namespace {
+
+// The constants of exp_parts (below), shared by its scalar and AVX-512 forms.
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kRoundShift = 12582912.0f;  // 1.5·2^23
+// ln2 split in two, so r keeps its low bits (Cody and Waite)
+constexpr float kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;
+// p(r), q = p·r² + r; highest degree first
+constexpr float kExpPolynomial[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                    4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 
 // e^t = 2^k·(1 + q) by range reduction: t = k·ln2 + r with |r| ≤ ln2/2, k from t·log2(e)
 // rounded to nearest by adding 1.5·2^23 (which pushes the fraction out of the mantissa, whose low
@@ -24,17 +36,12 @@ struct ExpParts {
   float q;
 };
 inline ExpParts exp_parts(float t) {
-  const float shifted = t * 1.44269504088896341f + 12582912.0f;
-  const int32_t k = std::bit_cast<int32_t>(shifted) - 0x4B400000;
-  const float kf = shifted - 12582912.0f;
-  // ln2 split in two, so r keeps its low bits (Cody and Waite)
-  const float r = (t - kf * 0.693359375f) - kf * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
+  const float shifted = t * kLog2e + kRoundShift;
+  const int32_t k = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kRoundShift);
+  const float kf = shifted - kRoundShift;
+  const float r = (t - kf * kLn2High) - kf * kLn2Low;
+  float p = kExpPolynomial[0];
+  for (std::size_t i = 1; i < std::size(kExpPolynomial); ++i) p = p * r + kExpPolynomial[i];
   return {k, (p * r) * r + r};
 }
 
@@ -101,17 +108,14 @@ struct ExpParts16 {
 // For t = `sign` · x (sign ±1, folded into the constants).
 template <int sign>
 RNNGRAPH_AVX512 ExpParts16 exp_parts16(__m512 x) {
-  constexpr float shift = 12582912.0f;
-  const __m512 k = _mm512_sub_ps(
-      _mm512_fmadd_ps(x, splat(sign * 1.44269504088896341f), splat(shift)), splat(shift));
-  // r = t - k·ln2, ln2 split in two so r keeps its low bits (Cody and Waite)
-  __m512 r = sign > 0 ? _mm512_fnmadd_ps(k, splat(0.693359375f), x)
-                      : _mm512_fnmsub_ps(k, splat(0.693359375f), x);
-  r = _mm512_fnmadd_ps(k, splat(-2.12194440e-4f), r);
-  __m512 p = splat(1.9875691500e-4f);
-  for (float c :
-       {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
-    p = _mm512_fmadd_ps(p, r, splat(c));
+  const __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(x, splat(sign * kLog2e), splat(kRoundShift)),
+                                 splat(kRoundShift));
+  // r = t - k·ln2
+  __m512 r =
+      sign > 0 ? _mm512_fnmadd_ps(k, splat(kLn2High), x) : _mm512_fnmsub_ps(k, splat(kLn2High), x);
+  r = _mm512_fnmadd_ps(k, splat(kLn2Low), r);
+  __m512 p = splat(kExpPolynomial[0]);
+  for (float c : std::span(kExpPolynomial).subspan(1)) p = _mm512_fmadd_ps(p, r, splat(c));
   return {k, _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r)};
 }
 

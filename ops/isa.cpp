@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 #include <optional>
-#include <string>
+#include <string_view>
 
 #if defined(__linux__)
 #include <sys/syscall.h>
