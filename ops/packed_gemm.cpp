@@ -13,8 +13,11 @@ namespace rnngraph::kernels {
 
 namespace {
 
-// The part of the next panel a tile pulls into L2 as it runs, so that the next panel's first tile
-// reads L2, not L3, when the weight is larger than L2 (the AVX2 and AVX-512 tiles; see the latter).
+// The part of the next panel a tile pulls into L2 as it runs (packed_gemm_columns shares each
+// next panel out among the tiles of the one before), so that the next panel's first tile reads
+// L2, not L3, when the weight is larger than L2; the portable tile ignores it. Passed by
+// reference: by value, it went on the stack as two 8-byte stores that the AVX-512 dispatch read
+// back as one 16-byte load, which store forwarding cannot serve (the mid LSTM 2% slower).
 struct Upcoming {
   const char* at = nullptr;
   int64_t lines = 0;  // 64-byte lines from `at`
@@ -29,7 +32,7 @@ struct Upcoming {
 // 8 accumulators, the half's row in 4 registers and one broadcast. (Written with intrinsics: left
 // to itself, GCC vectorised the loop over k instead, with shuffles, at a tenth of this speed.)
 void tile_portable(const float* a, int rows, int64_t k, const float* panel, float* out, int64_t ldo,
-                   bool accumulate, Upcoming) {
+                   bool accumulate, const Upcoming&) {
   for (int half = 0; half < 2; ++half) {
     const float* w = panel + half * kHalf * k;
     __m128 acc[2][4];
@@ -62,17 +65,19 @@ int height_portable(int left) { return std::min(2, left); }
 
 // AVX2: R ≤ 6 rows × 16 columns (one half of the panel) in 12 ymm accumulators, the half's two
 // vectors and one broadcast beside them: 15 of the 16 registers, two loads per six FMA pairs.
-// Each half pulls its half of the tile's share of the next panel into L2, a line per k (the
-// large LSTM, 4 MB of weight, 6.8% faster; the mid LSTM unchanged).
+// Each half pulls half of the tile's share of the next panel into L2, a line per k until it is
+// done (the large LSTM, 4 MB of weight, 6.8% faster; the mid LSTM unchanged).
 template <int R>
 __attribute__((target("avx2,fma"))) void tile_avx2_rows(const float* a, int64_t k,
                                                         const float* half, float* out, int64_t ldo,
-                                                        bool accumulate, Upcoming upcoming) {
+                                                        bool accumulate, const Upcoming& upcoming) {
+  const Upcoming pull = upcoming;  // a copy, in registers (through the reference, GCC reloaded
+                                   // both fields every k: the mid LSTM 4% slower on AVX2)
   __m256 lo[R], hi[R];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
-    if (p < upcoming.lines) _mm_prefetch(upcoming.at + 64 * p, _MM_HINT_T1);
+    if (p < pull.lines) _mm_prefetch(pull.at + 64 * p, _MM_HINT_T1);
     const __m256 w0 = _mm256_loadu_ps(half + p * kHalf);
     const __m256 w1 = _mm256_loadu_ps(half + p * kHalf + 8);
 #pragma GCC unroll 6
@@ -95,7 +100,7 @@ __attribute__((target("avx2,fma"))) void tile_avx2_rows(const float* a, int64_t 
 }
 
 void tile_avx2(const float* a, int rows, int64_t k, const float* panel, float* out, int64_t ldo,
-               bool accumulate, Upcoming upcoming) {
+               bool accumulate, const Upcoming& upcoming) {
   const int64_t first = upcoming.lines / 2;
   const Upcoming parts[2] = {{upcoming.at, first},
                              {upcoming.at + 64 * first, upcoming.lines - first}};
@@ -112,21 +117,25 @@ int height_avx2(int left) { return left == 7 || left == 8 ? 4 : std::min(6, left
 // AVX-512: up to 14 rows × 32 columns in 28 zmm accumulators, with the panel's two vectors
 // (loaded once per k) and a broadcast of A: 31 of the 32 registers, 16 loads per 28 FMAs. (8
 // rows, 16 accumulators, ran 7–9% slower on the deep products: 170 against 185 GFLOP/s on
-// [64, 512] · [512, 2048], one Sapphire Rapids core.) The panel is prefetched 8 k ahead: a
-// tile's first pass over a panel reads it from L3 when the weight is larger than L2 (212
-// against 201 GFLOP/s on that product; 4 MB of weight). Beside that, each tile of a panel
-// pulls its share of the next panel into L2, a line or two per k, so that panel's first pass reads
-// L2, not L3 (the same product: 162 → 167 GFLOP/s, medians of 21 alternating runs; the large
-// LSTM 3.5–4% faster; the mid LSTM, whose weights fit L2, and training unchanged). And the tile's
-// output lines are prefetched for writing before its k loop: a large C is not in cache, and stores
-// that miss stalled the tile at its end (x·W_x of 64 steps, [4096, 512] · [512, 2048]: 187 → 198
-// GFLOP/s).
-template <int R, bool kPrefetchNext>
+// [64, 512] · [512, 2048], one Sapphire Rapids core.) Two prefetches:
+// - the panel, 8 k ahead into L1: while a tile's first pass over a panel read it from L3 (a
+//   weight larger than L2, before the prefetch below), this took that product from 201 to 212
+//   GFLOP/s (at a limit of 246); with the panels in L2 it no longer changes that product's time,
+//   but it still covers each range's first panel, which no tile pulls in ahead;
+// - the tile's share of the next panel into L2, a line per k until it is done (two while the
+//   share is more than k lines), so the next panel's first tile reads L2, not L3: the same
+//   product 162 → 167 GFLOP/s at a limit of 208 (78 → 80%; medians of 21 alternating runs), the
+//   large LSTM 3.5–4% faster, the mid LSTM (whose weights fit L2) and training unchanged.
+// And the tile's output lines are prefetched for writing before its k loop: a large C is not in
+// cache, and stores that miss stalled the tile at its end (x·W_x of 64 steps, [4096, 512] · [512,
+// 2048]: 187 → 198 GFLOP/s).
+template <int R>
 __attribute__((target("avx512f,prfchw"))) void tile_avx512_rows(const float* a, int64_t k,
                                                                 const float* panel, float* out,
                                                                 int64_t ldo, bool accumulate,
-                                                                Upcoming upcoming) {
+                                                                const Upcoming& upcoming) {
   constexpr int64_t kAhead = 8;
+  const Upcoming pull = upcoming;  // a copy, in registers (as in the AVX2 tile)
   const float* second = panel + kHalf * k;
   for (int r = 0; r < R; ++r) {
     __builtin_prefetch(out + r * ldo, 1);
@@ -144,9 +153,8 @@ __attribute__((target("avx512f,prfchw"))) void tile_avx512_rows(const float* a, 
   for (int64_t p = 0; p < k; ++p) {
     _mm_prefetch(ahead(panel, p), _MM_HINT_T0);
     _mm_prefetch(ahead(second, p), _MM_HINT_T0);
-    if (kPrefetchNext && p < upcoming.lines) _mm_prefetch(upcoming.at + 64 * p, _MM_HINT_T1);
-    if (kPrefetchNext && p + k < upcoming.lines)
-      _mm_prefetch(upcoming.at + 64 * (p + k), _MM_HINT_T1);
+    if (p < pull.lines) _mm_prefetch(pull.at + 64 * p, _MM_HINT_T1);
+    if (p + k < pull.lines) _mm_prefetch(pull.at + 64 * (p + k), _MM_HINT_T1);
     const __m512 w0 = _mm512_loadu_ps(panel + p * kHalf);
     const __m512 w1 = _mm512_loadu_ps(second + p * kHalf);
 #pragma GCC unroll 14
@@ -169,15 +177,9 @@ __attribute__((target("avx512f,prfchw"))) void tile_avx512_rows(const float* a, 
 }
 
 void tile_avx512(const float* a, int rows, int64_t k, const float* panel, float* out, int64_t ldo,
-                 bool accumulate, Upcoming upcoming) {
-  // (the last panel's tiles, with no next panel, run a copy without the prefetch's tests: with
-  // them in every tile, the mid LSTM ran 1.6% slower than before the prefetch; so, 0.4%, noise)
-  with_rows<14>(rows, [&]<int R>() {
-    if (upcoming.lines > 0)
-      tile_avx512_rows<R, true>(a, k, panel, out, ldo, accumulate, upcoming);
-    else
-      tile_avx512_rows<R, false>(a, k, panel, out, ldo, accumulate, upcoming);
-  });
+                 bool accumulate, const Upcoming& upcoming) {
+  with_rows<14>(rows,
+                [&]<int R>() { tile_avx512_rows<R>(a, k, panel, out, ldo, accumulate, upcoming); });
 }
 // The size of each of the fewest parts of at most `most` that `total` cuts into equally (the
 // last one may be shorter).
@@ -195,7 +197,7 @@ int height_avx512(int left) { return int(equal_part(left, 14)); }
 // `height` is the rows of the next tile when `left` rows of a block remain.
 struct Kernel {
   void (*tile)(const float* a, int rows, int64_t k, const float* panel, float* out, int64_t ldo,
-               bool accumulate, Upcoming upcoming);
+               bool accumulate, const Upcoming& upcoming);
   int (*height)(int left);
 };
 
@@ -328,16 +330,19 @@ void pack_tiles(const float* a, int64_t rs, int64_t cs, int rows, int64_t k, Ker
 }
 
 // Columns [col_begin, col_end) of C (multiples of 32, but for the end) for `rows` rows of A packed
-// by pack_tiles, written or accumulated; each panel's tiles pull the next panel toward L2.
+// by pack_tiles, written or accumulated. Each panel's tiles pull the next panel into L2.
 void packed_gemm_columns(const float* a, int rows, int64_t k, const float* packed, int64_t n,
                          float* c, int64_t ldc, Kernel kernel, int64_t col_begin, int64_t col_end,
                          bool accumulate) {
   alignas(64) float edge[kRows * kPanel];  // the last, partial panel's full-width result
+  static_assert(kPanel * sizeof(float) % 64 == 0, "a panel's row is whole 64-byte lines");
   const int64_t panel_lines = kPanel * k * int64_t(sizeof(float)) / 64;
   for (int64_t col0 = col_begin; col0 < col_end; col0 += kPanel) {
     const float* panel = packed + col0 * k;
     const bool full = n - col0 >= kPanel;
-    // The next panel's lines, shared out among this panel's tiles in order (none after the last)
+    // The next panel's lines, shared out among this panel's tiles in order (none for the range's
+    // last panel: pulling the range's first one there for the next block of rows or the next
+    // call measured no faster)
     const bool has_next = col0 + kPanel < col_end;
     const char* next = reinterpret_cast<const char*>(panel + kPanel * k);
     for (int r0 = 0, h; r0 < rows; r0 += h) {
