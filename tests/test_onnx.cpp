@@ -114,12 +114,18 @@ struct OrtCase {
   std::map<std::string, Tensor> expected;
 };
 
-// Runs every case in ONNX Runtime and checks each output against rnngraph's to 1e-5.
-void run_in_onnx_runtime(const std::vector<OrtCase>& cases, const std::string& suite) {
+// The node that runs ONNX Runtime (tests/onnx/ort_test.sh sets it for ctest).
+std::string node_program() {
   const char* node = std::getenv("RNNGRAPH_NODE");
   BOOST_REQUIRE_MESSAGE(
       node && *node,
       "RNNGRAPH_NODE is not set: run this suite through ctest (tests/onnx/ort_test.sh)");
+  return node;
+}
+
+// Runs every case in ONNX Runtime and checks each output against rnngraph's to 1e-5.
+void run_in_onnx_runtime(const std::vector<OrtCase>& cases, const std::string& suite) {
+  const std::string node = node_program();
   const fs::path dir = scratch_dir(suite);
   nlohmann::json manifest{{"cases", nlohmann::json::array()}};
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -689,7 +695,7 @@ BOOST_AUTO_TEST_CASE(serving_example_streams_in_onnx_runtime) {
       BOOST_CHECK(exported.out.find("h0 [2, B, 8]") != std::string::npos);
       const std::string command =
           fmt::format("cd '{}' && '{}' '{}/serve_onnx.js' m.onnx 3 2 8 > example.out 2>&1",
-                      dir.string(), std::getenv("RNNGRAPH_NODE"), RNNGRAPH_EXAMPLES);
+                      dir.string(), node_program(), RNNGRAPH_EXAMPLES);
       const int status = std::system(command.c_str());
       const std::string out = io::read_file(dir / "example.out");
       BOOST_CHECK_MESSAGE(status == 0, out);
