@@ -66,7 +66,7 @@ int height_portable(int left) { return std::min(2, left); }
 // AVX2: R ≤ 6 rows × 16 columns (one half of the panel) in 12 ymm accumulators, the half's two
 // vectors and one broadcast beside them: 15 of the 16 registers, two loads per six FMA pairs.
 // Each half pulls half of the tile's share of the next panel into L2, a line per k until it is
-// done (the large LSTM, 4 MB of weight, 6.8% faster; the mid LSTM unchanged).
+// done (the large LSTM, 4 MB of weight, 7% faster; the mid LSTM, two weights of 1 MB, 2.7%).
 template <int R>
 __attribute__((target("avx2,fma"))) void tile_avx2_rows(const float* a, int64_t k,
                                                         const float* half, float* out, int64_t ldo,
@@ -125,7 +125,7 @@ int height_avx2(int left) { return left == 7 || left == 8 ? 4 : std::min(6, left
 // - the tile's share of the next panel into L2, a line per k until it is done (two while the
 //   share is more than k lines), so the next panel's first tile reads L2, not L3: the same
 //   product 162 → 167 GFLOP/s at a limit of 208 (78 → 80%; medians of 21 alternating runs), the
-//   large LSTM 3.5–4% faster, the mid LSTM (whose weights fit L2) and training unchanged.
+//   large LSTM 3.9% faster, the mid LSTM (whose weights fit L2) and training unchanged.
 // And the tile's output lines are prefetched for writing before its k loop: a large C is not in
 // cache, and stores that miss stalled the tile at its end (x·W_x of 64 steps, [4096, 512] · [512,
 // 2048]: 187 → 198 GFLOP/s).
@@ -193,7 +193,7 @@ int64_t equal_part(int64_t total, int64_t most) {
 int height_avx512(int left) { return int(equal_part(left, 14)); }
 
 // An ISA's micro-kernel: `tile` multiplies `rows` packed rows of A by one panel of 32 columns
-// into out (row stride ldo), written or (accumulate) added, and may pull `upcoming` toward L2;
+// into out (row stride ldo), written or (accumulate) added, and may pull `upcoming` into L2;
 // `height` is the rows of the next tile when `left` rows of a block remain.
 struct Kernel {
   void (*tile)(const float* a, int rows, int64_t k, const float* panel, float* out, int64_t ldo,
