@@ -68,18 +68,23 @@ std::string quote(std::string_view text) {
   return out;
 }
 
-// Graphviz sets a line break's height from the text's font size, not from a subscript that
-// hangs below it: after a line with a subscript (h<sub>t-1</sub>), a thin blank line keeps the
-// next line from running into it.
-std::string spaced_below_subscripts(const std::string& label) {
+// Graphviz sets a line break's height from the text's font size, not from what hangs below the
+// baseline: after a line with a subscript (h<sub>t-1</sub>) or an underscore (h_n, W_f_l0), a
+// thin blank line, under the same break (<br/> or <br align="left"/>), keeps the next line from
+// running into it.
+std::string spaced_below_hanging(const std::string& label) {
   std::string out;
   std::size_t at = 0;
-  for (std::size_t br; (br = label.find("<br/>", at)) != std::string::npos; at = br + 5) {
+  for (std::size_t br; (br = label.find("<br", at)) != std::string::npos;) {
+    const std::size_t end = label.find("/>", br);
+    if (end == std::string::npos) break;
     const std::string_view line(label.data() + at, br - at);
+    const std::string_view tag(label.data() + br, end + 2 - br);
     out.append(line);
-    out += "<br/>";
-    if (line.find("</sub>") != std::string_view::npos)
-      out += "<font point-size=\"4\"> </font><br/>";
+    out.append(tag);
+    if (line.find("</sub>") != std::string_view::npos || line.find('_') != std::string_view::npos)
+      out.append("<font point-size=\"4\"> </font>").append(tag);
+    at = end + 2;
   }
   return out + label.substr(at);
 }
@@ -94,7 +99,7 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Junction)
     attrs += ", width=0.09, label=\"\"";
   else
-    attrs += fmt::format(", label=<{}>", spaced_below_subscripts(n.label));
+    attrs += fmt::format(", label=<{}>", spaced_below_hanging(n.label));
   if (n.role == Role::Output) attrs += ", penwidth=2";
   if (n.role == Role::Pointwise) attrs += ", margin=0.02";
   if (n.role == Role::Layer) attrs += ", fontsize=13";
