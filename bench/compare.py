@@ -16,7 +16,8 @@ limit (the same work in its time; both against the limit our bench process measu
 row), and each peer's time over ours (above 1: rnngraph is faster).
 
     /usr/bin/python3 bench/compare.py [--rnngraph build/rnngraph] [--threads 1,2] [--repeat 20]
-                                      [--ort-dir /tmp/rnngraph-ort] [--quick] [--int8 | --bf16]
+                                      [--ort-dir /tmp/rnngraph-ort] [--quick]
+                                      [--int8 | --bf16 | --dtypes f32,int8,bf16]
                                       [--openblas-coretype NAME[,NAME...]]
 
 --int8 times the int8 models instead (LSTM and GRU, mid and large, forward): rnngraph's
@@ -25,12 +26,16 @@ row), and each peer's time over ours (above 1: rnngraph is faster).
 quantized engine it has (onednn, qnnpack), with each one's largest error against its own float32
 model on the same input, as a share of max |y|. --bf16 does the same for the bf16 models, against
 PyTorch's module in bfloat16 (weights and activations; torch.nn.Module.to(torch.bfloat16)).
+--dtypes runs several of these tables in one run, one after the other in each environment
+(`--dtypes f32,int8,bf16`: every row of issue 21's targets).
 
 --openblas-coretype pins OpenBLAS's kernels (OPENBLAS_CORETYPE, e.g. Haswell for its AVX2 ones)
 for the whole run, peers included; without it (or with `unset`) both OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE are unset, so OpenBLAS picks its kernels from the CPU. A comma-separated list
-runs every row once in each environment, one table each: `--openblas-coretype unset,Haswell`
-is issue 21's two environments in one run.
+OPENBLAS_L2_SIZE are unset, so OpenBLAS picks its kernels from the CPU; `inherit` keeps both as
+the caller's environment has them (set or not). A comma-separated list runs every row once in
+each environment, one table each, its header naming both variables: issue 21's two environments
+in one run are `--openblas-coretype inherit,unset` where the machine sets them, and
+`unset,Haswell` (the AVX2 pin they stood for) where it does not.
 
 ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
 into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
@@ -131,8 +136,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
     parser.add_argument("--int8", action="store_true", help="the int8 rows instead")
     parser.add_argument("--bf16", action="store_true", help="the bf16 rows instead")
+    parser.add_argument("--dtypes", help="several tables in one run, comma-separated: f32,int8,bf16")
     parser.add_argument("--openblas-coretype", default="unset",
-                        help="OPENBLAS_CORETYPE for the whole run, peers included (default: unset); "
+                        help="OPENBLAS_CORETYPE for the whole run, peers included (default: unset, "
+                             "OPENBLAS_L2_SIZE unset too; inherit: both as the caller has them); "
                              "comma-separated, one table each: unset,Haswell runs both environments")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -143,21 +150,24 @@ def main():
         # One process per environment and thread count: Debian's torch runs its products on
         # OpenBLAS, which reads OPENBLAS_CORETYPE and sizes its pool from OPENBLAS_NUM_THREADS when
         # the library loads, so both are set before import.
-        dtype = "int8" if args.int8 else "bf16" if args.bf16 else None
-        for number, coretype in enumerate(args.openblas_coretype.split(",")):
-            coretype = None if coretype == "unset" else coretype
+        dtypes = args.dtypes.split(",") if args.dtypes else ["int8" if args.int8 else "bf16" if args.bf16 else "f32"]
+        if not set(dtypes) <= {"f32", "int8", "bf16"}:
+            parser.error(f"--dtypes takes f32, int8 and bf16, got {args.dtypes}")
+        tables = [(coretype, dtype) for coretype in args.openblas_coretype.split(",") for dtype in dtypes]
+        for number, (coretype, dtype) in enumerate(tables):
+            openblas = openblas_variables(coretype)
+            dtype = None if dtype == "f32" else dtype
             if number:
                 print()
             if dtype:
-                print_reduced_header(args.repeat, dtype, coretype)
+                print_reduced_header(args.repeat, dtype, openblas)
             else:
-                print_header(args.repeat, coretype)
+                print_header(args.repeat, openblas)
             for threads in counts:
                 env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-                for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+                for name in OPENBLAS_VARIABLES:
                     env.pop(name, None)
-                if coretype:
-                    env["OPENBLAS_CORETYPE"] = coretype
+                env.update(openblas)
                 forwarded = ["--threads", str(threads), "--repeat", str(args.repeat), "--rnngraph",
                              args.rnngraph, "--ort-dir", args.ort_dir, "--rows-only"] + (
                                 ["--quick"] if args.quick else []) + ([f"--{dtype}"] if dtype else [])
@@ -169,9 +179,9 @@ def main():
         rows(args, counts, cells, node_path)
 
 
-def print_header(repeat, coretype):
+def print_header(repeat, openblas):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs; {openblas_environment(coretype)}\n")
+          f"onnxruntime-node {ORT_VERSION}; median of {repeat} runs; {openblas_environment(openblas)}\n")
     print("| cell | B, I, H, T | pass | threads | PyTorch ms | ONNX Runtime ms | rnngraph ms | rnngraph new shape ms "
           "| rnngraph GFLOP/s | share of FMA limit | ONNX Runtime's share | PyTorch / rnngraph "
           "| ONNX Runtime / rnngraph |")
@@ -210,13 +220,24 @@ def rows(args, counts, cells, node_path):
                           f"{torch_ms / ms:.2f} | {ort_ratio} |", flush=True)
 
 
-def openblas_environment(coretype=None):
-    return f"OPENBLAS_CORETYPE={coretype or 'unset'}"
+OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def print_reduced_header(repeat, dtype, coretype):
+def openblas_variables(coretype):
+    """The OpenBLAS variables of one environment: none (unset), the caller's (inherit), or the
+    kernels pinned to `coretype`."""
+    if coretype == "inherit":
+        return {name: os.environ[name] for name in OPENBLAS_VARIABLES if name in os.environ}
+    return {} if coretype == "unset" else {"OPENBLAS_CORETYPE": coretype}
+
+
+def openblas_environment(openblas):
+    return ", ".join(f"{name}={openblas.get(name, 'unset')}" for name in OPENBLAS_VARIABLES)
+
+
+def print_reduced_header(repeat, dtype, openblas):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; "
-          f"median of {repeat} runs; {openblas_environment(coretype)}; error: largest |y_{dtype} - y_f32| over max |y_f32| "
+          f"median of {repeat} runs; {openblas_environment(openblas)}; error: largest |y_{dtype} - y_f32| over max |y_f32| "
           f"on x ~ N(0, 1)\n")
     print(f"| cell | B, I, H, T | threads | rnngraph f32 ms | rnngraph {dtype} ms | rnngraph {dtype} G(FL)OP/s (share of "
           f"the unit's limit) | {dtype} / f32 speed-up | rnngraph {dtype} error | PyTorch {dtype} ms (engine) "

@@ -1,7 +1,7 @@
 // The instruction sets our kernels are written for, and which one this CPU runs. Kernels are
 // compiled for each with target attributes and picked at run time from the CPU (never from
 // compile flags: the library is built for the baseline x86-64).
-// RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16 caps the choice, to measure or
+// RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16|amx caps the choice, to measure or
 // test a lower ISA on a newer CPU. Internal to the library.
 #pragma once
 

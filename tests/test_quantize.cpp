@@ -145,18 +145,19 @@ double relative_error(const models::Config& config, int64_t steps, int64_t batch
   }
   return worst / top;
 }
-// Every kind of weight product in `precision`: two layers, both directions, a projection and
-// an output layer.
-models::Config every_product(models::Precision precision) {
-  return {.cell = models::Cell::Lstm,
+// Every kind of weight product of `cell` in `precision`: two layers, both directions, an output
+// layer and, for the LSTM, a projection.
+models::Config every_product(models::Precision precision, models::Cell cell = models::Cell::Lstm) {
+  return {.cell = cell,
           .input_size = 12,
           .hidden_size = 24,
           .layers = 2,
           .output_size = 5,
           .bidirectional = true,
-          .proj_size = 16,
+          .proj_size = cell == models::Cell::Lstm ? 16 : 0,
           .precision = precision};
 }
+const models::Cell kCells[] = {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru};
 
 // How many of the step graphs' products are `product`; checks that no float32 product of a
 // weight is left in any of them.
@@ -292,58 +293,60 @@ BOOST_AUTO_TEST_CASE(bf16_products_equal_a_double_product_of_the_rounded_values)
   // 6- and 8-row tiles and the 16-row blocks.
   on_every_isa(
       {Case{1, 1, 1, false}, Case{5, 7, 17, false}, Case{7, 13, 40, true}, Case{32, 256, 64, false},
-       Case{50, 33, 20, true}, Case{17, 100, 16, false}, Case{9, 64, 80, false}},
+       Case{50, 33, 20, true}, Case{17, 100, 16, false}, Case{9, 64, 80, false},
+       Case{130, 40, 48, false}},  // 130 rows: AMX's blocks of 64, then a partial one
       check_bf16_product);
 }
 
 BOOST_AUTO_TEST_CASE(bf16_models_stay_within_the_stated_error_of_float32) {
-  // Issue 21 asks ≤ 8e-3 of max |y| for unit-scale input at H = 256, T = 100; measured 0.51% by
-  // bench/compare.py (B = 32), a's rows rounded too (0.30% when only W was).
-  models::Config lstm{.cell = models::Cell::Lstm, .input_size = 256, .hidden_size = 256};
-  const double error = relative_error(lstm, 100, 16, models::Precision::Bfloat16);
-  BOOST_TEST_MESSAGE("bf16 LSTM H = 256, T = 100: " << 100 * error << "% of max |y|");
-  BOOST_CHECK_LE(error, 8e-3);
-  BOOST_CHECK_GT(error, 0);  // the weights were rounded: not the float32 model run again
-  // Every product of two layers, both directions, a projection and an output layer, in bf16.
-  models::Config c = every_product(models::Precision::Bfloat16);
-  BOOST_CHECK_GE(products_of(c, matmul_bf16_op()), 4 * 2);
-  BOOST_CHECK_EQUAL(products_of(c, matmul_int8_op()), 0);
-  c.precision = models::Precision::Float32;
-  BOOST_CHECK_LE(relative_error(c, 20, 3, models::Precision::Bfloat16), 8e-3);
-  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Gru}) {
-    const double e = relative_error({.cell = cell, .input_size = 64, .hidden_size = 64}, 50, 8,
-                                    models::Precision::Bfloat16);
-    BOOST_TEST_MESSAGE(models::to_string(cell) << " bf16, H = 64, T = 50: " << 100 * e << "%");
-    BOOST_CHECK_LE(e, 8e-3);
-  }
+  // Issue 21 asks ≤ 8e-3 of max |y| for unit-scale input at H = 256, T = 100; measured 0.51% for
+  // the LSTM by bench/compare.py (B = 32), a's rows rounded too (0.30% when only W was).
+  for (models::Cell cell : kCells) BOOST_TEST_CONTEXT(models::to_string(cell)) {
+      const models::Config c{.cell = cell, .input_size = 256, .hidden_size = 256};
+      const double error = relative_error(c, 100, 16, models::Precision::Bfloat16);
+      BOOST_TEST_MESSAGE(models::to_string(cell)
+                         << " bf16, H = 256, T = 100: " << 100 * error << "% of max |y|");
+      BOOST_CHECK_LE(error, 8e-3);
+      BOOST_CHECK_GT(error, 1e-5);  // the weights were rounded: not the float32 model run again
+    }
 }
 
 BOOST_AUTO_TEST_CASE(int8_models_stay_within_the_stated_error_of_float32) {
-  // docs/formats.md states the error on unit-scale input at T = 100 for the LSTM at H = 256:
-  // 1.6% of max |y| with 8-bit weights (a CPU with VNNI or AMX), held to the 2% issue 21 asked
-  // for; 2.1% with the 7-bit weights of AVX2, held to 3%. PyTorch's onednn engine here: 3.3–4.5%.
-  const double limit = kernels::int8_weight_levels(kernels::best_isa()) == 127 ? 2e-2 : 3e-2;
-  models::Config lstm{.cell = models::Cell::Lstm, .input_size = 256, .hidden_size = 256};
-  const double error = relative_error(lstm, 100, 16);
-  BOOST_TEST_MESSAGE("LSTM H = 256, T = 100: " << 100 * error << "% of max |y|");
-  BOOST_CHECK_LE(error, limit);
-  for (models::Cell cell : {models::Cell::Rnn, models::Cell::Gru}) {
-    models::Config c{.cell = cell, .input_size = 64, .hidden_size = 64};
-    const double e = relative_error(c, 50, 8);
-    BOOST_TEST_MESSAGE(models::to_string(cell) << " H = 64, T = 50: " << 100 * e << "%");
-    BOOST_CHECK_LE(e, limit);
-  }
+  // docs/formats.md states the error on unit-scale input at H = 256, T = 100 (seed 5, B = 16):
+  // with 8-bit weights (a CPU with VNNI or AMX) LSTM 1.63%, GRU 1.74% of max |y|, held to the 2%
+  // issue 21 asked for; with the 7-bit weights of AVX2 1.96% and 2.39%, held to 3%. PyTorch's
+  // onednn engine here: 3.3–4.5% for the LSTM. The plain RNN's y is its product through one
+  // tanh, with no gate to average the rounding: the 8-bit steps of x_t's rows (max |x| ≈ 3.3 of
+  // N(0, 1), a step of 0.026) leave its pre-activation an error of standard deviation ≈ 0.005,
+  // whose largest over 400,000 outputs is 2.46% (3.23% with 7-bit weights), held to 3% (4%).
+  const bool eight_bits = kernels::int8_weight_levels(kernels::best_isa()) == 127;
+  for (models::Cell cell : kCells) BOOST_TEST_CONTEXT(models::to_string(cell)) {
+      const double limit = (eight_bits ? 2e-2 : 3e-2) + (cell == models::Cell::Rnn ? 1e-2 : 0);
+      const models::Config c{.cell = cell, .input_size = 256, .hidden_size = 256};
+      const double error = relative_error(c, 100, 16);
+      BOOST_TEST_MESSAGE(models::to_string(cell)
+                         << " int8, H = 256, T = 100: " << 100 * error << "% of max |y|");
+      BOOST_CHECK_LE(error, limit);
+      BOOST_CHECK_GT(error, 1e-4);  // bytes, not the float32 model run again
+    }
 }
 
-BOOST_AUTO_TEST_CASE(every_weight_product_of_every_layer_and_direction_runs_in_int8) {
-  // Two layers, both directions, a projection and an output layer: no float32 product of a
-  // weight left in any step graph, and the output close to float32's.
-  const models::Config c = every_product(models::Precision::Int8);
-  // at least x and h products of 2 layers × 2 directions
-  BOOST_CHECK_GE(products_of(c, matmul_int8_op()), 4 * 2);
-  models::Config f32 = c;
-  f32.precision = models::Precision::Float32;
-  BOOST_CHECK_LE(relative_error(f32, 20, 3), 3e-2);
+BOOST_AUTO_TEST_CASE(every_weight_product_of_every_layer_and_direction_is_reduced) {
+  // Each cell with two layers, both directions, an output layer (and the LSTM a projection): no
+  // float32 product of a weight left in any step graph, none of the other precision's, and the
+  // output close to float32's.
+  for (models::Precision precision : {models::Precision::Int8, models::Precision::Bfloat16})
+    for (models::Cell cell : kCells)
+      BOOST_TEST_CONTEXT(models::to_string(cell) << " " << models::to_string(precision)) {
+        const bool int8 = precision == models::Precision::Int8;
+        const models::Config c = every_product(precision, cell);
+        // at least x and h products of 2 layers × 2 directions
+        BOOST_CHECK_GE(products_of(c, int8 ? matmul_int8_op() : matmul_bf16_op()), 4 * 2);
+        BOOST_CHECK_EQUAL(products_of(c, int8 ? matmul_bf16_op() : matmul_int8_op()), 0);
+        models::Config f32 = c;
+        f32.precision = models::Precision::Float32;
+        BOOST_CHECK_LE(relative_error(f32, 20, 3, precision), int8 ? 3e-2 : 8e-3);
+      }
 }
 
 BOOST_AUTO_TEST_CASE(the_output_layer_runs_in_the_models_precision) {
@@ -385,8 +388,8 @@ BOOST_AUTO_TEST_CASE(the_output_layer_runs_in_the_models_precision) {
 
 BOOST_AUTO_TEST_CASE(a_trained_character_model_keeps_its_held_out_loss) {
   // Issue 21: a trained text model's validation loss within 1% after quantization. A character
-  // LSTM trained by the CLI on generated text, scored on text it never saw, in float32 and int8
-  // (measured: 3.1337 against 3.1339 nats for H = 64 on a README corpus).
+  // LSTM (H = 32) trained by the CLI on generated text, scored on text it never saw, in float32,
+  // int8 and bf16.
   const std::filesystem::path dir = rnngraph::testing::scratch_dir("quantize");
   std::mt19937 rng(1);
   const std::vector<std::string> words{"the ",  "quick ", "brown ", "fox ",  "jumps ", "over ",
@@ -405,11 +408,15 @@ BOOST_AUTO_TEST_CASE(a_trained_character_model_keeps_its_held_out_loss) {
                    "train --task text --text corpus.txt --model lstm --hidden-size 32 --steps 32 "
                    "--batch 16 --iterations 80 --save chars.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  r = run_cli(dir, "quantize chars.json --dtype int8 -o chars_int8.json");
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  for (const char* dtype : {"int8", "bf16"}) {
+    r = run_cli(dir, fmt::format("quantize chars.json --dtype {0} -o chars_{0}.json", dtype));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  }
   models::Model f32 = models::Model::load(dir / "chars.json");
   models::Model int8 = models::Model::load(dir / "chars_int8.json");
+  models::Model bf16 = models::Model::load(dir / "chars_bf16.json");
   BOOST_REQUIRE(int8.config().precision == models::Precision::Int8);
+  BOOST_REQUIRE(bf16.config().precision == models::Precision::Bfloat16);
   const std::string& vocabulary = f32.config().vocabulary;
   const std::string held = text(400);
   const int64_t T = 64, B = int64_t(held.size() - 1) / T;
@@ -433,10 +440,14 @@ BOOST_AUTO_TEST_CASE(a_trained_character_model_keeps_its_held_out_loss) {
     }
     return total / double(T * B);
   };
-  const double reference = loss(f32), quantized = loss(int8);
-  BOOST_TEST_MESSAGE("held-out loss: float32 " << reference << ", int8 " << quantized);
+  const double reference = loss(f32), in_int8 = loss(int8), in_bf16 = loss(bf16);
+  BOOST_TEST_MESSAGE("held-out loss: float32 " << reference << ", int8 " << in_int8 << ", bf16 "
+                                               << in_bf16);
   BOOST_CHECK_LT(reference, std::log(double(vocabulary.size())));  // it learned something
-  BOOST_CHECK_LE(std::fabs(quantized - reference), 0.01 * reference);
+  BOOST_CHECK_LE(std::fabs(in_int8 - reference), 0.01 * reference);
+  BOOST_CHECK_LE(std::fabs(in_bf16 - reference), 0.01 * reference);
+  BOOST_CHECK_NE(in_int8, reference);  // each ran in its precision, not float32 again
+  BOOST_CHECK_NE(in_bf16, reference);
 }
 
 BOOST_AUTO_TEST_CASE(quantized_files_store_int8_bytes_and_bf16_values) {

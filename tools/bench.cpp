@@ -76,7 +76,7 @@ the unit its products run on, on its thread count (peak_gflops, share_of_peak, p
 widest FMA unit for f32; int8_amx, int8_vnni512 or int8_avx2 for int8, in GOP/s; bf16_amx,
 bf16_avx512 or, below AVX-512 BF16, fma_avx2 for bf16), and the kernels it ran ("kernels":
 amx, avx512bf16, avx512vnni, avx512, avx2 or portable: the best this CPU has, or the cap
-RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16 sets, to measure a lower ISA's
+RNNGRAPH_MAX_ISA=portable|avx2|avx512|avx512vnni|avx512bf16|amx sets, to measure a lower ISA's
 kernels on a newer CPU; a value that names none is refused).
 )";
 

@@ -29,9 +29,10 @@ docs/architecture.md).
          the weight bytes of f32
   f32    a float32 model of an int8 or bf16 file's stored weights
 
-Q.json is a model file like any other: run, eval, sample and info read it, and dot draws its
-(float32) structure; bench --dtype int8|bf16 times such a model. It runs forward only: train,
-grad and export to ONNX refuse it (quantize the float32 model again after training). Its
+Q.json is a model file like any other: run, eval, sample and info read it, 'bench Q.json'
+times it, and dot draws its (float32) structure ('bench CELL --dtype int8|bf16' times a
+built-in cell in that precision without a file). It runs forward only: train, grad and export
+to ONNX refuse it (quantize the float32 model again after training). Its
 product weights are stored as int8 with a float32 scale per column (a quarter of their float32
 bytes) or as bf16 (half); biases stay float32 (docs/formats.md).
 
