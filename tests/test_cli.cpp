@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <rnngraph/ops/isa.h>
+
 #include "helpers.h"
 
 using namespace rnngraph;
@@ -384,6 +386,15 @@ BOOST_AUTO_TEST_CASE(quantize_writes_an_int8_model_that_runs_forward_only) {
   expect_rejected("grad q_bf16.json --input q_x.npy -o q_g.safetensors", "bf16",
                   {"q_g.safetensors"});
   expect_rejected("export q_bf16.json -o q.onnx", "bf16", {"q.onnx"});
+  expect_rejected("train --task sine --model q_bf16.json --iterations 1 --save q_t.json", "bf16",
+                  {"q_t.json"});
+  // a quantized training checkpoint (its recipe has a task) is not resumed either
+  r = rnngraph_cli("train --task sine --model gru --hidden-size 8 --iterations 2 --save q_ck.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  r = rnngraph_cli("quantize q_ck.json --dtype int8 -o q_ck_int8.json");
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  expect_rejected("train --resume q_ck_int8.json --iterations 1 --save q_r.json", "int8",
+                  {"q_r.json"});
   r = rnngraph_cli(
       "bench lstm --batch 2 --input-size 3 --hidden-size 16 --steps 5 --repeat 2 --json "
       "--dtype int8");
@@ -417,9 +428,11 @@ BOOST_AUTO_TEST_CASE(bench_times_a_model_file_in_its_own_precision) {
       "build lstm --input-size 8 --hidden-size 64 --layers 2 --bidirectional --seed 2 -o "
       "bq_f32.json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  r = rnngraph_cli("quantize bq_f32.json --dtype int8 -o bq_int8.json");
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  for (const char* precision : {"f32", "int8"}) {
+  for (const char* dtype : {"int8", "bf16"}) {
+    r = rnngraph_cli(fmt::format("quantize bq_f32.json --dtype {0} -o bq_{0}.json", dtype));
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  }
+  for (const char* precision : {"f32", "int8", "bf16"}) {
     r = rnngraph_cli(
         fmt::format("bench bq_{}.json --batch 4 --steps 20 --repeat 3 --json", precision));
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -445,8 +458,8 @@ BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   const auto peaks = nlohmann::json::parse(r.out);
   int present = 0;
-  for (const char* unit :
-       {"fma_avx2", "fma_avx512", "int8_avx2", "int8_vnni256", "int8_vnni512", "bf16_avx512"}) {
+  for (const char* unit : {"fma_avx2", "fma_avx512", "int8_avx2", "int8_vnni256", "int8_vnni512",
+                           "bf16_avx512", "int8_amx", "bf16_amx"}) {
     BOOST_REQUIRE_MESSAGE(peaks.contains(unit), unit);
     if (peaks[unit].is_null()) continue;  // absent on this CPU
     ++present;
@@ -457,6 +470,9 @@ BOOST_AUTO_TEST_CASE(bench_peak_lists_every_unit) {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
     BOOST_CHECK(!peaks["fma_avx2"].is_null());
   if (__builtin_cpu_supports("avx512f")) BOOST_CHECK(!peaks["fma_avx512"].is_null());
+  // AMX's units where the library runs AMX (the CPU has it and the kernel lets us use it)
+  if (kernels::best_isa() == kernels::Isa::Amx)
+    BOOST_CHECK(!peaks["int8_amx"].is_null() && !peaks["bf16_amx"].is_null());
   // The wider float unit, where there is one, is at least as fast as the narrower.
   if (!peaks["fma_avx512"].is_null())
     BOOST_CHECK_GT(peaks["fma_avx512"]["1"].get<double>(),
