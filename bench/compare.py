@@ -31,11 +31,12 @@ PyTorch's module in bfloat16 (weights and activations; torch.nn.Module.to(torch.
 
 --openblas-coretype pins OpenBLAS's kernels (OPENBLAS_CORETYPE, e.g. Haswell for its AVX2 ones)
 for the whole run, peers included; without it (or with `unset`) both OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE are unset, so OpenBLAS picks its kernels from the CPU; `inherit` keeps both as
-the caller's environment has them (set or not). A comma-separated list runs every row once in
-each environment, one table each, its header naming both variables: issue 21's two environments
-in one run are `--openblas-coretype inherit,unset` where the machine sets them, and
-`unset,Haswell` (the AVX2 pin they stood for) where it does not.
+OPENBLAS_L2_SIZE are unset, so OpenBLAS picks its kernels from the CPU (a pinned name unsets
+OPENBLAS_L2_SIZE too); `inherit` keeps both as the caller's environment has them (set or not).
+A comma-separated list runs every row once in each environment, one table each, its header
+naming both variables: issue 21's two environments in one run are `--openblas-coretype
+inherit,unset` where the machine sets them, and `unset,Haswell` (the AVX2 pin they stood for)
+where it does not.
 
 ONNX Runtime is installed on first use with `npm install --ignore-scripts onnxruntime-node@1.20.1`
 into --ort-dir (its CPU library ships in the package; nothing else is downloaded). Needs
@@ -134,15 +135,22 @@ def main():
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--ort-dir", default=os.path.join(tempfile.gettempdir(), "rnngraph-ort"))
     parser.add_argument("--quick", action="store_true", help="LSTM shapes only")
-    parser.add_argument("--int8", action="store_true", help="the int8 rows instead")
-    parser.add_argument("--bf16", action="store_true", help="the bf16 rows instead")
-    parser.add_argument("--dtypes", help="several tables in one run, comma-separated: f32,int8,bf16")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--int8", action="store_true", help="the int8 rows instead")
+    precision.add_argument("--bf16", action="store_true", help="the bf16 rows instead")
+    precision.add_argument("--dtypes", help="several tables in one run, comma-separated: f32,int8,bf16")
     parser.add_argument("--openblas-coretype", default="unset",
                         help="OPENBLAS_CORETYPE for the whole run, peers included (default: unset, "
                              "OPENBLAS_L2_SIZE unset too; inherit: both as the caller has them); "
-                             "comma-separated, one table each: unset,Haswell runs both environments")
+                             "comma-separated, one table each (inherit,unset or unset,Haswell)")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.int8 or args.bf16:
+        dtypes = ["int8" if args.int8 else "bf16"]
+    else:
+        dtypes = args.dtypes.split(",") if args.dtypes else ["f32"]
+    if not set(dtypes) <= {"f32", "int8", "bf16"}:
+        parser.error(f"--dtypes takes f32, int8 and bf16, got {args.dtypes}")
     node_path = ensure_ort(args.ort_dir)
     cells = ["lstm"] if args.quick else CELLS
     counts = [int(t) for t in args.threads.split(",")]
@@ -150,9 +158,6 @@ def main():
         # One process per environment and thread count: Debian's torch runs its products on
         # OpenBLAS, which reads OPENBLAS_CORETYPE and sizes its pool from OPENBLAS_NUM_THREADS when
         # the library loads, so both are set before import.
-        dtypes = args.dtypes.split(",") if args.dtypes else ["int8" if args.int8 else "bf16" if args.bf16 else "f32"]
-        if not set(dtypes) <= {"f32", "int8", "bf16"}:
-            parser.error(f"--dtypes takes f32, int8 and bf16, got {args.dtypes}")
         tables = [(coretype, dtype) for coretype in args.openblas_coretype.split(",") for dtype in dtypes]
         for number, (coretype, dtype) in enumerate(tables):
             openblas = openblas_variables(coretype)

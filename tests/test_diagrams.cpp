@@ -248,6 +248,39 @@ BOOST_AUTO_TEST_CASE(block_view_shows_both_directions) {
   BOOST_CHECK(viz::render(dot, "svg").find("right to left") != std::string::npos);
 }
 
+// The baseline (y) of the <text> element that holds the first `content` in `svg`.
+double text_y(const std::string& svg, const std::string& content) {
+  const std::size_t at = svg.find(content);
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, content);
+  const std::size_t open = svg.rfind("<text", at);
+  std::smatch m;
+  const std::regex y(R"re( y="(-?[0-9.]+)")re");
+  BOOST_REQUIRE(std::regex_search(svg.begin() + std::ptrdiff_t(open),
+                                  svg.begin() + std::ptrdiff_t(at), m, y));
+  return std::stod(m[1]);
+}
+
+BOOST_AUTO_TEST_CASE(lines_under_underscores_keep_their_distance) {
+  // Graphviz spaces lines by their font size, so an underscore (h_n, W_f_l0) touched the line
+  // below at slide size: such a line gets a thin blank line beneath it, in the weights note
+  // (10-point lines, <br align="left"/>) and in a node's label (<br/>).
+  Graph g;
+  models::build(g, {.cell = models::Cell::Lstm,
+                    .input_size = 2,
+                    .hidden_size = 3,
+                    .steps = 3,
+                    .layers = 2,
+                    .bidirectional = true});
+  const std::string svg = viz::render(viz::to_dot(g), "svg");
+  const double note_gap = text_y(svg, "b_f_l0 [1, 3]") - text_y(svg, "W_f_l0 [5, 3]");
+  BOOST_TEST_MESSAGE("note lines " << note_gap << " points apart");
+  BOOST_CHECK_GE(note_gap, 13.0);  // 10 without the spacer (14 with it)
+  const double label_gap =
+      text_y(svg, "final state, right to left") - text_y(svg, "h_n[1], c_n[1]");
+  BOOST_TEST_MESSAGE("final state's lines " << label_gap << " points apart");
+  BOOST_CHECK_GE(label_gap, 11.0);  // 8.4 without the spacer
+}
+
 BOOST_AUTO_TEST_CASE(unrolled_has_a_cluster_per_step_and_each_parameter_once) {
   for (models::Cell cell : {models::Cell::Rnn, models::Cell::Lstm, models::Cell::Gru}) {
     const auto g = model(cell, 3);

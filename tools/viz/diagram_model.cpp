@@ -68,23 +68,34 @@ std::string quote(std::string_view text) {
   return out;
 }
 
+// Whether a line of an HTML-like label has text below the baseline that the next line could run
+// into: a subscript, or an underscore in its text (not inside a tag's attributes).
+bool hangs_below(std::string_view line) {
+  if (line.find("<sub>") != std::string_view::npos) return true;
+  bool in_tag = false;
+  for (char c : line) {
+    in_tag = c == '<' || (in_tag && c != '>');
+    if (c == '_' && !in_tag) return true;
+  }
+  return false;
+}
+
 // Graphviz sets a line break's height from the text's font size, not from what hangs below the
 // baseline: after a line with a subscript (h<sub>t-1</sub>) or an underscore (h_n, W_f_l0), a
-// thin blank line, under the same break (<br/> or <br align="left"/>), keeps the next line from
-// running into it.
-std::string spaced_below_hanging(const std::string& label) {
+// thin blank line under the same break (<br/> or <br align="left"/>) keeps the next line from
+// running into it. A break that ends the label gets none: nothing follows it.
+std::string spaced_below_descenders(const std::string& label) {
   std::string out;
   std::size_t at = 0;
   for (std::size_t br; (br = label.find("<br", at)) != std::string::npos;) {
-    const std::size_t end = label.find("/>", br);
+    const std::size_t end = label.find('>', br);
     if (end == std::string::npos) break;
     const std::string_view line(label.data() + at, br - at);
-    const std::string_view tag(label.data() + br, end + 2 - br);
-    out.append(line);
-    out.append(tag);
-    if (line.find("</sub>") != std::string_view::npos || line.find('_') != std::string_view::npos)
+    const std::string_view tag(label.data() + br, end + 1 - br);
+    out.append(line).append(tag);
+    at = end + 1;
+    if (at < label.size() && hangs_below(line))
       out.append("<font point-size=\"4\"> </font>").append(tag);
-    at = end + 2;
   }
   return out + label.substr(at);
 }
@@ -99,7 +110,7 @@ std::string node_line(const DNode& n, const std::string& indent) {
   if (n.role == Role::Junction)
     attrs += ", width=0.09, label=\"\"";
   else
-    attrs += fmt::format(", label=<{}>", spaced_below_hanging(n.label));
+    attrs += fmt::format(", label=<{}>", spaced_below_descenders(n.label));
   if (n.role == Role::Output) attrs += ", penwidth=2";
   if (n.role == Role::Pointwise) attrs += ", margin=0.02";
   if (n.role == Role::Layer) attrs += ", fontsize=13";
