@@ -20,10 +20,15 @@ using namespace rnngraph;
 namespace fs = std::filesystem;
 
 namespace {
-std::unique_ptr<Graph> model(models::Cell cell, int64_t steps, int64_t layers = 1) {
+std::unique_ptr<Graph> model(models::Cell cell, int64_t steps, int64_t layers = 1,
+                             bool bidirectional = false) {
   auto g = std::make_unique<Graph>();
-  models::build(
-      *g, {.cell = cell, .input_size = 2, .hidden_size = 3, .steps = steps, .layers = layers});
+  models::build(*g, {.cell = cell,
+                     .input_size = 2,
+                     .hidden_size = 3,
+                     .steps = steps,
+                     .layers = layers,
+                     .bidirectional = bidirectional});
   return g;
 }
 
@@ -224,14 +229,7 @@ BOOST_AUTO_TEST_CASE(models_record_their_structure_and_the_views_read_it) {
 }
 
 BOOST_AUTO_TEST_CASE(block_view_shows_both_directions) {
-  Graph g;
-  models::build(g, {.cell = models::Cell::Lstm,
-                    .input_size = 2,
-                    .hidden_size = 3,
-                    .steps = 3,
-                    .layers = 2,
-                    .bidirectional = true});
-  const std::string dot = viz::to_dot(g);
+  const std::string dot = viz::to_dot(*model(models::Cell::Lstm, 3, 2, true));
   BOOST_CHECK_EQUAL(count(dot, "<b>LSTM ⇄</b>"), 6);
   for (int k = 0; k < 2; ++k) {
     // Left to right as before; right to left drawn back (dir=back) between the same boxes.
@@ -264,14 +262,7 @@ BOOST_AUTO_TEST_CASE(lines_under_underscores_keep_their_distance) {
   // Graphviz spaces lines by their font size, so an underscore (h_n, W_f_l0) touched the line
   // below at slide size: such a line gets a thin blank line beneath it, in the weights note
   // (10-point lines, <br align="left"/>) and in a node's label (<br/>).
-  Graph g;
-  models::build(g, {.cell = models::Cell::Lstm,
-                    .input_size = 2,
-                    .hidden_size = 3,
-                    .steps = 3,
-                    .layers = 2,
-                    .bidirectional = true});
-  const std::string svg = viz::render(viz::to_dot(g), "svg");
+  const std::string svg = viz::render(viz::to_dot(*model(models::Cell::Lstm, 3, 2, true)), "svg");
   const double note_gap = text_y(svg, "b_f_l0 [1, 3]") - text_y(svg, "W_f_l0 [5, 3]");
   BOOST_TEST_MESSAGE("note lines " << note_gap << " points apart");
   BOOST_CHECK_GE(note_gap, 13.0);  // 10 without the spacer (14 with it)
